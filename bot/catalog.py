@@ -1,0 +1,298 @@
+"""The catalog: which services shipbot deploys, how, where, and who must approve.
+
+Loaded once at start by `load_catalog`, which validates the YAML with pydantic and turns
+every problem into a `CatalogIssue` carrying the YAML line it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import reprlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+BASE_DIR = "base_dir"  # validation context key: the directory relative paths start from
+Loc = tuple[int | str, ...]
+
+
+def _matching(pattern: str, what: str, hint: str) -> AfterValidator:
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not regex.fullmatch(value):
+            raise ValueError(f"invalid {what} {value!r}: {hint}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _unique(values: list[str]) -> list[str]:
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise ValueError(f"listed more than once: {', '.join(twice)}")
+    return values
+
+
+NAME_HINT = "use 1-63 of a-z 0-9 . _ -, starting with a letter or digit"
+APPROVER_HINT = "expected a Slack user ID (U.../W...) or user-group ID (S...)"
+CHANNEL_HINT = "expected a Slack channel ID (C..., G... or D...)"
+Name = Annotated[str, _matching(r"[a-z0-9][a-z0-9._-]{0,62}", "name", NAME_HINT)]
+ApproverId = Annotated[str, _matching(r"[UWS][A-Z0-9]{2,}", "approver", APPROVER_HINT)]
+ChannelId = Annotated[str, _matching(r"[CGD][A-Z0-9]{2,}", "channel", CHANNEL_HINT)]
+Deployer = Literal["ansible"]  # later: "kubernetes", "gitlab", "argocd"
+REQUIRED_BY_DEPLOYER: dict[str, tuple[str, ...]] = {"ansible": ("playbook",)}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(_Model):
+    """One environment of a service: its approval rule and the data centres it spans."""
+
+    approvals: int = Field(default=0, ge=0, strict=True)
+    approvers: list[ApproverId] = Field(default_factory=list, validate_default=True)
+    datacenters: Annotated[list[Name], AfterValidator(_unique)] = Field(default_factory=list)
+    expire_after_minutes: int = Field(default=1440, gt=0, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_defaults(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+    @field_validator("approvers")
+    @classmethod
+    def _enough_approvers(cls, approvers: list[str], info: ValidationInfo) -> list[str]:
+        needed = info.data.get("approvals", 0)
+        if needed and not approvers:
+            raise ValueError(f"approvals is {needed}, so at least one approver is required")
+        if not any(a.startswith("S") for a in approvers) and needed > len(set(approvers)):
+            raise ValueError(f"approvals is {needed} but only {len(set(approvers))} can approve")
+        return approvers
+
+    def targets(self) -> list[str]:
+        """The data centres in rollout order, or one unnamed target when none are listed."""
+        return list(self.datacenters) or [""]
+
+
+class Service(_Model):
+    """A deployable service; which fields it needs depends on its deployer."""
+
+    deployer: Deployer
+    playbook: Path | None = None
+    inventory: Path | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    environments: dict[Name, Environment] = Field(min_length=1)
+
+    @field_validator("playbook", "inventory")
+    @classmethod
+    def _existing_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        base = (info.context or {}).get(BASE_DIR)
+        if value is None or base is None:
+            return value
+        path = (Path(base) / value).resolve()
+        if not path.is_file():
+            raise ValueError(f"{info.field_name} {str(value)!r} not found (looked for {path})")
+        return path
+
+    @model_validator(mode="after")
+    def _deployer_fields(self) -> Service:
+        for name in REQUIRED_BY_DEPLOYER[self.deployer]:
+            if getattr(self, name) is None:
+                raise ValueError(f"missing key {name!r}, required by deployer {self.deployer!r}")
+        return self
+
+
+class Notify(_Model):
+    releases_channel: ChannelId
+
+
+class Catalog(_Model):
+    """The whole catalog; `path` and `revision` are set by `load_catalog`, not by YAML."""
+
+    notify: Notify
+    services: dict[Name, Service] = Field(min_length=1)
+    _path: Path = PrivateAttr(default_factory=Path)
+    _revision: str = PrivateAttr(default="")
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def revision(self) -> str:
+        """First 12 hex digits of the sha256 of the catalog file's bytes."""
+        return self._revision
+
+
+@dataclass(frozen=True)
+class CatalogIssue:
+    """One problem in a catalog file, at a dotted location and (when known) a line."""
+
+    line: int | None
+    location: str
+    message: str
+    file: str = ""
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.file, self.line) if p not in ("", None))
+        what = f"{self.location}: {self.message}" if self.location else self.message
+        return f"{where}: {what}" if where else what
+
+
+class CatalogError(Exception):
+    """The catalog cannot be used; `issues` says every reason found."""
+
+    def __init__(self, path: str | Path, issues: list[CatalogIssue]) -> None:
+        self.path = Path(path)
+        self.issues = [replace(i, file=str(path)) for i in issues]
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read, parse and validate the catalog at `path`, or raise CatalogError."""
+    path = Path(path)
+    raw = _read(path)
+    root, data = _parse(path, raw)
+    issues = list(_duplicate_keys(root, (), set()))
+    try:
+        catalog = Catalog.model_validate(data, context={BASE_DIR: path.absolute().parent})
+    except ValidationError as exc:
+        issues += [_issue(root, error) for error in exc.errors(include_url=False)]
+    if issues:
+        raise CatalogError(path, sorted(issues, key=lambda i: i.line or 0))
+    catalog._path, catalog._revision = path.absolute(), hashlib.sha256(raw).hexdigest()[:12]
+    return catalog
+
+
+def check_catalog(path: str | Path) -> list[CatalogIssue]:
+    """Every issue in the catalog at `path`; empty when it is valid."""
+    try:
+        load_catalog(path)
+    except CatalogError as exc:
+        return exc.issues
+    return []
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(path, [CatalogIssue(None, "", f"cannot read: {exc.strerror}")]) from None
+
+
+def _parse(path: Path, raw: bytes) -> tuple[yaml.MappingNode, Any]:
+    """The document's top node and its Python data; it must be one mapping."""
+    try:
+        root = yaml.compose(raw, Loader=yaml.SafeLoader)
+        data = yaml.SafeLoader("").construct_document(root) if root else None
+    except yaml.YAMLError as exc:
+        raise CatalogError(path, [_yaml_issue(exc)]) from None
+    if not isinstance(root, yaml.MappingNode):
+        raise CatalogError(path, [_not_a_mapping(root)])
+    return root, data
+
+
+def _not_a_mapping(root: yaml.Node | None) -> CatalogIssue:
+    expected = "expected a mapping with keys notify, services"
+    if root is None:
+        return CatalogIssue(None, "", f"{expected}; the file is empty")
+    kind = "sequence" if isinstance(root, yaml.SequenceNode) else "scalar"
+    return CatalogIssue(root.start_mark.line + 1, "", f"{expected}; found a {kind}")
+
+
+def _yaml_issue(exc: yaml.YAMLError) -> CatalogIssue:
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return CatalogIssue(None, "", f"invalid YAML: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    context = f" ({exc.context})" if exc.context else ""
+    return CatalogIssue(
+        mark.line + 1 if mark else None, "", f"invalid YAML: {exc.problem}{context}"
+    )
+
+
+def _duplicate_keys(node: yaml.Node, loc: Loc, visited: set[int]) -> Iterator[CatalogIssue]:
+    """Keys given twice in one mapping (PyYAML would silently keep the last)."""
+    if id(node) in visited:  # an alias to a node already walked
+        return
+    visited.add(id(node))
+    items = node.value if isinstance(node, yaml.MappingNode) else []
+    seen: set[tuple[str, str]] = set()
+    for key, value in items:
+        if isinstance(key, yaml.ScalarNode) and (key.tag, key.value) in seen:
+            line, where = key.start_mark.line + 1, _dotted((*loc, key.value))
+            yield CatalogIssue(line, where, f"duplicate key {key.value!r}")
+        seen.add((key.tag, str(key.value)))
+        yield from _duplicate_keys(value, (*loc, str(key.value)), visited)
+    for index, item in enumerate(node.value if isinstance(node, yaml.SequenceNode) else []):
+        yield from _duplicate_keys(item, (*loc, index), visited)
+
+
+def _issue(root: yaml.Node, error: ErrorDetails) -> CatalogIssue:
+    return CatalogIssue(_line(root, error["loc"]), _dotted(error["loc"]), _message(error))
+
+
+def _message(error: ErrorDetails) -> str:
+    kind, loc = error["type"], error["loc"]
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r} (allowed: {', '.join(_allowed_keys(loc[:-1]))})"
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}"
+    if kind == "too_short":
+        return f"at least one entry is required under {loc[-1]!r}"
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    return f"{error['msg']}, got {reprlib.repr(error['input'])}"
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """The keys allowed at `loc`, found by walking the model classes along it."""
+    kind: Any = Catalog
+    for part in loc:
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(part))
+            kind = field.annotation if field else None
+        else:
+            kind = (get_args(kind) or (None,))[-1]  # dict[str, X] or list[X]: X
+    return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+
+
+def _line(root: yaml.Node, loc: Loc) -> int:
+    """1-based line of the YAML key (or item) at `loc`, or of its nearest existing parent."""
+    node, anchor = root, root
+    for part in loc:
+        child = None if part == "[key]" else _child(node, part)
+        if child is None:
+            break
+        anchor, node = child
+    return anchor.start_mark.line + 1
+
+
+def _child(node: yaml.Node, part: int | str) -> tuple[yaml.Node, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode):
+        return next(((k, v) for k, v in node.value if k.value == str(part)), None)
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part], node.value[part]
+    return None
+
+
+def _dotted(loc: Loc) -> str:
+    parts = (f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "[key]")
+    return "".join(parts).removeprefix(".")

@@ -1,0 +1,41 @@
+"""Process settings, read once from the environment at start and passed in from there."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_PUBLIC_API = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    """Everything shipbot reads from the environment (see the README's table)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
+    slack_app_token: SecretStr = SecretStr("")
+    slack_api_url: str = SLACK_PUBLIC_API
+    redis_url: str = ""
+    shipbot_catalog: str = ""
+    gitlab_url: str = ""
+    gitlab_token: SecretStr = SecretStr("")
+    gitlab_webhook_secret: SecretStr = SecretStr("")
+    shipbot_port: int = Field(default=3000, ge=1, le=65535)
+    shipbot_key_prefix: str = "shipbot"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base, always ending in a slash as slack_sdk expects."""
+        return self.slack_api_url.rstrip("/") + "/"
+
+    def missing(self, *names: str) -> list[str]:
+        """The upper-case names of required settings that are empty."""
+        return [n.upper() for n in names if not _present(getattr(self, n))]
+
+
+def _present(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value())
+    return bool(value)

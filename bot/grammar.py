@@ -1,0 +1,276 @@
+"""Parse the text Slack sends with /deploy, /rollback and /shipbot into commands.
+
+Pure: no I/O and no catalog knowledge (whether a service exists is checked elsewhere).
+Every failure is a `UsageError` whose message names the bad token and is Slack mrkdwn;
+tokens quoted in messages are re-escaped so they cannot become mentions or links.
+Parsed values are plain text (Slack's &amp; &lt; &gt; already undone).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+MAX_REASON = 500
+_NAME_CHAR = re.compile(r"[a-z0-9._-]")
+_VERSION_CHAR = re.compile(r"[A-Za-z0-9._+/-]")
+_VERSION_LIKE = re.compile(r"[vV]?\d+\.\d+\S*")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
+_VERSION_CHARS = "a version may only contain letters, digits and . _ + - /"
+_MARKUP = "it looks like a Slack mention, link or &lt;placeholder&gt;: type the plain {}"
+
+
+def _code(text: str) -> str:
+    """`text` as inline code, escaped for Slack mrkdwn, which reserves & < >."""
+    return "`" + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "`"
+
+
+DEPLOY_LINE = _code("/deploy <service> <version> [to] <environment> [reason...]")
+ROLLBACK_LINE = _code("/rollback <service> <environment> [to <version>] [reason...]")
+_SHIPBOT_VERBS = {
+    "help": (_code("/shipbot help"), "this help"),
+    "status": (_code("/shipbot status [service]"), "what runs where, locks, pending requests"),
+    "history": (_code("/shipbot history <service> [environment]"), "recent deploys"),
+    "lock": (_code("/shipbot lock <service> <environment> [reason...]"), "stop deploys"),
+    "unlock": (_code("/shipbot unlock <service> <environment>"), "allow deploys again"),
+    "audit": (_code("/shipbot audit [request-id|service]"), "who asked, approved and ran what"),
+}
+VERBS = tuple(_SHIPBOT_VERBS)
+
+DEPLOY_USAGE = f"""*Deploy:* {DEPLOY_LINE}
+• `/deploy web-h5 v2.3.1 to prod fix login bug`
+• `/deploy order-service 1.4.0 staging` (the word `to` is optional)"""
+ROLLBACK_USAGE = f"""*Roll back:* {ROLLBACK_LINE}
+• `/rollback web-h5 prod` (back to the version before the current one)
+• `/rollback web-h5 prod to v2.3.0 broken checkout`"""
+SHIPBOT_USAGE = f"*Shipbot:* {_code('/shipbot <command> ...')}\n" + "\n".join(
+    f"• {syntax}: {what}" for syntax, what in _SHIPBOT_VERBS.values()
+)
+METRICS_USAGE = f"*Metrics:* {_code('/metrics [service] [period]')}"
+HELP_TEXT = "\n\n".join([DEPLOY_USAGE, ROLLBACK_USAGE, METRICS_USAGE, SHIPBOT_USAGE])
+
+
+class UsageError(ValueError):
+    """The command text cannot be parsed; `message` tells the person what to fix."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DeployCommand:
+    service: str
+    version: str
+    environment: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RollbackCommand:
+    service: str
+    environment: str
+    to_version: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ShipbotCommand:
+    """`args` are validated tokens; for `lock`, a reason is one last normalised item."""
+
+    verb: str
+    args: tuple[str, ...]
+
+
+def parse_deploy(text: str) -> DeployCommand:
+    """`<service> <version> [to] <environment> [reason...]`."""
+    words = _words(text)
+    if not words:
+        raise UsageError(DEPLOY_USAGE)
+    service = validate_name("service", words[0])
+    if len(words) < 2:
+        raise _missing("the version and environment", DEPLOY_LINE)
+    version = _deploy_version(words[1])
+    rest, after_to = _skip_to(words[2:])
+    if not rest:
+        raise _missing("the environment after `to`" if after_to else "the environment", DEPLOY_LINE)
+    environment = validate_name("environment", rest[0])
+    return DeployCommand(service, version, environment, _reason(rest[1:]))
+
+
+def parse_rollback(text: str) -> RollbackCommand:
+    """`<service> <environment> [to <version>] [reason...]`."""
+    words = _words(text)
+    if not words:
+        raise UsageError(ROLLBACK_USAGE)
+    service = validate_name("service", words[0])
+    if len(words) < 2:
+        raise _missing("the environment", ROLLBACK_LINE)
+    environment = validate_name("environment", words[1])
+    to_version, rest = _rollback_target(words[2:])
+    return RollbackCommand(service, environment, to_version, _reason(rest))
+
+
+def parse_shipbot(text: str) -> ShipbotCommand:
+    """`<verb> [args...]`; empty text is `help`."""
+    words = _words(text)
+    if not words:
+        return ShipbotCommand("help", ())
+    verb = words[0].lower()
+    check = _VERB_ARGS.get(verb)
+    if check is None:
+        verbs = ", ".join(f"`{v}`" for v in VERBS)
+        raise UsageError(f"{_show(words[0])} is not a shipbot command; try one of {verbs}.")
+    return ShipbotCommand(verb, check(words[1:]))
+
+
+def validate_name(kind: str, token: str) -> str:
+    """Return `token` if it is a valid service or environment name."""
+    if NAME_RE.fullmatch(token):
+        return token
+    if not token:
+        raise UsageError(f"The {kind} name is empty.")
+    raise UsageError(f"{_show(token)} is not a valid {kind} name: {_name_problem(token)}.")
+
+
+def validate_version(token: str) -> str:
+    """Return `token` if it is a valid version, tag, commit or branch-like ref."""
+    problem = _version_problem(token)
+    if problem:
+        raise UsageError(f"{_show(token)} is not a valid version: {problem}.")
+    return token
+
+
+def _words(text: str) -> list[str]:
+    """Undo Slack's escaping (in one pass), then split on any Unicode whitespace."""
+    return _ENTITY.sub(lambda m: _UNESCAPED[m.group(1)], text).split()
+
+
+def _skip_to(words: list[str]) -> tuple[list[str], bool]:
+    if words and words[0].lower() == "to":
+        return words[1:], True
+    return words, False
+
+
+def _deploy_version(word: str) -> str:
+    if word.lower() == "to":
+        raise _missing("the version (it goes before `to`)", DEPLOY_LINE)
+    return validate_version(word)
+
+
+def _rollback_target(words: list[str]) -> tuple[str | None, list[str]]:
+    rest, after_to = _skip_to(words)
+    if after_to and not rest:
+        raise _missing("the version after `to`", ROLLBACK_LINE)
+    if after_to:
+        return validate_version(rest[0]), rest[1:]
+    if rest and _VERSION_LIKE.fullmatch(rest[0]):
+        hint = f"to {rest[0]}"
+        raise UsageError(
+            f"Did you mean {_show(hint)}? Put `to` before the version to roll back to it, "
+            f"or start the reason with a word.\nUsage: {ROLLBACK_LINE}"
+        )
+    return None, rest
+
+
+def _reason(words: list[str]) -> str:
+    reason = " ".join(words)
+    if len(reason) > MAX_REASON:
+        raise UsageError(f"The reason is {len(reason)} characters long; keep it to {MAX_REASON}.")
+    bad = next((c for c in reason if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise UsageError(f"The reason contains {_describe(bad)}; retype it as plain text.")
+    return reason
+
+
+def _missing(what: str, usage_line: str) -> UsageError:
+    return UsageError(f"Missing {what}.\nUsage: {usage_line}")
+
+
+def _name_problem(token: str) -> str:
+    if token.startswith("<"):
+        return _MARKUP.format("name")
+    if any(c.isupper() for c in token):
+        lower = token.lower()
+        if NAME_RE.fullmatch(lower):
+            return f"names are lowercase, try {_show(lower)}"
+        return "names are lowercase letters, digits and . _ - only"
+    if len(token) > 63:
+        return "names are at most 63 characters"
+    if not NAME_RE.fullmatch(token[0]):
+        return "names start with a lowercase letter or digit"
+    bad = next(c for c in token if not _NAME_CHAR.fullmatch(c))
+    return f"names may only contain lowercase letters, digits and . _ - (found {_describe(bad)})"
+
+
+def _version_problem(token: str) -> str | None:
+    if not token:
+        return "it is empty"
+    bad = next((c for c in token if not _VERSION_CHAR.fullmatch(c)), None)
+    if bad is not None:
+        hint = "; " + _MARKUP.format("version") if token.startswith("<") else ""
+        return f"{_VERSION_CHARS} (found {_describe(bad)}){hint}"
+    if len(token) > 128:
+        return "a version is at most 128 characters"
+    if not token[0].isalnum():
+        return "a version starts with a letter or digit"
+    for part in ("..", "//"):
+        if part in token:
+            return f"a version may not contain `{part}`"
+    for end in ("/", ".lock"):
+        if token.endswith(end):
+            return f"a version may not end with `{end}`"
+    return None
+
+
+def _describe(char: str) -> str:
+    if char.isspace():
+        return "whitespace"
+    if not char.isprintable():
+        return f"the invisible character U+{ord(char):04X}"
+    return _show(char)
+
+
+def _show(token: str) -> str:
+    """`token` as inline code: shortened, invisible characters spelled out, Slack-escaped."""
+    short = token if len(token) <= 40 else token[:40] + "…"
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in short)
+    return _code(text.replace("`", "'"))
+
+
+_ArgCheck = Callable[[list[str]], tuple[str, ...]]
+
+
+def _positional(verb: str, kinds: tuple[str, ...], required: int) -> _ArgCheck:
+    """A checker for `verb` taking names of `kinds`, the first `required` of them required."""
+    syntax = _SHIPBOT_VERBS[verb][0]
+
+    def check(args: list[str]) -> tuple[str, ...]:
+        if len(args) < required:
+            raise _missing(f"the {kinds[len(args)]}", syntax)
+        if len(args) > len(kinds):
+            extra = _show(args[len(kinds)])
+            raise UsageError(f"`/shipbot {verb}` does not take {extra}.\nUsage: {syntax}")
+        return tuple(validate_name(kind, arg) for kind, arg in zip(kinds, args, strict=False))
+
+    return check
+
+
+def _lock_args(args: list[str]) -> tuple[str, ...]:
+    names = _positional("lock", ("service", "environment"), 2)(args[:2])
+    reason = _reason(args[2:])
+    return (*names, reason) if reason else names
+
+
+_VERB_ARGS: dict[str, _ArgCheck] = {
+    "help": lambda args: (),
+    "status": _positional("status", ("service",), 0),
+    "history": _positional("history", ("service", "environment"), 1),
+    "lock": _lock_args,
+    "unlock": _positional("unlock", ("service", "environment"), 2),
+    "audit": _positional("audit", ("request id or service",), 0),
+}

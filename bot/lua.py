@@ -1,0 +1,94 @@
+"""Lua scripts that make every request transition atomic in Redis.
+
+Each script receives its keys from bot/store.py (the only module that knows key names) and
+returns a list whose first element names the outcome. Every transition appends to the
+audit stream in the same script, so the audit can never disagree with the state.
+"""
+
+# KEYS[1] request hash, KEYS[2] audit stream; ARGV[1] actor, ARGV[2] now
+_AUDIT = """
+local function audit(event, detail)
+  local req = redis.call('HMGET', KEYS[1], 'id', 'service', 'environment')
+  redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[1], 'event', event,
+    'request_id', req[1] or '', 'service', req[2] or '', 'environment', req[3] or '',
+    'detail', detail or '')
+end
+local function enqueue(lane, id)
+  redis.call('HSET', KEYS[1], 'state', 'approved')
+  audit('approved', '')
+  redis.call('HSET', KEYS[1], 'state', 'queued')
+  redis.call('RPUSH', lane, id)
+  local head = redis.call('LINDEX', lane, 0)
+  audit('queued', head == id and '' or ('behind ' .. head))
+  return head
+end
+local function close(open, state, detail)
+  redis.call('HSET', KEYS[1], 'state', state, 'finished_at', ARGV[2])
+  redis.call('ZREM', open, redis.call('HGET', KEYS[1], 'id'))
+  audit(state, detail)
+end
+"""
+
+# KEYS: req, audit, lane, open; ARGV: actor, now, id, then field/value pairs
+CREATE = _AUDIT + """
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
+audit('requested', redis.call('HGET', KEYS[1], 'version'))
+if tonumber(redis.call('HGET', KEYS[1], 'approvals_needed')) == 0 then
+  return {'queued', enqueue(KEYS[3], ARGV[3])}
+end
+return {'pending'}
+"""
+
+# KEYS: req, audit, approvers, lane, open; ARGV: actor, now
+APPROVE = _AUDIT + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'pending' then return {'closed', state} end
+if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then
+  close(KEYS[5], 'expired', 'no quorum before expiry')
+  return {'expired'}
+end
+if redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[1]) == 0 then return {'duplicate'} end
+audit('approval', '')
+local count = redis.call('ZCARD', KEYS[3])
+if count < tonumber(redis.call('HGET', KEYS[1], 'approvals_needed')) then
+  return {'recorded', tostring(count)}
+end
+return {'queued', enqueue(KEYS[4], redis.call('HGET', KEYS[1], 'id'))}
+"""
+
+# KEYS: req, audit, open; ARGV: actor, now, new state (rejected|cancelled), only_requester
+END_PENDING = _AUDIT + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'pending' then return {'closed', state} end
+if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'requester') ~= ARGV[1] then
+  return {'not_requester'}
+end
+if ARGV[3] == 'rejected' then redis.call('HSET', KEYS[1], 'rejected_by', ARGV[1]) end
+close(KEYS[3], ARGV[3], '')
+return {'ended'}
+"""
+
+# KEYS: req, audit, lane; ARGV: actor, now
+CLAIM = _AUDIT + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'queued' then return {'not_queued', state or 'missing'} end
+local id = redis.call('HGET', KEYS[1], 'id')
+local head = redis.call('LINDEX', KEYS[3], 0)
+if head ~= id then return {'waiting', head or ''} end
+redis.call('HSET', KEYS[1], 'state', 'running', 'started_at', ARGV[2])
+audit('running', '')
+return {'running'}
+"""
+
+# KEYS: req, audit, lane, open; ARGV: actor, now, final state, failure
+FINISH = _AUDIT + """
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'running' then return {'not_running', state or 'missing'} end
+redis.call('HSET', KEYS[1], 'failure', ARGV[4])
+close(KEYS[4], ARGV[3], ARGV[4])
+redis.call('LREM', KEYS[3], 0, redis.call('HGET', KEYS[1], 'id'))
+return {'finished', redis.call('LINDEX', KEYS[3], 0) or ''}
+"""

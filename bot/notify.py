@@ -1,0 +1,31 @@
+"""What the domain tells people, as a Protocol; the Slack and console versions live in handlers/."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.models import DeployRequest
+
+
+class Notifier(Protocol):
+    async def show(self, request_id: str, *, final: bool = False) -> None:
+        """Post the request's card, or update it in place (coalesced; ``final`` always lands)."""
+
+    async def tell(self, channel: str, user: str, text: str) -> None:
+        """An ephemeral message to one person."""
+
+    async def thread(self, request: DeployRequest, text: str) -> None:
+        """A reply in the card's thread."""
+
+    async def released(self, request: DeployRequest) -> None:
+        """The release notification in the catalog's releases channel."""
+
+
+class Directory(Protocol):
+    async def groups_of(self, user: str, groups: list[str]) -> set[str] | None:
+        """Which of ``groups`` the user belongs to; None when it cannot be told."""
+
+
+class JobQueue(Protocol):
+    async def start(self, request_id: str) -> None:
+        """Have a worker run this queued request."""

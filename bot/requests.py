@@ -1,0 +1,68 @@
+"""Opening a deploy request: check it against the catalog, record it, queue it when no approval is needed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bot.catalog import Catalog, Environment
+from bot.grammar import DeployCommand
+from bot.ids import new_request_id
+from bot.models import DeployRequest, State, Step
+from bot.services import Services
+
+
+class Refused(Exception):
+    """The request can't be made; the message says why and what would work."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    request: DeployRequest
+    start_now: bool  # queued and at the head of its lane: a worker should run it
+
+
+def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:
+    """The catalog entry, or Refused naming the valid choices."""
+    if service not in catalog.services:
+        raise Refused(f"Unknown service `{service}`. Known services: {_choices(catalog.services)}.")
+    environments = catalog.services[service].environments
+    if environment not in environments:
+        raise Refused(
+            f"`{service}` has no environment `{environment}`. "
+            f"Its environments: {_choices(environments)}."
+        )
+    return environments[environment]
+
+
+async def open_deploy(services: Services, cmd: DeployCommand, user: str, channel: str) -> Opened:
+    env = environment_of(services.catalog, cmd.service, cmd.environment)
+    request = _new_request(services.catalog, cmd, env, user, channel)
+    outcome = await services.store.create(request)
+    stored = await services.store.get(request.id)
+    assert stored is not None
+    return Opened(stored, outcome[0] == State.QUEUED and outcome[1] == request.id)
+
+
+def _new_request(
+    catalog: Catalog, cmd: DeployCommand, env: Environment, user: str, channel: str
+) -> DeployRequest:
+    now = time.time()
+    return DeployRequest(
+        id=new_request_id(),
+        service=cmd.service,
+        environment=cmd.environment,
+        version=cmd.version,
+        requester=user,
+        reason=cmd.reason,
+        channel=channel,
+        catalog_revision=catalog.revision,
+        approvals_needed=env.approvals,
+        created_at=now,
+        expires_at=now + env.expire_after_minutes * 60,
+        steps=[Step(target=t) for t in env.targets()],
+    )
+
+
+def _choices(names: object) -> str:
+    return ", ".join(f"`{n}`" for n in sorted(names))  # type: ignore[call-overload]

@@ -1,0 +1,73 @@
+"""The HTTP face of shipbot: Slack events, health and Prometheus metrics (Starlette + uvicorn)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+from arq.connections import ArqRedis
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.catalog import Catalog
+from bot.config import Settings
+from bot.queue import ArqQueue
+from bot.store import Store, StoreUnavailable, connect
+from bot.wiring import build_services, slack_client
+from handlers.app import build_app
+
+SLACK_REQUESTS = Counter("shipbot_slack_requests_total", "Requests received from Slack", ["status"])
+SLACK_LATENCY = Histogram(
+    "shipbot_slack_response_seconds",
+    "Time to answer Slack (the ack)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3),
+)
+
+
+def create_app(settings: Settings, catalog: Catalog) -> Starlette:
+    redis = connect(settings.redis_url)
+    pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
+    client = slack_client(settings)
+    services = build_services(settings, catalog, redis, ArqQueue(pool), client)
+    bolt = build_app(services, client, settings.slack_signing_secret.get_secret_value())
+    slack = AsyncSlackRequestHandler(bolt)
+
+    async def events(request: Request) -> Response:
+        started = time.perf_counter()
+        response = await slack.handle(request)
+        SLACK_LATENCY.observe(time.perf_counter() - started)
+        SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
+        return response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await redis.aclose()
+        await pool.aclose()
+
+    routes = [
+        Route("/slack/events", events, methods=["POST"]),
+        Route("/healthz", _healthz(services.store), methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _healthz(store: Store):  # type: ignore[no-untyped-def]
+    async def healthz(_: Request) -> Response:
+        try:
+            await store.ping()
+        except StoreUnavailable:
+            return JSONResponse({"ok": False, "redis": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True, "redis": "ok"})
+
+    return healthz
+
+
+async def _metrics(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,224 @@
+"""shipbot's memory in Redis. The only module that knows key names.
+
+Keys (all under one prefix, default ``shipbot``):
+
+- ``req:{id}`` hash, one deploy request; ``req:{id}:approvers`` sorted set (by time)
+- ``lane:{service}:{env}`` list of queued and running request ids; the head runs
+- ``open:{service}`` sorted set of open (pending, queued, running) request ids
+- ``history:{service}:{env}`` list of finished deploys, newest first, capped
+- ``current:{service}:{env}`` hash, data centre -> what runs there
+- ``audit`` stream, append-only, every transition
+- ``seen:{key}`` short-lived marks that make Slack retries and replays take effect once
+- ``group:{id}`` short-lived cache of a Slack user group's members
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+from redis import asyncio as aioredis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+from bot import lua
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Step
+
+HISTORY_KEEP = 1000
+FINISHED_REQUEST_TTL = 90 * 24 * 3600
+SEEN_TTL = 600
+GROUP_TTL = 300
+_NOT_STORED = {"steps", "approvers", "queued_behind"}
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached or answered with an error; nothing was changed by us."""
+
+
+def _translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except RedisError as error:
+            raise StoreUnavailable(type(error).__name__) from None
+
+    return wrapper
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client that fails fast when Redis is down and reconnects by itself when it is back."""
+    return aioredis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=0.5,
+        socket_timeout=2.0,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+        health_check_interval=15,
+    )
+
+
+class Store:
+    def __init__(self, redis: aioredis.Redis, prefix: str = "shipbot") -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._create = redis.register_script(lua.CREATE)
+        self._approve = redis.register_script(lua.APPROVE)
+        self._end_pending = redis.register_script(lua.END_PENDING)
+        self._claim = redis.register_script(lua.CLAIM)
+        self._finish = redis.register_script(lua.FINISH)
+
+    # key names ---------------------------------------------------------------
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def _req_keys(self, request: DeployRequest | str) -> tuple[str, str]:
+        rid = request if isinstance(request, str) else request.id
+        return self._k("req", rid), self._k("audit")
+
+    def _lane(self, r: DeployRequest) -> str:
+        return self._k("lane", r.service, r.environment)
+
+    # health ------------------------------------------------------------------
+    @_translated
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    # requests ----------------------------------------------------------------
+    @_translated
+    async def create(self, r: DeployRequest) -> list[str]:
+        """Store a new request; with no approvals needed it is queued at once."""
+        keys = [*self._req_keys(r), self._lane(r), self._k("open", r.service)]
+        return await self._create(keys, [r.requester, r.created_at, r.id, *_flatten(r)])
+
+    @_translated
+    async def approve(self, r: DeployRequest, user: str) -> list[str]:
+        keys = [*self._req_keys(r), self._k("req", r.id, "approvers"), self._lane(r)]
+        return await self._approve([*keys, self._k("open", r.service)], [user, time.time()])
+
+    @_translated
+    async def end_pending(self, r: DeployRequest, user: str, state: State) -> list[str]:
+        """Reject (anyone allowed) or cancel (the requester only) a pending request."""
+        only_requester = "1" if state is State.CANCELLED else "0"
+        keys = [*self._req_keys(r), self._k("open", r.service)]
+        return await self._end_pending(keys, [user, time.time(), state.value, only_requester])
+
+    @_translated
+    async def claim(self, r: DeployRequest, worker: str) -> list[str]:
+        return await self._claim([*self._req_keys(r), self._lane(r)], [worker, time.time()])
+
+    @_translated
+    async def finish(self, r: DeployRequest, worker: str, state: State, why: str) -> list[str]:
+        keys = [*self._req_keys(r), self._lane(r), self._k("open", r.service)]
+        result = await self._finish(keys, [worker, time.time(), state.value, why])
+        await self.redis.expire(self._k("req", r.id), FINISHED_REQUEST_TTL)
+        await self.redis.expire(self._k("req", r.id, "approvers"), FINISHED_REQUEST_TTL)
+        return result
+
+    @_translated
+    async def get(self, request_id: str) -> DeployRequest | None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._k("req", request_id))
+            pipe.zrange(self._k("req", request_id, "approvers"), 0, -1)
+            fields, approvers = await pipe.execute()
+        if not fields:
+            return None
+        fields["steps"] = json.loads(fields.get("steps") or "[]")
+        request = DeployRequest.model_validate({**fields, "approvers": approvers})
+        if request.state is State.QUEUED:
+            request.queued_behind = _ahead_of(request.id, await self.lane_of(request))
+        return request
+
+    @_translated
+    async def save_steps(self, r: DeployRequest) -> None:
+        steps = json.dumps([s.model_dump(mode="json") for s in r.steps])
+        await self.redis.hset(self._k("req", r.id), "steps", steps)
+
+    @_translated
+    async def set_card(self, request_id: str, channel: str, ts: str) -> None:
+        mapping = {"card_channel": channel, "card_ts": ts}
+        await self.redis.hset(self._k("req", request_id), mapping=mapping)
+
+    @_translated
+    async def lane_of(self, r: DeployRequest) -> list[str]:
+        """The queued and running requests of r's service+environment, first one running."""
+        return await self.redis.lrange(self._lane(r), 0, -1)
+
+    @_translated
+    async def open_requests(self, service: str) -> list[DeployRequest]:
+        ids = await self.redis.zrange(self._k("open", service), 0, -1)
+        found = [await self.get(rid) for rid in ids]
+        return [r for r in found if r is not None]
+
+    # history -------------------------------------------------------------------
+    @_translated
+    async def record_deployed(self, r: DeployRequest, target: str) -> None:
+        deployed = Deployed(version=r.version, request_id=r.id, requester=r.requester, at=time.time())
+        key = self._k("current", r.service, r.environment)
+        await self.redis.hset(key, target, deployed.model_dump_json())
+
+    @_translated
+    async def current(self, service: str, environment: str) -> dict[str, Deployed]:
+        raw = await self.redis.hgetall(self._k("current", service, environment))
+        return {dc: Deployed.model_validate_json(v) for dc, v in sorted(raw.items())}
+
+    @_translated
+    async def add_history(self, entry: HistoryEntry) -> None:
+        key = self._k("history", entry.service, entry.environment)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, entry.model_dump_json())
+            pipe.ltrim(key, 0, HISTORY_KEEP - 1)
+            await pipe.execute()
+
+    @_translated
+    async def history(self, service: str, environment: str, limit: int = 10) -> list[HistoryEntry]:
+        raw = await self.redis.lrange(self._k("history", service, environment), 0, limit - 1)
+        return [HistoryEntry.model_validate_json(item) for item in raw]
+
+    # audit ---------------------------------------------------------------------
+    @_translated
+    async def audit(self, event: AuditEvent) -> None:
+        fields = {k: str(v) for k, v in event.model_dump().items()}
+        await self.redis.xadd(self._k("audit"), fields)  # type: ignore[arg-type]
+
+    @_translated
+    async def audit_trail(self, count: int = 100) -> list[AuditEvent]:
+        entries = await self.redis.xrevrange(self._k("audit"), count=count)
+        return [AuditEvent.model_validate(fields) for _, fields in entries]
+
+    # once-only marks and caches -------------------------------------------------
+    @_translated
+    async def first_sighting(self, key: str, ttl: int = SEEN_TTL) -> bool:
+        """True the first time ``key`` is seen within ``ttl`` seconds, False after."""
+        return bool(await self.redis.set(self._k("seen", key), "1", nx=True, ex=ttl))
+
+    @_translated
+    async def cached_group(self, group: str) -> set[str] | None:
+        members = await self.redis.get(self._k("group", group))
+        return None if members is None else set(json.loads(members))
+
+    @_translated
+    async def cache_group(self, group: str, members: set[str]) -> None:
+        await self.redis.set(self._k("group", group), json.dumps(sorted(members)), ex=GROUP_TTL)
+
+
+def _ahead_of(request_id: str, lane: list[str]) -> str:
+    position = lane.index(request_id) if request_id in lane else 0
+    return lane[position - 1] if position > 0 else ""
+
+
+def _flatten(r: DeployRequest) -> list[Any]:
+    """Field/value pairs for HSET; steps as JSON, approvers live in their own key."""
+    data = r.model_dump(mode="json", exclude=_NOT_STORED)
+    data["steps"] = json.dumps([s.model_dump(mode="json") for s in r.steps])
+    return [item for pair in data.items() for item in pair]
+
+
+__all__ = ["Step", "Store", "StoreUnavailable", "connect"]

@@ -1,0 +1,50 @@
+"""`shipbot worker`: runs queued deploys from Redis with arq (https://arq-docs.helpmanual.io/)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from arq import func
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from bot.catalog import Catalog
+from bot.config import Settings
+from bot.deploys import run_request
+from bot.queue import RUN_DEPLOY, ArqQueue
+from bot.store import connect
+from bot.wiring import build_services, slack_client
+
+JOB_TIMEOUT = 3 * 3600
+
+
+async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
+    state = await run_request(ctx["services"], request_id, ctx["worker_name"])
+    return state.value if state else None
+
+
+def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
+        ctx["store_redis"] = connect(settings.redis_url)
+        queue = ArqQueue(ctx["redis"])  # arq's own pool
+        ctx["services"] = build_services(
+            settings, catalog, ctx["store_redis"], queue, slack_client(settings)
+        )
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if "store_redis" in ctx:
+            await ctx["store_redis"].aclose()
+
+    return Worker(
+        functions=[func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1)],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        burst=burst,
+        max_jobs=20,
+        poll_delay=0.2,
+        handle_signals=True,
+    )

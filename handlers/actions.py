@@ -1,0 +1,39 @@
+"""Approve, Reject and Cancel buttons: ack -> one call into bot/ -> tell the clicker, refresh the card."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import approvals
+from bot.approvals import Outcome
+from bot.services import Services
+from handlers.guard import guarded, where
+from handlers.routes import APPROVE, CANCEL, REJECT
+
+Decide = Callable[[Services, str, str], Awaitable[Outcome]]
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    app.action(APPROVE)(guarded(_button(services, approvals.approve)))
+    app.action(REJECT)(guarded(_button(services, approvals.reject)))
+    app.action(CANCEL)(guarded(_button(services, approvals.cancel)))
+
+
+def _button(services: Services, decide: Decide) -> Any:
+    async def button(ack: Any, body: dict[str, Any], client: Any) -> None:
+        request_id = (body.get("actions") or [{}])[0].get("value", "")
+        channel, user = where(body)
+        outcome = await decide(services, request_id, user)
+        if outcome.start:
+            await services.queue.start(outcome.start)
+        await ack()
+        if outcome.say:
+            await services.notifier.tell(channel, user, outcome.say)
+        if outcome.changed:
+            await services.notifier.show(request_id)
+
+    button.__name__ = decide.__name__
+    return button

@@ -1,0 +1,156 @@
+"""Block Kit for shipbot's messages, built with slack_sdk's block models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.models import DeployRequest, State, Step, StepStatus
+from bot.policy import mention
+from handlers.routes import APPROVE, CANCEL, REJECT
+
+Rendered = tuple[str, list[dict[str, Any]]]
+
+_STEP_ICONS = {
+    StepStatus.WAITING: "⚪",
+    StepStatus.RUNNING: "🔄",
+    StepStatus.SUCCEEDED: "✅",
+    StepStatus.FAILED: "❌",
+    StepStatus.SKIPPED: "⏭️",
+}
+
+
+def card(request: DeployRequest, approvers: list[str]) -> Rendered:
+    """The one message that follows a request from asking to done."""
+    blocks: list[Block] = [
+        HeaderBlock(text=_title(request)[:150]),
+        SectionBlock(fields=_facts(request)),
+        SectionBlock(text=MarkdownTextObject(text=_status(request, approvers))),
+    ]
+    if request.state is State.PENDING:
+        blocks.append(_buttons(request.id))
+    blocks.append(_footer(request))
+    return f"{_title(request)}: {request.state.value}", _dump(blocks)
+
+
+def release_note(request: DeployRequest) -> Rendered:
+    """What the releases channel is told when a deploy succeeds."""
+    title = f"Released {request.service} {request.version} to {request.environment}"
+    fields = [
+        _field("Requested by", mention(request.requester)),
+        _field("Approved by", _people(request.approvers) or "no approval needed"),
+        _field("Data centres", _targets(request)),
+        _field("Duration", _duration(request.duration)),
+    ]
+    if request.reason:
+        fields.append(_field("Reason", request.reason))
+    blocks = [HeaderBlock(text=title[:150]), SectionBlock(fields=fields), _footer(request)]
+    return title, _dump(blocks)
+
+
+def _title(request: DeployRequest) -> str:
+    return f"{request.action.value.capitalize()} {request.service} {request.version} → {request.environment}"
+
+
+def _facts(request: DeployRequest) -> list[MarkdownTextObject]:
+    facts = [
+        _field("Requested by", mention(request.requester)),
+        _field("Service", f"`{request.service}`"),
+        _field("Version", f"`{request.version}`"),
+        _field("Environment", f"`{request.environment}`"),
+        _field("Data centres", _targets(request)),
+    ]
+    if request.reason:
+        facts.append(_field("Reason", request.reason))
+    return facts
+
+
+def _status(request: DeployRequest, approvers: list[str]) -> str:
+    lines = [_headline(request, approvers)]
+    if request.state in (State.RUNNING, State.SUCCEEDED, State.FAILED):
+        lines += [_step_line(step, request.environment) for step in request.steps]
+    return "\n".join(lines)
+
+
+def _headline(request: DeployRequest, approvers: list[str]) -> str:
+    approved = f" Approved by {_people(request.approvers)}." if request.approvers else ""
+    match request.state:
+        case State.PENDING:
+            return (
+                f"⏳ *Waiting for approval*: {len(request.approvers)} of "
+                f"{request.approvals_needed}.{approved} Approvers: {_people(approvers)}."
+            )
+        case State.QUEUED | State.APPROVED:
+            behind = f"behind `{request.queued_behind}`" if request.queued_behind else "to start"
+            return f"🕒 *Queued* {behind}.{approved}"
+        case State.RUNNING:
+            return f"🚀 *Deploying*.{approved}"
+        case State.SUCCEEDED:
+            return f"✅ *Deployed* in {_duration(request.duration)}.{approved}"
+        case State.FAILED:
+            return f"❌ *Failed*: {request.failure}{approved}"
+        case State.REJECTED:
+            return f"🚫 *Rejected* by {mention(request.rejected_by)}."
+        case State.CANCELLED:
+            return f"↩️ *Cancelled* by {mention(request.requester)}."
+    return f"*{request.state.value.replace('_', ' ').capitalize()}*."
+
+
+def _step_line(step: Step, environment: str) -> str:
+    detail = f" — {step.detail}" if step.detail else ""
+    return f"{_STEP_ICONS[step.status]} `{step.target or environment}` {step.status.value}{detail}"
+
+
+def _buttons(request_id: str) -> ActionsBlock:
+    confirm = ConfirmObject(
+        title="Reject this deploy?",
+        text="The request ends and nothing is deployed.",
+        confirm="Reject",
+        deny="Keep it",
+    )
+    return ActionsBlock(
+        block_id=f"decide:{request_id}",
+        elements=[
+            ButtonElement(text="Approve", action_id=APPROVE, value=request_id, style="primary"),
+            ButtonElement(
+                text="Reject", action_id=REJECT, value=request_id, style="danger", confirm=confirm
+            ),
+            ButtonElement(text="Cancel", action_id=CANCEL, value=request_id),
+        ],
+    )
+
+
+def _footer(request: DeployRequest) -> ContextBlock:
+    text = f"Request `{request.id}` · catalog revision `{request.catalog_revision}`"
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def _field(label: str, value: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=f"*{label}*\n{value}")
+
+
+def _targets(request: DeployRequest) -> str:
+    return " → ".join(f"`{t}`" for t in request.targets if t) or "all hosts"
+
+
+def _people(ids: list[str]) -> str:
+    return ", ".join(mention(i) for i in ids)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def _dump(blocks: list[Block]) -> list[dict[str, Any]]:
+    return [block.to_dict() for block in blocks]

@@ -1,0 +1,42 @@
+"""At most one send per key every ``interval`` seconds; the last state always gets through."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+Send = Callable[[], Awaitable[None]]
+
+
+class Coalescer:
+    def __init__(self, interval: float = 2.0) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._pending: dict[str, asyncio.Task[None]] = {}
+
+    async def submit(self, key: str, send: Send, *, final: bool = False) -> None:
+        """Send now if the key is quiet, later if not; ``final`` waits its turn and then sends."""
+        wait = self._last.get(key, 0.0) + self.interval - time.monotonic()
+        if final:
+            await self._cancel(key)
+            await asyncio.sleep(max(wait, 0.0))
+            await self._send(key, send)
+        elif wait <= 0 and key not in self._pending:
+            await self._send(key, send)
+        elif key not in self._pending:
+            self._pending[key] = asyncio.create_task(self._later(key, send, wait))
+
+    async def _later(self, key: str, send: Send, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self._pending.pop(key, None)
+        await self._send(key, send)
+
+    async def _send(self, key: str, send: Send) -> None:
+        self._last[key] = time.monotonic()
+        await send()
+
+    async def _cancel(self, key: str) -> None:
+        task = self._pending.pop(key, None)
+        if task is not None:
+            task.cancel()

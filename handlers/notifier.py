@@ -1,0 +1,112 @@
+"""The Notifier and Directory over Slack's Web API (chat.*, usergroups.users.list).
+
+Slack being slow or down never fails a deploy: errors are logged (without tokens) and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.catalog import Catalog
+from bot.models import DeployRequest
+from bot.store import Store
+from handlers.blocks import card, release_note
+from handlers.coalesce import Coalescer
+
+log = logging.getLogger(__name__)
+SLACK_ERRORS = (SlackApiError, OSError, TimeoutError)
+
+
+class SlackNotifier:
+    def __init__(self, client: AsyncWebClient, store: Store, catalog: Catalog) -> None:
+        self.client, self.store, self.catalog = client, store, catalog
+        self.coalescer = Coalescer(interval=2.0)
+
+    async def show(self, request_id: str, *, final: bool = False) -> None:
+        request = await self.store.get(request_id)
+        if request is None:
+            return
+        if not request.card_ts:
+            await self._post_card(request)
+            return
+        await self.coalescer.submit(request_id, lambda: self._update_card(request_id), final=final)
+
+    async def tell(self, channel: str, user: str, text: str) -> None:
+        await self._call("chat.postEphemeral", channel=channel, user=user, text=text)
+
+    async def thread(self, request: DeployRequest, text: str) -> None:
+        channel, ts = request.card_channel or request.channel, request.card_ts or None
+        await self._call("chat.postMessage", channel=channel, thread_ts=ts, text=text)
+
+    async def released(self, request: DeployRequest) -> None:
+        text, blocks = release_note(request)
+        channel = self.catalog.notify.releases_channel
+        await self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
+
+    async def _post_card(self, request: DeployRequest) -> None:
+        text, blocks = card(request, self._approvers(request))
+        answer = await self._call("chat.postMessage", channel=request.channel, text=text, blocks=blocks)
+        if answer is not None:
+            await self.store.set_card(request.id, answer["channel"], answer["ts"])
+
+    async def _update_card(self, request_id: str) -> None:
+        request = await self.store.get(request_id)
+        if request is None:
+            return
+        text, blocks = card(request, self._approvers(request))
+        await self._call(
+            "chat.update", channel=request.card_channel, ts=request.card_ts, text=text, blocks=blocks
+        )
+
+    def _approvers(self, request: DeployRequest) -> list[str]:
+        service = self.catalog.services.get(request.service)
+        env = service.environments.get(request.environment) if service else None
+        return env.approvers if env else []
+
+    async def _call(self, method: str, **kwargs: object) -> dict | None:
+        try:
+            args = {k: v for k, v in kwargs.items() if v is not None}
+            response = await self.client.api_call(method, json=args)
+        except SLACK_ERRORS as error:
+            log.warning("Slack %s failed: %s", method, _describe(error))
+            return None
+        return dict(response.data) if isinstance(response.data, dict) else None
+
+
+class SlackDirectory:
+    """Resolves Slack user-group membership, cached briefly in Redis."""
+
+    def __init__(self, client: AsyncWebClient, store: Store) -> None:
+        self.client, self.store = client, store
+
+    async def groups_of(self, user: str, groups: list[str]) -> set[str] | None:
+        found: set[str] = set()
+        for group in groups:
+            members = await self._members(group)
+            if members is None:
+                return None
+            if user in members:
+                found.add(group)
+        return found
+
+    async def _members(self, group: str) -> set[str] | None:
+        cached = await self.store.cached_group(group)
+        if cached is not None:
+            return cached
+        try:
+            response = await self.client.usergroups_users_list(usergroup=group)
+        except SLACK_ERRORS as error:
+            log.warning("Slack usergroups.users.list failed: %s", _describe(error))
+            return None
+        members = set(response.get("users") or [])
+        await self.store.cache_group(group, members)
+        return members
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error", "unknown error"))
+    return type(error).__name__

@@ -1,0 +1,12 @@
+"""Every slash command and action_id shipbot answers, in one place."""
+
+DEPLOY = "/deploy"
+ROLLBACK = "/rollback"
+METRICS = "/metrics"
+SHIPBOT = "/shipbot"
+
+APPROVE = "shipbot_approve"
+REJECT = "shipbot_reject"
+CANCEL = "shipbot_cancel"
+
+BUTTONS = (APPROVE, REJECT, CANCEL)

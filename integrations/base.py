@@ -1,0 +1,54 @@
+"""The Deployer protocol: what the domain asks of every delivery tool, and the errors it gets back.
+
+The domain (bot/) imports only this module from integrations/. Each deployer turns its
+transport's failures into :class:`DeployError` subclasses whose message a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+
+class DeployError(Exception):
+    """A deploy could not be done. ``str(error)`` is safe to show to a user."""
+
+
+class DeployFailed(DeployError):
+    """The tool ran and reported failure (a task, a job, a rollout)."""
+
+
+class DeployUnreachable(DeployError):
+    """The tool could not be reached or refused our credentials."""
+
+
+@dataclass(frozen=True)
+class DeployJob:
+    """Exactly one unit of work: one service, one version, one data centre."""
+
+    request_id: str
+    service: str
+    version: str
+    environment: str
+    datacenter: str  # "" when the environment lists no data centres
+    action: Literal["deploy", "rollback"] = "deploy"
+    vars: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress event, the same shape for every deployer."""
+
+    datacenter: str
+    message: str  # e.g. "TASK [copy site] ok on localhost"
+    failed: bool = False
+
+
+ProgressSink = Callable[[Progress], Awaitable[None]]
+
+
+class Deployer(Protocol):
+    """Runs one DeployJob to the end, reporting progress; raises DeployError on failure."""
+
+    async def run(self, job: DeployJob, report: ProgressSink) -> None: ...

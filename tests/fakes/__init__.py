@@ -1,0 +1,44 @@
+"""Test fakes, importable from one place: ``from tests.fakes import FakeSlack, RedisServer``.
+
+Each stands in for a real thing only at its network boundary (see DESIGN.md, Testing strategy).
+"""
+
+from .redis_server import RedisServer
+from .signing import (
+    DEFAULT_SIGNING_SECRET,
+    SignedRequest,
+    block_action,
+    new_trigger_id,
+    sign,
+    signed,
+    slash_command,
+)
+from .slack_api import (
+    BOT_ID,
+    BOT_USER_ID,
+    DEFAULT_BOT_TOKEN,
+    TEAM_ID,
+    BackgroundServer,
+    Call,
+    FakeSlack,
+    Message,
+)
+
+__all__ = [
+    "BOT_ID",
+    "BOT_USER_ID",
+    "DEFAULT_BOT_TOKEN",
+    "DEFAULT_SIGNING_SECRET",
+    "TEAM_ID",
+    "BackgroundServer",
+    "Call",
+    "FakeSlack",
+    "Message",
+    "RedisServer",
+    "SignedRequest",
+    "block_action",
+    "new_trigger_id",
+    "sign",
+    "signed",
+    "slash_command",
+]

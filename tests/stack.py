@@ -1,0 +1,150 @@
+"""shipbot as it runs in production, for end-to-end tests: `shipbot serve` and `shipbot worker`
+as real processes, a private redis-server, FakeSlack for the Web API, and signed HTTP requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.fakes import (
+    DEFAULT_BOT_TOKEN,
+    DEFAULT_SIGNING_SECRET,
+    FakeSlack,
+    Message,
+    RedisServer,
+    SignedRequest,
+    block_action,
+    slash_command,
+)
+
+CHANNEL = "C0DEPLOY"
+RELEASES = "C0RELEASES"
+PLAYBOOKS = Path(__file__).parent / "playbooks"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, workdir: Path, redis: RedisServer, slack: FakeSlack, catalog: Path) -> None:
+        self.workdir, self.redis, self.slack, self.catalog = workdir, redis, slack, catalog
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    # processes -------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
+            "SLACK_API_URL": self.slack.base_url,
+            "REDIS_URL": self.redis.url,
+            "SHIPBOT_CATALOG": str(self.catalog),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def start(self, worker: bool = True) -> Stack:
+        self._spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.port))
+        if worker:
+            self._spawn("worker", "worker")
+        self._wait_healthy()
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+    def _spawn(self, name: str, *args: str) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - the process owns it
+        command = [sys.executable, "-m", "bot.cli", *args]
+        self.processes[name] = subprocess.Popen(
+            command, cwd=self.workdir, env=self.env(), stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def _wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("shipbot serve did not become healthy:\n" + self.log("serve"))
+
+    # talking to the bot ------------------------------------------------------------
+    def send(self, request: SignedRequest) -> httpx.Response:
+        return httpx.post(
+            f"{self.url}/slack/events", content=request.body, headers=request.headers, timeout=10
+        )
+
+    def command(self, text: str, user: str = "U0DEV", command: str = "/deploy") -> httpx.Response:
+        return self.send(slash_command(command, text, user))
+
+    def deploy(self, text: str, user: str = "U0DEV") -> str:
+        """Send /deploy and return the request id from the ephemeral answer."""
+        answer = self.command(text, user)
+        found = re.search(r"`(d-[a-z0-9]+)`", reply_text(answer))
+        assert found, f"no request id in {answer.text!r}"
+        return found.group(1)
+
+    def click(self, action_id: str, request_id: str, user: str) -> httpx.Response:
+        card = self.card(request_id)
+        return self.send(block_action(user, action_id, request_id, card.ts, CHANNEL))
+
+    # what Slack was told -----------------------------------------------------------
+    def card(self, request_id: str, timeout: float = 10.0) -> Message:
+        return self.slack.wait_for(lambda: self._find_card(request_id), timeout)
+
+    def card_text(self, request_id: str) -> str:
+        return json.dumps(self.card(request_id).blocks, ensure_ascii=False)
+
+    def wait_card(self, request_id: str, fragment: str, timeout: float = 60.0) -> str:
+        """Wait until the card's blocks contain ``fragment``; returns the card's JSON."""
+        return self.slack.wait_for(
+            lambda: (t := self.card_text(request_id)) if fragment in t else None, timeout
+        )
+
+    def ephemerals(self, user: str) -> list[str]:
+        return [
+            c.args.get("text", "")
+            for c in self.slack.calls("chat.postEphemeral")
+            if c.args.get("user") == user
+        ]
+
+    def releases(self) -> list[Message]:
+        return self.slack.messages(RELEASES)
+
+    def _find_card(self, request_id: str) -> Message | None:
+        for message in self.slack.messages(CHANNEL):
+            if message.blocks and request_id in json.dumps(message.blocks):
+                return message
+        return None
+
+
+def reply_text(response: httpx.Response) -> str:
+    if not response.content:
+        return ""
+    body: Any = response.json()
+    return str(body.get("text", ""))

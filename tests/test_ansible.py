@@ -1,0 +1,268 @@
+"""AnsibleDeployer runs real playbooks against localhost through ansible-runner (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from integrations.ansible import AnsibleDeployer
+from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
+
+PLAYBOOKS = Path(__file__).parent / "playbooks"
+DEMO = Path(__file__).parent.parent / "examples" / "demo" / "deploy" / "site.yml"
+
+
+def job(**overrides: object) -> DeployJob:
+    fields: dict = {
+        "request_id": "req-1",
+        "service": "web-h5",
+        "version": "1.2.3",
+        "environment": "staging",
+        "datacenter": "dc-a",
+    }
+    return DeployJob(**(fields | overrides))
+
+
+class Recorder:
+    """A ProgressSink that remembers what it was told, and on which thread."""
+
+    def __init__(self) -> None:
+        self.events: list[Progress] = []
+        self.threads: set[int] = set()
+
+    async def __call__(self, progress: Progress) -> None:
+        self.events.append(progress)
+        self.threads.add(threading.get_ident())
+
+    @property
+    def messages(self) -> list[str]:
+        return [event.message for event in self.events]
+
+
+def marker_deployer(tmp_path: Path, playbook: str = "ok.yml", **vars: object) -> AnsibleDeployer:
+    return AnsibleDeployer(
+        PLAYBOOKS / playbook,
+        vars={"marker_file": str(tmp_path / "marker"), **vars},
+        workdir=tmp_path,
+    )
+
+
+def demo_site(tmp_path: Path, environment: str = "staging", datacenter: str = "dc-a") -> Path:
+    return tmp_path / "demo-site" / environment / datacenter
+
+
+async def test_success_reports_each_step(tmp_path: Path) -> None:
+    """A successful run reports playbook start, task start and the host result, in order."""
+    recorder = Recorder()
+    await marker_deployer(tmp_path).run(job(), recorder)
+    assert recorder.messages == [
+        "playbook ok.yml started",
+        "TASK [write marker]",
+        "TASK [write marker] changed on localhost",
+    ]
+
+
+async def test_progress_carries_the_datacenter(tmp_path: Path) -> None:
+    """Every progress event names the job's data centre and none is a failure."""
+    recorder = Recorder()
+    await marker_deployer(tmp_path).run(job(datacenter="dc-b"), recorder)
+    assert {(event.datacenter, event.failed) for event in recorder.events} == {("dc-b", False)}
+
+
+async def test_progress_is_delivered_on_the_event_loop(tmp_path: Path) -> None:
+    """The report callback is awaited on the loop's thread, never on runner's worker thread."""
+    recorder = Recorder()
+    await marker_deployer(tmp_path).run(job(), recorder)
+    assert recorder.threads == {threading.get_ident()}
+
+
+async def test_extra_vars_reach_the_playbook(tmp_path: Path) -> None:
+    """The playbook sees exactly the job's service, version, environment, dc, action and id."""
+    await marker_deployer(tmp_path).run(job(action="rollback"), Recorder())
+    assert (tmp_path / "marker").read_text() == "web-h5 1.2.3 staging dc-a rollback req-1\n"
+
+
+async def test_job_vars_win_over_catalog_vars(tmp_path: Path) -> None:
+    """A var set both in the catalog and on the job takes the job's value."""
+    deployer = marker_deployer(tmp_path)  # catalog: marker_file = tmp/marker
+    await deployer.run(job(vars={"marker_file": str(tmp_path / "job-marker")}), Recorder())
+    assert (tmp_path / "job-marker").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
+
+
+async def test_shipbot_vars_win_over_job_and_catalog_vars(tmp_path: Path) -> None:
+    """shipbot_* vars cannot be overridden by the catalog or the job."""
+    deployer = marker_deployer(tmp_path, shipbot_version="catalog")
+    await deployer.run(job(vars={"shipbot_service": "job"}), Recorder())
+    assert (tmp_path / "marker").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
+
+
+async def test_job_values_are_never_templated(tmp_path: Path) -> None:
+    """A version that looks like a Jinja template reaches the playbook as plain text."""
+    version = "{{ lookup('pipe', 'id') }}"
+    await marker_deployer(tmp_path).run(job(version=version), Recorder())
+    assert (tmp_path / "marker").read_text() == f"web-h5 {version} staging dc-a deploy req-1\n"
+
+
+async def test_failed_task_raises_deploy_failed_naming_task_and_host(tmp_path: Path) -> None:
+    """A failing task becomes DeployFailed naming the task, the host and the module's msg."""
+    deployer = marker_deployer(tmp_path, "fail_in.yml", fail_dc="dc-b")
+    with pytest.raises(DeployFailed) as caught:
+        await deployer.run(job(datacenter="dc-b"), Recorder())
+    expected = "task 'check capacity' failed on host 'localhost': no capacity left in dc-b"
+    assert str(caught.value) == expected
+
+
+async def test_failed_task_is_reported_as_failed_progress(tmp_path: Path) -> None:
+    """The failing host result is reported with failed=True before the error is raised."""
+    recorder = Recorder()
+    deployer = marker_deployer(tmp_path, "fail_in.yml", fail_dc="dc-b")
+    with pytest.raises(DeployFailed):
+        await deployer.run(job(datacenter="dc-b"), recorder)
+    failed = [event.message for event in recorder.events if event.failed]
+    assert failed == ["TASK [check capacity] failed on localhost: no capacity left in dc-b"]
+
+
+async def test_other_datacenter_passes_the_capacity_check(tmp_path: Path) -> None:
+    """fail_in.yml behaves like ok.yml outside fail_dc."""
+    await marker_deployer(tmp_path, "fail_in.yml", fail_dc="dc-b").run(job(), Recorder())
+    assert (tmp_path / "marker").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
+
+
+async def test_missing_playbook_raises_deploy_error(tmp_path: Path) -> None:
+    """A playbook path that does not exist is a DeployError saying so."""
+    playbook = tmp_path / "deploy" / "web.yml"
+    with pytest.raises(DeployError) as caught:
+        await AnsibleDeployer(playbook).run(job(), Recorder())
+    assert str(caught.value) == f"playbook {playbook} could not run: playbook {playbook} not found"
+
+
+async def test_missing_inventory_raises_deploy_error(tmp_path: Path) -> None:
+    """An inventory path that does not exist is a DeployError, not a host named after it."""
+    inventory = tmp_path / "hosts.ini"
+    with pytest.raises(DeployError) as caught:
+        await AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory).run(job(), Recorder())
+    expected = f"playbook {PLAYBOOKS / 'ok.yml'} could not run: inventory {inventory} not found"
+    assert str(caught.value) == expected
+
+
+async def test_broken_playbook_raises_deploy_error_with_ansible_reason(tmp_path: Path) -> None:
+    """A YAML error is a DeployError quoting ansible's one-line reason and where it is."""
+    playbook = tmp_path / "broken.yml"
+    playbook.write_text("- hosts: all\n  tasks:\n    - debug: {msg: 1\n")
+    with pytest.raises(DeployError) as caught:
+        await AnsibleDeployer(playbook).run(job(), Recorder())
+    message = str(caught.value)
+    assert (message.startswith(f"playbook {playbook} could not run: YAML parsing failed"),
+            f"Origin: {playbook}:" in message) == (True, True)
+
+
+async def test_unreachable_host_raises_deploy_unreachable(tmp_path: Path) -> None:
+    """A host ansible cannot connect to becomes DeployUnreachable naming the host."""
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("web1 ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n")
+    deployer = AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory, {"marker_file": "/dev/null"})
+    with pytest.raises(DeployUnreachable) as caught:
+        await deployer.run(job(), Recorder())
+    assert str(caught.value).startswith("host 'web1' unreachable: Failed to connect to the host")
+
+
+async def test_timeout_raises_deploy_error(tmp_path: Path) -> None:
+    """A run that outlives its timeout is killed and reported as a DeployError."""
+    deployer = AnsibleDeployer(
+        PLAYBOOKS / "slow.yml",
+        vars={"marker_file": str(tmp_path / "marker"), "gate_file": str(tmp_path / "gate")},
+        timeout=2,
+    )
+    with pytest.raises(DeployError) as caught:
+        await deployer.run(job(), Recorder())
+    assert str(caught.value) == f"playbook {PLAYBOOKS / 'slow.yml'} timed out after 2s"
+
+
+async def test_slow_playbook_holds_until_the_gate_opens(tmp_path: Path) -> None:
+    """slow.yml keeps the deploy running until the test creates gate_file."""
+    recorder = Recorder()
+    deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
+    running = asyncio.create_task(deployer.run(job(), recorder))
+    await wait_for_message(recorder, "TASK [wait for gate]")
+    held = not running.done()
+    (tmp_path / "gate").touch()
+    await running
+    assert (held, (tmp_path / "marker").exists()) == (True, True)
+
+
+async def test_cancelling_run_stops_the_playbook(tmp_path: Path) -> None:
+    """Cancelling run() kills ansible-playbook: opening the gate afterwards writes nothing."""
+    recorder = Recorder()
+    deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
+    running = asyncio.create_task(deployer.run(job(), recorder))
+    await wait_for_message(recorder, "TASK [wait for gate]")
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    (tmp_path / "gate").touch()
+    await asyncio.sleep(4)  # slow.yml polls the gate every second
+    assert not (tmp_path / "marker").exists()
+
+
+async def wait_for_message(recorder: Recorder, message: str) -> None:
+    async with asyncio.timeout(30):
+        while message not in recorder.messages:
+            await asyncio.sleep(0.05)
+
+
+async def test_demo_deploy_creates_release_and_points_current_at_it(tmp_path: Path) -> None:
+    """The demo playbook writes releases/<version>/index.html and links current to it."""
+    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), Recorder())
+    site = demo_site(tmp_path)
+    assert (site / "current").resolve() == (site / "releases" / "1.2.3").resolve()
+
+
+async def test_demo_page_names_service_version_environment_dc_and_request(
+    tmp_path: Path,
+) -> None:
+    """The demo page shows what was deployed, where, and for which request."""
+    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), Recorder())
+    page = (demo_site(tmp_path) / "current" / "index.html").read_text()
+    expected = ["web-h5", "<dd>1.2.3</dd>", "<dd>staging</dd>", "<dd>dc-a</dd>", "<dd>req-1</dd>"]
+    assert [text for text in expected if text in page] == expected
+
+
+async def test_demo_without_datacenter_deploys_under_the_environment(tmp_path: Path) -> None:
+    """With no data centre the site lives directly under <site_dir>/<environment>."""
+    deployer = AnsibleDeployer(DEMO, vars={"site_dir": "h5"}, workdir=tmp_path)
+    await deployer.run(job(datacenter=""), Recorder())
+    assert (tmp_path / "h5" / "staging" / "current" / "index.html").is_file()
+
+
+async def test_demo_rollback_points_current_back(tmp_path: Path) -> None:
+    """Rolling back to an earlier release flips current to it."""
+    deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
+    await deployer.run(job(version="1.0.0"), Recorder())
+    await deployer.run(job(version="2.0.0", request_id="req-2"), Recorder())
+    await deployer.run(job(version="1.0.0", action="rollback", request_id="req-3"), Recorder())
+    site = demo_site(tmp_path)
+    assert (site / "current").resolve() == (site / "releases" / "1.0.0").resolve()
+
+
+async def test_demo_rollback_to_unknown_release_fails_clearly(tmp_path: Path) -> None:
+    """Rolling back to a version that was never deployed names the version and the site."""
+    deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
+    with pytest.raises(DeployFailed) as caught:
+        await deployer.run(job(version="9.9.9", action="rollback"), Recorder())
+    expected = (
+        "task 'check release exists' failed on host 'localhost': cannot roll back to 9.9.9:"
+        f" it was never deployed to {demo_site(tmp_path)}"
+    )
+    assert str(caught.value) == expected
+
+
+async def test_demo_refuses_an_odd_version(tmp_path: Path) -> None:
+    """A version with a path in it fails the first check and writes nothing."""
+    deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
+    with pytest.raises(DeployFailed) as caught:
+        await deployer.run(job(version="../../etc"), Recorder())
+    assert (str(caught.value).startswith("task 'check version' failed"), list(tmp_path.iterdir()))\
+        == (True, [])

@@ -1,0 +1,37 @@
+"""Card updates are coalesced: at most one send per interval, and the final state always lands."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from handlers.coalesce import Coalescer
+
+
+async def test_burst_becomes_two_sends_and_the_last_state_wins() -> None:
+    """Ten quick updates: one now, one after the interval carrying the latest state."""
+    sent: list[int] = []
+    state = {"n": 0}
+    coalescer = Coalescer(interval=0.2)
+
+    async def send() -> None:
+        sent.append(state["n"])
+
+    for n in range(10):
+        state["n"] = n
+        await coalescer.submit("card", send)
+    await asyncio.sleep(0.4)
+    assert [0, 9] == sent
+
+
+async def test_final_waits_for_the_interval_then_sends() -> None:
+    """A final update right after another is delayed, not dropped."""
+    times: list[float] = []
+    coalescer = Coalescer(interval=0.2)
+
+    async def send() -> None:
+        times.append(time.monotonic())
+
+    await coalescer.submit("card", send)
+    await coalescer.submit("card", send, final=True)
+    assert 2 == len(times) and times[1] - times[0] >= 0.19

@@ -1,0 +1,178 @@
+"""End to end: signed Slack requests over HTTP to `shipbot serve`, a `shipbot worker`, a private
+redis-server, FakeSlack, and real playbooks run by ansible-runner against localhost."""
+
+from __future__ import annotations
+
+from tests.conftest import marker_lines
+from tests.stack import RELEASES, Stack, reply_text
+
+APPROVE, REJECT, CANCEL = "shipbot_approve", "shipbot_reject", "shipbot_cancel"
+
+
+def test_staging_deploys_at_once_without_approval(bot: Stack) -> None:
+    """With approvals: 0 the playbook runs right away with the requested version."""
+    request_id = bot.deploy("web-h5 v1.4.0 to staging warm caches")
+    bot.wait_card(request_id, "Deployed in")
+    expected = [f"web-h5 v1.4.0 staging - deploy {request_id}"]
+    assert expected == marker_lines(bot)
+
+
+def test_the_word_to_is_optional(bot: Stack) -> None:
+    """`/deploy web-h5 v1.4.1 staging` means the same as with `to`."""
+    request_id = bot.deploy("web-h5 v1.4.1 staging")
+    bot.wait_card(request_id, "Deployed in")
+    assert [f"web-h5 v1.4.1 staging - deploy {request_id}"] == marker_lines(bot)
+
+
+def test_prod_waits_for_two_approvals_then_deploys_each_datacenter_in_order(bot: Stack) -> None:
+    """Two different approvers make it run, dc-a before dc-b, with the approved version."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.wait_card(request_id, "Waiting for approval")
+    bot.click(APPROVE, request_id, "U0ALICE")
+    bot.wait_card(request_id, "1 of 2")
+    assert [] == marker_lines(bot)
+    bot.click(APPROVE, request_id, "U0BOB")
+    bot.wait_card(request_id, "Deployed in")
+    expected = [
+        f"web-h5 v2.3.1 prod dc-a deploy {request_id}",
+        f"web-h5 v2.3.1 prod dc-b deploy {request_id}",
+    ]
+    assert expected == marker_lines(bot)
+
+
+def test_approval_card_names_request_and_has_buttons(bot: Stack) -> None:
+    """The card names requester, service, version, environment, data centres and reason."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod fix the login page")
+    card = bot.card_text(request_id)
+    for fragment in ("<@U0DEV>", "web-h5", "v2.3.1", "prod", "dc-a", "dc-b", "fix the login page"):
+        assert fragment in card
+    for action in (APPROVE, REJECT, CANCEL):
+        assert action in card
+
+
+def test_requester_cannot_approve_their_own_request(bot: Stack) -> None:
+    """Self-approval is refused with a reason, and nothing is counted."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, request_id, "U0DEV")
+    said = bot.slack.wait_for(lambda: bot.ephemerals("U0DEV"))
+    assert "can't approve it" in said[0]
+    assert "0 of 2" in bot.card_text(request_id)
+
+
+def test_non_approver_is_refused(bot: Stack) -> None:
+    """Someone not listed (and in no listed group) is told so, and nothing changes."""
+    bot.slack.usergroups["S0CHANGE"] = ["U0GROUPIE"]
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, request_id, "U0MALLORY")
+    said = bot.slack.wait_for(lambda: bot.ephemerals("U0MALLORY"))
+    assert "not an approver" in said[0]
+    assert "0 of 2" in bot.card_text(request_id)
+
+
+def test_member_of_an_approver_group_may_approve(bot: Stack) -> None:
+    """A user in a listed user group (S...) counts as an approver."""
+    bot.slack.usergroups["S0CHANGE"] = ["U0GROUPIE"]
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, request_id, "U0GROUPIE")
+    bot.wait_card(request_id, "1 of 2")
+    assert [] == bot.ephemerals("U0GROUPIE")
+
+
+def test_same_approver_twice_counts_once(bot: Stack) -> None:
+    """A second click by the same person is refused and the count stays at one."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, request_id, "U0ALICE")
+    bot.wait_card(request_id, "1 of 2")
+    bot.click(APPROVE, request_id, "U0ALICE")
+    said = bot.slack.wait_for(lambda: bot.ephemerals("U0ALICE"))
+    assert "already approved" in said[0]
+    assert "1 of 2" in bot.card_text(request_id)
+
+
+def test_reject_ends_the_request(bot: Stack) -> None:
+    """Reject by an approver ends it; the card says who, and nothing is deployed."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(REJECT, request_id, "U0BOB")
+    card = bot.wait_card(request_id, "Rejected")
+    assert "<@U0BOB>" in card and APPROVE not in card
+    bot.click(APPROVE, request_id, "U0ALICE")
+    said = bot.slack.wait_for(lambda: bot.ephemerals("U0ALICE"))
+    assert "already rejected" in said[0]
+    assert [] == marker_lines(bot)
+
+
+def test_cancel_is_for_the_requester_only(bot: Stack) -> None:
+    """Someone else's Cancel is refused; the requester's ends the request."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(CANCEL, request_id, "U0ALICE")
+    said = bot.slack.wait_for(lambda: bot.ephemerals("U0ALICE"))
+    assert "Only the person who asked" in said[0]
+    bot.click(CANCEL, request_id, "U0DEV")
+    bot.wait_card(request_id, "Cancelled")
+    assert [] == marker_lines(bot)
+
+
+def test_card_is_updated_in_place_never_reposted(bot: Stack) -> None:
+    """One card per request: approvals and progress are chat.update calls on it."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, request_id, "U0ALICE")
+    bot.click(APPROVE, request_id, "U0BOB")
+    bot.wait_card(request_id, "Deployed in")
+    cards = [m for m in bot.slack.messages("C0DEPLOY") if m.blocks and request_id in str(m.blocks)]
+    assert 1 == len(cards)
+    assert len(bot.slack.updates_of("C0DEPLOY", cards[0].ts)) >= 3
+
+
+def test_card_updates_are_at_least_two_seconds_apart(bot: Stack) -> None:
+    """Progress is coalesced: at most one chat.update per message every 2 seconds."""
+    request_id = bot.deploy("web-h5 v1.5.0 to staging")
+    card = bot.card(request_id)
+    bot.wait_card(request_id, "Deployed in")
+    times = [c.at for c in bot.slack.updates_of("C0DEPLOY", card.ts)]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert all(gap >= 1.9 for gap in gaps), gaps
+
+
+def test_release_notification_names_who_and_how_long(bot: Stack) -> None:
+    """Success posts service, version, environment, requester, approvers and duration."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, request_id, "U0ALICE")
+    bot.click(APPROVE, request_id, "U0BOB")
+    bot.wait_card(request_id, "Deployed in")
+    note = bot.slack.wait_for(lambda: bot.releases())[0]
+    text = str(note.blocks)
+    for fragment in ("web-h5", "v2.3.1", "prod", "<@U0DEV>", "<@U0ALICE>", "<@U0BOB>", "Duration"):
+        assert fragment in text
+
+
+def test_failed_datacenter_stops_the_rollout_and_says_where(bot: Stack) -> None:
+    """dc-a fails: dc-b is never started; card names task and host; requester told in thread."""
+    request_id = bot.deploy("risky v9.9.9 to prod")
+    card = bot.wait_card(request_id, "Failed")
+    assert "check capacity" in card and "localhost" in card
+    assert all("dc-b" not in line for line in marker_lines(bot))
+    thread = bot.slack.wait_for(lambda: [m for m in bot.slack.messages("C0DEPLOY") if m.thread_ts])
+    assert "<@U0DEV>" in (thread[0].text or "")
+    assert [] == bot.releases()
+
+
+def test_second_request_waits_behind_the_running_one(bot: Stack) -> None:
+    """One deploy at a time per service+environment; the second card says behind which."""
+    first = bot.deploy("slow v1 to staging")
+    bot.wait_card(first, "Deploying")
+    second = bot.deploy("slow v2 to staging")
+    bot.wait_card(second, f"behind `{first}`")
+    (bot.workdir / "gate").touch()
+    bot.wait_card(second, "Deployed in")
+    expected = [f"slow v1 staging - deploy {first}", f"slow v2 staging - deploy {second}"]
+    assert expected == marker_lines(bot)
+
+
+def test_status_and_history_show_what_runs_where(bot: Stack) -> None:
+    """After a deploy, status shows the version per data centre and history lists it."""
+    request_id = bot.deploy("web-h5 v1.4.0 to staging")
+    bot.wait_card(request_id, "Deployed in")
+    status = reply_text(bot.command("status web-h5", command="/shipbot"))
+    assert "`staging`" in status and "v1.4.0" in status
+    history = reply_text(bot.command("history web-h5 staging", command="/shipbot"))
+    assert request_id in history and "succeeded" in history

@@ -1,0 +1,137 @@
+"""The Redis state machine on a real redis-server: atomic transitions, lanes, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.models import DeployRequest, State, Step
+from bot.store import Store, StoreUnavailable, connect
+from tests.fakes import RedisServer
+
+
+@pytest.fixture
+async def store(redis_server: RedisServer) -> AsyncIterator[Store]:
+    client = connect(redis_server.url)
+    await client.flushdb()
+    yield Store(client)
+    await client.aclose()
+
+
+def request(rid: str = "d-1", approvals: int = 2, **extra: object) -> DeployRequest:
+    fields: dict[str, object] = {
+        "id": rid,
+        "service": "web-h5",
+        "environment": "prod",
+        "version": "v1",
+        "requester": "U0DEV",
+        "channel": "C0DEPLOY",
+        "catalog_revision": "abc",
+        "approvals_needed": approvals,
+        "expires_at": time.time() + 3600,
+        "steps": [Step(target="dc-a")],
+        **extra,
+    }
+    return DeployRequest.model_validate(fields)
+
+
+async def test_new_request_round_trips(store: Store) -> None:
+    """What is created is what is read back, pending, with its steps."""
+    await store.create(request())
+    stored = await store.get("d-1")
+    assert stored is not None
+    assert (State.PENDING, ["dc-a"], "v1") == (stored.state, stored.targets, stored.version)
+
+
+async def test_no_approvals_needed_queues_at_once(store: Store) -> None:
+    """approvals 0: the request is queued and heads its lane."""
+    assert ["queued", "d-1"] == await store.create(request(approvals=0))
+
+
+async def test_quorum_queues_exactly_once_under_concurrency(store: Store) -> None:
+    """Twenty simultaneous approvals produce one 'queued' outcome."""
+    r = request()
+    await store.create(r)
+    results = await asyncio.gather(*(store.approve(r, f"U{i}") for i in range(20)))
+    assert 1 == sum(1 for result in results if result[0] == "queued")
+    assert ["d-1"] == await store.lane_of(r)
+
+
+async def test_duplicate_approval_is_not_counted(store: Store) -> None:
+    """The same approver twice: the second is 'duplicate'."""
+    r = request()
+    await store.create(r)
+    await store.approve(r, "U0ALICE")
+    assert ["duplicate"] == await store.approve(r, "U0ALICE")
+
+
+async def test_expired_request_cannot_be_approved(store: Store) -> None:
+    """Past expires_at, an approval ends the request as expired."""
+    r = request(expires_at=time.time() - 1)
+    await store.create(r)
+    assert ["expired"] == await store.approve(r, "U0ALICE")
+    stored = await store.get("d-1")
+    assert stored is not None and State.EXPIRED == stored.state
+
+
+async def test_only_the_requester_can_cancel(store: Store) -> None:
+    """Cancel by someone else is refused; by the requester it ends the request."""
+    r = request()
+    await store.create(r)
+    assert ["not_requester"] == await store.end_pending(r, "U0ALICE", State.CANCELLED)
+    assert ["ended"] == await store.end_pending(r, "U0DEV", State.CANCELLED)
+
+
+async def test_second_request_waits_behind_the_first(store: Store) -> None:
+    """Only the head of a lane may be claimed; finishing it hands over to the next."""
+    first, second = request("d-1", approvals=0), request("d-2", approvals=0)
+    await store.create(first)
+    await store.create(second)
+    assert ["waiting", "d-1"] == await store.claim(second, "w")
+    assert ["running"] == await store.claim(first, "w")
+    assert ["finished", "d-2"] == await store.finish(first, "w", State.SUCCEEDED, "")
+    waiting = await store.get("d-2")
+    assert waiting is not None and "" == waiting.queued_behind
+
+
+async def test_queued_request_knows_what_it_waits_for(store: Store) -> None:
+    """queued_behind names the request ahead in the lane."""
+    await store.create(request("d-1", approvals=0))
+    await store.create(request("d-2", approvals=0))
+    waiting = await store.get("d-2")
+    assert waiting is not None and "d-1" == waiting.queued_behind
+
+
+async def test_a_request_is_claimed_once(store: Store) -> None:
+    """A second claim (a duplicate job) is refused."""
+    r = request(approvals=0)
+    await store.create(r)
+    await store.claim(r, "w1")
+    assert ["not_queued", "running"] == await store.claim(r, "w2")
+
+
+async def test_every_transition_is_audited(store: Store) -> None:
+    """requested, approval, approved, queued, running, succeeded: all in the audit stream."""
+    r = request(approvals=1)
+    await store.create(r)
+    await store.approve(r, "U0ALICE")
+    await store.claim(r, "w")
+    await store.finish(r, "w", State.SUCCEEDED, "")
+    events = [e.event for e in reversed(await store.audit_trail())]
+    assert ["requested", "approval", "approved", "queued", "running", "succeeded"] == events
+
+
+async def test_first_sighting_is_true_once(store: Store) -> None:
+    """A key is new the first time only."""
+    assert [True, False] == [await store.first_sighting("t"), await store.first_sighting("t")]
+
+
+async def test_unreachable_redis_raises_store_unavailable() -> None:
+    """A Redis that is not there becomes StoreUnavailable, not a raw redis error."""
+    client = connect("redis://127.0.0.1:1/0")
+    with pytest.raises(StoreUnavailable):
+        await Store(client).get("d-1")
+    await client.aclose()
