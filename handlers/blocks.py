@@ -96,7 +96,7 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
         case State.RUNNING:
             return f"🚀 *Deploying*.{approved}"
         case State.SUCCEEDED:
-            return f"✅ *Deployed* in {_duration(request.duration)}.{approved}"
+            return f"✅ *Deployed in {_duration(request.duration)}*.{approved}"
         case State.FAILED:
             return f"❌ *Failed*: {request.failure}{approved}"
         case State.REJECTED:

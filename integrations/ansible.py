@@ -1,15 +1,12 @@
-"""Ansible deployer: one playbook run per DeployJob, through ansible-runner.
+"""Ansible deployer: one ``ansible-playbook`` run per DeployJob, through ansible-runner.
 
-Upstream: ansible-runner's Python interface, ``ansible_runner.run``
-(https://ansible.readthedocs.io/projects/runner/en/stable/python_interface/), which drives
-``ansible-playbook`` and hands us its job events
-(https://ansible.readthedocs.io/projects/runner/en/stable/intro/#runner-artifact-job-events-host-and-playbook-events).
+Upstream: ansible-runner's Python interface, ``ansible_runner.run`` and its job events
+(https://ansible.readthedocs.io/projects/runner/en/stable/python_interface/).
 
-Each run gets a fresh private data directory, deleted afterwards: the extra-vars files,
-ansible's temp dirs and runner's artifacts live there, never on a command line. Values from
-the job (``shipbot_*`` and ``job.vars``) are tagged ``!unsafe`` so ansible never templates
-them: a version typed as ``{{ lookup('pipe', 'id') }}`` stays a string. Catalog ``vars`` are
-written by operators and may hold templates.
+Each run gets a fresh private data directory, deleted afterwards, holding the extra-vars
+files (never on a command line), ansible's temp dirs and runner's artifacts. Job values
+(``shipbot_*``, ``job.vars``) are tagged ``!unsafe`` so ansible never templates them: a
+version typed as ``{{ lookup('pipe', 'id') }}`` stays text. Catalog ``vars`` may be templates.
 """
 
 from __future__ import annotations
@@ -44,8 +41,7 @@ from integrations.base import (
 log = logging.getLogger(__name__)
 
 _LOCALHOST = (
-    "localhost ansible_connection=local"
-    f" ansible_python_interpreter={shlex.quote(sys.executable)}"
+    f"localhost ansible_connection=local ansible_python_interpreter={shlex.quote(sys.executable)}"
 )
 _ERROR_LINE = re.compile(r"^(?:\[ERROR\]:|ERROR!)\s*")
 _MAX_REASON = 300
@@ -68,10 +64,8 @@ class AnsibleDeployer:
     async def run(self, job: DeployJob, report: ProgressSink) -> None:
         """Run the playbook for ``job``; raise DeployError (or a subclass) unless it succeeds."""
         binary = self._preflight()
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Progress | None] = asyncio.Queue()
-        events = _Events(job.datacenter, self.playbook.name, _threadsafe_put(loop, queue))
-        relay = asyncio.create_task(_relay(queue, report))
+        events = _Events(job.datacenter, self.playbook.name)
+        relay = asyncio.create_task(events.relay(report))
         cancelled = threading.Event()
         try:
             status, rc = await asyncio.to_thread(
@@ -81,20 +75,24 @@ class AnsibleDeployer:
             cancelled.set()  # runner polls this and kills ansible-playbook
             raise
         finally:
-            queue.put_nowait(None)
+            events.close()
         await relay
         self._verdict(status, rc, events)
 
     def _preflight(self) -> Path:
         for kind, path in (("playbook", self.playbook), ("inventory", self.inventory)):
             if path is not None and not path.is_file():
-                raise DeployError(f"playbook {self.playbook} could not run: {kind} {path} not found")
+                raise DeployError(
+                    f"playbook {self.playbook} could not run: {kind} {path} not found"
+                )
         binary = _ansible_playbook()
         if binary is None:
             raise DeployError(f"playbook {self.playbook} could not run: no ansible-playbook")
         return binary
 
-    def _execute(self, job: DeployJob, binary: Path, events: _Events, cancelled: Any) -> tuple:
+    def _execute(
+        self, job: DeployJob, binary: Path, events: _Events, cancelled: Callable[[], bool]
+    ) -> tuple[str, int | None]:
         """Worker thread: one ansible-runner run in a private dir deleted afterwards."""
         with tempfile.TemporaryDirectory(prefix="shipbot-ansible-") as tmp:
             private = Path(tmp)
@@ -116,7 +114,13 @@ class AnsibleDeployer:
             "binary": str(binary),  # runner then ignores playbook=; it goes in cmdline
             "cmdline": self._cmdline(job, private),
             "inventory": str(self.inventory.absolute()) if self.inventory else _LOCALHOST,
-            "envvars": _envvars(private),
+            "envvars": {
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_HOST_KEY_CHECKING": "False",
+                "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                "ANSIBLE_LOCAL_TEMP": str(private / "tmp" / "local"),
+                "ANSIBLE_REMOTE_TEMP": str(private / "tmp" / "remote"),
+            },
             "settings": {"pexpect_timeout": 1, "suppress_output_file": True},
             "quiet": True,
             "timeout": self.timeout,
@@ -139,8 +143,10 @@ class AnsibleDeployer:
         }
 
     def _verdict(self, status: str, rc: int | None, events: _Events) -> None:
-        if status == "successful" and rc == 0:
+        if status == "successful" and events.hosts:
             return
+        if status == "successful":  # rc 0, but a deploy that touched nothing is not done
+            raise DeployError(f"playbook {self.playbook} matched no hosts in its inventory")
         if status == "timeout":
             raise DeployError(f"playbook {self.playbook} timed out after {self.timeout}s")
         if events.failure is not None:
@@ -150,12 +156,15 @@ class AnsibleDeployer:
 
 
 class _Events:
-    """ansible-runner's event_handler (worker thread): Progress out, first failure kept."""
+    """Runner's event_handler: events in on the worker thread, Progress out on the loop."""
 
-    def __init__(self, datacenter: str, playbook: str, emit: Callable[[Progress], None]) -> None:
-        self._datacenter, self._playbook, self._emit = datacenter, playbook, emit
+    def __init__(self, datacenter: str, playbook: str) -> None:
+        self._datacenter, self._playbook = datacenter, playbook
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Progress | None] = asyncio.Queue()
         self.failure: DeployError | None = None
         self.errors: list[str] = []  # ansible's own error lines, when no task ran
+        self.hosts = 0  # hosts the playbook ran on, from the final stats
 
     def __call__(self, event: dict[str, Any]) -> bool:
         data = event.get("event_data") or {}
@@ -166,23 +175,44 @@ class _Events:
             case "playbook_on_task_start":
                 self._say(f"TASK [{task}]")
             case "runner_on_ok":
-                self._say(f"TASK [{task}] {_ok_or_changed(data)} on {host}")
+                changed = (data.get("res") or {}).get("changed")
+                self._say(f"TASK [{task}] {'changed' if changed else 'ok'} on {host}")
             case "runner_on_failed" if data.get("ignore_errors"):
                 self._say(f"TASK [{task}] failed on {host} (ignored)")
             case "runner_on_failed":
                 why = _reason(data)
-                self._fail(f"TASK [{task}] failed on {host}: {why}",
-                           DeployFailed(f"task '{task}' failed on host '{host}': {why}"))
+                self._fail(
+                    f"TASK [{task}] failed on {host}: {why}",
+                    DeployFailed(f"task '{task}' failed on host '{host}': {why}"),
+                )
             case "runner_on_unreachable":
                 why = _reason(data)
-                self._fail(f"TASK [{task}] unreachable on {host}: {why}",
-                           DeployUnreachable(f"host '{host}' unreachable: {why}"))
+                self._fail(
+                    f"TASK [{task}] unreachable on {host}: {why}",
+                    DeployUnreachable(f"host '{host}' unreachable: {why}"),
+                )
+            case "playbook_on_stats":
+                self.hosts = len(data.get("processed") or {})
             case "verbose":
                 self._note(event.get("stdout", ""))
         return False  # nobody reads runner's on-disk copy of the event
 
+    async def relay(self, report: ProgressSink) -> None:
+        """Await ``report`` in order on the loop; a failing sink is logged, the deploy goes on."""
+        while (progress := await self._queue.get()) is not None:
+            try:
+                await report(progress)
+            except Exception:
+                log.exception("progress report failed: %s", progress.message)
+
+    def close(self) -> None:
+        """On the loop, after the run: let relay() finish what is queued, then stop."""
+        self._queue.put_nowait(None)
+
     def _say(self, message: str, failed: bool = False) -> None:
-        self._emit(Progress(datacenter=self._datacenter, message=message, failed=failed))
+        progress = Progress(datacenter=self._datacenter, message=message, failed=failed)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, progress)
 
     def _fail(self, message: str, error: DeployError) -> None:
         self._say(message, failed=True)
@@ -219,16 +249,6 @@ def _dump(path: Path, values: Mapping[str, Any]) -> Path:
     return path
 
 
-def _envvars(private: Path) -> dict[str, str]:
-    return {
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_LOCAL_TEMP": str(private / "tmp" / "local"),
-        "ANSIBLE_REMOTE_TEMP": str(private / "tmp" / "remote"),
-    }
-
-
 def _ansible_playbook() -> Path | None:
     """The ansible-playbook beside this interpreter (a venv need not be on PATH), else PATH's."""
     beside = Path(sys.executable).with_name("ansible-playbook")
@@ -236,27 +256,6 @@ def _ansible_playbook() -> Path | None:
         return beside
     found = shutil.which("ansible-playbook")
     return Path(found) if found else None
-
-
-def _threadsafe_put(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> Callable:
-    def put(progress: Progress) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening
-            loop.call_soon_threadsafe(queue.put_nowait, progress)
-
-    return put
-
-
-async def _relay(queue: asyncio.Queue[Progress | None], report: ProgressSink) -> None:
-    """Deliver progress in order on the loop; a failing sink is logged, the deploy goes on."""
-    while (progress := await queue.get()) is not None:
-        try:
-            await report(progress)
-        except Exception:
-            log.exception("progress report failed: %s", progress.message)
-
-
-def _ok_or_changed(data: Mapping[str, Any]) -> str:
-    return "changed" if (data.get("res") or {}).get("changed") else "ok"
 
 
 def _reason(data: Mapping[str, Any]) -> str:

@@ -122,9 +122,13 @@ class Stack:
 
     def wait_card(self, request_id: str, fragment: str, timeout: float = 60.0) -> str:
         """Wait until the card's blocks contain ``fragment``; returns the card's JSON."""
-        return self.slack.wait_for(
-            lambda: (t := self.card_text(request_id)) if fragment in t else None, timeout
-        )
+
+        def shows_fragment() -> str | None:
+            card = self._find_card(request_id)
+            text = json.dumps(card.blocks, ensure_ascii=False) if card else ""
+            return text if fragment in text else None
+
+        return self.slack.wait_for(shows_fragment, timeout)
 
     def ephemerals(self, user: str) -> list[str]:
         return [
