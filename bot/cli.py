@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -76,6 +77,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _console(args: argparse.Namespace) -> int:
     from bot.console import run_console
 
+    logs.setup(logging.WARNING)
     settings = Settings()
     catalog = _catalog(args.catalog or settings.shipbot_catalog or DEMO_CATALOG)
     return asyncio.run(run_console(settings, catalog, args.user, sys.stdin, sys.stdout))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from typing import TextIO
 from urllib.parse import urlencode
 
@@ -46,7 +47,7 @@ class Console:
         if line in ("quit", "exit"):
             return False
         if line.startswith("/"):
-            await self._command(*(line.split(maxsplit=1) + [""])[:2])
+            await self._command(*[*line.split(maxsplit=1), ""][:2])
         elif line.isdigit():
             await self._press(int(line), ask)
         elif line.startswith("as "):
@@ -58,9 +59,16 @@ class Console:
 
     async def _command(self, command: str, text: str) -> None:
         form = {
-            "command": command, "text": text, "user_id": self.user, "user_name": self.user,
-            "channel_id": CHANNEL, "channel_name": "console", "team_id": "T0CONSOLE",
-            "trigger_id": self._trigger(), "response_url": "", "api_app_id": "A0CONSOLE",
+            "command": command,
+            "text": text,
+            "user_id": self.user,
+            "user_name": self.user,
+            "channel_id": CHANNEL,
+            "channel_name": "console",
+            "team_id": "T0CONSOLE",
+            "trigger_id": self._trigger(),
+            "response_url": "",
+            "api_app_id": "A0CONSOLE",
         }
         await self._dispatch(urlencode(form))
 
@@ -76,20 +84,31 @@ class Console:
 
     def _payload(self, button: Button) -> dict[str, object]:
         return {
-            "type": "block_actions", "user": {"id": self.user, "username": self.user},
-            "api_app_id": "A0CONSOLE", "team": {"id": "T0CONSOLE"},
-            "channel": {"id": button.channel, "name": "console"}, "trigger_id": self._trigger(),
+            "type": "block_actions",
+            "user": {"id": self.user, "username": self.user},
+            "api_app_id": "A0CONSOLE",
+            "team": {"id": "T0CONSOLE"},
+            "channel": {"id": button.channel, "name": "console"},
+            "trigger_id": self._trigger(),
             "container": {"type": "message", "message_ts": button.ts, "channel_id": button.channel},
-            "message": {"ts": button.ts}, "response_url": "",
-            "actions": [{
-                "type": "button", "action_id": button.action_id, "block_id": button.block_id,
-                "value": button.value, "text": {"type": "plain_text", "text": button.label},
-                "action_ts": f"{time.time():.6f}",
-            }],
+            "message": {"ts": button.ts},
+            "response_url": "",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": button.action_id,
+                    "block_id": button.block_id,
+                    "value": button.value,
+                    "text": {"type": "plain_text", "text": button.label},
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
 
     async def _dispatch(self, body: str) -> None:
-        headers = {"content-type": ["application/x-www-form-urlencoded"]}
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": "application/x-www-form-urlencoded"
+        }
         response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
         if response.body:
             self.slack.show_ephemeral(_text_of(response.body))
@@ -117,7 +136,8 @@ def _text_of(body: str) -> str:
 
 def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) -> Console:
     redis: aioredis.Redis = (
-        connect(settings.redis_url) if settings.redis_url
+        connect(settings.redis_url)
+        if settings.redis_url
         else fake_aioredis.FakeRedis(decode_responses=True)
     )
     slack, queue = ConsoleSlack(out), InlineQueue()

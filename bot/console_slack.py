@@ -6,6 +6,7 @@ chat.postEphemeral, usergroups.users.list) so the console runs the very same han
 
 from __future__ import annotations
 
+import html
 import itertools
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -28,7 +29,7 @@ class Button:
 
 class ConsoleSlack(AsyncWebClient):
     def __init__(self, out: TextIO) -> None:
-        super().__init__(token="xoxb-console")
+        super().__init__(token=None)
         self.out = out
         self.buttons: dict[int, Button] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -36,12 +37,21 @@ class ConsoleSlack(AsyncWebClient):
         self._numbers = itertools.count(1)
 
     async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
-        args = {**(kwargs.get("params") or {}), **(kwargs.get("data") or {}), **(kwargs.get("json") or {})}
+        args = {
+            **(kwargs.get("params") or {}),
+            **(kwargs.get("data") or {}),
+            **(kwargs.get("json") or {}),
+        }
         handler = getattr(self, "_" + api_method.replace(".", "_"), None)
         data = handler(args) if handler else {"ok": False, "error": "unknown_method"}
         return AsyncSlackResponse(
-            client=self, http_verb="POST", api_url=api_method, req_args=args,
-            data=data, headers={}, status_code=200,
+            client=self,
+            http_verb="POST",
+            api_url=api_method,
+            req_args=args,
+            data=data,
+            headers={},
+            status_code=200,
         ).validate()
 
     def show_ephemeral(self, text: str) -> None:
@@ -54,7 +64,9 @@ class ConsoleSlack(AsyncWebClient):
         return {"ok": True, "users": []}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.out.write(_indent(f"(only <@{args['user']}> can see this) {args.get('text', '')}") + "\n")
+        self.out.write(
+            _indent(f"(only <@{args['user']}> can see this) {args.get('text', '')}") + "\n"
+        )
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +110,14 @@ class ConsoleSlack(AsyncWebClient):
         number = next(self._numbers)
         confirm = (element.get("confirm") or {}).get("title", {}).get("text", "")
         self.buttons[number] = Button(
-            number, channel, ts, element["action_id"], element.get("value", ""),
-            element["text"]["text"], block.get("block_id", ""), confirm,
+            number,
+            channel,
+            ts,
+            element["action_id"],
+            element.get("value", ""),
+            element["text"]["text"],
+            block.get("block_id", ""),
+            confirm,
         )
         return f"[{number}] {element['text']['text']}"
 
@@ -112,4 +130,5 @@ class ConsoleSlack(AsyncWebClient):
 
 
 def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
+    """Indented, with Slack's &lt; &gt; &amp; escapes turned back into characters."""
+    return "\n".join("  " + line for line in html.unescape(text).splitlines())

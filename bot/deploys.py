@@ -87,9 +87,7 @@ async def _progress(services: Services, request: DeployRequest) -> None:
     await services.notifier.show(request.id)
 
 
-async def _finish(
-    services: Services, request: DeployRequest, worker: str, failure: str
-) -> State:
+async def _finish(services: Services, request: DeployRequest, worker: str, failure: str) -> State:
     state = State.FAILED if failure else State.SUCCEEDED
     result = await services.store.finish(request, worker, state, failure)
     await services.store.add_history(_history(request, state, failure))

@@ -33,10 +33,8 @@ DEPLOY_LINE = _code("/deploy <service> <version> [to] <environment> [reason...]"
 ROLLBACK_LINE = _code("/rollback <service> <environment> [to <version>] [reason...]")
 _SHIPBOT_VERBS = {
     "help": (_code("/shipbot help"), "this help"),
-    "status": (_code("/shipbot status [service]"), "what runs where, locks, pending requests"),
+    "status": (_code("/shipbot status [service]"), "what runs where, pending and running requests"),
     "history": (_code("/shipbot history <service> [environment]"), "recent deploys"),
-    "lock": (_code("/shipbot lock <service> <environment> [reason...]"), "stop deploys"),
-    "unlock": (_code("/shipbot unlock <service> <environment>"), "allow deploys again"),
     "audit": (_code("/shipbot audit [request-id|service]"), "who asked, approved and ran what"),
 }
 VERBS = tuple(_SHIPBOT_VERBS)
@@ -51,7 +49,7 @@ SHIPBOT_USAGE = f"*Shipbot:* {_code('/shipbot <command> ...')}\n" + "\n".join(
     f"• {syntax}: {what}" for syntax, what in _SHIPBOT_VERBS.values()
 )
 METRICS_USAGE = f"*Metrics:* {_code('/metrics [service] [period]')}"
-HELP_TEXT = "\n\n".join([DEPLOY_USAGE, ROLLBACK_USAGE, METRICS_USAGE, SHIPBOT_USAGE])
+HELP_TEXT = "\n\n".join([DEPLOY_USAGE, SHIPBOT_USAGE])  # /rollback and /metrics join when served
 
 
 class UsageError(ValueError):
@@ -80,7 +78,7 @@ class RollbackCommand:
 
 @dataclass(frozen=True)
 class ShipbotCommand:
-    """`args` are validated tokens; for `lock`, a reason is one last normalised item."""
+    """`args` are validated tokens."""
 
     verb: str
     args: tuple[str, ...]
@@ -260,17 +258,9 @@ def _positional(verb: str, kinds: tuple[str, ...], required: int) -> _ArgCheck:
     return check
 
 
-def _lock_args(args: list[str]) -> tuple[str, ...]:
-    names = _positional("lock", ("service", "environment"), 2)(args[:2])
-    reason = _reason(args[2:])
-    return (*names, reason) if reason else names
-
-
 _VERB_ARGS: dict[str, _ArgCheck] = {
     "help": lambda args: (),
     "status": _positional("status", ("service",), 0),
     "history": _positional("history", ("service", "environment"), 1),
-    "lock": _lock_args,
-    "unlock": _positional("unlock", ("service", "environment"), 2),
     "audit": _positional("audit", ("request id or service",), 0),
 }

@@ -9,13 +9,14 @@ _SECRET = re.compile(r"(xox[abposr]-|xapp-|glpat-)[A-Za-z0-9-]+|(?i:bearer\s+)[^
 
 
 class Redact(logging.Filter):
-    """Masks Slack and GitLab tokens and bearer credentials in any log record."""
+    """Masks tokens and bearer credentials, and replaces stack traces by the error's type."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = _SECRET.sub("[redacted]", message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        message = _SECRET.sub("[redacted]", record.getMessage())
+        if record.exc_info and record.exc_info[0] is not None:
+            message += f" ({record.exc_info[0].__name__})"
+        record.msg, record.args = message, None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
 
 

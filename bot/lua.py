@@ -30,7 +30,9 @@ end
 """
 
 # KEYS: req, audit, lane, open; ARGV: actor, now, id, then field/value pairs
-CREATE = _AUDIT + """
+CREATE = (
+    _AUDIT
+    + """
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 audit('requested', redis.call('HGET', KEYS[1], 'version'))
@@ -39,9 +41,12 @@ if tonumber(redis.call('HGET', KEYS[1], 'approvals_needed')) == 0 then
 end
 return {'pending'}
 """
+)
 
 # KEYS: req, audit, approvers, lane, open; ARGV: actor, now
-APPROVE = _AUDIT + """
+APPROVE = (
+    _AUDIT
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
 if state ~= 'pending' then return {'closed', state} end
@@ -57,9 +62,12 @@ if count < tonumber(redis.call('HGET', KEYS[1], 'approvals_needed')) then
 end
 return {'queued', enqueue(KEYS[4], redis.call('HGET', KEYS[1], 'id'))}
 """
+)
 
 # KEYS: req, audit, open; ARGV: actor, now, new state (rejected|cancelled), only_requester
-END_PENDING = _AUDIT + """
+END_PENDING = (
+    _AUDIT
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
 if state ~= 'pending' then return {'closed', state} end
@@ -70,9 +78,12 @@ if ARGV[3] == 'rejected' then redis.call('HSET', KEYS[1], 'rejected_by', ARGV[1]
 close(KEYS[3], ARGV[3], '')
 return {'ended'}
 """
+)
 
 # KEYS: req, audit, lane; ARGV: actor, now
-CLAIM = _AUDIT + """
+CLAIM = (
+    _AUDIT
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'queued' then return {'not_queued', state or 'missing'} end
 local id = redis.call('HGET', KEYS[1], 'id')
@@ -82,9 +93,12 @@ redis.call('HSET', KEYS[1], 'state', 'running', 'started_at', ARGV[2])
 audit('running', '')
 return {'running'}
 """
+)
 
 # KEYS: req, audit, lane, open; ARGV: actor, now, final state, failure
-FINISH = _AUDIT + """
+FINISH = (
+    _AUDIT
+    + """
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'running' then return {'not_running', state or 'missing'} end
 redis.call('HSET', KEYS[1], 'failure', ARGV[4])
@@ -92,3 +106,4 @@ close(KEYS[4], ARGV[3], ARGV[4])
 redis.call('LREM', KEYS[3], 0, redis.call('HGET', KEYS[1], 'id'))
 return {'finished', redis.call('LINDEX', KEYS[3], 0) or ''}
 """
+)

@@ -32,7 +32,9 @@ def approval_refusal(
     if user in approvers:
         return None
     if groups_of_user is None:
-        return "shipbot couldn't check your user groups with Slack, so it can't count your approval."
+        return (
+            "shipbot couldn't check your user groups with Slack, so it can't count your approval."
+        )
     if groups_of_user & set(group_ids(approvers)):
         return None
     return f"You're not an approver for {request.service} in {request.environment}. " + _who(

@@ -35,7 +35,11 @@ async def history(
     if environment is not None:
         environment_of(services.catalog, service, environment)
         return await services.store.history(service, environment, limit)
-    entries = [e for env in _environments(services, service) for e in await services.store.history(service, env, limit)]
+    entries = [
+        e
+        for env in _environments(services, service)
+        for e in await services.store.history(service, env, limit)
+    ]
     return sorted(entries, key=lambda e: e.finished_at, reverse=True)[:limit]
 
 

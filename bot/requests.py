@@ -1,4 +1,4 @@
-"""Opening a deploy request: check it against the catalog, record it, queue it when no approval is needed."""
+"""Opening a deploy request: checked against the catalog, recorded, queued if none must approve."""
 
 from __future__ import annotations
 

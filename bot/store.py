@@ -160,7 +160,9 @@ class Store:
     # history -------------------------------------------------------------------
     @_translated
     async def record_deployed(self, r: DeployRequest, target: str) -> None:
-        deployed = Deployed(version=r.version, request_id=r.id, requester=r.requester, at=time.time())
+        deployed = Deployed(
+            version=r.version, request_id=r.id, requester=r.requester, at=time.time()
+        )
         key = self._k("current", r.service, r.environment)
         await self.redis.hset(key, target, deployed.model_dump_json())
 

@@ -1,4 +1,4 @@
-"""Approve, Reject and Cancel buttons: ack -> one call into bot/ -> tell the clicker, refresh the card."""
+"""Approve, Reject and Cancel: one call into bot/, ack, tell the clicker, refresh the card."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ Decide = Callable[[Services, str, str], Awaitable[Outcome]]
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.action(APPROVE)(guarded(_button(services, approvals.approve)))
-    app.action(REJECT)(guarded(_button(services, approvals.reject)))
-    app.action(CANCEL)(guarded(_button(services, approvals.cancel)))
+    app.action(APPROVE)(guarded(_button(services, approvals.approve), services.notifier))
+    app.action(REJECT)(guarded(_button(services, approvals.reject), services.notifier))
+    app.action(CANCEL)(guarded(_button(services, approvals.cancel), services.notifier))
 
 
 def _button(services: Services, decide: Decide) -> Any:
-    async def button(ack: Any, body: dict[str, Any], client: Any) -> None:
+    async def button(ack: Any, body: dict[str, Any]) -> None:
         request_id = (body.get("actions") or [{}])[0].get("value", "")
         channel, user = where(body)
         outcome = await decide(services, request_id, user)

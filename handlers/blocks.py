@@ -59,7 +59,8 @@ def release_note(request: DeployRequest) -> Rendered:
 
 
 def _title(request: DeployRequest) -> str:
-    return f"{request.action.value.capitalize()} {request.service} {request.version} → {request.environment}"
+    action = request.action.value.capitalize()
+    return f"{action} {request.service} {request.version} → {request.environment}"
 
 
 def _facts(request: DeployRequest) -> list[MarkdownTextObject]:

@@ -16,12 +16,12 @@ from handlers.routes import DEPLOY, SHIPBOT
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.command(DEPLOY)(guarded(_deploy(services)))
-    app.command(SHIPBOT)(guarded(_shipbot(services)))
+    app.command(DEPLOY)(guarded(_deploy(services), services.notifier))
+    app.command(SHIPBOT)(guarded(_shipbot(services), services.notifier))
 
 
 def _deploy(services: Services) -> Any:
-    async def deploy(ack: Any, body: dict[str, Any], client: Any) -> None:
+    async def deploy(ack: Any, body: dict[str, Any]) -> None:
         text = body.get("text", "")
         if not text.strip():
             await ack(response_type="ephemeral", text=HELP_TEXT)
@@ -49,7 +49,7 @@ def _acknowledged(request_id: str, starting: bool) -> str:
 
 
 def _shipbot(services: Services) -> Any:
-    async def shipbot(ack: Any, body: dict[str, Any], client: Any) -> None:
+    async def shipbot(ack: Any, body: dict[str, Any]) -> None:
         try:
             text = await _answer(services, body.get("text", ""))
         except (UsageError, Refused) as problem:

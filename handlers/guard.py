@@ -19,6 +19,7 @@ from typing import Any
 from slack_bolt.response import BoltResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.notify import Notifier
 from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ def replay_key(body: dict[str, Any]) -> str | None:
 
 
 def once(store: Store) -> Callable[..., Awaitable[BoltResponse | None]]:
-    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+    async def middleware(
+        body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
         key = replay_key(body)
         if key is None:
             return await next()  # type: ignore[func-returns-value]
@@ -67,19 +70,19 @@ async def _store_down(body: dict[str, Any]) -> BoltResponse:
     return BoltResponse(status=200, body="")
 
 
-def guarded(fn: Listener) -> Listener:
-    """A Bolt listener with errors turned into a message; keeps Bolt's argument names."""
+def guarded(fn: Listener, notifier: Notifier) -> Listener:
+    """A Bolt listener taking (ack, body) with errors turned into a message for the person."""
 
     @functools.wraps(fn)
-    async def listener(ack: Any, body: dict[str, Any], client: Any) -> None:
+    async def listener(ack: Any, body: dict[str, Any]) -> None:
         try:
-            await fn(ack=ack, body=body, client=client)
+            await fn(ack, body)
         except StoreUnavailable:
             log.warning("Redis unavailable in %s", fn.__name__)
-            await _tell(ack, client, body, STORE_DOWN)
+            await _tell(ack, notifier, body, STORE_DOWN)
         except Exception as error:
             log.error("%s failed: %s", fn.__name__, type(error).__name__)
-            await _tell(ack, client, body, INTERNAL)
+            await _tell(ack, notifier, body, INTERNAL)
 
     del listener.__wrapped__  # Bolt must see the wrapper's own parameters
     return listener
@@ -92,15 +95,11 @@ def where(body: dict[str, Any]) -> tuple[str, str]:
     return (body.get("channel") or {}).get("id", ""), (body.get("user") or {}).get("id", "")
 
 
-async def _tell(ack: Any, client: Any, body: dict[str, Any], text: str) -> None:
+async def _tell(ack: Any, notifier: Notifier, body: dict[str, Any], text: str) -> None:
     if ack.response is None:
         await ack(response_type="ephemeral", text=text)
-        return
-    channel, user = where(body)
-    try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text)
-    except Exception as error:  # Slack down too: the log is all we have left
-        log.warning("could not tell %s: %s", user, type(error).__name__)
+    else:
+        await notifier.tell(*where(body), text)
 
 
 async def _respond(url: str, text: str) -> None:

@@ -48,7 +48,9 @@ class SlackNotifier:
 
     async def _post_card(self, request: DeployRequest) -> None:
         text, blocks = card(request, self._approvers(request))
-        answer = await self._call("chat.postMessage", channel=request.channel, text=text, blocks=blocks)
+        answer = await self._call(
+            "chat.postMessage", channel=request.channel, text=text, blocks=blocks
+        )
         if answer is not None:
             await self.store.set_card(request.id, answer["channel"], answer["ts"])
 
@@ -58,7 +60,11 @@ class SlackNotifier:
             return
         text, blocks = card(request, self._approvers(request))
         await self._call(
-            "chat.update", channel=request.card_channel, ts=request.card_ts, text=text, blocks=blocks
+            "chat.update",
+            channel=request.card_channel,
+            ts=request.card_ts,
+            text=text,
+            blocks=blocks,
         )
 
     def _approvers(self, request: DeployRequest) -> list[str]:

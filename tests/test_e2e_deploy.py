@@ -3,8 +3,10 @@ redis-server, FakeSlack, and real playbooks run by ansible-runner against localh
 
 from __future__ import annotations
 
+import itertools
+
 from tests.conftest import marker_lines
-from tests.stack import RELEASES, Stack, reply_text
+from tests.stack import Stack, reply_text
 
 APPROVE, REJECT, CANCEL = "shipbot_approve", "shipbot_reject", "shipbot_cancel"
 
@@ -129,7 +131,7 @@ def test_card_updates_are_at_least_two_seconds_apart(bot: Stack) -> None:
     card = bot.card(request_id)
     bot.wait_card(request_id, "Deployed in")
     times = [c.at for c in bot.slack.updates_of("C0DEPLOY", card.ts)]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert all(gap >= 1.9 for gap in gaps), gaps
 
 

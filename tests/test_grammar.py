@@ -189,13 +189,6 @@ SHIPBOTS = [
     pytest.param(
         "history web-h5 prod", ShipbotCommand("history", ("web-h5", "prod")), id="history-env"
     ),
-    pytest.param("lock web-h5 prod", ShipbotCommand("lock", ("web-h5", "prod")), id="lock"),
-    pytest.param(
-        "lock web-h5 prod  trading\u00a0hours",
-        ShipbotCommand("lock", ("web-h5", "prod", "trading hours")),
-        id="lock-reason-is-one-arg",
-    ),
-    pytest.param("unlock web-h5 prod", ShipbotCommand("unlock", ("web-h5", "prod")), id="unlock"),
     pytest.param("audit", ShipbotCommand("audit", ()), id="audit"),
     pytest.param("audit d-abcd2345", ShipbotCommand("audit", ("d-abcd2345",)), id="audit-id"),
 ]
@@ -209,11 +202,11 @@ def test_parse_shipbot_accepts(text: str, expected: ShipbotCommand) -> None:
 
 SHIPBOT_ERRORS = [
     pytest.param("deploy web-h5", "`deploy` is not a shipbot command", id="unknown-verb"),
-    pytest.param("frob", "`help`, `status`, `history`, `lock`, `unlock`, `audit`", id="lists"),
+    pytest.param("frob", "`help`, `status`, `history`, `audit`", id="lists"),
     pytest.param("status a b", "`/shipbot status` does not take `b`", id="status-extra"),
     pytest.param("history", "Missing the service.", id="history-no-service"),
-    pytest.param("lock web-h5", "Missing the environment.", id="lock-no-env"),
-    pytest.param("unlock web-h5 prod now", "does not take `now`", id="unlock-extra"),
+    pytest.param("history", "Missing the service.", id="history-no-service"),
+    pytest.param("status web-h5 prod", "does not take `prod`", id="status-extra"),
     pytest.param("audit a;b", "`a;b` is not a valid request id or service name", id="audit-bad"),
     pytest.param("status Web", "names are lowercase", id="status-uppercase"),
 ]
@@ -278,9 +271,9 @@ def test_usage_error_str_is_its_message() -> None:
     assert expected == (str(err), isinstance(err, ValueError))
 
 
-@pytest.mark.parametrize("usage", [DEPLOY_USAGE, ROLLBACK_USAGE, SHIPBOT_USAGE])
+@pytest.mark.parametrize("usage", [DEPLOY_USAGE, SHIPBOT_USAGE])
 def test_help_text_contains_every_usage(usage: str) -> None:
-    """HELP_TEXT covers /deploy, /rollback and /shipbot with their examples."""
+    """HELP_TEXT covers the commands shipbot serves today, /deploy and /shipbot, with examples."""
     assert usage in HELP_TEXT
 
 

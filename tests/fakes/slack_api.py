@@ -45,7 +45,7 @@ class Call:
     method: str
     args: dict[str, Any]
     token: str | None
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
 
 @dataclass

@@ -1,0 +1,319 @@
+"""Benchmark: shipbot's /deploy ack path against a bare Bolt app that only acks.
+
+One run starts a private redis-server, FakeSlack (in its own process, so its server thread
+never competes with the load generator for the GIL), `shipbot serve` and bench/bare_app.py
+as subprocesses on 127.0.0.1, warms both, then sends each N distinct, correctly signed
+/deploy requests over C keep-alive connections and prints requests/s, p50/p99 ack latency
+(measured by the client) and errors, against the targets in TARGETS.
+
+The catalog is examples/demo/catalog.yaml: web-h5 prod needs 2 approvals, so each /deploy
+records a pending request and posts a card (after the ack) but runs nothing; no worker.
+
+    .venv/bin/python bench/ack_path.py [--requests 2000] [--concurrency 20] [--warmup 200]
+
+A benchmark, not a test: timing misses are reported, never asserted. It exits 1 only when
+a request failed or got a wrong answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes import (  # noqa: E402 - needs the repo root on sys.path
+    DEFAULT_BOT_TOKEN,
+    DEFAULT_SIGNING_SECRET,
+    FakeSlack,
+    RedisServer,
+    SignedRequest,
+    slash_command,
+)
+from tests.stack import free_port  # noqa: E402
+
+CATALOG = ROOT / "examples" / "demo" / "catalog.yaml"
+BARE_APP = Path(__file__).with_name("bare_app.py")
+REQUESTER = "U0DEV"
+MIN_THROUGHPUT_RATIO = 0.8
+MAX_P99_MS = 25.0
+REQUEST_TIMEOUT = 10.0
+SHIPBOT_REPLY = re.compile(rb"Request `d-[a-z0-9]+`")
+
+
+# FakeSlack in its own process --------------------------------------------------------------
+class SlackProcess:
+    """FakeSlack served from a child process; ``posted()`` counts its chat.postMessage calls."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, self._child_conn = context.Pipe()
+        self._process = context.Process(target=_serve_fake_slack, args=(self._child_conn,))
+        self.base_url = ""
+
+    def __enter__(self) -> SlackProcess:
+        self._process.start()
+        self._child_conn.close()
+        self.base_url = self._conn.recv()
+        return self
+
+    def posted(self) -> int:
+        self._conn.send("count")
+        return int(self._conn.recv())
+
+    def __exit__(self, *exc_info: object) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send("stop")
+        self._process.join(timeout=10)
+
+
+def _serve_fake_slack(conn: Connection) -> None:
+    with FakeSlack() as slack:
+        conn.send(slack.base_url)
+        while conn.recv() == "count":
+            conn.send(len(slack.calls("chat.postMessage")))
+
+
+# the two servers under test ------------------------------------------------------------
+@dataclass
+class Server:
+    """A uvicorn-served app in its own process, answering GET /healthz when ready."""
+
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    logdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        command = [sys.executable, *self.args, "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log.open("ab") as log:
+            env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self._wait_healthy()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    @property
+    def log(self) -> Path:
+        return self.logdir / f"{self.name}.log"
+
+    def _wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1, trust_env=False).is_success:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not become healthy:\n{self.log.read_text()}")
+
+
+def servers(redis: RedisServer, slack: SlackProcess, logdir: Path) -> tuple[Server, Server]:
+    env = {
+        "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url,
+        "REDIS_URL": redis.url,
+        "SHIPBOT_CATALOG": str(CATALOG),
+    }
+    bare = Server("bare", [str(BARE_APP)], env, logdir)
+    shipbot = Server("shipbot", ["-m", "bot.cli", "serve"], env, logdir)
+    return bare, shipbot
+
+
+# load ----------------------------------------------------------------------------------
+# The load generator is raw HTTP/1.1 over asyncio streams, one keep-alive connection per
+# worker: httpx.AsyncClient saturated a CPU here at ~300-800 req/s (its pool slows down as
+# connections grow), so it measured itself rather than the servers.
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+
+
+Check = Callable[[Reply], bool]
+Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def requests_per_second(self) -> float:
+        return (len(self.latencies_ms) + self.errors) / self.seconds
+
+    def percentile(self, p: int) -> float:
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
+
+
+def deploy_requests(count: int, major: int) -> list[SignedRequest]:
+    """Distinct signed /deploy commands: unique trigger_id each, versions v{major}.0.N."""
+    return [
+        slash_command("/deploy", f"web-h5 v{major}.0.{n} to prod", REQUESTER) for n in range(count)
+    ]
+
+
+def raw_post(port: int, request: SignedRequest) -> bytes:
+    """The bytes of POST /slack/events carrying a signed request, as Slack would send it."""
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        **request.headers,
+        "Content-Length": str(len(request.body)),
+    }
+    head = ["POST /slack/events HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return "\r\n".join(head).encode() + b"\r\n\r\n" + request.body
+
+
+async def load(
+    name: str, port: int, requests: list[SignedRequest], concurrency: int, check: Check
+) -> Result:
+    pending = iter([raw_post(port, r) for r in requests])
+    result = Result(name, 0.0, [], 0)
+    started = time.perf_counter()
+    await asyncio.gather(*(_connection(port, pending, check, result) for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def _connection(port: int, pending: Iterator[bytes], check: Check, result: Result) -> None:
+    """One keep-alive connection sending requests until none are left; reconnects on errors."""
+    stream: Stream | None = None
+    for raw in pending:
+        started = time.perf_counter()
+        try:
+            stream = stream or await asyncio.open_connection("127.0.0.1", port)
+            reply = await _exchange(*stream, raw)
+        except (OSError, EOFError, ValueError, asyncio.LimitOverrunError):
+            result.errors += 1
+            stream = _close(stream)
+            continue
+        result.latencies_ms.append((time.perf_counter() - started) * 1000)
+        result.errors += 0 if check(reply) else 1
+    _close(stream)
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> Reply:
+    async with asyncio.timeout(REQUEST_TIMEOUT):
+        writer.write(raw)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").lower().split("\r\n")
+        fields = dict(line.split(": ", 1) for line in lines if line)
+        body = await reader.readexactly(int(fields["content-length"]))
+    return Reply(int(status_line.split(" ")[1]), body)
+
+
+def _close(stream: Stream | None) -> None:
+    if stream is not None:
+        stream[1].close()
+
+
+def bare_ack(reply: Reply) -> bool:
+    return reply.status == 200
+
+
+def shipbot_ack(reply: Reply) -> bool:
+    return reply.status == 200 and SHIPBOT_REPLY.search(reply.body) is not None
+
+
+def measure(server: Server, args: argparse.Namespace, major: int, check: Check) -> Result:
+    warmup = deploy_requests(args.warmup, major)
+    asyncio.run(load("warmup", server.port, warmup, args.concurrency, check))
+    measured = deploy_requests(args.requests, major + 1)
+    return asyncio.run(load(server.name, server.port, measured, args.concurrency, check))
+
+
+def wait_for_cards(slack: SlackProcess, expected: int, timeout: float = 30.0) -> tuple[int, float]:
+    """Cards shipbot posted after acking, and how long after the last ack they were all in."""
+    started = time.monotonic()
+    while (posted := slack.posted()) < expected and time.monotonic() - started < timeout:
+        time.sleep(0.05)
+    return posted, time.monotonic() - started
+
+
+# report --------------------------------------------------------------------------------
+def report(bare: Result, shipbot: Result, args: argparse.Namespace) -> None:
+    print(
+        f"\n/deploy ack path: {args.requests} requests each over {args.concurrency} connections, "
+        f"127.0.0.1, {os.cpu_count()} CPUs, after {args.warmup} warm-up requests"
+    )
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    for result in (bare, shipbot):
+        print(
+            f"{result.name:10}{result.requests_per_second:>10.0f}{result.percentile(50):>10.1f}"
+            f"{result.percentile(99):>10.1f}{result.errors:>8}"
+        )
+    ratio = shipbot.requests_per_second / bare.requests_per_second
+    p99 = shipbot.percentile(99)
+    print(f"\nshipbot/bare throughput {ratio:.2f}x  (target >= {MIN_THROUGHPUT_RATIO}x): "
+          f"{_verdict(ratio >= MIN_THROUGHPUT_RATIO)}")  # fmt: skip
+    print(f"shipbot p99 ack {p99:.1f} ms  (target <= {MAX_P99_MS:.0f} ms): "
+          f"{_verdict(p99 <= MAX_P99_MS)}")  # fmt: skip
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="per server (default 2000)")
+    parser.add_argument("--concurrency", type=int, default=20, help="connections (default 20)")
+    parser.add_argument("--warmup", type=int, default=200, help="per server (default 200)")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    with contextlib.ExitStack() as stack:
+        logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shipbot-bench-")))
+        redis = stack.enter_context(RedisServer())
+        slack = stack.enter_context(SlackProcess())
+        bare, shipbot = (stack.enter_context(s) for s in servers(redis, slack, logdir))
+        bare_result = measure(bare, args, 1, bare_ack)
+        shipbot_result = measure(shipbot, args, 3, shipbot_ack)
+        cards, drained = wait_for_cards(slack, args.warmup + args.requests)
+        report(bare_result, shipbot_result, args)
+        print(f"cards posted by shipbot after its acks: {cards}/{args.warmup + args.requests}, "
+              f"all in {drained:.1f} s after the last ack")  # fmt: skip
+    return 1 if bare_result.errors or shipbot_result.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

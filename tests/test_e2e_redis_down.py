@@ -1,0 +1,72 @@
+"""End to end: Redis stops and comes back; nothing is half-written and no restart is needed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from tests.conftest import write_catalog
+from tests.fakes import FakeSlack, RedisServer, block_action
+from tests.stack import Stack, reply_text
+
+STORE_DOWN = "can't reach its state store"
+
+
+@pytest.fixture(scope="module")
+def fragile(tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlack) -> Iterator[Stack]:
+    """A stack with its own redis-server, which these tests stop and start."""
+    workdir = tmp_path_factory.mktemp("fragile")
+    with RedisServer() as server:
+        stack = Stack(workdir, server, fake_slack, write_catalog(workdir)).start()
+        yield stack
+        stack.stop()
+
+
+@pytest.fixture
+def down(fragile: Stack) -> Iterator[Stack]:
+    fragile.slack.reset()
+    fragile.redis.stop()
+    yield fragile
+    fragile.redis.start()
+
+
+def test_command_while_redis_is_down_gets_a_clear_message_in_time(down: Stack) -> None:
+    """/deploy with Redis stopped: a specific message well within Slack's 3 seconds, no card."""
+    started = time.monotonic()
+    answer = down.command("web-h5 v1.4.0 to staging")
+    elapsed = time.monotonic() - started
+    assert 200 == answer.status_code and STORE_DOWN in reply_text(answer)
+    assert elapsed < 3.0, elapsed
+    assert [] == down.slack.calls("chat.postMessage")
+
+
+def test_click_while_redis_is_down_is_answered_on_the_response_url(down: Stack) -> None:
+    """An Approve with Redis stopped is acked and the clicker is told via response_url."""
+    url = down.slack.response_url("click")
+    click = block_action("U0ALICE", "shipbot_approve", "d-x", "1.1", "C0DEPLOY", response_url=url)
+    assert 200 == down.send(click).status_code
+    told = down.slack.wait_for(lambda: down.slack.calls("response_url"))
+    assert STORE_DOWN in told[0].args["text"]
+
+
+def test_healthz_reports_redis_down(down: Stack) -> None:
+    """GET /healthz answers 503 while Redis is unreachable."""
+    import httpx
+
+    assert 503 == httpx.get(f"{down.url}/healthz", timeout=5).status_code
+
+
+def test_bot_works_again_when_redis_returns_without_restart(fragile: Stack) -> None:
+    """Stop Redis, send a command, start Redis: the next /deploy works and keeps old state."""
+    fragile.slack.reset()
+    client = redis.Redis.from_url(fragile.redis.url)
+    client.set("shipbot:probe", "kept")
+    fragile.redis.stop()
+    assert STORE_DOWN in reply_text(fragile.command("web-h5 v1.4.0 to prod"))
+    fragile.redis.start()
+    request_id = fragile.deploy("web-h5 v1.4.0 to prod")
+    fragile.wait_card(request_id, "Waiting for approval")
+    assert b"kept" == client.get("shipbot:probe")
