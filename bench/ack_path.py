@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import re
@@ -125,6 +126,16 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the process has used so far (Linux /proc; NaN elsewhere)."""
+        assert self.process is not None
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return math.nan
+        utime, stime = stat.rsplit(")", 1)[1].split()[11:13]
+        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
     @property
     def log(self) -> Path:
         return self.logdir / f"{self.name}.log"
@@ -172,10 +183,20 @@ class Result:
     seconds: float
     latencies_ms: list[float]
     errors: int
+    server_cpu_seconds: float = math.nan
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies_ms) + self.errors
 
     @property
     def requests_per_second(self) -> float:
-        return (len(self.latencies_ms) + self.errors) / self.seconds
+        return self.requests / self.seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server process CPU (user + system) per request, including work after the ack."""
+        return self.server_cpu_seconds * 1000 / self.requests
 
     def percentile(self, p: int) -> float:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
@@ -256,7 +277,10 @@ def measure(server: Server, args: argparse.Namespace, major: int, check: Check) 
     warmup = deploy_requests(args.warmup, major)
     asyncio.run(load("warmup", server.port, warmup, args.concurrency, check))
     measured = deploy_requests(args.requests, major + 1)
-    return asyncio.run(load(server.name, server.port, measured, args.concurrency, check))
+    cpu_before = server.cpu_seconds()
+    result = asyncio.run(load(server.name, server.port, measured, args.concurrency, check))
+    result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+    return result
 
 
 def wait_for_cards(slack: SlackProcess, expected: int, timeout: float = 30.0) -> tuple[int, float]:
@@ -273,11 +297,11 @@ def report(bare: Result, shipbot: Result, args: argparse.Namespace) -> None:
         f"\n/deploy ack path: {args.requests} requests each over {args.concurrency} connections, "
         f"127.0.0.1, {os.cpu_count()} CPUs, after {args.warmup} warm-up requests"
     )
-    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for result in (bare, shipbot):
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'CPU ms/req':>12}")
+    for r in (bare, shipbot):
         print(
-            f"{result.name:10}{result.requests_per_second:>10.0f}{result.percentile(50):>10.1f}"
-            f"{result.percentile(99):>10.1f}{result.errors:>8}"
+            f"{r.name:10}{r.requests_per_second:>10.0f}{r.percentile(50):>10.1f}"
+            f"{r.percentile(99):>10.1f}{r.errors:>8}{r.cpu_ms_per_request:>12.2f}"
         )
     ratio = shipbot.requests_per_second / bare.requests_per_second
     p99 = shipbot.percentile(99)

@@ -21,7 +21,8 @@ class Coalescer:
         if final:
             await self._cancel(key)
             await asyncio.sleep(max(wait, 0.0))
-            await self._send(key, send)
+            await send()
+            self._last.pop(key, None)  # nothing follows a final state: forget the key
         elif wait <= 0 and key not in self._pending:
             await self._send(key, send)
         elif key not in self._pending:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
+
 from tests.conftest import CROWD, marker_lines
 from tests.fakes import DEFAULT_BOT_TOKEN, DEFAULT_SIGNING_SECRET, block_action, slash_command
 from tests.stack import Stack, reply_text
@@ -107,3 +109,12 @@ def test_secrets_never_reach_the_logs(bot: Stack) -> None:
     for name in ("serve", "worker"):
         log = bot.log(name)
         assert DEFAULT_BOT_TOKEN not in log and DEFAULT_SIGNING_SECRET not in log
+
+
+def test_healthz_and_prometheus_metrics_answer(bot: Stack) -> None:
+    """GET /healthz says Redis is ok; GET /metrics serves shipbot's Prometheus counters."""
+    bot.command("help", command="/shipbot")
+    health = httpx.get(f"{bot.url}/healthz", timeout=5)
+    metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
+    assert (200, {"ok": True, "redis": "ok"}) == (health.status_code, health.json())
+    assert 'shipbot_slack_requests_total{status="200"}' in metrics

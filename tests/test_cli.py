@@ -1,0 +1,79 @@
+"""The `shipbot` command line: check, --help, and clear errors for missing settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
+
+
+def shipbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "SHIPBOT_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_check_accepts_the_demo_catalog() -> None:
+    """`shipbot check` on a valid catalog says ok and exits 0."""
+    result = shipbot("check", str(DEMO))
+    assert (0, f"{DEMO}: ok\n") == (result.returncode, result.stdout)
+
+
+def test_check_prints_each_error_with_its_line(tmp_path: Path) -> None:
+    """Every problem is printed as file:line: location: message, and the exit code is 1."""
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "notify: {releases_channel: C0REL}\n"
+        "services:\n"
+        "  web:\n"
+        "    deployer: ansible\n"
+        "    playbook: missing.yml\n"
+        "    environments:\n"
+        "      prod: {aprovals: 2}\n"
+    )
+    result = shipbot("check", str(catalog))
+    lines = result.stderr.splitlines()
+    assert 1 == result.returncode
+    assert 2 == len(lines)
+    assert lines[0].startswith(f"{catalog}:5: services.web.playbook")
+    assert lines[1].startswith(f"{catalog}:7: services.web.environments.prod.aprovals")
+
+
+def test_serve_without_settings_names_what_is_missing() -> None:
+    """`shipbot serve` with nothing set exits non-zero naming each missing variable."""
+    result = shipbot("serve")
+    assert 0 != result.returncode
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "REDIS_URL", "SHIPBOT_CATALOG"):
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_broken_catalog_refuses_to_start(tmp_path: Path) -> None:
+    """A catalog that does not validate stops `shipbot worker` with the errors, not a trace."""
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("services: []\n")
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "SHIPBOT_CATALOG": str(catalog),
+    }
+    result = shipbot("worker", env=env)
+    assert 0 != result.returncode
+    assert "the catalog is not valid" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_lists_every_command() -> None:
+    """`shipbot --help` names serve, socket, worker, console and check."""
+    result = shipbot("--help")
+    for command in ("serve", "socket", "worker", "console", "check"):
+        assert command in result.stdout
