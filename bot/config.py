@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     gitlab_webhook_secret: SecretStr = SecretStr("")
     shipbot_port: int = Field(default=3000, ge=1, le=65535)
     shipbot_key_prefix: str = "shipbot"
+    shipbot_lease_seconds: int = Field(default=90, ge=2)
 
     @property
     def api_url(self) -> str:

@@ -12,6 +12,7 @@ import time
 
 from bot.models import DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.services import Services
+from bot.store import StoreUnavailable
 from integrations.base import DeployError, DeployJob, Progress
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,45 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
         log.info("request %s not run: %s", request_id, " ".join(claim))
         return None
     request = await services.store.get(request_id) or request
+    heartbeat = asyncio.create_task(_keep_lease(services, request.id, worker))
     try:
         failure = await _deploy_all(services, request)
     except asyncio.CancelledError:  # the worker is stopping or the job timed out
         await _finish(services, request, worker, "the worker stopped before the deploy finished")
         raise
+    finally:
+        heartbeat.cancel()
     return await _finish(services, request, worker, failure)
+
+
+async def recover_orphans(services: Services, worker: str) -> list[str]:
+    """End, as failed, the deploys whose worker vanished (its lease lapsed); free their lanes."""
+    recovered = []
+    for request_id in await services.store.orphans():
+        request = await services.store.get(request_id)
+        if request is None:
+            continue
+        for step in request.steps:
+            if step.status is StepStatus.RUNNING:
+                step.status, step.detail = StepStatus.FAILED, "outcome unknown: its worker stopped"
+            elif step.status is StepStatus.WAITING:
+                step.status = StepStatus.SKIPPED
+        await services.store.save_steps(request)
+        await _finish(services, request, worker, LOST)
+        recovered.append(request_id)
+    return recovered
+
+
+LOST = "the worker running this deploy stopped unexpectedly; check the targets before retrying"
+
+
+async def _keep_lease(services: Services, request_id: str, worker: str) -> None:
+    while True:
+        await asyncio.sleep(services.store.lease_seconds / 4)
+        try:
+            await services.store.renew_lease(request_id, worker)
+        except StoreUnavailable:
+            log.warning("could not renew the lease of %s; Redis unavailable", request_id)
 
 
 async def _deploy_all(services: Services, request: DeployRequest) -> str:

@@ -80,7 +80,7 @@ return {'ended'}
 """
 )
 
-# KEYS: req, audit, lane; ARGV: actor, now
+# KEYS: req, audit, lane, lease, running; ARGV: actor, now, lease seconds
 CLAIM = (
     _AUDIT
     + """
@@ -90,12 +90,14 @@ local id = redis.call('HGET', KEYS[1], 'id')
 local head = redis.call('LINDEX', KEYS[3], 0)
 if head ~= id then return {'waiting', head or ''} end
 redis.call('HSET', KEYS[1], 'state', 'running', 'started_at', ARGV[2])
+redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[3])
+redis.call('SADD', KEYS[5], id)
 audit('running', '')
 return {'running'}
 """
 )
 
-# KEYS: req, audit, lane, open; ARGV: actor, now, final state, failure
+# KEYS: req, audit, lane, open, lease, running; ARGV: actor, now, final state, failure
 FINISH = (
     _AUDIT
     + """
@@ -103,7 +105,10 @@ local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'running' then return {'not_running', state or 'missing'} end
 redis.call('HSET', KEYS[1], 'failure', ARGV[4])
 close(KEYS[4], ARGV[3], ARGV[4])
-redis.call('LREM', KEYS[3], 0, redis.call('HGET', KEYS[1], 'id'))
+local id = redis.call('HGET', KEYS[1], 'id')
+redis.call('LREM', KEYS[3], 0, id)
+redis.call('DEL', KEYS[5])
+redis.call('SREM', KEYS[6], id)
 return {'finished', redis.call('LINDEX', KEYS[3], 0) or ''}
 """
 )

@@ -7,6 +7,7 @@ Keys (all under one prefix, default ``shipbot``):
 - ``open:{service}`` sorted set of open (pending, queued, running) request ids
 - ``history:{service}:{env}`` list of finished deploys, newest first, capped
 - ``current:{service}:{env}`` hash, data centre -> what runs there
+- ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL)
 - ``audit`` stream, append-only, every transition
 - ``seen:{key}`` short-lived marks that make Slack retries and replays take effect once
 - ``group:{id}`` short-lived cache of a Slack user group's members
@@ -32,6 +33,7 @@ HISTORY_KEEP = 1000
 FINISHED_REQUEST_TTL = 90 * 24 * 3600
 SEEN_TTL = 600
 GROUP_TTL = 300
+LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 _NOT_STORED = {"steps", "approvers", "queued_behind"}
 
 P = ParamSpec("P")
@@ -66,9 +68,12 @@ def connect(url: str) -> aioredis.Redis:
 
 
 class Store:
-    def __init__(self, redis: aioredis.Redis, prefix: str = "shipbot") -> None:
+    def __init__(
+        self, redis: aioredis.Redis, prefix: str = "shipbot", lease_seconds: int = LEASE_SECONDS
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.lease_seconds = lease_seconds
         self._create = redis.register_script(lua.CREATE)
         self._approve = redis.register_script(lua.APPROVE)
         self._end_pending = redis.register_script(lua.END_PENDING)
@@ -112,11 +117,25 @@ class Store:
 
     @_translated
     async def claim(self, r: DeployRequest, worker: str) -> list[str]:
-        return await self._claim([*self._req_keys(r), self._lane(r)], [worker, time.time()])
+        """Start running r if it heads its lane; the worker then holds a lease on it."""
+        keys = [*self._req_keys(r), self._lane(r), self._k("lease", r.id), self._k("running")]
+        return await self._claim(keys, [worker, time.time(), self.lease_seconds])
+
+    @_translated
+    async def renew_lease(self, request_id: str, worker: str) -> None:
+        await self.redis.set(self._k("lease", request_id), worker, ex=self.lease_seconds)
+
+    @_translated
+    async def orphans(self) -> list[str]:
+        """Running requests whose worker's lease has lapsed: that worker is gone."""
+        running = sorted(await self.redis.smembers(self._k("running")))
+        alive = [await self.redis.exists(self._k("lease", rid)) for rid in running]
+        return [rid for rid, lease in zip(running, alive, strict=True) if not lease]
 
     @_translated
     async def finish(self, r: DeployRequest, worker: str, state: State, why: str) -> list[str]:
         keys = [*self._req_keys(r), self._lane(r), self._k("open", r.service)]
+        keys += [self._k("lease", r.id), self._k("running")]
         result = await self._finish(keys, [worker, time.time(), state.value, why])
         await self.redis.expire(self._k("req", r.id), FINISHED_REQUEST_TTL)
         await self.redis.expire(self._k("req", r.id, "approvers"), FINISHED_REQUEST_TTL)

@@ -48,7 +48,7 @@ def build_services(
     queue: JobQueue,
     client: AsyncWebClient,
 ) -> Services:
-    store = Store(redis, settings.shipbot_key_prefix)
+    store = Store(redis, settings.shipbot_key_prefix, settings.shipbot_lease_seconds)
     return Services(
         catalog=catalog,
         store=store,

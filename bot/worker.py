@@ -6,13 +6,13 @@ import os
 import socket
 from typing import Any
 
-from arq import func
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from bot.catalog import Catalog
 from bot.config import Settings
-from bot.deploys import run_request
+from bot.deploys import recover_orphans, run_request
 from bot.queue import RUN_DEPLOY, ArqQueue
 from bot.store import connect
 from bot.wiring import build_services, slack_client
@@ -23,6 +23,11 @@ JOB_TIMEOUT = 3 * 3600
 async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
     state = await run_request(ctx["services"], request_id, ctx["worker_name"])
     return state.value if state else None
+
+
+async def sweep(ctx: dict[str, Any]) -> list[str]:
+    """End deploys left running by a worker that died, so their lanes move on."""
+    return await recover_orphans(ctx["services"], ctx["worker_name"])
 
 
 def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
@@ -40,6 +45,7 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
 
     return Worker(
         functions=[func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1)],
+        cron_jobs=[cron(sweep, second={0, 30}, run_at_startup=True, unique=True)],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,

@@ -135,3 +135,25 @@ async def test_unreachable_redis_raises_store_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
         await Store(client).get("d-1")
     await client.aclose()
+
+
+async def test_running_request_with_a_lapsed_lease_is_an_orphan(redis_server: RedisServer) -> None:
+    """A claimed request whose worker stops renewing its lease is reported as orphaned."""
+    client = connect(redis_server.url)
+    await client.flushdb()
+    store = Store(client, lease_seconds=2)
+    await store.create(request(approvals=0))
+    await store.claim(request(), "w")
+    assert [] == await store.orphans()
+    await asyncio.sleep(2.2)
+    assert ["d-1"] == await store.orphans()
+    await client.aclose()
+
+
+async def test_finished_request_is_no_orphan(store: Store) -> None:
+    """Finishing a request drops it from the running set together with its lease."""
+    r = request(approvals=0)
+    await store.create(r)
+    await store.claim(r, "w")
+    await store.finish(r, "w", State.SUCCEEDED, "")
+    assert [] == await store.orphans()
