@@ -4,7 +4,8 @@ One run starts a private redis-server, FakeSlack (in its own process, so its ser
 never competes with the load generator for the GIL), `shipbot serve` and bench/bare_app.py
 as subprocesses on 127.0.0.1, warms both, then sends each N distinct, correctly signed
 /deploy requests over C keep-alive connections and prints requests/s, p50/p99 ack latency
-(measured by the client) and errors, against the targets in TARGETS.
+(measured by the client), errors and server CPU per request, against the targets
+MIN_THROUGHPUT_RATIO and MAX_P99_MS.
 
 The catalog is examples/demo/catalog.yaml: web-h5 prod needs 2 approvals, so each /deploy
 records a pending request and posts a card (after the ack) but runs nothing; no worker.
@@ -71,7 +72,10 @@ class SlackProcess:
     def __enter__(self) -> SlackProcess:
         self._process.start()
         self._child_conn.close()
-        self.base_url = self._conn.recv()
+        try:
+            self.base_url = self._conn.recv()
+        except EOFError:
+            raise RuntimeError("FakeSlack did not start; its traceback is above") from None
         return self
 
     def posted(self) -> int:
@@ -241,7 +245,8 @@ async def _connection(port: int, pending: Iterator[bytes], check: Check, result:
             reply = await _exchange(*stream, raw)
         except (OSError, EOFError, ValueError, asyncio.LimitOverrunError):
             result.errors += 1
-            stream = _close(stream)
+            _close(stream)
+            stream = None
             continue
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
         result.errors += 0 if check(reply) else 1

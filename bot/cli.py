@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="answer Slack over HTTP on POST /slack/events")
     serve.add_argument("--port", type=int, help="listen port (default $SHIPBOT_PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
+    serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
     serve.set_defaults(run=_serve)
     sub.add_parser("socket", help="answer Slack over Socket Mode").set_defaults(run=_socket)
     worker = sub.add_parser("worker", help="run queued deploys")
@@ -48,13 +49,15 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.server import create_app
-
-    settings, catalog = _ready(
-        "slack_bot_token", "slack_signing_secret", "redis_url", "shipbot_catalog"
+    settings, _ = _ready("slack_bot_token", "slack_signing_secret", "redis_url", "shipbot_catalog")
+    uvicorn.run(
+        "bot.server:from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port or settings.shipbot_port,
+        workers=args.workers,
+        log_level="warning",
     )
-    app = create_app(settings, catalog)
-    uvicorn.run(app, host=args.host, port=args.port or settings.shipbot_port, log_level="warning")
     return 0
 
 

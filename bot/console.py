@@ -23,10 +23,11 @@ from bot.catalog import Catalog
 from bot.config import Settings
 from bot.console_slack import Button, ConsoleSlack
 from bot.deploys import run_request
-from bot.queue import InlineQueue
+from bot.queue import ANNOUNCE, RUN_DEPLOY, InlineQueue
 from bot.store import connect
 from bot.wiring import build_services
 from handlers.app import build_app
+from handlers.background import Background
 
 CHANNEL = "C0CONSOLE"
 WELCOME = """shipbot console — the bot as Slack would run it, in your terminal.
@@ -37,8 +38,11 @@ WELCOME = """shipbot console — the bot as Slack would run it, in your terminal
 
 
 class Console:
-    def __init__(self, app: AsyncApp, slack: ConsoleSlack, queue: InlineQueue, user: str) -> None:
-        self.app, self.slack, self.queue, self.user = app, slack, queue, user
+    def __init__(
+        self, app: AsyncApp, slack: ConsoleSlack, queue: InlineQueue, later: Background, user: str
+    ) -> None:
+        self.app, self.slack, self.queue, self.later = app, slack, queue, later
+        self.user = user
         self._triggers = 0
 
     async def handle(self, line: str, ask: TextIO | None = None) -> bool:
@@ -112,7 +116,9 @@ class Console:
         response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
         if response.body:
             self.slack.show_ephemeral(_text_of(response.body))
+        await self.later.drain()
         await self.queue.drain()
+        await self.later.drain()
 
     def _confirmed(self, button: Button, ask: TextIO | None) -> bool:
         self._say(f"{button.confirm} [y/N]")
@@ -140,10 +146,12 @@ def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) 
         if settings.redis_url
         else fake_aioredis.FakeRedis(decode_responses=True)
     )
-    slack, queue = ConsoleSlack(out), InlineQueue()
+    slack, queue, later = ConsoleSlack(out), InlineQueue(), Background()
     services = build_services(settings, catalog, redis, queue, slack)
-    queue.run = lambda request_id: run_request(services, request_id, "console")
-    return Console(build_app(services, slack, "", console=True), slack, queue, user)
+    queue.jobs[RUN_DEPLOY] = lambda request_id: run_request(services, request_id, "console")
+    queue.jobs[ANNOUNCE] = services.notifier.show
+    app = build_app(services, slack, "", console=True, later=later)
+    return Console(app, slack, queue, later, user)
 
 
 async def run_console(

@@ -28,4 +28,7 @@ class Directory(Protocol):
 
 class JobQueue(Protocol):
     async def start(self, request_id: str) -> None:
-        """Have a worker run this queued request."""
+        """Have a worker run this queued request (it posts the card if there is none yet)."""
+
+    async def announce(self, request_id: str) -> None:
+        """Have a worker post this new request's card."""

@@ -13,11 +13,12 @@ from bot.store import StoreUnavailable
 log = logging.getLogger(__name__)
 
 RUN_DEPLOY = "run_deploy"
+ANNOUNCE = "announce"
 
 
-def job_id(request_id: str) -> str:
-    """One job per request, so a request enqueued twice still runs once."""
-    return f"shipbot:deploy:{request_id}"
+def job_id(function: str, request_id: str) -> str:
+    """One job of a kind per request, so a request enqueued twice still runs once."""
+    return f"shipbot:{function}:{request_id}"
 
 
 class ArqQueue:
@@ -25,25 +26,39 @@ class ArqQueue:
         self.pool = pool
 
     async def start(self, request_id: str) -> None:
+        await self._enqueue(RUN_DEPLOY, request_id)
+
+    async def announce(self, request_id: str) -> None:
+        await self._enqueue(ANNOUNCE, request_id)
+
+    async def _enqueue(self, function: str, request_id: str) -> None:
         try:
-            job = await self.pool.enqueue_job(RUN_DEPLOY, request_id, _job_id=job_id(request_id))
+            job = await self.pool.enqueue_job(
+                function, request_id, _job_id=job_id(function, request_id)
+            )
         except RedisError as error:
             raise StoreUnavailable(type(error).__name__) from None
         if job is None:
-            log.info("request %s already has a job", request_id)
+            log.info("request %s already has a %s job", request_id, function)
+
+
+Job = Callable[[str], Awaitable[object]]
 
 
 class InlineQueue:
     """Runs jobs in this process, after the current command has been answered."""
 
     def __init__(self) -> None:
-        self.waiting: list[str] = []
-        self.run: Callable[[str], Awaitable[object]] | None = None
+        self.waiting: list[tuple[str, str]] = []
+        self.jobs: dict[str, Job] = {}
 
     async def start(self, request_id: str) -> None:
-        self.waiting.append(request_id)
+        self.waiting.append((RUN_DEPLOY, request_id))
+
+    async def announce(self, request_id: str) -> None:
+        self.waiting.append((ANNOUNCE, request_id))
 
     async def drain(self) -> None:
-        assert self.run is not None, "InlineQueue.run must be set before draining"
         while self.waiting:
-            await self.run(self.waiting.pop(0))
+            function, request_id = self.waiting.pop(0)
+            await self.jobs[function](request_id)

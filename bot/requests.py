@@ -39,9 +39,9 @@ async def open_deploy(services: Services, cmd: DeployCommand, user: str, channel
     env = environment_of(services.catalog, cmd.service, cmd.environment)
     request = _new_request(services.catalog, cmd, env, user, channel)
     outcome = await services.store.create(request)
-    stored = await services.store.get(request.id)
-    assert stored is not None
-    return Opened(stored, outcome[0] == State.QUEUED and outcome[1] == request.id)
+    queued = outcome[0] == State.QUEUED
+    request.state = State.QUEUED if queued else State.PENDING
+    return Opened(request, queued and outcome[1] == request.id)
 
 
 def _new_request(

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.catalog import Catalog
+from bot import logs
+from bot.catalog import Catalog, load_catalog
 from bot.config import Settings
 from bot.queue import ArqQueue
 from bot.store import Store, StoreUnavailable, connect
@@ -27,6 +28,13 @@ SLACK_LATENCY = Histogram(
     "Time to answer Slack (the ack)",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3),
 )
+
+
+def from_environment() -> Starlette:
+    """The app as `shipbot serve` runs it in each uvicorn worker process."""
+    logs.setup()
+    settings = Settings()
+    return create_app(settings, load_catalog(settings.shipbot_catalog))
 
 
 def create_app(settings: Settings, catalog: Catalog) -> Starlette:

@@ -13,7 +13,7 @@ from arq.worker import Worker
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.deploys import recover_orphans, run_request
-from bot.queue import RUN_DEPLOY, ArqQueue
+from bot.queue import ANNOUNCE, RUN_DEPLOY, ArqQueue
 from bot.store import connect
 from bot.wiring import build_services, slack_client
 
@@ -23,6 +23,11 @@ JOB_TIMEOUT = 3 * 3600
 async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
     state = await run_request(ctx["services"], request_id, ctx["worker_name"])
     return state.value if state else None
+
+
+async def announce(ctx: dict[str, Any], request_id: str) -> None:
+    """Post a new request's card (kept off the bot's ack path)."""
+    await ctx["services"].notifier.show(request_id)
 
 
 async def sweep(ctx: dict[str, Any]) -> list[str]:
@@ -44,7 +49,10 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
             await ctx["store_redis"].aclose()
 
     return Worker(
-        functions=[func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1)],
+        functions=[
+            func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1),
+            func(announce, name=ANNOUNCE, timeout=60, max_tries=3),
+        ],
         cron_jobs=[cron(sweep, second={0, 30}, run_at_startup=True, unique=True)],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,

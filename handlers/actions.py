@@ -10,19 +10,20 @@ from slack_bolt.async_app import AsyncApp
 from bot import approvals
 from bot.approvals import Outcome
 from bot.services import Services
+from handlers.background import Background
 from handlers.guard import guarded, where
 from handlers.routes import APPROVE, CANCEL, REJECT
 
 Decide = Callable[[Services, str, str], Awaitable[Outcome]]
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    app.action(APPROVE)(guarded(_button(services, approvals.approve), services.notifier))
-    app.action(REJECT)(guarded(_button(services, approvals.reject), services.notifier))
-    app.action(CANCEL)(guarded(_button(services, approvals.cancel), services.notifier))
+def register(app: AsyncApp, services: Services, later: Background) -> None:
+    for action_id, decide in ((APPROVE, approvals.approve), (REJECT, approvals.reject)):
+        app.action(action_id)(guarded(_button(services, later, decide), services.notifier))
+    app.action(CANCEL)(guarded(_button(services, later, approvals.cancel), services.notifier))
 
 
-def _button(services: Services, decide: Decide) -> Any:
+def _button(services: Services, later: Background, decide: Decide) -> Any:
     async def button(ack: Any, body: dict[str, Any]) -> None:
         request_id = (body.get("actions") or [{}])[0].get("value", "")
         channel, user = where(body)
@@ -31,9 +32,9 @@ def _button(services: Services, decide: Decide) -> Any:
             await services.queue.start(outcome.start)
         await ack()
         if outcome.say:
-            await services.notifier.tell(channel, user, outcome.say)
+            later.spawn(services.notifier.tell(channel, user, outcome.say))
         if outcome.changed:
-            await services.notifier.show(request_id)
+            later.spawn(services.notifier.show(request_id))
 
     button.__name__ = decide.__name__
     return button

@@ -8,24 +8,34 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from handlers import actions, commands
+from handlers.background import Background
 from handlers.guard import once
 
 
 def build_app(
-    services: Services, client: AsyncWebClient, signing_secret: str, *, console: bool = False
+    services: Services,
+    client: AsyncWebClient,
+    signing_secret: str,
+    *,
+    console: bool = False,
+    later: Background | None = None,
 ) -> AsyncApp:
-    """Slack's app: verified requests and auth.test; the console's: its own identity, inline."""
+    """Slack's app: verified requests and auth.test; the console's: its own identity.
+
+    Listeners answer as soon as they ack (process_before_response): work after the ack goes
+    to ``later`` or to a worker, so Bolt never has to poll for the ack.
+    """
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret or "console",
         request_verification_enabled=not console,
-        process_before_response=console,
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
         authorize=_console_identity if console else None,
     )
     app.middleware(once(services.store))
     commands.register(app, services)
-    actions.register(app, services)
+    actions.register(app, services, later or Background())
     return app
 
 

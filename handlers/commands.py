@@ -33,11 +33,12 @@ def _deploy(services: Services) -> Any:
         except (UsageError, Refused) as problem:
             await ack(response_type="ephemeral", text=str(problem))
             return
-        request = opened.request
-        await ack(response_type="ephemeral", text=_acknowledged(request.id, opened.start_now))
-        await services.notifier.show(request.id)
+        request_id = opened.request.id
         if opened.start_now:
-            await services.queue.start(request.id)
+            await services.queue.start(request_id)
+        else:
+            await services.queue.announce(request_id)
+        await ack(response_type="ephemeral", text=_acknowledged(request_id, opened.start_now))
 
     return deploy
 
@@ -45,7 +46,9 @@ def _deploy(services: Services) -> Any:
 def _acknowledged(request_id: str, starting: bool) -> str:
     if starting:
         return f"Request `{request_id}` accepted; no approval needed, deploying now."
-    return f"Request `{request_id}` is waiting for approval; the card below tracks it."
+    return (
+        f"Request `{request_id}` recorded; its card in this channel tracks approvals and progress."
+    )
 
 
 def _shipbot(services: Services) -> Any:

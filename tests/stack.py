@@ -1,5 +1,6 @@
 """shipbot as it runs in production, for end-to-end tests: `shipbot serve` and `shipbot worker`
-as real processes, a private redis-server, FakeSlack for the Web API, and signed HTTP requests."""
+as real processes, a private redis-server, FakeSlack for the Web API, and signed HTTP requests.
+``start_socket()`` runs `shipbot socket` instead, linked to FakeSlack's Socket Mode."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 
 from tests.fakes import (
+    DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
     DEFAULT_SIGNING_SECRET,
     FakeSlack,
@@ -50,6 +52,7 @@ class Stack:
             **os.environ,
             "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
             "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
+            "SLACK_APP_TOKEN": DEFAULT_APP_TOKEN,
             "SLACK_API_URL": self.slack.base_url,
             "REDIS_URL": self.redis.url,
             "SHIPBOT_CATALOG": str(self.catalog),
@@ -61,6 +64,15 @@ class Stack:
         if worker:
             self._spawn("worker", "worker")
         self._wait_healthy()
+        return self
+
+    def start_socket(self, worker: bool = True) -> Stack:
+        """`shipbot socket` instead of `serve`; returns once it has linked to FakeSlack."""
+        opened = self.slack.socket.opened
+        self._spawn("socket", "socket")
+        if worker:
+            self._spawn("worker", "worker")
+        self._wait_linked(opened)
         return self
 
     def stop(self) -> None:
@@ -92,6 +104,13 @@ class Stack:
                 pass
             time.sleep(0.1)
         raise RuntimeError("shipbot serve did not become healthy:\n" + self.log("serve"))
+
+    def _wait_linked(self, opened_before: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.slack.socket.opened <= opened_before:
+            if time.monotonic() > deadline or self.processes["socket"].poll() is not None:
+                raise RuntimeError("shipbot socket did not connect:\n" + self.log("socket"))
+            time.sleep(0.1)
 
     # talking to the bot ------------------------------------------------------------
     def send(self, request: SignedRequest) -> httpx.Response:

@@ -3,6 +3,7 @@
 Each stands in for a real thing only at its network boundary (see DESIGN.md, Testing strategy).
 """
 
+from .http_server import BackgroundServer
 from .redis_server import RedisServer
 from .signing import (
     DEFAULT_SIGNING_SECRET,
@@ -14,28 +15,35 @@ from .signing import (
     slash_command,
 )
 from .slack_api import (
+    APP_ID,
     BOT_ID,
     BOT_USER_ID,
+    DEFAULT_APP_TOKEN,
     DEFAULT_BOT_TOKEN,
     TEAM_ID,
-    BackgroundServer,
+    Ack,
     Call,
     FakeSlack,
     Message,
+    SocketMode,
 )
 
 __all__ = [
+    "APP_ID",
     "BOT_ID",
     "BOT_USER_ID",
+    "DEFAULT_APP_TOKEN",
     "DEFAULT_BOT_TOKEN",
     "DEFAULT_SIGNING_SECRET",
     "TEAM_ID",
+    "Ack",
     "BackgroundServer",
     "Call",
     "FakeSlack",
     "Message",
     "RedisServer",
     "SignedRequest",
+    "SocketMode",
     "block_action",
     "new_trigger_id",
     "sign",

@@ -1,9 +1,13 @@
-"""FakeSlack: a local HTTP server standing in for the Slack Web API.
+"""FakeSlack: a local HTTP server standing in for the Slack Web API and Socket Mode.
 
 It answers the few methods shipbot calls the way Slack documents them
 (https://docs.slack.dev/reference/methods), records every call, and keeps the
 current state of each posted message so tests can assert on what users would see.
 Point shipbot at it with ``SLACK_API_URL=fake.base_url``.
+
+Socket Mode (https://docs.slack.dev/apis/events-api/using-socket-mode): with the app-level
+token, ``apps.connections.open`` hands out a ``ws://`` URL on this server; ``slack.socket``
+then sends envelopes down that WebSocket and records the app's acks.
 """
 
 from __future__ import annotations
@@ -11,21 +15,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
+import secrets
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .http_server import BackgroundServer, poll
 
 DEFAULT_BOT_TOKEN = "xoxb-test-token"
+DEFAULT_APP_TOKEN = "xapp-test-token"
+APP_ID = "A0SHIPBOT"  # the api_app_id that signing.py's payloads carry
 TEAM_ID = "T0FAKE"
 BOT_USER_ID = "U0SHIPBOT"
 BOT_ID = "B0SHIPBOT"
@@ -34,6 +43,11 @@ _FIRST_TS_MICROS = 1_700_000_000_000_000
 _TS_STEP_MICROS = 100
 # Form-encoded posts carry these arguments as JSON strings; JSON posts carry them as objects.
 _JSON_ARGS = frozenset({"blocks", "attachments", "metadata"})
+# Methods called with the app-level token (xapp-...) instead of the bot token.
+_APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+# Interactive payloads whose ack may carry a response (the rest are acked empty).
+_ANSWERABLE_INTERACTIONS = frozenset({"view_submission", "block_suggestion"})
+_LINK_HOST = "applink-fake-1"
 
 T = TypeVar("T")
 
@@ -59,48 +73,35 @@ class Message:
     thread_ts: str | None = None
 
 
-class BackgroundServer:
-    """Serves an ASGI app with uvicorn on 127.0.0.1:<free port> in a thread with its own loop."""
+@dataclass(frozen=True)
+class Ack:
+    """The app's answer to one Socket Mode envelope; payload only where it sent one."""
 
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
+    envelope_id: str
+    payload: dict[str, Any] | None
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> None:
-        sock = _bound_socket()
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self._app, lifespan="off", log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        failed = TimeoutError(f"uvicorn did not start within {timeout}s")
-        _poll(lambda: self._server is not None and self._server.started, timeout, lambda: failed)
+@dataclass(frozen=True)
+class _Link:
+    """One open Socket Mode WebSocket and the server loop that owns it."""
 
-    def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._server = self._thread = None
+    websocket: WebSocket
+    loop: asyncio.AbstractEventLoop
 
 
 class FakeSlack:
     """The Slack Web API on localhost: ``with FakeSlack() as slack: ... slack.base_url``."""
 
-    def __init__(self, token: str = DEFAULT_BOT_TOKEN) -> None:
+    def __init__(self, token: str = DEFAULT_BOT_TOKEN, app_token: str = DEFAULT_APP_TOKEN) -> None:
         self.token = token
+        self.app_token = app_token
         self.usergroups: dict[str, list[str]] = {}
+        self.socket = SocketMode()
         self._lock = threading.Lock()
         self._server = BackgroundServer(self._asgi_app())
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "apps.connections.open": self._connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
@@ -136,7 +137,11 @@ class FakeSlack:
     # -- configuration ---------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget all calls, messages, user groups and pending rate limits."""
+        """Forget all calls, messages, user groups, pending rate limits and Socket Mode acks.
+
+        Open Socket Mode connections stay open, as a running app's would.
+        """
+        self.socket.reset()
         with self._lock:
             self.usergroups.clear()
             self._calls: list[Call] = []
@@ -174,7 +179,7 @@ class FakeSlack:
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
         """Poll predicate until it returns something truthy, and return that (blocking)."""
-        return _poll(predicate, timeout, lambda: AssertionError(self._timeout_report(timeout)))
+        return poll(predicate, timeout, lambda: AssertionError(self._timeout_report(timeout)))
 
     async def wait_for_async(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
         """wait_for for code running on the test's own event loop (yields instead of blocking)."""
@@ -197,6 +202,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._web_api, methods=["GET", "POST"]),
                 Route("/response/{name}", self._response_url_post, methods=["POST"]),
+                WebSocketRoute("/link/", self.socket.serve),
             ]
         )
 
@@ -234,11 +240,23 @@ class FakeSlack:
         handler = self._methods.get(call.method)
         if handler is None:
             return _error("unknown_method")
-        if not call.token:
-            return _error("not_authed")  # Slack: "No authentication token provided."
-        if call.token != self.token:
-            return _error("invalid_auth")
+        if problem := self._token_problem(call):
+            return _error(problem)
         return handler(call.args)
+
+    def _token_problem(self, call: Call) -> str | None:
+        expected, other = self.token, self.app_token
+        if call.method in _APP_LEVEL_METHODS:
+            expected, other = other, expected
+        if not call.token:
+            return "not_authed"  # Slack: "No authentication token provided."
+        if call.token == other:
+            return "not_allowed_token_type"  # a bot token where an app token belongs, or back
+        return None if call.token == expected else "invalid_auth"
+
+    def _connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        ws_base = "ws" + self._server.url.removeprefix("http")
+        return {"ok": True, "url": self.socket.new_url(ws_base)}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -296,6 +314,151 @@ class FakeSlack:
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 
+class SocketMode:
+    """Slack's end of Socket Mode links: ``slack.socket.send_slash_command(...)``.
+
+    A link opens with a ticket from apps.connections.open and is greeted with ``hello``.
+    Each envelope goes to the newest open link (Slack picks one of the app's links) and
+    the app acks it with ``{"envelope_id": ..., "payload": {...}?}``. WebSocket pings are
+    answered, and sent every 20 s, by uvicorn, as Slack's servers do.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tickets: set[str] = set()
+        self._links: list[_Link] = []
+        self._acks: list[Ack] = []
+        self.opened = 0  # links accepted since start; reset() keeps it
+
+    def reset(self) -> None:
+        """Forget the acks; open links stay open."""
+        with self._lock:
+            self._acks.clear()
+
+    # -- what Slack sends ------------------------------------------------------------------
+
+    def send_slash_command(self, payload: Mapping[str, Any], timeout: float = 10.0) -> str:
+        """Deliver a slash command (the fields Slack posts, as a dict); returns envelope_id."""
+        return self.send_envelope("slash_commands", dict(payload), True, timeout)
+
+    def send_interactive(self, payload: Mapping[str, Any], timeout: float = 10.0) -> str:
+        """Deliver an interaction payload such as block_actions; returns envelope_id."""
+        answerable = payload.get("type") in _ANSWERABLE_INTERACTIONS
+        return self.send_envelope("interactive", dict(payload), answerable, timeout)
+
+    def send_envelope(
+        self, kind: str, payload: dict[str, Any], accepts_response: bool, timeout: float = 10.0
+    ) -> str:
+        """Send one envelope of type kind down the newest link; returns its envelope_id."""
+        envelope_id = str(uuid.uuid4())
+        self._send(
+            {
+                "envelope_id": envelope_id,
+                "payload": payload,
+                "type": kind,
+                "accepts_response_payload": accepts_response,
+            },
+            timeout,
+        )
+        return envelope_id
+
+    def disconnect(self, reason: str = "refresh_requested", timeout: float = 10.0) -> None:
+        """Tell the app to reconnect, as Slack does before it recycles a link."""
+        self._send(
+            {"type": "disconnect", "reason": reason, "debug_info": {"host": _LINK_HOST}}, timeout
+        )
+
+    # -- what the app did ------------------------------------------------------------------
+
+    def connections(self) -> int:
+        """How many links are open now."""
+        with self._lock:
+            return len(self._links)
+
+    def wait_opened(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until at least count links have been accepted since the fake started."""
+        failure = AssertionError(f"{count} Socket Mode link(s) not opened within {timeout}s")
+        poll(lambda: self.opened >= count, timeout, lambda: failure)
+
+    def acks(self) -> list[Ack]:
+        """Every ack received since the last reset, oldest first."""
+        with self._lock:
+            return list(self._acks)
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> Ack:
+        """Wait for the app's ack of one envelope and return it."""
+
+        def failure() -> AssertionError:
+            seen = [a.envelope_id for a in self.acks()]
+            return AssertionError(f"no ack of {envelope_id} within {timeout}s; acked: {seen}")
+
+        return poll(lambda: self._ack_of(envelope_id), timeout, failure)
+
+    # -- server side -----------------------------------------------------------------------
+
+    def new_url(self, ws_base: str) -> str:
+        """A one-app WebSocket URL shaped like Slack's wss://.../link/?ticket=...&app_id=..."""
+        ticket = secrets.token_hex(16)
+        with self._lock:
+            self._tickets.add(ticket)
+        return f"{ws_base}/link/?ticket={ticket}&app_id={APP_ID}"
+
+    async def serve(self, websocket: WebSocket) -> None:
+        """The /link/ endpoint: check the ticket, say hello, then record acks until closed."""
+        with self._lock:
+            known = websocket.query_params.get("ticket") in self._tickets
+        if not known:
+            await websocket.close(code=1008)  # before accept: the handshake gets HTTP 403
+            return
+        await websocket.accept()
+        link = _Link(websocket, asyncio.get_running_loop())
+        with self._lock:
+            self._links.append(link)
+            self.opened += 1
+            hello = _hello(len(self._links))
+        try:
+            await websocket.send_text(json.dumps(hello))
+            while True:
+                self._record(await websocket.receive_text())
+        except WebSocketDisconnect:
+            pass
+        finally:
+            with self._lock:
+                self._links.remove(link)
+
+    def _record(self, text: str) -> None:
+        message = json.loads(text)
+        if isinstance(message, dict) and "envelope_id" in message:
+            with self._lock:
+                self._acks.append(Ack(message["envelope_id"], message.get("payload")))
+
+    def _ack_of(self, envelope_id: str) -> Ack | None:
+        return next((a for a in self.acks() if a.envelope_id == envelope_id), None)
+
+    def _send(self, message: dict[str, Any], timeout: float) -> None:
+        failure = AssertionError(f"no Socket Mode link open within {timeout}s")
+        link = poll(self._newest_link, timeout, lambda: failure)
+        sent = link.websocket.send_text(json.dumps(message))
+        asyncio.run_coroutine_threadsafe(sent, link.loop).result(timeout)
+
+    def _newest_link(self) -> _Link | None:
+        with self._lock:
+            return self._links[-1] if self._links else None
+
+
+def _hello(num_connections: int) -> dict[str, Any]:
+    return {
+        "type": "hello",
+        "num_connections": num_connections,
+        "debug_info": {
+            "host": _LINK_HOST,
+            "build_number": 1,
+            "approximate_connection_time": 18060,
+        },
+        "connection_info": {"app_id": APP_ID},
+    }
+
+
 def _shown(message: Message) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "type": "message",
@@ -335,19 +498,3 @@ def _decode_form(body: bytes) -> dict[str, Any]:
 def _bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token if scheme.lower() == "bearer" and token else None
-
-
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def _poll(predicate: Callable[[], T], timeout: float, failure: Callable[[], Exception]) -> T:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise failure()
-        time.sleep(0.01)
-    return value
