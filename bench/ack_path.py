@@ -8,7 +8,8 @@ as subprocesses on 127.0.0.1, warms both, then sends each N distinct, correctly 
 MIN_THROUGHPUT_RATIO and MAX_P99_MS.
 
 The catalog is examples/demo/catalog.yaml: web-h5 prod needs 2 approvals, so each /deploy
-records a pending request and posts a card (after the ack) but runs nothing; no worker.
+records a pending request and enqueues its card; `shipbot worker`, started after the load so
+it does not compete for the CPUs, posts the cards. Nothing deploys.
 
     .venv/bin/python bench/ack_path.py [--requests 2000] [--concurrency 20] [--warmup 200]
 
@@ -104,6 +105,7 @@ class Server:
     args: list[str]
     env: dict[str, str]
     logdir: Path
+    workers: int = 1
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -113,6 +115,7 @@ class Server:
 
     def __enter__(self) -> Server:
         command = [sys.executable, *self.args, "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
         with self.log.open("ab") as log:
             env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
             self.process = subprocess.Popen(
@@ -131,14 +134,12 @@ class Server:
             self.process.kill()
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the process has used so far (Linux /proc; NaN elsewhere)."""
+        """User + system CPU of the server and its worker processes (Linux /proc; else NaN)."""
         assert self.process is not None
         try:
-            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+            return sum(_cpu(pid) for pid in [self.process.pid, *_children(self.process.pid)])
         except OSError:
             return math.nan
-        utime, stime = stat.rsplit(")", 1)[1].split()[11:13]
-        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
     @property
     def log(self) -> Path:
@@ -154,16 +155,56 @@ class Server:
         raise RuntimeError(f"{self.name} did not become healthy:\n{self.log.read_text()}")
 
 
-def servers(redis: RedisServer, slack: SlackProcess, logdir: Path) -> tuple[Server, Server]:
-    env = {
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu(pid: int) -> float:
+    utime, stime = _stat(pid)[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError):
+            if entry.name.isdigit() and int(_stat(int(entry.name))[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def shipbot_worker(redis: RedisServer, slack: SlackProcess, logdir: Path) -> Iterator[None]:
+    """`shipbot worker`, which posts the cards of the requests the bot accepted."""
+    env = {**os.environ, **shipbot_env(redis, slack), "PYTHONUNBUFFERED": "1"}
+    with (logdir / "worker.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def shipbot_env(redis: RedisServer, slack: SlackProcess) -> dict[str, str]:
+    return {
         "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
         "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
         "SLACK_API_URL": slack.base_url,
         "REDIS_URL": redis.url,
         "SHIPBOT_CATALOG": str(CATALOG),
     }
-    bare = Server("bare", [str(BARE_APP)], env, logdir)
-    shipbot = Server("shipbot", ["-m", "bot.cli", "serve"], env, logdir)
+
+
+def servers(
+    redis: RedisServer, slack: SlackProcess, logdir: Path, workers: int
+) -> tuple[Server, Server]:
+    env = shipbot_env(redis, slack)
+    bare = Server("bare", [str(BARE_APP)], env, logdir, workers)
+    shipbot = Server("shipbot", ["-m", "bot.cli", "serve"], env, logdir, workers)
     return bare, shipbot
 
 
@@ -300,7 +341,8 @@ def wait_for_cards(slack: SlackProcess, expected: int, timeout: float = 30.0) ->
 def report(bare: Result, shipbot: Result, args: argparse.Namespace) -> None:
     print(
         f"\n/deploy ack path: {args.requests} requests each over {args.concurrency} connections, "
-        f"127.0.0.1, {os.cpu_count()} CPUs, after {args.warmup} warm-up requests"
+        f"127.0.0.1, {os.cpu_count()} CPUs, {args.workers} HTTP process(es) per server, "
+        f"after {args.warmup} warm-up requests"
     )
     print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'CPU ms/req':>12}")
     for r in (bare, shipbot):
@@ -325,6 +367,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="per server (default 2000)")
     parser.add_argument("--concurrency", type=int, default=20, help="connections (default 20)")
     parser.add_argument("--warmup", type=int, default=200, help="per server (default 200)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="HTTP processes per server (default 1)"
+    )
     return parser.parse_args()
 
 
@@ -334,9 +379,13 @@ def main() -> int:
         logdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="shipbot-bench-")))
         redis = stack.enter_context(RedisServer())
         slack = stack.enter_context(SlackProcess())
-        bare, shipbot = (stack.enter_context(s) for s in servers(redis, slack, logdir))
+        pair = servers(redis, slack, logdir, args.workers)
+        bare, shipbot = (stack.enter_context(s) for s in pair)
         bare_result = measure(bare, args, 1, bare_ack)
         shipbot_result = measure(shipbot, args, 3, shipbot_ack)
+        # The worker starts after the load: on a 2-core machine it would otherwise compete
+        # with the server being measured; in production it runs on its own hosts.
+        stack.enter_context(shipbot_worker(redis, slack, logdir))
         cards, drained = wait_for_cards(slack, args.warmup + args.requests)
         report(bare_result, shipbot_result, args)
         print(f"cards posted by shipbot after its acks: {cards}/{args.warmup + args.requests}, "

@@ -53,17 +53,29 @@ async def _healthz(_: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    args = parser.parse_args()
-    app = build_app(
+def from_environment() -> Starlette:
+    return build_app(
         os.environ["SLACK_SIGNING_SECRET"],
         os.environ["SLACK_BOT_TOKEN"],
         os.environ["SLACK_API_URL"],
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    uvicorn.run(
+        "bare_app:from_environment",
+        factory=True,
+        app_dir=os.path.dirname(os.path.abspath(__file__)),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

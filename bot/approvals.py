@@ -22,18 +22,18 @@ class Outcome:
 GONE = Outcome("This request no longer exists.")
 
 
-async def approve(services: Services, request_id: str, user: str) -> Outcome:
+async def approve(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
     request = await services.store.get(request_id)
     if request is None:
         return GONE
     refusal = await _refusal(services, request, user)
     if refusal:
         return Outcome(refusal)
-    result = await services.store.approve(request, user)
+    result = await services.store.approve(request, user, delivery)
     return _approve_outcome(request, result)
 
 
-async def reject(services: Services, request_id: str, user: str) -> Outcome:
+async def reject(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
     request = await services.store.get(request_id)
     if request is None:
         return GONE
@@ -42,14 +42,14 @@ async def reject(services: Services, request_id: str, user: str) -> Outcome:
     refusal = await _refusal(services, request, user)
     if refusal:
         return Outcome(refusal)
-    return _end_outcome(await services.store.end_pending(request, user, State.REJECTED))
+    return _end_outcome(await services.store.end_pending(request, user, State.REJECTED, delivery))
 
 
-async def cancel(services: Services, request_id: str, user: str) -> Outcome:
+async def cancel(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
     request = await services.store.get(request_id)
     if request is None:
         return GONE
-    return _end_outcome(await services.store.end_pending(request, user, State.CANCELLED))
+    return _end_outcome(await services.store.end_pending(request, user, State.CANCELLED, delivery))
 
 
 async def _refusal(services: Services, request: DeployRequest, user: str) -> str | None:
@@ -66,6 +66,8 @@ async def _refusal(services: Services, request: DeployRequest, user: str) -> str
 
 def _approve_outcome(request: DeployRequest, result: list[str]) -> Outcome:
     match result:
+        case ["replay"]:
+            return Outcome()
         case ["recorded", _]:
             return Outcome(changed=True)
         case ["queued", head]:
@@ -81,6 +83,8 @@ def _approve_outcome(request: DeployRequest, result: list[str]) -> Outcome:
 
 def _end_outcome(result: list[str]) -> Outcome:
     match result:
+        case ["replay"]:
+            return Outcome()
         case ["ended"]:
             return Outcome(changed=True)
         case ["not_requester"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -62,18 +63,22 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _socket(_: argparse.Namespace) -> int:
-    from bot.socket_mode import run_socket_mode
+    from bot.socket_mode import AppTokenRefused, run_socket_mode
 
     settings, catalog = _ready("slack_bot_token", "slack_app_token", "redis_url", "shipbot_catalog")
-    asyncio.run(run_socket_mode(settings, catalog))
+    try:
+        asyncio.run(run_socket_mode(settings, catalog))
+    except AppTokenRefused as refused:
+        raise SystemExit(f"shipbot: Slack refused SLACK_APP_TOKEN ({refused})") from None
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from bot.worker import build_worker
+    from bot.worker import work
 
     settings, catalog = _ready("slack_bot_token", "redis_url", "shipbot_catalog")
-    build_worker(settings, catalog, burst=args.burst).run()
+    with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+        asyncio.run(work(settings, catalog, burst=args.burst))
     return 0
 
 

@@ -3,10 +3,24 @@
 Each script receives its keys from bot/store.py (the only module that knows key names) and
 returns a list whose first element names the outcome. Every transition appends to the
 audit stream in the same script, so the audit can never disagree with the state.
+
+Scripts that act on a person's request (create, approve, reject, cancel) take the Slack
+delivery's "seen" key last: the mark and the transition are one step, so a Slack retry or a
+replayed request is answered {'replay'} and changes nothing, and a failed transition never
+leaves a mark that would swallow the retry.
 """
 
-# KEYS[1] request hash, KEYS[2] audit stream; ARGV[1] actor, ARGV[2] now
-_AUDIT = """
+SEEN_TTL = 600  # seconds; longer than Slack's 5-minute signature window
+
+# KEYS[1] request hash, KEYS[2] audit stream, KEYS[#KEYS] seen key or ''; ARGV[1] actor, ARGV[2] now
+_AUDIT = (
+    f"""
+local function replayed()
+  local seen = KEYS[#KEYS]
+  return seen ~= '' and not redis.call('SET', seen, '1', 'NX', 'EX', {SEEN_TTL})
+end
+"""
+    + """
 local function audit(event, detail)
   local req = redis.call('HMGET', KEYS[1], 'id', 'service', 'environment')
   redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[1], 'event', event,
@@ -28,11 +42,13 @@ local function close(open, state, detail)
   audit(state, detail)
 end
 """
+)
 
-# KEYS: req, audit, lane, open; ARGV: actor, now, id, then field/value pairs
+# KEYS: req, audit, lane, open, seen; ARGV: actor, now, id, then field/value pairs
 CREATE = (
     _AUDIT
     + """
+if replayed() then return {'replay'} end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 audit('requested', redis.call('HGET', KEYS[1], 'version'))
@@ -43,10 +59,11 @@ return {'pending'}
 """
 )
 
-# KEYS: req, audit, approvers, lane, open; ARGV: actor, now
+# KEYS: req, audit, approvers, lane, open, seen; ARGV: actor, now
 APPROVE = (
     _AUDIT
     + """
+if replayed() then return {'replay'} end
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
 if state ~= 'pending' then return {'closed', state} end
@@ -64,10 +81,11 @@ return {'queued', enqueue(KEYS[4], redis.call('HGET', KEYS[1], 'id'))}
 """
 )
 
-# KEYS: req, audit, open; ARGV: actor, now, new state (rejected|cancelled), only_requester
+# KEYS: req, audit, open, seen; ARGV: actor, now, new state (rejected|cancelled), only_requester
 END_PENDING = (
     _AUDIT
     + """
+if replayed() then return {'replay'} end
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
 if state ~= 'pending' then return {'closed', state} end

@@ -20,6 +20,7 @@ class Refused(Exception):
 class Opened:
     request: DeployRequest
     start_now: bool  # queued and at the head of its lane: a worker should run it
+    replay: bool = False  # this Slack delivery was seen before; nothing was created
 
 
 def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:
@@ -35,10 +36,14 @@ def environment_of(catalog: Catalog, service: str, environment: str) -> Environm
     return environments[environment]
 
 
-async def open_deploy(services: Services, cmd: DeployCommand, user: str, channel: str) -> Opened:
+async def open_deploy(
+    services: Services, cmd: DeployCommand, user: str, channel: str, delivery: str = ""
+) -> Opened:
     env = environment_of(services.catalog, cmd.service, cmd.environment)
     request = _new_request(services.catalog, cmd, env, user, channel)
-    outcome = await services.store.create(request)
+    outcome = await services.store.create(request, delivery)
+    if outcome[0] == "replay":
+        return Opened(request, start_now=False, replay=True)
     queued = outcome[0] == State.QUEUED
     request.state = State.QUEUED if queued else State.PENDING
     return Opened(request, queued and outcome[1] == request.id)

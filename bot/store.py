@@ -9,7 +9,7 @@ Keys (all under one prefix, default ``shipbot``):
 - ``current:{service}:{env}`` hash, data centre -> what runs there
 - ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL)
 - ``audit`` stream, append-only, every transition
-- ``seen:{key}`` short-lived marks that make Slack retries and replays take effect once
+- ``seen:{delivery}`` short-lived marks that make Slack retries and replays take effect once
 - ``group:{id}`` short-lived cache of a Slack user group's members
 """
 
@@ -31,7 +31,6 @@ from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State,
 
 HISTORY_KEEP = 1000
 FINISHED_REQUEST_TTL = 90 * 24 * 3600
-SEEN_TTL = 600
 GROUP_TTL = 300
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 _NOT_STORED = {"steps", "approvers", "queued_behind"}
@@ -91,6 +90,9 @@ class Store:
     def _lane(self, r: DeployRequest) -> str:
         return self._k("lane", r.service, r.environment)
 
+    def _seen(self, delivery: str) -> str:
+        return self._k("seen", delivery) if delivery else ""
+
     # health ------------------------------------------------------------------
     @_translated
     async def ping(self) -> bool:
@@ -98,21 +100,29 @@ class Store:
 
     # requests ----------------------------------------------------------------
     @_translated
-    async def create(self, r: DeployRequest) -> list[str]:
-        """Store a new request; with no approvals needed it is queued at once."""
+    async def create(self, r: DeployRequest, delivery: str = "") -> list[str]:
+        """Store a new request; with no approvals needed it is queued at once.
+
+        ``delivery`` identifies the Slack delivery (see :func:`delivery_key`); the same
+        delivery seen again within SEEN_TTL is answered ``['replay']`` and changes nothing.
+        """
         keys = [*self._req_keys(r), self._lane(r), self._k("open", r.service)]
-        return await self._create(keys, [r.requester, r.created_at, r.id, *_flatten(r)])
+        args = [r.requester, r.created_at, r.id, *_flatten(r)]
+        return await self._create([*keys, self._seen(delivery)], args)
 
     @_translated
-    async def approve(self, r: DeployRequest, user: str) -> list[str]:
+    async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> list[str]:
         keys = [*self._req_keys(r), self._k("req", r.id, "approvers"), self._lane(r)]
-        return await self._approve([*keys, self._k("open", r.service)], [user, time.time()])
+        keys += [self._k("open", r.service), self._seen(delivery)]
+        return await self._approve(keys, [user, time.time()])
 
     @_translated
-    async def end_pending(self, r: DeployRequest, user: str, state: State) -> list[str]:
+    async def end_pending(
+        self, r: DeployRequest, user: str, state: State, delivery: str = ""
+    ) -> list[str]:
         """Reject (anyone allowed) or cancel (the requester only) a pending request."""
         only_requester = "1" if state is State.CANCELLED else "0"
-        keys = [*self._req_keys(r), self._k("open", r.service)]
+        keys = [*self._req_keys(r), self._k("open", r.service), self._seen(delivery)]
         return await self._end_pending(keys, [user, time.time(), state.value, only_requester])
 
     @_translated
@@ -214,12 +224,7 @@ class Store:
         entries = await self.redis.xrevrange(self._k("audit"), count=count)
         return [AuditEvent.model_validate(fields) for _, fields in entries]
 
-    # once-only marks and caches -------------------------------------------------
-    @_translated
-    async def first_sighting(self, key: str, ttl: int = SEEN_TTL) -> bool:
-        """True the first time ``key`` is seen within ``ttl`` seconds, False after."""
-        return bool(await self.redis.set(self._k("seen", key), "1", nx=True, ex=ttl))
-
+    # caches ------------------------------------------------------------------------
     @_translated
     async def cached_group(self, group: str) -> set[str] | None:
         members = await self.redis.get(self._k("group", group))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import socket
+import time
 from typing import Any
 
 from arq import cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from bot.catalog import Catalog
 from bot.config import Settings
@@ -18,6 +23,28 @@ from bot.store import connect
 from bot.wiring import build_services, slack_client
 
 JOB_TIMEOUT = 3 * 3600
+RECONNECT_SECONDS = (1, 2, 5, 10)  # back-off while Redis is unreachable, then every 10 s
+
+log = logging.getLogger(__name__)
+
+
+async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> None:
+    """Run arq workers until stopped; when Redis goes away, wait for it and start again."""
+    failures = 0
+    while True:
+        worker, started = build_worker(settings, catalog, burst), time.monotonic()
+        try:
+            await worker.async_run()
+            return
+        except (RedisError, OSError) as error:
+            failures = 0 if time.monotonic() - started > 60 else failures
+            delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+            log.warning("Redis unreachable (%s); retrying in %ss", type(error).__name__, delay)
+            failures += 1
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await worker.close()
+        await asyncio.sleep(delay)
 
 
 async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:

@@ -11,10 +11,10 @@ from bot import approvals
 from bot.approvals import Outcome
 from bot.services import Services
 from handlers.background import Background
-from handlers.guard import guarded, where
+from handlers.guard import delivery_key, guarded, where
 from handlers.routes import APPROVE, CANCEL, REJECT
 
-Decide = Callable[[Services, str, str], Awaitable[Outcome]]
+Decide = Callable[[Services, str, str, str], Awaitable[Outcome]]
 
 
 def register(app: AsyncApp, services: Services, later: Background) -> None:
@@ -27,7 +27,7 @@ def _button(services: Services, later: Background, decide: Decide) -> Any:
     async def button(ack: Any, body: dict[str, Any]) -> None:
         request_id = (body.get("actions") or [{}])[0].get("value", "")
         channel, user = where(body)
-        outcome = await decide(services, request_id, user)
+        outcome = await decide(services, request_id, user, delivery_key(body))
         if outcome.start:
             await services.queue.start(outcome.start)
         await ack()

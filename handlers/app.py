@@ -9,7 +9,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.services import Services
 from handlers import actions, commands
 from handlers.background import Background
-from handlers.guard import once
 
 
 def build_app(
@@ -33,7 +32,6 @@ def build_app(
         raise_error_for_unhandled_request=False,
         authorize=_console_identity if console else None,
     )
-    app.middleware(once(services.store))
     commands.register(app, services)
     actions.register(app, services, later or Background())
     return app

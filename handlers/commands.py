@@ -10,7 +10,7 @@ from bot import reports
 from bot.grammar import HELP_TEXT, UsageError, parse_deploy, parse_shipbot
 from bot.requests import Refused, open_deploy
 from bot.services import Services
-from handlers.guard import guarded
+from handlers.guard import delivery_key, guarded
 from handlers.reports import audit_text, history_text, status_text
 from handlers.routes import DEPLOY, SHIPBOT
 
@@ -27,11 +27,14 @@ def _deploy(services: Services) -> Any:
             await ack(response_type="ephemeral", text=HELP_TEXT)
             return
         try:
-            opened = await open_deploy(
-                services, parse_deploy(text), body["user_id"], body["channel_id"]
-            )
+            cmd = parse_deploy(text)
+            user, channel = body["user_id"], body["channel_id"]
+            opened = await open_deploy(services, cmd, user, channel, delivery_key(body))
         except (UsageError, Refused) as problem:
             await ack(response_type="ephemeral", text=str(problem))
+            return
+        if opened.replay:
+            await ack()
             return
         request_id = opened.request.id
         if opened.start_now:

@@ -1,8 +1,8 @@
-"""Cross-cutting concerns, written once: Slack retries and replays, and errors.
+"""Cross-cutting concerns, written once: which delivery is which, and errors.
 
-``once`` is global Bolt middleware: a slash command or a click takes effect at most once,
-however often Slack retries it or someone replays the signed request while it is still
-valid. What was seen is recorded in Redis (with a TTL), never in process memory.
+``delivery_key`` names one Slack delivery of a command or click; the store marks it seen in
+the same atomic script as the transition it causes, so Slack retries (X-Slack-Retry-Num) and
+replays of a signed request within its validity window take effect at most once.
 
 ``guarded`` wraps every listener: Redis being down or a bug becomes a clear, short message
 for the person, never a stack trace, and the log gets the error's type, never its contents.
@@ -11,16 +11,12 @@ for the person, never a stack trace, and the log gets the error's type, never it
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.response import BoltResponse
-from slack_sdk.webhook.async_client import AsyncWebhookClient
-
 from bot.notify import Notifier
-from bot.store import Store, StoreUnavailable
+from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,41 +29,18 @@ INTERNAL = "shipbot hit an internal error; nothing was changed. The operators ha
 Listener = Callable[..., Awaitable[None]]
 
 
-def replay_key(body: dict[str, Any]) -> str | None:
+def delivery_key(body: dict[str, Any]) -> str:
     """What makes one delivery of a command or click unique: its trigger and action time."""
-    trigger = body.get("trigger_id")
-    if not trigger:
-        return None
+    trigger = str(body.get("trigger_id") or "")
     action_ts = next((a.get("action_ts", "") for a in body.get("actions") or []), "")
-    return f"{trigger}:{action_ts}" if action_ts else str(trigger)
+    return f"{trigger}:{action_ts}" if trigger and action_ts else trigger
 
 
-def once(store: Store) -> Callable[..., Awaitable[BoltResponse | None]]:
-    async def middleware(
-        body: dict[str, Any], next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
-        key = replay_key(body)
-        if key is None:
-            return await next()  # type: ignore[func-returns-value]
-        try:
-            first = await store.first_sighting(key)
-        except StoreUnavailable:
-            return await _store_down(body)
-        if not first:
-            log.info("ignored a repeated delivery of %s", key)
-            return BoltResponse(status=200, body="")
-        return await next()  # type: ignore[func-returns-value]
-
-    return middleware
-
-
-async def _store_down(body: dict[str, Any]) -> BoltResponse:
-    log.warning("Redis unavailable while answering Slack")
-    if body.get("command"):
-        return _ephemeral_response(STORE_DOWN)
-    if body.get("response_url"):
-        await _respond(body["response_url"], STORE_DOWN)
-    return BoltResponse(status=200, body="")
+def where(body: dict[str, Any]) -> tuple[str, str]:
+    """(channel, user) of a slash command or an interaction payload."""
+    if "command" in body:
+        return body.get("channel_id", ""), body.get("user_id", "")
+    return (body.get("channel") or {}).get("id", ""), (body.get("user") or {}).get("id", "")
 
 
 def guarded(fn: Listener, notifier: Notifier) -> Listener:
@@ -88,29 +61,11 @@ def guarded(fn: Listener, notifier: Notifier) -> Listener:
     return listener
 
 
-def where(body: dict[str, Any]) -> tuple[str, str]:
-    """(channel, user) of a slash command or an interaction payload."""
-    if "command" in body:
-        return body.get("channel_id", ""), body.get("user_id", "")
-    return (body.get("channel") or {}).get("id", ""), (body.get("user") or {}).get("id", "")
-
-
 async def _tell(ack: Any, notifier: Notifier, body: dict[str, Any], text: str) -> None:
-    if ack.response is None:
+    """A command's answer carries the text; a click is acked and told with an ephemeral."""
+    if "command" in body and ack.response is None:
         await ack(response_type="ephemeral", text=text)
-    else:
-        await notifier.tell(*where(body), text)
-
-
-async def _respond(url: str, text: str) -> None:
-    try:
-        await AsyncWebhookClient(url, timeout=2).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
-    except (OSError, TimeoutError) as error:
-        log.warning("response_url post failed: %s", type(error).__name__)
-
-
-def _ephemeral_response(text: str) -> BoltResponse:
-    body = json.dumps({"response_type": "ephemeral", "text": text})
-    return BoltResponse(status=200, body=body, headers={"content-type": "application/json"})
+        return
+    if ack.response is None:
+        await ack()
+    await notifier.tell(*where(body), text)

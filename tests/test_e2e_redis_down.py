@@ -43,13 +43,12 @@ def test_command_while_redis_is_down_gets_a_clear_message_in_time(down: Stack) -
     assert [] == down.slack.calls("chat.postMessage")
 
 
-def test_click_while_redis_is_down_is_answered_on_the_response_url(down: Stack) -> None:
-    """An Approve with Redis stopped is acked and the clicker is told via response_url."""
-    url = down.slack.response_url("click")
-    click = block_action("U0ALICE", "shipbot_approve", "d-x", "1.1", "C0DEPLOY", response_url=url)
+def test_click_while_redis_is_down_tells_the_clicker(down: Stack) -> None:
+    """An Approve with Redis stopped is acked and the clicker gets an ephemeral message."""
+    click = block_action("U0ALICE", "shipbot_approve", "d-x", "1.1", "C0DEPLOY")
     assert 200 == down.send(click).status_code
-    told = down.slack.wait_for(lambda: down.slack.calls("response_url"))
-    assert STORE_DOWN in told[0].args["text"]
+    told = down.slack.wait_for(lambda: down.ephemerals("U0ALICE"))
+    assert STORE_DOWN in told[0]
 
 
 def test_healthz_reports_redis_down(down: Stack) -> None:
@@ -60,7 +59,7 @@ def test_healthz_reports_redis_down(down: Stack) -> None:
 
 
 def test_bot_works_again_when_redis_returns_without_restart(fragile: Stack) -> None:
-    """Stop Redis, send a command, start Redis: the next /deploy works and keeps old state."""
+    """Stop Redis, then start it: the bot and the worker (which posts the card) work again."""
     fragile.slack.reset()
     client = redis.Redis.from_url(fragile.redis.url)
     client.set("shipbot:probe", "kept")

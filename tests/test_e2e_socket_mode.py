@@ -114,6 +114,20 @@ def test_socket_without_app_token_says_so_and_exits(tmp_path: Path) -> None:
     assert (1, expected) == (done.returncode, done.stderr.decode().splitlines())
 
 
+def test_socket_with_a_refused_app_token_says_why_and_exits(tmp_path: Path, stack: Stack) -> None:
+    """A wrong SLACK_APP_TOKEN stops `shipbot socket` at once with Slack's reason."""
+    env = {
+        **stack.env(),
+        "SLACK_APP_TOKEN": "xapp-wrong",
+        "SHIPBOT_CATALOG": str(write_catalog(tmp_path)),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "socket"], env=env, capture_output=True, timeout=30
+    )
+    expected = "shipbot: Slack refused SLACK_APP_TOKEN (invalid_auth)"
+    assert (1, expected) == (done.returncode, done.stderr.decode().splitlines()[-1])
+
+
 # -- FakeSlack's Socket Mode, as slack_sdk's own client sees it -------------------------------
 
 
@@ -142,10 +156,15 @@ async def linked(fake: FakeSlack) -> AsyncIterator[SocketModeClient]:
     await client.close()
 
 
+async def link_url(fake: FakeSlack) -> str:
+    """What apps.connections.open answers to the app-level token."""
+    client = AsyncWebClient(base_url=fake.base_url)
+    return str((await client.apps_connections_open(app_token=DEFAULT_APP_TOKEN))["url"])
+
+
 async def test_connections_open_answers_a_link_url(fake: FakeSlack) -> None:
     """apps.connections.open with the app-level token answers a ws:// /link/ URL."""
-    client = AsyncWebClient(base_url=fake.base_url)
-    url = (await client.apps_connections_open(app_token=DEFAULT_APP_TOKEN))["url"]
+    url = await link_url(fake)
     assert re.fullmatch(rf"ws://127\.0\.0\.1:\d+/link/\?ticket=\w+&app_id={APP_ID}", url), url
 
 
@@ -165,15 +184,11 @@ async def test_connections_open_refuses_other_tokens(
 
 async def test_a_new_link_is_greeted_with_hello(fake: FakeSlack) -> None:
     """The first message on a link is hello, with the connection count and the app id."""
-    url = (
-        await AsyncWebClient(base_url=fake.base_url).apps_connections_open(
-            app_token=DEFAULT_APP_TOKEN
-        )
-    )["url"]
+    url, before = await link_url(fake), fake.socket.connections()
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
         hello = await ws.receive_json(timeout=5)
     shown = (hello["type"], hello["num_connections"], hello["connection_info"])
-    assert ("hello", 1, {"app_id": APP_ID}) == shown
+    assert ("hello", before + 1, {"app_id": APP_ID}) == shown
 
 
 async def test_a_link_without_a_ticket_is_refused(fake: FakeSlack) -> None:

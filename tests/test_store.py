@@ -124,9 +124,14 @@ async def test_every_transition_is_audited(store: Store) -> None:
     assert ["requested", "approval", "approved", "queued", "running", "succeeded"] == events
 
 
-async def test_first_sighting_is_true_once(store: Store) -> None:
-    """A key is new the first time only."""
-    assert [True, False] == [await store.first_sighting("t"), await store.first_sighting("t")]
+async def test_a_replayed_delivery_changes_nothing(store: Store) -> None:
+    """The same delivery key twice: the second create and approve are answered 'replay'."""
+    r = request()
+    assert ["pending"] == await store.create(r, "trigger-1")
+    assert ["replay"] == await store.create(request("d-2"), "trigger-1")
+    assert None is await store.get("d-2")
+    assert ["recorded", "1"] == await store.approve(r, "U0ALICE", "click-1")
+    assert ["replay"] == await store.approve(r, "U0BOB", "click-1")
 
 
 async def test_unreachable_redis_raises_store_unavailable() -> None:

@@ -58,7 +58,7 @@ def bound_socket() -> socket.socket:
     return sock
 
 
-def poll(predicate: Callable[[], T], timeout: float, failure: Callable[[], Exception]) -> T:
+def poll(predicate: Callable[[], T | None], timeout: float, failure: Callable[[], Exception]) -> T:
     """Call predicate until it returns something truthy and return that, or raise failure()."""
     deadline = time.monotonic() + timeout
     while not (value := predicate()):

@@ -177,11 +177,11 @@ class FakeSlack:
             if c.args.get("channel") == channel and c.args.get("ts") == ts
         ]
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    def wait_for(self, predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
         """Poll predicate until it returns something truthy, and return that (blocking)."""
         return poll(predicate, timeout, lambda: AssertionError(self._timeout_report(timeout)))
 
-    async def wait_for_async(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    async def wait_for_async(self, predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
         """wait_for for code running on the test's own event loop (yields instead of blocking)."""
         deadline = time.monotonic() + timeout
         while not (value := predicate()):
@@ -397,7 +397,7 @@ class SocketMode:
     # -- server side -----------------------------------------------------------------------
 
     def new_url(self, ws_base: str) -> str:
-        """A one-app WebSocket URL shaped like Slack's wss://.../link/?ticket=...&app_id=..."""
+        """A new ticket URL shaped like Slack's wss://.../link/?ticket=...&app_id=..."""
         ticket = secrets.token_hex(16)
         with self._lock:
             self._tickets.add(ticket)
