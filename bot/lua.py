@@ -130,3 +130,16 @@ redis.call('SREM', KEYS[6], id)
 return {'finished', redis.call('LINDEX', KEYS[3], 0) or ''}
 """
 )
+
+# KEYS: req, audit, open; ARGV: actor, now
+EXPIRE = (
+    _AUDIT
+    + """
+if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return {'not_pending'} end
+if tonumber(ARGV[2]) <= tonumber(redis.call('HGET', KEYS[1], 'expires_at')) then
+  return {'not_due'}
+end
+close(KEYS[3], 'expired', 'no quorum before expiry')
+return {'expired'}
+"""
+)

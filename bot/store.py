@@ -78,6 +78,7 @@ class Store:
         self._end_pending = redis.register_script(lua.END_PENDING)
         self._claim = redis.register_script(lua.CLAIM)
         self._finish = redis.register_script(lua.FINISH)
+        self._expire = redis.register_script(lua.EXPIRE)
 
     # key names ---------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -124,6 +125,12 @@ class Store:
         only_requester = "1" if state is State.CANCELLED else "0"
         keys = [*self._req_keys(r), self._k("open", r.service), self._seen(delivery)]
         return await self._end_pending(keys, [user, time.time(), state.value, only_requester])
+
+    @_translated
+    async def expire(self, r: DeployRequest, actor: str) -> list[str]:
+        """End a pending request whose approval window has passed."""
+        keys = [*self._req_keys(r), self._k("open", r.service)]
+        return await self._expire(keys, [actor, time.time()])
 
     @_translated
     async def claim(self, r: DeployRequest, worker: str) -> list[str]:

@@ -15,6 +15,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
+from bot.approvals import expire_stale
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.deploys import recover_orphans, run_request
@@ -58,8 +59,9 @@ async def announce(ctx: dict[str, Any], request_id: str) -> None:
 
 
 async def sweep(ctx: dict[str, Any]) -> list[str]:
-    """End deploys left running by a worker that died, so their lanes move on."""
-    return await recover_orphans(ctx["services"], ctx["worker_name"])
+    """End deploys left running by a dead worker, and requests whose approval window passed."""
+    services, worker = ctx["services"], ctx["worker_name"]
+    return [*await recover_orphans(services, worker), *await expire_stale(services, worker)]
 
 
 def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:

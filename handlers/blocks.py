@@ -104,6 +104,8 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
             return f"🚫 *Rejected* by {mention(request.rejected_by)}."
         case State.CANCELLED:
             return f"↩️ *Cancelled* by {mention(request.requester)}."
+        case State.EXPIRED:
+            return "⌛ *Expired*: not enough approvals in time; nothing was deployed."
     return f"*{request.state.value.replace('_', ' ').capitalize()}*."
 
 

@@ -1,0 +1,57 @@
+"""In-process stand-ins for the domain's outbound ports (Notifier, JobQueue, Directory), for
+unit tests of bot/ that need no Slack: they record what the domain asked for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.models import DeployRequest
+
+
+@dataclass
+class RecordingNotifier:
+    shown: list[str] = field(default_factory=list)
+    told: list[tuple[str, str, str]] = field(default_factory=list)
+    threads: list[tuple[str, str]] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)
+
+    async def show(self, request_id: str, *, final: bool = False) -> None:
+        self.shown.append(request_id)
+
+    async def tell(self, channel: str, user: str, text: str) -> None:
+        self.told.append((channel, user, text))
+
+    async def thread(self, request: DeployRequest, text: str) -> None:
+        self.threads.append((request.id, text))
+
+    async def released(self, request: DeployRequest) -> None:
+        self.releases.append(request.id)
+
+
+@dataclass
+class RecordingQueue:
+    started: list[str] = field(default_factory=list)
+    announced: list[str] = field(default_factory=list)
+
+    async def start(self, request_id: str) -> None:
+        self.started.append(request_id)
+
+    async def announce(self, request_id: str) -> None:
+        self.announced.append(request_id)
+
+
+@dataclass
+class FixedDirectory:
+    """Group membership as the test says; None for a group means Slack could not be asked."""
+
+    groups: dict[str, set[str] | None] = field(default_factory=dict)
+
+    async def groups_of(self, user: str, groups: list[str]) -> set[str] | None:
+        found = set()
+        for group in groups:
+            members = self.groups.get(group, set())
+            if members is None:
+                return None
+            if user in members:
+                found.add(group)
+        return found

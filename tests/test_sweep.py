@@ -1,0 +1,79 @@
+"""The worker's sweep: requests whose approval window passed expire, and deploys whose worker
+died are ended as failed so their lane moves on. Real Redis, recorded notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.approvals import expire_stale
+from bot.catalog import load_catalog
+from bot.deploys import LOST, recover_orphans
+from bot.models import DeployRequest, State, Step, StepStatus
+from bot.services import Services
+from bot.store import Store, connect
+from tests.conftest import write_catalog
+from tests.fakes import RedisServer
+from tests.fakes.recorders import FixedDirectory, RecordingNotifier, RecordingQueue
+
+
+@pytest.fixture
+async def services(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Services]:
+    client = connect(redis_server.url)
+    await client.flushdb()
+    yield Services(
+        catalog=load_catalog(write_catalog(tmp_path)),
+        store=Store(client, lease_seconds=2),
+        notifier=RecordingNotifier(),
+        directory=FixedDirectory(),
+        queue=RecordingQueue(),
+        deployer_for=lambda service: pytest.fail("the sweep never deploys"),
+    )
+    await client.aclose()
+
+
+def request(rid: str, approvals: int = 2, expires_in: float = 3600) -> DeployRequest:
+    return DeployRequest(
+        id=rid, service="web-h5", environment="prod", version="v1", requester="U0DEV",
+        channel="C0DEPLOY", catalog_revision="abc", approvals_needed=approvals,
+        expires_at=time.time() + expires_in, steps=[Step(target="dc-a"), Step(target="dc-b")],
+    )  # fmt: skip
+
+
+async def test_overdue_pending_request_expires_and_its_card_is_updated(services: Services) -> None:
+    """Past expires_at a pending request becomes expired; a fresh one stays pending."""
+    await services.store.create(request("d-old", expires_in=-1))
+    await services.store.create(request("d-new"))
+    assert ["d-old"] == await expire_stale(services, "sweeper")
+    old, new = await services.store.get("d-old"), await services.store.get("d-new")
+    assert (State.EXPIRED, State.PENDING) == (old and old.state, new and new.state)
+    assert ["d-old"] == services.notifier.shown  # type: ignore[attr-defined]
+
+
+async def test_deploy_of_a_dead_worker_fails_and_the_next_one_starts(services: Services) -> None:
+    """A running request whose lease lapsed ends failed, is recorded, and its lane moves on."""
+    first, second = request("d-1", approvals=0), request("d-2", approvals=0)
+    await services.store.create(first)
+    await services.store.create(second)
+    await services.store.claim(first, "worker:gone")
+    first.steps[0].status = StepStatus.RUNNING
+    await services.store.save_steps(first)
+    await asyncio.sleep(2.2)
+    assert ["d-1"] == await recover_orphans(services, "sweeper")
+    ended = await services.store.get("d-1")
+    assert ended is not None and (State.FAILED, LOST) == (ended.state, ended.failure)
+    expected_steps = [StepStatus.FAILED, StepStatus.SKIPPED]
+    assert expected_steps == [step.status for step in ended.steps]
+    assert ["d-2"] == services.queue.started  # type: ignore[attr-defined]
+    assert "d-1" == (await services.store.history("web-h5", "prod"))[0].request_id
+
+
+async def test_live_deploy_is_left_alone(services: Services) -> None:
+    """A running request whose worker still holds the lease is not touched."""
+    await services.store.create(request("d-1", approvals=0))
+    await services.store.claim(request("d-1"), "worker:alive")
+    assert [] == await recover_orphans(services, "sweeper")
