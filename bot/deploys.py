@@ -92,7 +92,7 @@ async def _deploy_one(services: Services, request: DeployRequest, step: Step) ->
 
     try:
         deployer = services.deployer_for(request.service)
-        await deployer.run(_job(services, request, step.target), report)
+        await deployer.run(_job(request, step.target), report)
     except DeployError as error:
         step.status, step.detail = StepStatus.FAILED, str(error)
         return f"{step.target or request.environment}: {error}"
@@ -105,7 +105,7 @@ async def _deploy_one(services: Services, request: DeployRequest, step: Step) ->
     return ""
 
 
-def _job(services: Services, request: DeployRequest, target: str) -> DeployJob:
+def _job(request: DeployRequest, target: str) -> DeployJob:
     return DeployJob(
         request_id=request.id,
         service=request.service,
@@ -124,11 +124,14 @@ async def _progress(services: Services, request: DeployRequest) -> None:
 async def _finish(services: Services, request: DeployRequest, worker: str, failure: str) -> State:
     state = State.FAILED if failure else State.SUCCEEDED
     result = await services.store.finish(request, worker, state, failure)
+    if result[0] != "finished":  # someone else ended it (the sweep): record nothing twice
+        log.warning("request %s was already ended: %s", request.id, " ".join(result))
+        return state
     await services.store.add_history(_history(request, state, failure))
     final = await services.store.get(request.id) or request
     await services.notifier.show(request.id, final=True)
     await _announce(services, final)
-    if result[0] == "finished" and result[1]:
+    if result[1]:
         await services.notifier.show(result[1])
         await services.queue.start(result[1])
     return state
