@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from bot.models import DeployRequest, State
@@ -51,23 +50,6 @@ async def cancel(services: Services, request_id: str, user: str, delivery: str =
     if request is None:
         return GONE
     return _end_outcome(await services.store.end_pending(request, user, State.CANCELLED, delivery))
-
-
-async def expire_stale(services: Services, actor: str) -> list[str]:
-    """Expire pending requests past their approval window and update their cards."""
-    expired = []
-    for service in services.catalog.services:
-        for request in await _overdue(services, service):
-            if (await services.store.expire(request, actor))[0] == "expired":
-                expired.append(request.id)
-                await services.notifier.show(request.id)
-    return expired
-
-
-async def _overdue(services: Services, service: str) -> list[DeployRequest]:
-    now = time.time()
-    requests = await services.store.open_requests(service)
-    return [r for r in requests if r.state is State.PENDING and r.expires_at < now]
 
 
 async def _refusal(services: Services, request: DeployRequest, user: str) -> str | None:

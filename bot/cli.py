@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,6 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port or settings.shipbot_port,
         workers=args.workers,
         log_level="warning",
+        log_config=None,  # uvicorn logs through shipbot's handler, which scrubs secrets
     )
     return 0
 
@@ -77,6 +79,7 @@ def _worker(args: argparse.Namespace) -> int:
     from bot.worker import work
 
     settings, catalog = _ready("slack_bot_token", "redis_url", "shipbot_catalog")
+    _keep_secrets_from_playbooks()
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(work(settings, catalog, burst=args.burst))
     return 0
@@ -88,6 +91,7 @@ def _console(args: argparse.Namespace) -> int:
     logs.setup(logging.WARNING)
     settings = Settings()
     catalog = _catalog(args.catalog or settings.shipbot_catalog or DEMO_CATALOG)
+    _keep_secrets_from_playbooks()
     return asyncio.run(run_console(settings, catalog, args.user, sys.stdin, sys.stdout))
 
 
@@ -98,6 +102,22 @@ def _check(args: argparse.Namespace) -> int:
     if not issues:
         print(f"{args.catalog}: ok")
     return 1 if issues else 0
+
+
+SECRETS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "GITLAB_TOKEN",
+    "GITLAB_WEBHOOK_SECRET",
+    "REDIS_URL",
+)
+
+
+def _keep_secrets_from_playbooks() -> None:
+    """Settings are read; drop secrets from the environment that playbooks inherit."""
+    for name in SECRETS:
+        os.environ.pop(name, None)
 
 
 def _ready(*required: str) -> tuple[Settings, Catalog]:

@@ -141,6 +141,10 @@ def _text_of(body: str) -> str:
 
 
 def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) -> Console:
+    if settings.redis_url:  # a real Redis: keep the demo's requests out of production lanes
+        prefix = f"{settings.shipbot_key_prefix}-console"
+        settings = settings.model_copy(update={"shipbot_key_prefix": prefix})
+        out.write(f"» using the Redis at REDIS_URL, under the key prefix {prefix!r}\n")
     redis: aioredis.Redis = (
         connect(settings.redis_url)
         if settings.redis_url

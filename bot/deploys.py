@@ -1,7 +1,8 @@
 """Running an approved request: claim it, deploy data centre by data centre, record, notify.
 
 Called by the worker (or inline by the console). Only the head of a service+environment
-lane runs; when it finishes, the next request in the lane is started.
+lane runs; when it ends, the next request in the lane is started before anything else, and
+telling people about it is best effort: Slack or a Redis blip never stalls a lane.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 
+from bot.leases import keep_lease
 from bot.models import DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.services import Services
-from bot.store import StoreUnavailable
 from integrations.base import DeployError, DeployJob, Progress
 
 log = logging.getLogger(__name__)
+
+STOPPED = "the worker stopped before the deploy finished"
+INTERNAL = "shipbot hit an internal error while deploying; check the targets"
 
 
 async def run_request(services: Services, request_id: str, worker: str) -> State | None:
@@ -29,45 +34,22 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
         log.info("request %s not run: %s", request_id, " ".join(claim))
         return None
     request = await services.store.get(request_id) or request
-    heartbeat = asyncio.create_task(_keep_lease(services, request.id, worker))
+    return await _run_claimed(services, request, worker)
+
+
+async def _run_claimed(services: Services, request: DeployRequest, worker: str) -> State:
+    lease = asyncio.create_task(keep_lease(services, request.id, worker, asyncio.current_task()))
     try:
         failure = await _deploy_all(services, request)
-    except asyncio.CancelledError:  # the worker is stopping or the job timed out
-        await _finish(services, request, worker, "the worker stopped before the deploy finished")
+    except asyncio.CancelledError:  # stopping, timed out, or the lease was lost
+        await finish(services, request, worker, STOPPED)
         raise
+    except Exception as error:
+        log.error("deploy %s broke off: %s", request.id, type(error).__name__)
+        failure = INTERNAL
     finally:
-        heartbeat.cancel()
-    return await _finish(services, request, worker, failure)
-
-
-async def recover_orphans(services: Services, worker: str) -> list[str]:
-    """End, as failed, the deploys whose worker vanished (its lease lapsed); free their lanes."""
-    recovered = []
-    for request_id in await services.store.orphans():
-        request = await services.store.get(request_id)
-        if request is None:
-            continue
-        for step in request.steps:
-            if step.status is StepStatus.RUNNING:
-                step.status, step.detail = StepStatus.FAILED, "outcome unknown: its worker stopped"
-            elif step.status is StepStatus.WAITING:
-                step.status = StepStatus.SKIPPED
-        await services.store.save_steps(request)
-        await _finish(services, request, worker, LOST)
-        recovered.append(request_id)
-    return recovered
-
-
-LOST = "the worker running this deploy stopped unexpectedly; check the targets before retrying"
-
-
-async def _keep_lease(services: Services, request_id: str, worker: str) -> None:
-    while True:
-        await asyncio.sleep(services.store.lease_seconds / 4)
-        try:
-            await services.store.renew_lease(request_id, worker)
-        except StoreUnavailable:
-            log.warning("could not renew the lease of %s; Redis unavailable", request_id)
+        lease.cancel()
+    return await finish(services, request, worker, failure)
 
 
 async def _deploy_all(services: Services, request: DeployRequest) -> str:
@@ -78,7 +60,6 @@ async def _deploy_all(services: Services, request: DeployRequest) -> str:
             step.status = StepStatus.SKIPPED
             continue
         failure = await _deploy_one(services, request, step)
-    await services.store.save_steps(request)
     return failure
 
 
@@ -101,7 +82,7 @@ async def _deploy_one(services: Services, request: DeployRequest, step: Step) ->
         step.status, step.detail = StepStatus.FAILED, "internal error in the deployer"
         return f"{step.target or request.environment}: internal error in the deployer"
     step.status, step.detail = StepStatus.SUCCEEDED, ""
-    await services.store.record_deployed(request, step.target)
+    await _best_effort(services.store.record_deployed(request, step.target), "record")
     return ""
 
 
@@ -117,35 +98,46 @@ def _job(request: DeployRequest, target: str) -> DeployJob:
 
 
 async def _progress(services: Services, request: DeployRequest) -> None:
-    await services.store.save_steps(request)
-    await services.notifier.show(request.id)
+    await _best_effort(services.store.save_steps(request), "save progress")
+    await _best_effort(services.notifier.show(request.id), "show progress")
 
 
-async def _finish(services: Services, request: DeployRequest, worker: str, failure: str) -> State:
+async def finish(services: Services, request: DeployRequest, worker: str, failure: str) -> State:
+    """End a running request and hand its lane to the next one, then tell people."""
     state = State.FAILED if failure else State.SUCCEEDED
+    await _best_effort(services.store.save_steps(request), "save steps")
     result = await services.store.finish(request, worker, state, failure)
     if result[0] != "finished":  # someone else ended it (the sweep): record nothing twice
         log.warning("request %s was already ended: %s", request.id, " ".join(result))
         return state
-    await services.store.add_history(_history(request, state, failure))
-    final = await services.store.get(request.id) or request
-    await services.notifier.show(request.id, final=True)
-    await _announce(services, final)
     if result[1]:
-        await services.notifier.show(result[1])
         await services.queue.start(result[1])
+    await _best_effort(services.store.add_history(_history(request, state, failure)), "history")
+    await _best_effort(_tell(services, request.id, result[1]), "notify")
     return state
 
 
-async def _announce(services: Services, request: DeployRequest) -> None:
-    if request.state is State.SUCCEEDED:
-        await services.notifier.released(request)
-        return
-    await services.notifier.thread(
-        request,
-        f"<@{request.requester}> the deploy of {request.service} {request.version} to "
-        f"{request.environment} failed. {request.failure}",
-    )
+async def _tell(services: Services, request_id: str, next_id: str) -> None:
+    await services.notifier.show(request_id, final=True)
+    final = await services.store.get(request_id)
+    if final is not None and final.state is State.SUCCEEDED:
+        await services.notifier.released(final)
+    elif final is not None:
+        text = (
+            f"<@{final.requester}> the deploy of {final.service} {final.version} to "
+            f"{final.environment} failed. {final.failure}"
+        )
+        await services.notifier.thread(final, text)
+    if next_id:
+        await services.notifier.show(next_id)
+
+
+async def _best_effort(work: Awaitable[object], what: str) -> None:
+    """Do it, or log why not: nothing after a deploy's outcome may stop the lane."""
+    try:
+        await work
+    except Exception as error:
+        log.warning("could not %s: %s", what, type(error).__name__)
 
 
 def _history(request: DeployRequest, state: State, failure: str) -> HistoryEntry:

@@ -48,7 +48,6 @@ ROLLBACK_USAGE = f"""*Roll back:* {ROLLBACK_LINE}
 SHIPBOT_USAGE = f"*Shipbot:* {_code('/shipbot <command> ...')}\n" + "\n".join(
     f"• {syntax}: {what}" for syntax, what in _SHIPBOT_VERBS.values()
 )
-METRICS_USAGE = f"*Metrics:* {_code('/metrics [service] [period]')}"
 HELP_TEXT = "\n\n".join([DEPLOY_USAGE, SHIPBOT_USAGE])  # /rollback and /metrics join when served
 
 

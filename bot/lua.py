@@ -11,16 +11,15 @@ leaves a mark that would swallow the retry.
 """
 
 SEEN_TTL = 600  # seconds; longer than Slack's 5-minute signature window
+ENDED_TTL = 90 * 24 * 3600  # an ended request is kept 90 days (history and audit stay longer)
 
 # KEYS[1] request hash, KEYS[2] audit stream, KEYS[#KEYS] seen key or ''; ARGV[1] actor, ARGV[2] now
-_AUDIT = (
-    f"""
+_AUDIT = f"""
 local function replayed()
   local seen = KEYS[#KEYS]
   return seen ~= '' and not redis.call('SET', seen, '1', 'NX', 'EX', {SEEN_TTL})
 end
-"""
-    + """
+""" + """
 local function audit(event, detail)
   local req = redis.call('HMGET', KEYS[1], 'id', 'service', 'environment')
   redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[1], 'event', event,
@@ -39,10 +38,10 @@ end
 local function close(open, state, detail)
   redis.call('HSET', KEYS[1], 'state', state, 'finished_at', ARGV[2])
   redis.call('ZREM', open, redis.call('HGET', KEYS[1], 'id'))
+  redis.call('EXPIRE', KEYS[1], ENDED_TTL)
   audit(state, detail)
 end
-"""
-)
+""".replace("ENDED_TTL", str(ENDED_TTL))
 
 # KEYS: req, audit, lane, open, seen; ARGV: actor, now, id, then field/value pairs
 CREATE = (
@@ -107,7 +106,7 @@ if state ~= 'queued' then return {'not_queued', state or 'missing'} end
 local id = redis.call('HGET', KEYS[1], 'id')
 local head = redis.call('LINDEX', KEYS[3], 0)
 if head ~= id then return {'waiting', head or ''} end
-redis.call('HSET', KEYS[1], 'state', 'running', 'started_at', ARGV[2])
+redis.call('HSET', KEYS[1], 'state', 'running', 'started_at', ARGV[2], 'worker', ARGV[1])
 redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[3])
 redis.call('SADD', KEYS[5], id)
 audit('running', '')
@@ -143,3 +142,12 @@ close(KEYS[3], 'expired', 'no quorum before expiry')
 return {'expired'}
 """
 )
+
+# KEYS: req, lease; ARGV: worker, lease seconds. 'lost' when the request is no longer this
+# worker's to run (the sweep ended it): the worker must stop.
+RENEW = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return 'lost' end
+if redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] then return 'lost' end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+return 'held'
+"""

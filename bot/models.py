@@ -26,13 +26,6 @@ class State(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
 
-    @property
-    def is_open(self) -> bool:
-        return self in OPEN_STATES
-
-
-OPEN_STATES = frozenset({State.PENDING, State.APPROVED, State.QUEUED, State.RUNNING})
-
 
 class Action(StrEnum):
     DEPLOY = "deploy"

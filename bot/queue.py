@@ -16,14 +16,14 @@ RUN_DEPLOY = "run_deploy"
 ANNOUNCE = "announce"
 
 
-def job_id(function: str, request_id: str) -> str:
-    """One job of a kind per request, so a request enqueued twice still runs once."""
-    return f"shipbot:{function}:{request_id}"
+def queue_name(prefix: str) -> str:
+    """arq's queue for this installation, so installations sharing a Redis never mix jobs."""
+    return f"{prefix}:jobs"
 
 
 class ArqQueue:
-    def __init__(self, pool: ArqRedis) -> None:
-        self.pool = pool
+    def __init__(self, pool: ArqRedis, prefix: str = "shipbot") -> None:
+        self.pool, self.prefix = pool, prefix
 
     async def start(self, request_id: str) -> None:
         await self._enqueue(RUN_DEPLOY, request_id)
@@ -34,7 +34,10 @@ class ArqQueue:
     async def _enqueue(self, function: str, request_id: str) -> None:
         try:
             job = await self.pool.enqueue_job(
-                function, request_id, _job_id=job_id(function, request_id)
+                function,
+                request_id,
+                _job_id=f"{self.prefix}:{function}:{request_id}",  # once per request and kind
+                _queue_name=queue_name(self.prefix),
             )
         except RedisError as error:
             raise StoreUnavailable(type(error).__name__) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,9 @@ from bot.grammar import DeployCommand
 from bot.ids import new_request_id
 from bot.models import DeployRequest, State, Step
 from bot.services import Services
+from bot.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -21,6 +25,18 @@ class Opened:
     request: DeployRequest
     start_now: bool  # queued and at the head of its lane: a worker should run it
     replay: bool = False  # this Slack delivery was seen before; nothing was created
+
+
+async def hand_over(services: Services, request_id: str, start_now: bool) -> None:
+    """Give a recorded request to the workers: run it, or post its card.
+
+    The request is already safe in Redis; if this enqueue fails, the worker's sweep enqueues
+    it again within a minute, so the person is not told that nothing was recorded.
+    """
+    try:
+        await (services.queue.start if start_now else services.queue.announce)(request_id)
+    except StoreUnavailable:
+        log.warning("could not enqueue %s; the sweep will", request_id)
 
 
 def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 
 from arq.connections import ArqRedis
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,6 +24,7 @@ from bot.store import Store, StoreUnavailable, connect
 from bot.wiring import build_services, slack_client
 from handlers.app import build_app
 
+log = logging.getLogger(__name__)
 SLACK_REQUESTS = Counter("shipbot_slack_requests_total", "Requests received from Slack", ["status"])
 SLACK_LATENCY = Histogram(
     "shipbot_slack_response_seconds",
@@ -41,16 +44,31 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
     redis = connect(settings.redis_url)
     pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
     client = slack_client(settings)
-    services = build_services(settings, catalog, redis, ArqQueue(pool), client)
+    services = build_services(
+        settings, catalog, redis, ArqQueue(pool, settings.shipbot_key_prefix), client
+    )
     bolt = build_app(services, client, settings.slack_signing_secret.get_secret_value())
     slack = AsyncSlackRequestHandler(bolt)
 
+    verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+
     async def events(request: Request) -> Response:
         started = time.perf_counter()
-        response = await slack.handle(request)
+        response = await _answer(request)
         SLACK_LATENCY.observe(time.perf_counter() - started)
         SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
         return response
+
+    async def _answer(request: Request) -> Response:
+        # Checked here as well as by Bolt, because Bolt parses the body before it verifies:
+        # an unsigned, malformed body must get 401, not an exception.
+        if not verifier.is_valid_request(await request.body(), dict(request.headers)):
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        try:
+            return await slack.handle(request)
+        except Exception as error:
+            log.error("could not handle a Slack request: %s", type(error).__name__)
+            return JSONResponse({"error": "bad request"}, status_code=400)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

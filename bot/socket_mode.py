@@ -24,7 +24,11 @@ async def run_socket_mode(settings: Settings, catalog: Catalog) -> None:
     await _check_app_token(client, settings.slack_app_token.get_secret_value())
     pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
     services = build_services(
-        settings, catalog, connect(settings.redis_url), ArqQueue(pool), client
+        settings,
+        catalog,
+        connect(settings.redis_url),
+        ArqQueue(pool, settings.shipbot_key_prefix),
+        client,
     )
     app = build_app(services, client, settings.slack_signing_secret.get_secret_value())
     await AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value()).start_async()

@@ -7,7 +7,8 @@ Keys (all under one prefix, default ``shipbot``):
 - ``open:{service}`` sorted set of open (pending, queued, running) request ids
 - ``history:{service}:{env}`` list of finished deploys, newest first, capped
 - ``current:{service}:{env}`` hash, data centre -> what runs there
-- ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL)
+- ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL);
+  ``suspect:{id}`` marks a lapsed lease seen once by the sweep
 - ``audit`` stream, append-only, every transition
 - ``seen:{delivery}`` short-lived marks that make Slack retries and replays take effect once
 - ``group:{id}`` short-lived cache of a Slack user group's members
@@ -30,7 +31,6 @@ from bot import lua
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Step
 
 HISTORY_KEEP = 1000
-FINISHED_REQUEST_TTL = 90 * 24 * 3600
 GROUP_TTL = 300
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 _NOT_STORED = {"steps", "approvers", "queued_behind"}
@@ -79,6 +79,7 @@ class Store:
         self._claim = redis.register_script(lua.CLAIM)
         self._finish = redis.register_script(lua.FINISH)
         self._expire = redis.register_script(lua.EXPIRE)
+        self._renew = redis.register_script(lua.RENEW)
 
     # key names ---------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -124,13 +125,17 @@ class Store:
         """Reject (anyone allowed) or cancel (the requester only) a pending request."""
         only_requester = "1" if state is State.CANCELLED else "0"
         keys = [*self._req_keys(r), self._k("open", r.service), self._seen(delivery)]
-        return await self._end_pending(keys, [user, time.time(), state.value, only_requester])
+        result = await self._end_pending(keys, [user, time.time(), state.value, only_requester])
+        await self._forget_approvers(r)
+        return result
 
     @_translated
     async def expire(self, r: DeployRequest, actor: str) -> list[str]:
         """End a pending request whose approval window has passed."""
         keys = [*self._req_keys(r), self._k("open", r.service)]
-        return await self._expire(keys, [actor, time.time()])
+        result = await self._expire(keys, [actor, time.time()])
+        await self._forget_approvers(r)
+        return result
 
     @_translated
     async def claim(self, r: DeployRequest, worker: str) -> list[str]:
@@ -139,24 +144,38 @@ class Store:
         return await self._claim(keys, [worker, time.time(), self.lease_seconds])
 
     @_translated
-    async def renew_lease(self, request_id: str, worker: str) -> None:
-        await self.redis.set(self._k("lease", request_id), worker, ex=self.lease_seconds)
+    async def renew_lease(self, request_id: str, worker: str) -> bool:
+        """Extend the worker's lease; False when the request is no longer its to run."""
+        keys = [self._k("req", request_id), self._k("lease", request_id)]
+        return await self._renew(keys, [worker, self.lease_seconds]) == "held"
 
     @_translated
     async def orphans(self) -> list[str]:
-        """Running requests whose worker's lease has lapsed: that worker is gone."""
-        running = sorted(await self.redis.smembers(self._k("running")))
-        alive = [await self.redis.exists(self._k("lease", rid)) for rid in running]
-        return [rid for rid, lease in zip(running, alive, strict=True) if not lease]
+        """Running requests whose lease was found lapsed twice in a row: their worker is gone.
+
+        The first sighting only marks a suspect, which gives a worker that was cut off from
+        Redis for a while the time to renew before anyone ends its deploy.
+        """
+        orphans = []
+        for rid in sorted(await self.redis.smembers(self._k("running"))):
+            suspect = self._k("suspect", rid)
+            if await self.redis.exists(self._k("lease", rid)):
+                await self.redis.delete(suspect)
+            elif not await self.redis.set(suspect, "1", nx=True, ex=10 * self.lease_seconds):
+                orphans.append(rid)
+        return orphans
 
     @_translated
     async def finish(self, r: DeployRequest, worker: str, state: State, why: str) -> list[str]:
         keys = [*self._req_keys(r), self._lane(r), self._k("open", r.service)]
         keys += [self._k("lease", r.id), self._k("running")]
         result = await self._finish(keys, [worker, time.time(), state.value, why])
-        await self.redis.expire(self._k("req", r.id), FINISHED_REQUEST_TTL)
-        await self.redis.expire(self._k("req", r.id, "approvers"), FINISHED_REQUEST_TTL)
+        await self._forget_approvers(r)
         return result
+
+    async def _forget_approvers(self, r: DeployRequest) -> None:
+        """Approvers of an ended request go when the request does (its hash expires in Lua)."""
+        await self.redis.expire(self._k("req", r.id, "approvers"), lua.ENDED_TTL)
 
     @_translated
     async def get(self, request_id: str) -> DeployRequest | None:
@@ -221,11 +240,6 @@ class Store:
         return [HistoryEntry.model_validate_json(item) for item in raw]
 
     # audit ---------------------------------------------------------------------
-    @_translated
-    async def audit(self, event: AuditEvent) -> None:
-        fields = {k: str(v) for k, v in event.model_dump().items()}
-        await self.redis.xadd(self._k("audit"), fields)  # type: ignore[arg-type]
-
     @_translated
     async def audit_trail(self, count: int = 100) -> list[AuditEvent]:
         entries = await self.redis.xrevrange(self._k("audit"), count=count)

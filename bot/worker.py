@@ -15,12 +15,12 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
-from bot.approvals import expire_stale
 from bot.catalog import Catalog
 from bot.config import Settings
-from bot.deploys import recover_orphans, run_request
-from bot.queue import ANNOUNCE, RUN_DEPLOY, ArqQueue
+from bot.deploys import run_request
+from bot.queue import ANNOUNCE, RUN_DEPLOY, ArqQueue, queue_name
 from bot.store import connect
+from bot.sweep import sweep
 from bot.wiring import build_services, slack_client
 
 JOB_TIMEOUT = 3 * 3600
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> None:
-    """Run arq workers until stopped; when Redis goes away, wait for it and start again."""
+    """Run the arq worker until stopped; while Redis can't be reached at start, keep trying."""
     failures = 0
     while True:
         worker, started = build_worker(settings, catalog, burst), time.monotonic()
@@ -58,17 +58,28 @@ async def announce(ctx: dict[str, Any], request_id: str) -> None:
     await ctx["services"].notifier.show(request_id)
 
 
-async def sweep(ctx: dict[str, Any]) -> list[str]:
-    """End deploys left running by a dead worker, and requests whose approval window passed."""
-    services, worker = ctx["services"], ctx["worker_name"]
-    return [*await recover_orphans(services, worker), *await expire_stale(services, worker)]
+async def sweep_now(ctx: dict[str, Any]) -> list[str]:
+    """The periodic sweep (see bot/sweep.py)."""
+    return await sweep(ctx["services"], ctx["worker_name"])
+
+
+class ResilientWorker(Worker):
+    """arq's worker, except that a Redis blip pauses polling instead of stopping the worker
+    (which would wait for every running deploy before it could poll again)."""
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisError, OSError) as error:
+            log.warning("Redis unreachable while polling (%s); retrying", type(error).__name__)
+            await asyncio.sleep(1)
 
 
 def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
         ctx["store_redis"] = connect(settings.redis_url)
-        queue = ArqQueue(ctx["redis"])  # arq's own pool
+        queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
         ctx["services"] = build_services(
             settings, catalog, ctx["store_redis"], queue, slack_client(settings)
         )
@@ -77,12 +88,13 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
         if "store_redis" in ctx:
             await ctx["store_redis"].aclose()
 
-    return Worker(
+    return ResilientWorker(
+        queue_name=queue_name(settings.shipbot_key_prefix),
         functions=[
-            func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1),
-            func(announce, name=ANNOUNCE, timeout=60, max_tries=3),
+            func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1, keep_result=0),
+            func(announce, name=ANNOUNCE, timeout=60, max_tries=3, keep_result=0),
         ],
-        cron_jobs=[cron(sweep, second={0, 30}, run_at_startup=True, unique=True)],
+        cron_jobs=[cron(sweep_now, second={0, 30}, run_at_startup=True, unique=True)],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import approvals
 from bot.approvals import Outcome
+from bot.requests import hand_over
 from bot.services import Services
 from handlers.background import Background
 from handlers.guard import delivery_key, guarded, where
@@ -29,7 +30,7 @@ def _button(services: Services, later: Background, decide: Decide) -> Any:
         channel, user = where(body)
         outcome = await decide(services, request_id, user, delivery_key(body))
         if outcome.start:
-            await services.queue.start(outcome.start)
+            await hand_over(services, outcome.start, start_now=True)
         await ack()
         if outcome.say:
             later.spawn(services.notifier.tell(channel, user, outcome.say))

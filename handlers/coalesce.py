@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 Send = Callable[[], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 class Coalescer:
@@ -31,7 +33,10 @@ class Coalescer:
     async def _later(self, key: str, send: Send, wait: float) -> None:
         await asyncio.sleep(wait)
         self._pending.pop(key, None)
-        await self._send(key, send)
+        try:
+            await self._send(key, send)
+        except Exception as error:  # nobody awaits this task: say what went wrong here
+            log.warning("delayed card update failed: %s", type(error).__name__)
 
     async def _send(self, key: str, send: Send) -> None:
         self._last[key] = time.monotonic()

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import reports
 from bot.grammar import HELP_TEXT, UsageError, parse_deploy, parse_shipbot
-from bot.requests import Refused, open_deploy
+from bot.requests import Refused, hand_over, open_deploy
 from bot.services import Services
 from handlers.guard import delivery_key, guarded
 from handlers.reports import audit_text, history_text, status_text
@@ -37,10 +37,7 @@ def _deploy(services: Services) -> Any:
             await ack()
             return
         request_id = opened.request.id
-        if opened.start_now:
-            await services.queue.start(request_id)
-        else:
-            await services.queue.announce(request_id)
+        await hand_over(services, request_id, opened.start_now)
         await ack(response_type="ephemeral", text=_acknowledged(request_id, opened.start_now))
 
     return deploy

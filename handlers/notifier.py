@@ -5,8 +5,10 @@ Slack being slow or down never fails a deploy: errors are logged (without tokens
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -17,7 +19,8 @@ from handlers.blocks import card, release_note
 from handlers.coalesce import Coalescer
 
 log = logging.getLogger(__name__)
-SLACK_ERRORS = (SlackApiError, OSError, TimeoutError)
+SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, OSError, TimeoutError)
+GROUP_LOOKUP_SECONDS = 1.0  # group membership is checked before the ack: keep it short
 
 
 class SlackNotifier:
@@ -103,7 +106,8 @@ class SlackDirectory:
         if cached is not None:
             return cached
         try:
-            response = await self.client.usergroups_users_list(usergroup=group)
+            async with asyncio.timeout(GROUP_LOOKUP_SECONDS):
+                response = await self.client.usergroups_users_list(usergroup=group)
         except SLACK_ERRORS as error:
             log.warning("Slack usergroups.users.list failed: %s", _describe(error))
             return None

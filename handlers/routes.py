@@ -2,11 +2,8 @@
 
 DEPLOY = "/deploy"
 ROLLBACK = "/rollback"
-METRICS = "/metrics"
 SHIPBOT = "/shipbot"
 
 APPROVE = "shipbot_approve"
 REJECT = "shipbot_reject"
 CANCEL = "shipbot_cancel"
-
-BUTTONS = (APPROVE, REJECT, CANCEL)

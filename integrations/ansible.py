@@ -114,17 +114,23 @@ class AnsibleDeployer:
             "binary": str(binary),  # runner then ignores playbook=; it goes in cmdline
             "cmdline": self._cmdline(job, private),
             "inventory": str(self.inventory.absolute()) if self.inventory else _LOCALHOST,
-            "envvars": {
-                "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_HOST_KEY_CHECKING": "False",
-                "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                "ANSIBLE_LOCAL_TEMP": str(private / "tmp" / "local"),
-                "ANSIBLE_REMOTE_TEMP": str(private / "tmp" / "remote"),
-            },
+            "envvars": self._envvars(private),
             "settings": {"pexpect_timeout": 1, "suppress_output_file": True},
             "quiet": True,
             "timeout": self.timeout,
         }
+
+    def _envvars(self, private: Path) -> dict[str, str]:
+        """Quiet, no retry files; host keys stay checked unless the target is this machine."""
+        envvars = {
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCAL_TEMP": str(private / "tmp" / "local"),
+        }
+        if self.inventory is None:  # the implicit localhost: local connection, local temp
+            envvars["ANSIBLE_HOST_KEY_CHECKING"] = "False"
+            envvars["ANSIBLE_REMOTE_TEMP"] = str(private / "tmp" / "remote")
+        return envvars
 
     def _cmdline(self, job: DeployJob, private: Path) -> str:
         trusted = _dump(private / "catalog-vars.yml", dict(self.vars))

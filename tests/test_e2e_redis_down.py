@@ -69,3 +69,17 @@ def test_bot_works_again_when_redis_returns_without_restart(fragile: Stack) -> N
     request_id = fragile.deploy("web-h5 v1.4.0 to prod")
     fragile.wait_card(request_id, "Waiting for approval")
     assert b"kept" == client.get("shipbot:probe")
+
+
+def test_deploy_survives_redis_stopping_while_it_runs(fragile: Stack) -> None:
+    """Redis stops mid-deploy and comes back: the deploy finishes and the card says so."""
+    fragile.slack.reset()
+    (fragile.workdir / "gate").unlink(missing_ok=True)
+    request_id = fragile.deploy("slow v7 to staging")
+    fragile.wait_card(request_id, "Deploying")
+    fragile.redis.stop()
+    time.sleep(3)
+    fragile.redis.start()
+    (fragile.workdir / "gate").touch()
+    fragile.wait_card(request_id, "Deployed in")
+    assert "Traceback" not in fragile.log("worker")

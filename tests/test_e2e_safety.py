@@ -118,3 +118,12 @@ def test_healthz_and_prometheus_metrics_answer(bot: Stack) -> None:
     metrics = httpx.get(f"{bot.url}/metrics", timeout=5).text
     assert (200, {"ok": True, "redis": "ok"}) == (health.status_code, health.json())
     assert 'shipbot_slack_requests_total{status="200"}' in metrics
+
+
+def test_unsigned_malformed_request_gets_401_and_no_trace(bot: Stack) -> None:
+    """A body Bolt cannot even parse, with no signature: 401, and no stack trace in the log."""
+    body = b"payload=%7Bnot-json"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = httpx.post(f"{bot.url}/slack/events", content=body, headers=headers, timeout=5)
+    assert 401 == answer.status_code
+    assert "Traceback" not in bot.log("serve")

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.approvals import expire_stale
 from bot.catalog import load_catalog
-from bot.deploys import LOST, recover_orphans
 from bot.models import DeployRequest, State, Step, StepStatus
 from bot.services import Services
 from bot.store import Store, connect
+from bot.sweep import LOST, expire_stale, reconcile, recover_orphans
 from tests.conftest import write_catalog
 from tests.fakes import RedisServer
 from tests.fakes.recorders import FixedDirectory, RecordingNotifier, RecordingQueue
@@ -63,6 +62,7 @@ async def test_deploy_of_a_dead_worker_fails_and_the_next_one_starts(services: S
     first.steps[0].status = StepStatus.RUNNING
     await services.store.save_steps(first)
     await asyncio.sleep(2.2)
+    assert [] == await recover_orphans(services, "sweeper")  # a suspect, not yet an orphan
     assert ["d-1"] == await recover_orphans(services, "sweeper")
     ended = await services.store.get("d-1")
     assert ended is not None and (State.FAILED, LOST) == (ended.state, ended.failure)
@@ -77,3 +77,28 @@ async def test_live_deploy_is_left_alone(services: Services) -> None:
     await services.store.create(request("d-1", approvals=0))
     await services.store.claim(request("d-1"), "worker:alive")
     assert [] == await recover_orphans(services, "sweeper")
+
+
+async def test_queued_head_without_a_job_is_started_again(services: Services) -> None:
+    """A request queued at the head of its lane (its enqueue lost) is handed to a worker."""
+    await services.store.create(request("d-1", approvals=0))
+    await services.store.set_card("d-1", "C0DEPLOY", "1.1")
+    assert ["d-1"] == await reconcile(services)
+    assert ["d-1"] == services.queue.started  # type: ignore[attr-defined]
+
+
+async def test_pending_request_without_a_card_is_announced_again(services: Services) -> None:
+    """A pending request whose card was never posted gets its card job again."""
+    await services.store.create(request("d-1"))
+    assert ["d-1"] == await reconcile(services)
+    assert ["d-1"] == services.queue.announced  # type: ignore[attr-defined]
+
+
+async def test_lost_lease_stops_the_deploy(services: Services) -> None:
+    """When the sweep has ended a request, its worker's next renewal reports the lease lost."""
+    r = request("d-1", approvals=0)
+    await services.store.create(r)
+    await services.store.claim(r, "worker:slow")
+    assert await services.store.renew_lease("d-1", "worker:slow")
+    await services.store.finish(r, "sweeper", State.FAILED, LOST)
+    assert not await services.store.renew_lease("d-1", "worker:slow")
