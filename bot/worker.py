@@ -24,6 +24,7 @@ from bot.sweep import sweep
 from bot.wiring import build_services, slack_client
 
 JOB_TIMEOUT = 3 * 3600
+STOP_GRACE_SECONDS = 300  # on SIGTERM, running deploys get this long to finish
 RECONNECT_SECONDS = (1, 2, 5, 10)  # back-off while Redis is unreachable, then every 10 s
 
 log = logging.getLogger(__name__)
@@ -102,4 +103,5 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
         max_jobs=20,
         poll_delay=0.2,
         handle_signals=True,
+        job_completion_wait=STOP_GRACE_SECONDS,
     )
