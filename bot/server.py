@@ -60,15 +60,14 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
         return response
 
     async def _answer(request: Request) -> Response:
-        # Checked here as well as by Bolt, because Bolt parses the body before it verifies:
-        # an unsigned, malformed body must get 401, not an exception.
-        if not verifier.is_valid_request(await request.body(), dict(request.headers)):
-            return JSONResponse({"error": "invalid signature"}, status_code=401)
         try:
-            return await slack.handle(request)
+            return await slack.handle(request)  # Bolt verifies the signature
         except Exception as error:
-            log.error("could not handle a Slack request: %s", type(error).__name__)
-            return JSONResponse({"error": "bad request"}, status_code=400)
+            # Bolt parses the body before verifying it, so a body it cannot parse ends here:
+            # unsigned (forged) gets 401 like any forgery, signed but unreadable gets 400.
+            signed = verifier.is_valid_request(await request.body(), dict(request.headers))
+            log.warning("unreadable Slack request (%s), signed: %s", type(error).__name__, signed)
+            return JSONResponse({"error": "bad request"}, status_code=400 if signed else 401)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
