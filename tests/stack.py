@@ -156,8 +156,14 @@ class Stack:
             if c.args.get("user") == user
         ]
 
-    def releases(self) -> list[Message]:
-        return self.slack.messages(RELEASES)
+    def releases(self, request_id: str) -> list[Message]:
+        """Release notes of this request (a previous test's deploy may still be announcing)."""
+        return [m for m in self.slack.messages(RELEASES) if request_id in json.dumps(m.blocks)]
+
+    def thread(self, request_id: str) -> list[Message]:
+        """Replies in the thread of this request's card."""
+        ts = self.card(request_id).ts
+        return [m for m in self.slack.messages(CHANNEL) if m.thread_ts == ts]
 
     def _find_card(self, request_id: str) -> Message | None:
         for message in self.slack.messages(CHANNEL):

@@ -141,7 +141,7 @@ def test_release_notification_names_who_and_how_long(bot: Stack) -> None:
     bot.click(APPROVE, request_id, "U0ALICE")
     bot.click(APPROVE, request_id, "U0BOB")
     bot.wait_card(request_id, "Deployed in")
-    note = bot.slack.wait_for(lambda: bot.releases())[0]
+    note = bot.slack.wait_for(lambda: bot.releases(request_id))[0]
     text = str(note.blocks)
     for fragment in ("web-h5", "v2.3.1", "prod", "<@U0DEV>", "<@U0ALICE>", "<@U0BOB>", "Duration"):
         assert fragment in text
@@ -153,9 +153,9 @@ def test_failed_datacenter_stops_the_rollout_and_says_where(bot: Stack) -> None:
     card = bot.wait_card(request_id, "Failed")
     assert "check capacity" in card and "localhost" in card
     assert all("dc-b" not in line for line in marker_lines(bot))
-    thread = bot.slack.wait_for(lambda: [m for m in bot.slack.messages("C0DEPLOY") if m.thread_ts])
+    thread = bot.slack.wait_for(lambda: bot.thread(request_id))
     assert "<@U0DEV>" in (thread[0].text or "")
-    assert [] == bot.releases()
+    assert [] == bot.releases(request_id)
 
 
 def test_second_request_waits_behind_the_running_one(bot: Stack) -> None:

@@ -69,7 +69,7 @@ def test_twenty_concurrent_approvals_start_exactly_one_deploy(bot: Stack) -> Non
     bot.wait_card(request_id, "Deployed in")
     time.sleep(1)
     assert [f"crowd v3.0.0 prod - deploy {request_id}"] == marker_lines(bot)
-    assert 1 == len(bot.releases())
+    assert 1 == len(bot.releases(request_id))
 
 
 def test_unknown_service_names_the_valid_ones(bot: Stack) -> None:
