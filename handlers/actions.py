@@ -19,9 +19,9 @@ Decide = Callable[[Services, str, str, str], Awaitable[Outcome]]
 
 
 def register(app: AsyncApp, services: Services, later: Background) -> None:
-    for action_id, decide in ((APPROVE, approvals.approve), (REJECT, approvals.reject)):
+    buttons = {APPROVE: approvals.approve, REJECT: approvals.reject, CANCEL: approvals.cancel}
+    for action_id, decide in buttons.items():
         app.action(action_id)(guarded(_button(services, later, decide), services.notifier))
-    app.action(CANCEL)(guarded(_button(services, later, approvals.cancel), services.notifier))
 
 
 def _button(services: Services, later: Background, decide: Decide) -> Any:

@@ -178,3 +178,23 @@ def test_status_and_history_show_what_runs_where(bot: Stack) -> None:
     assert "`staging`" in status and "v1.4.0" in status
     history = reply_text(bot.command("history web-h5 staging", command="/shipbot"))
     assert request_id in history and "succeeded" in history
+
+
+def test_audit_shows_who_asked_approved_and_ran_what(bot: Stack) -> None:
+    """`/shipbot audit <request>` lists every transition with its actor, newest first."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, request_id, "U0ALICE")
+    bot.click(APPROVE, request_id, "U0BOB")
+    bot.wait_card(request_id, "Deployed in")
+    lines = reply_text(bot.command(f"audit {request_id}", command="/shipbot")).splitlines()[1:]
+    events = [line.split("*")[1] for line in reversed(lines)]
+    expected = ["requested", "approval", "approval", "approved", "queued", "running", "succeeded"]
+    assert expected == events
+    assert "<@U0DEV>" in lines[-1] and "<@U0BOB>" in lines[-4]
+
+
+def test_status_lists_pending_requests(bot: Stack) -> None:
+    """A request waiting for approval shows in `/shipbot status` with its id and state."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    status = reply_text(bot.command("status web-h5", command="/shipbot"))
+    assert f"`{request_id}` v2.3.1 pending" in status
