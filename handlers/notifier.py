@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -51,11 +52,28 @@ class SlackNotifier:
 
     async def _post_card(self, request: DeployRequest) -> None:
         text, blocks = card(request, self._approvers(request))
-        answer = await self._call(
-            "chat.postMessage", channel=request.channel, text=text, blocks=blocks
-        )
+        args = {"channel": request.channel, "text": text, "blocks": blocks}
+        try:
+            answer = await self._api("chat.postMessage", args)
+        except SlackApiError as refused:  # Slack answered no: the requester must know
+            await self._card_refused(request, _describe(refused))
+            return
+        except SLACK_ERRORS as error:  # Slack unreachable: the sweep posts the card later
+            log.warning("Slack chat.postMessage failed: %s", _describe(error))
+            return
         if answer is not None:
             await self.store.set_card(request.id, answer["channel"], answer["ts"])
+
+    async def _card_refused(self, request: DeployRequest, why: str) -> None:
+        """Slack would not take the card (e.g. a private channel without the bot): tell the
+        requester directly, since nobody can approve or follow what they cannot see."""
+        text = (
+            f"I couldn't post the card of `{request.id}` ({request.service} {request.version} "
+            f"to {request.environment}) in <#{request.channel}>: Slack said `{why}`. "
+            "Invite me to that channel, or ask again in a channel I'm in. "
+            "The request stays open until it expires."
+        )
+        await self._call("chat.postMessage", channel=request.requester, text=text)
 
     async def _update_card(self, request_id: str) -> None:
         request = await self.store.get(request_id)
@@ -76,12 +94,16 @@ class SlackNotifier:
         return env.approvers if env else []
 
     async def _call(self, method: str, **kwargs: object) -> dict | None:
+        """A Web API call whose failure is logged and dropped (the deploy goes on)."""
         try:
-            args = {k: v for k, v in kwargs.items() if v is not None}
-            response = await self.client.api_call(method, json=args)
+            return await self._api(method, kwargs)
         except SLACK_ERRORS as error:
             log.warning("Slack %s failed: %s", method, _describe(error))
             return None
+
+    async def _api(self, method: str, kwargs: Mapping[str, object]) -> dict | None:
+        args = {k: v for k, v in kwargs.items() if v is not None}
+        response = await self.client.api_call(method, json=args)
         return dict(response.data) if isinstance(response.data, dict) else None
 
 

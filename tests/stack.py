@@ -118,12 +118,14 @@ class Stack:
             f"{self.url}/slack/events", content=request.body, headers=request.headers, timeout=10
         )
 
-    def command(self, text: str, user: str = "U0DEV", command: str = "/deploy") -> httpx.Response:
-        return self.send(slash_command(command, text, user))
+    def command(
+        self, text: str, user: str = "U0DEV", command: str = "/deploy", channel: str = CHANNEL
+    ) -> httpx.Response:
+        return self.send(slash_command(command, text, user, channel))
 
-    def deploy(self, text: str, user: str = "U0DEV") -> str:
+    def deploy(self, text: str, user: str = "U0DEV", channel: str = CHANNEL) -> str:
         """Send /deploy and return the request id from the ephemeral answer."""
-        answer = self.command(text, user)
+        answer = self.command(text, user, channel=channel)
         found = re.search(r"`(d-[a-z0-9]+)`", reply_text(answer))
         assert found, f"no request id in {answer.text!r}"
         return found.group(1)

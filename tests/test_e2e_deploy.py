@@ -198,3 +198,11 @@ def test_status_lists_pending_requests(bot: Stack) -> None:
     request_id = bot.deploy("web-h5 v2.3.1 to prod")
     status = reply_text(bot.command("status web-h5", command="/shipbot"))
     assert f"`{request_id}` v2.3.1 pending" in status
+
+
+def test_requester_is_told_when_the_card_cannot_be_posted(bot: Stack) -> None:
+    """In a channel the bot is not in, the requester gets a direct message saying why."""
+    bot.slack.closed_channels.add("C0PRIVATE")
+    request_id = bot.deploy("web-h5 v2.3.1 to prod", channel="C0PRIVATE")
+    told = bot.slack.wait_for(lambda: bot.slack.messages("U0DEV"))
+    assert request_id in (told[0].text or "") and "not_in_channel" in (told[0].text or "")

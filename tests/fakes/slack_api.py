@@ -144,6 +144,7 @@ class FakeSlack:
         self.socket.reset()
         with self._lock:
             self.usergroups.clear()
+            self.closed_channels: set[str] = set()  # the bot is not in these: not_in_channel
             self._calls: list[Call] = []
             self._messages: dict[tuple[str, str], Message] = {}
             self._ts_count = 0
@@ -273,6 +274,8 @@ class FakeSlack:
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("channel"):
             return _error("channel_not_found")
+        if args["channel"] in self.closed_channels:
+            return _error("not_in_channel")
         if not (args.get("text") or args.get("blocks") or args.get("attachments")):
             return _error("no_text")
         channel, ts = args["channel"], self._next_ts()
