@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 
 from bot.leases import keep_lease
 from bot.models import DeployRequest, HistoryEntry, State, Step, StepStatus
+from bot.requests import entry_revision
 from bot.services import Services
 from integrations.base import DeployError, DeployJob, Progress
 
@@ -34,7 +35,17 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
         log.info("request %s not run: %s", request_id, " ".join(claim))
         return None
     request = await services.store.get(request_id) or request
+    if request.catalog_revision != entry_revision(services.catalog, request.service):
+        return await finish(services, request, worker, _changed(services, request))
     return await _run_claimed(services, request, worker)
+
+
+def _changed(services: Services, request: DeployRequest) -> str:
+    now = entry_revision(services.catalog, request.service)
+    return (
+        f"the catalog entry of {request.service} changed since this request was made "
+        f"(`{request.catalog_revision}` → `{now}`), so nothing was run; please ask again"
+    )
 
 
 async def _run_claimed(services: Services, request: DeployRequest, worker: str) -> State:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -37,6 +38,13 @@ async def hand_over(services: Services, request_id: str, start_now: bool) -> Non
         await (services.queue.start if start_now else services.queue.announce)(request_id)
     except StoreUnavailable:
         log.warning("could not enqueue %s; the sweep will", request_id)
+
+
+def entry_revision(catalog: Catalog, service: str) -> str:
+    """A fingerprint of one service's catalog entry: what a request was checked and approved
+    against. Edits to other services leave it alone."""
+    entry = catalog.services[service].model_dump_json().encode()
+    return hashlib.sha256(entry).hexdigest()[:12]
 
 
 def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:
@@ -77,7 +85,7 @@ def _new_request(
         requester=user,
         reason=cmd.reason,
         channel=channel,
-        catalog_revision=catalog.revision,
+        catalog_revision=entry_revision(catalog, cmd.service),
         approvals_needed=env.approvals,
         created_at=now,
         expires_at=now + env.expire_after_minutes * 60,

@@ -134,7 +134,7 @@ def _buttons(request_id: str) -> ActionsBlock:
 
 
 def _footer(request: DeployRequest) -> ContextBlock:
-    text = f"Request `{request.id}` · catalog revision `{request.catalog_revision}`"
+    text = f"Request `{request.id}` · catalog entry `{request.catalog_revision}`"
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
 

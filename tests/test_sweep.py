@@ -1,5 +1,6 @@
-"""The worker's sweep: requests whose approval window passed expire, and deploys whose worker
-died are ended as failed so their lane moves on. Real Redis, recorded notifications."""
+"""The worker's safety nets: requests whose approval window passed expire, deploys whose worker
+died end as failed so their lane moves on, lost jobs are enqueued again, and a request whose
+catalog entry changed after approval is not run. Real Redis, recorded notifications."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.catalog import load_catalog
+from bot.deploys import run_request
 from bot.models import DeployRequest, State, Step, StepStatus
 from bot.services import Services
 from bot.store import Store, connect
@@ -102,3 +104,11 @@ async def test_lost_lease_stops_the_deploy(services: Services) -> None:
     assert await services.store.renew_lease("d-1", "worker:slow")
     await services.store.finish(r, "sweeper", State.FAILED, LOST)
     assert not await services.store.renew_lease("d-1", "worker:slow")
+
+
+async def test_request_is_not_run_when_its_catalog_entry_changed(services: Services) -> None:
+    """Approved against another version of the service's entry: it fails and runs nothing."""
+    await services.store.create(request("d-1", approvals=0))  # revision "abc" is not current
+    assert State.FAILED == await run_request(services, "d-1", "worker")
+    ended = await services.store.get("d-1")
+    assert ended is not None and "catalog entry of web-h5 changed" in ended.failure
