@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
-from bot.requests import Refused, environment_of
+from bot.requests import environment_of
 from bot.services import Services
 
 
@@ -55,6 +55,3 @@ def _environments(services: Services, service: str) -> list[str]:
     if service not in services.catalog.services:
         environment_of(services.catalog, service, "")  # raises Refused naming the choices
     return list(services.catalog.services[service].environments)
-
-
-__all__ = ["EnvironmentStatus", "Refused", "audit", "history", "status"]

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from bot import lua
-from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Step
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
 
 HISTORY_KEEP = 1000
 GROUP_TTL = 300
@@ -266,6 +266,3 @@ def _flatten(r: DeployRequest) -> list[Any]:
     data = r.model_dump(mode="json", exclude=_NOT_STORED)
     data["steps"] = json.dumps([s.model_dump(mode="json") for s in r.steps])
     return [item for pair in data.items() for item in pair]
-
-
-__all__ = ["Step", "Store", "StoreUnavailable", "connect"]
