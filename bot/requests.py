@@ -42,9 +42,15 @@ async def hand_over(services: Services, request_id: str, start_now: bool) -> Non
 
 def entry_revision(catalog: Catalog, service: str) -> str:
     """A fingerprint of one service's catalog entry: what a request was checked and approved
-    against. Edits to other services leave it alone."""
-    entry = catalog.services[service].model_dump_json().encode()
-    return hashlib.sha256(entry).hexdigest()[:12]
+    against. Edits to other services leave it alone. Computed once per catalog file."""
+    key = (catalog.revision, service)
+    if key not in _FINGERPRINTS:
+        entry = catalog.services[service].model_dump_json().encode()
+        _FINGERPRINTS[key] = hashlib.sha256(entry).hexdigest()[:12]
+    return _FINGERPRINTS[key]
+
+
+_FINGERPRINTS: dict[tuple[str, str], str] = {}
 
 
 def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:
