@@ -21,7 +21,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.config import Settings
 from bot.queue import ArqQueue
 from bot.store import Store, StoreUnavailable, connect
-from bot.wiring import build_services, slack_client
+from bot.wiring import build_services, shared_session, slack_client
 from handlers.app import build_app
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,8 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
+        async with shared_session(client):
+            yield
         await redis.aclose()
         await pool.aclose()
 

@@ -11,7 +11,7 @@ from bot.catalog import Catalog
 from bot.config import Settings
 from bot.queue import ArqQueue
 from bot.store import connect
-from bot.wiring import build_services, slack_client
+from bot.wiring import build_services, shared_session, slack_client
 from handlers.app import build_app
 
 
@@ -31,7 +31,8 @@ async def run_socket_mode(settings: Settings, catalog: Catalog) -> None:
         client,
     )
     app = build_app(services, client, settings.slack_signing_secret.get_secret_value())
-    await AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value()).start_async()
+    async with shared_session(client):
+        await AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value()).start_async()
 
 
 async def _check_app_token(client: AsyncWebClient, app_token: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 from redis import asyncio as aioredis
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,6 +20,17 @@ from bot.store import Store
 from handlers.notifier import SlackDirectory, SlackNotifier
 from integrations.ansible import AnsibleDeployer
 from integrations.base import Deployer
+
+
+@contextlib.asynccontextmanager
+async def shared_session(client: AsyncWebClient) -> AsyncIterator[None]:
+    """One HTTP session (kept-alive TLS connections) for all of a process's Web API calls;
+    without it slack_sdk opens a new connection per call. Must run inside the event loop."""
+    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+    try:
+        yield
+    finally:
+        await client.session.close()
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

@@ -21,7 +21,7 @@ from bot.deploys import run_request
 from bot.queue import ANNOUNCE, RUN_DEPLOY, ArqQueue, queue_name
 from bot.store import connect
 from bot.sweep import sweep
-from bot.wiring import build_services, slack_client
+from bot.wiring import build_services, shared_session, slack_client
 
 JOB_TIMEOUT = 3 * 3600
 STOP_GRACE_SECONDS = 300  # on SIGTERM, running deploys get this long to finish
@@ -79,15 +79,17 @@ class ResilientWorker(Worker):
 def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
-        ctx["store_redis"] = connect(settings.redis_url)
+        ctx["resources"] = resources = contextlib.AsyncExitStack()
+        store_redis = connect(settings.redis_url)
+        resources.push_async_callback(store_redis.aclose)
+        client = slack_client(settings)
+        await resources.enter_async_context(shared_session(client))
         queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
-        ctx["services"] = build_services(
-            settings, catalog, ctx["store_redis"], queue, slack_client(settings)
-        )
+        ctx["services"] = build_services(settings, catalog, store_redis, queue, client)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
-        if "store_redis" in ctx:
-            await ctx["store_redis"].aclose()
+        if "resources" in ctx:
+            await ctx["resources"].aclose()
 
     return ResilientWorker(
         queue_name=queue_name(settings.shipbot_key_prefix),
