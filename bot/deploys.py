@@ -121,14 +121,15 @@ async def finish(services: Services, request: DeployRequest, worker: str, failur
     if result[0] != "finished":  # someone else ended it (the sweep): record nothing twice
         log.warning("request %s was already ended: %s", request.id, " ".join(result))
         return state
-    if result[1]:
+    if result[1]:  # its card first, so this update can't land after the next worker's
+        await _best_effort(services.notifier.show(result[1]), "show the next request")
         await services.queue.start(result[1])
     await _best_effort(services.store.add_history(_history(request, state, failure)), "history")
-    await _best_effort(_tell(services, request.id, result[1]), "notify")
+    await _best_effort(_tell(services, request.id), "notify")
     return state
 
 
-async def _tell(services: Services, request_id: str, next_id: str) -> None:
+async def _tell(services: Services, request_id: str) -> None:
     await services.notifier.show(request_id, final=True)
     final = await services.store.get(request_id)
     if final is not None and final.state is State.SUCCEEDED:
@@ -139,8 +140,6 @@ async def _tell(services: Services, request_id: str, next_id: str) -> None:
             f"{final.environment} failed. {final.failure}"
         )
         await services.notifier.thread(final, text)
-    if next_id:
-        await services.notifier.show(next_id)
 
 
 async def _best_effort(work: Awaitable[object], what: str) -> None:
