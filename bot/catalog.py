@@ -71,6 +71,7 @@ class Environment(_Model):
     approvers: list[ApproverId] = Field(default_factory=list, validate_default=True)
     datacenters: Annotated[list[Name], AfterValidator(_unique)] = Field(default_factory=list)
     expire_after_minutes: int = Field(default=1440, gt=0, strict=True)
+    rollback_approvals: int | None = Field(default=None, ge=0, strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -87,9 +88,23 @@ class Environment(_Model):
             raise ValueError(f"approvals is {needed} but only {len(set(approvers))} can approve")
         return approvers
 
+    @field_validator("rollback_approvals")
+    @classmethod
+    def _rollbacks_need_no_more(cls, count: int | None, info: ValidationInfo) -> int | None:
+        approvals = info.data.get("approvals", 0)
+        if count is not None and count > approvals:
+            raise ValueError(f"rollback_approvals may not exceed approvals ({approvals})")
+        return count
+
     def targets(self) -> list[str]:
         """The data centres in rollout order, or one unnamed target when none are listed."""
         return list(self.datacenters) or [""]
+
+    def approvals_for(self, rollback: bool) -> int:
+        """How many approvals a deploy, or a rollback, of this environment needs."""
+        if rollback and self.rollback_approvals is not None:
+            return self.rollback_approvals
+        return self.approvals
 
 
 class Service(_Model):

@@ -121,6 +121,8 @@ async def finish(services: Services, request: DeployRequest, worker: str, failur
     if result[0] != "finished":  # someone else ended it (the sweep): record nothing twice
         log.warning("request %s was already ended: %s", request.id, " ".join(result))
         return state
+    if state is State.SUCCEEDED and request.undoes:
+        await services.store.mark_rolled_back(request)
     if result[1]:  # its card first, so this update can't land after the next worker's
         await _best_effort(services.notifier.show(result[1]), "show the next request")
         await services.queue.start(result[1])

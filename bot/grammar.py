@@ -48,7 +48,7 @@ ROLLBACK_USAGE = f"""*Roll back:* {ROLLBACK_LINE}
 SHIPBOT_USAGE = f"*Shipbot:* {_code('/shipbot <command> ...')}\n" + "\n".join(
     f"• {syntax}: {what}" for syntax, what in _SHIPBOT_VERBS.values()
 )
-HELP_TEXT = "\n\n".join([DEPLOY_USAGE, SHIPBOT_USAGE])  # /rollback and /metrics join when served
+HELP_TEXT = "\n\n".join([DEPLOY_USAGE, ROLLBACK_USAGE, SHIPBOT_USAGE])  # /metrics: later
 
 
 class UsageError(ValueError):

@@ -151,3 +151,16 @@ if redis.call('HGET', KEYS[1], 'worker') ~= ARGV[1] then return 'lost' end
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 return 'held'
 """
+
+# KEYS: undone request, audit, undone set; ARGV: actor (the rollback), now
+ROLLED_BACK = (
+    _AUDIT
+    + """
+if redis.call('HGET', KEYS[1], 'state') == 'succeeded' then
+  redis.call('HSET', KEYS[1], 'state', 'rolled_back')
+end
+redis.call('SADD', KEYS[3], redis.call('HGET', KEYS[1], 'id') or '')
+audit('rolled_back', 'by ' .. ARGV[1])
+return 'ok'
+"""
+)

@@ -73,6 +73,8 @@ class DeployRequest(BaseModel):
     card_channel: str = ""
     card_ts: str = ""
     queued_behind: str = ""
+    undoes: str = ""  # a rollback: the request whose release it undoes
+    undoes_version: str = ""
 
     @property
     def targets(self) -> list[str]:

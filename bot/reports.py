@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
 from bot.requests import environment_of
 from bot.services import Services
 
@@ -34,13 +34,21 @@ async def history(
 ) -> list[HistoryEntry]:
     if environment is not None:
         environment_of(services.catalog, service, environment)
-        return await services.store.history(service, environment, limit)
-    entries = [
-        e
-        for env in _environments(services, service)
-        for e in await services.store.history(service, env, limit)
-    ]
+        environments = [environment]
+    else:
+        environments = _environments(services, service)
+    entries = [e for env in environments for e in await _marked(services, service, env, limit)]
     return sorted(entries, key=lambda e: e.finished_at, reverse=True)[:limit]
+
+
+async def _marked(
+    services: Services, service: str, environment: str, limit: int
+) -> list[HistoryEntry]:
+    """History with the releases a rollback undid shown as rolled back."""
+    undone = await services.store.rolled_back(service, environment)
+    entries = await services.store.history(service, environment, limit)
+    rolled = {"state": State.ROLLED_BACK}
+    return [e.model_copy(update=rolled) if e.request_id in undone else e for e in entries]
 
 
 async def audit(services: Services, subject: str | None, limit: int = 20) -> list[AuditEvent]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.catalog import Catalog, Environment
 from bot.grammar import DeployCommand
 from bot.ids import new_request_id
-from bot.models import DeployRequest, State, Step
+from bot.models import Action, DeployRequest, State, Step
 from bot.services import Services
 from bot.store import StoreUnavailable
 
@@ -70,7 +70,12 @@ async def open_deploy(
     services: Services, cmd: DeployCommand, user: str, channel: str, delivery: str = ""
 ) -> Opened:
     env = environment_of(services.catalog, cmd.service, cmd.environment)
-    request = _new_request(services.catalog, cmd, env, user, channel)
+    asked = Asked(cmd.service, cmd.environment, cmd.version, cmd.reason, user, channel)
+    return await record(services, new_request(services.catalog, asked, env), delivery)
+
+
+async def record(services: Services, request: DeployRequest, delivery: str) -> Opened:
+    """Store a new request once per Slack delivery; say whether a worker should start it."""
     outcome = await services.store.create(request, delivery)
     if outcome[0] == "replay":
         return Opened(request, start_now=False, replay=True)
@@ -79,20 +84,33 @@ async def open_deploy(
     return Opened(request, queued and outcome[1] == request.id)
 
 
-def _new_request(
-    catalog: Catalog, cmd: DeployCommand, env: Environment, user: str, channel: str
+@dataclass(frozen=True)
+class Asked:
+    """What a person asked for, before the catalog's rules are applied."""
+
+    service: str
+    environment: str
+    version: str
+    reason: str
+    user: str
+    channel: str
+
+
+def new_request(
+    catalog: Catalog, asked: Asked, env: Environment, action: Action = Action.DEPLOY
 ) -> DeployRequest:
     now = time.time()
     return DeployRequest(
         id=new_request_id(),
-        service=cmd.service,
-        environment=cmd.environment,
-        version=cmd.version,
-        requester=user,
-        reason=cmd.reason,
-        channel=channel,
-        catalog_revision=entry_revision(catalog, cmd.service),
-        approvals_needed=env.approvals,
+        action=action,
+        service=asked.service,
+        environment=asked.environment,
+        version=asked.version,
+        requester=asked.user,
+        reason=asked.reason,
+        channel=asked.channel,
+        catalog_revision=entry_revision(catalog, asked.service),
+        approvals_needed=env.approvals_for(rollback=action is Action.ROLLBACK),
         created_at=now,
         expires_at=now + env.expire_after_minutes * 60,
         steps=[Step(target=t) for t in env.targets()],

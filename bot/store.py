@@ -7,6 +7,7 @@ Keys (all under one prefix, default ``shipbot``):
 - ``open:{service}`` sorted set of open (pending, queued, running) request ids
 - ``history:{service}:{env}`` list of finished deploys, newest first, capped
 - ``current:{service}:{env}`` hash, data centre -> what runs there
+- ``undone:{service}:{env}`` set of request ids whose releases a rollback undid
 - ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL);
   ``suspect:{id}`` marks a lapsed lease seen once by the sweep
 - ``audit`` stream, append-only, every transition
@@ -80,6 +81,7 @@ class Store:
         self._finish = redis.register_script(lua.FINISH)
         self._expire = redis.register_script(lua.EXPIRE)
         self._renew = redis.register_script(lua.RENEW)
+        self._rolled_back = redis.register_script(lua.ROLLED_BACK)
 
     # key names ---------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -233,6 +235,20 @@ class Store:
             pipe.lpush(key, entry.model_dump_json())
             pipe.ltrim(key, 0, HISTORY_KEEP - 1)
             await pipe.execute()
+
+    @_translated
+    async def mark_rolled_back(self, rollback: DeployRequest) -> None:
+        """The release ``rollback`` undid is rolled back: in its record and in history."""
+        keys = [*self._req_keys(rollback.undoes), self._undone(rollback)]
+        await self._rolled_back(keys, [rollback.id, time.time()])
+
+    @_translated
+    async def rolled_back(self, service: str, environment: str) -> set[str]:
+        """Ids of the requests whose releases were undone by a rollback."""
+        return set(await self.redis.smembers(self._k("undone", service, environment)))
+
+    def _undone(self, r: DeployRequest) -> str:
+        return self._k("undone", r.service, r.environment)
 
     @_translated
     async def history(self, service: str, environment: str, limit: int = 10) -> list[HistoryEntry]:

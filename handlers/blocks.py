@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.models import DeployRequest, State, Step, StepStatus
+from bot.models import Action, DeployRequest, State, Step, StepStatus
 from bot.policy import mention
 from handlers.routes import APPROVE, CANCEL, REJECT
 
@@ -44,8 +44,13 @@ def card(request: DeployRequest, approvers: list[str]) -> Rendered:
 
 
 def release_note(request: DeployRequest) -> Rendered:
-    """What the releases channel is told when a deploy succeeds."""
+    """What the releases channel is told when a deploy or a rollback succeeds."""
     title = f"Released {request.service} {request.version} to {request.environment}"
+    if request.action is Action.ROLLBACK:
+        title = (
+            f"Rolled back {request.service} in {request.environment} to {request.version} "
+            f"(from {request.undoes_version})"
+        )
     fields = [
         _field("Requested by", mention(request.requester)),
         _field("Approved by", _people(request.approvers) or "no approval needed"),
@@ -71,6 +76,8 @@ def _facts(request: DeployRequest) -> list[MarkdownTextObject]:
         _field("Environment", f"`{request.environment}`"),
         _field("Data centres", _targets(request)),
     ]
+    if request.undoes:
+        facts.append(_field("Undoes", f"`{request.undoes_version}` (`{request.undoes}`)"))
     if request.reason:
         facts.append(_field("Reason", request.reason))
     return facts

@@ -2,53 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import reports
-from bot.grammar import HELP_TEXT, UsageError, parse_deploy, parse_shipbot
-from bot.requests import Refused, hand_over, open_deploy
+from bot.grammar import HELP_TEXT, UsageError, parse_deploy, parse_rollback, parse_shipbot
+from bot.requests import Opened, Refused, hand_over, open_deploy
+from bot.rollbacks import open_rollback
 from bot.services import Services
 from handlers.guard import delivery_key, guarded
 from handlers.reports import audit_text, history_text, status_text
-from handlers.routes import DEPLOY, SHIPBOT
+from handlers.routes import DEPLOY, ROLLBACK, SHIPBOT
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    app.command(DEPLOY)(guarded(_deploy(services), services.notifier))
+    app.command(DEPLOY)(guarded(_asking(services, _deploy), services.notifier))
+    app.command(ROLLBACK)(guarded(_asking(services, _rollback), services.notifier))
     app.command(SHIPBOT)(guarded(_shipbot(services), services.notifier))
 
 
-def _deploy(services: Services) -> Any:
-    async def deploy(ack: Any, body: dict[str, Any]) -> None:
-        text = body.get("text", "")
-        if not text.strip():
+Open = Callable[[Services, str, str, str, str], Awaitable[Opened]]
+
+
+async def _deploy(services: Services, text: str, user: str, channel: str, seen: str) -> Opened:
+    return await open_deploy(services, parse_deploy(text), user, channel, seen)
+
+
+async def _rollback(services: Services, text: str, user: str, channel: str, seen: str) -> Opened:
+    return await open_rollback(services, parse_rollback(text), user, channel, seen)
+
+
+def _asking(services: Services, open_request: Open) -> Any:
+    """/deploy and /rollback: record the request, hand it to the workers, answer."""
+
+    async def ask(ack: Any, body: dict[str, Any]) -> None:
+        text, user, channel = body.get("text", ""), body["user_id"], body["channel_id"]
+        if body.get("command") == DEPLOY and not text.strip():
             await ack(response_type="ephemeral", text=HELP_TEXT)
             return
         try:
-            cmd = parse_deploy(text)
-            user, channel = body["user_id"], body["channel_id"]
-            opened = await open_deploy(services, cmd, user, channel, delivery_key(body))
+            opened = await open_request(services, text, user, channel, delivery_key(body))
         except (UsageError, Refused) as problem:
             await ack(response_type="ephemeral", text=str(problem))
             return
         if opened.replay:
             await ack()
             return
-        request_id = opened.request.id
-        await hand_over(services, request_id, opened.start_now)
-        await ack(response_type="ephemeral", text=_acknowledged(request_id, opened.start_now))
+        await hand_over(services, opened.request.id, opened.start_now)
+        await ack(response_type="ephemeral", text=_acknowledged(opened))
 
-    return deploy
+    ask.__name__ = open_request.__name__.strip("_")
+    return ask
 
 
-def _acknowledged(request_id: str, starting: bool) -> str:
-    if starting:
-        return f"Request `{request_id}` accepted; no approval needed, deploying now."
-    return (
-        f"Request `{request_id}` recorded; its card in this channel tracks approvals and progress."
-    )
+def _acknowledged(opened: Opened) -> str:
+    request = opened.request
+    what = f"`{request.id}` ({request.action.value} {request.service} {request.version})"
+    if opened.start_now:
+        return f"Request {what} accepted; no approval needed, running now."
+    return f"Request {what} recorded; its card in this channel tracks approvals and progress."
 
 
 def _shipbot(services: Services) -> Any:

@@ -45,6 +45,12 @@ services:
     vars: {{marker_file: "{marker}", gate_file: "{gate}"}}
     environments:
       staging: {{approvals: 0}}
+  api:
+    deployer: ansible
+    playbook: {PLAYBOOKS / "ok.yml"}
+    vars: {{marker_file: "{marker}"}}
+    environments:
+      prod: {{approvals: 2, approvers: [{", ".join(APPROVERS)}], rollback_approvals: 1}}
   crowd:
     deployer: ansible
     playbook: {PLAYBOOKS / "ok.yml"}

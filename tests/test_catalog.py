@@ -125,7 +125,8 @@ def test_unknown_key_reports_line_and_allowed_keys(tmp_path: Path) -> None:
     expected = CatalogIssue(
         11,
         "services.web-h5.environments.prod.aprovals",
-        "unknown key 'aprovals' (allowed: approvals, approvers, datacenters, expire_after_minutes)",
+        "unknown key 'aprovals' (allowed: approvals, approvers, datacenters, "
+        "expire_after_minutes, rollback_approvals)",
         str(path),
     )
     expected = [expected]
@@ -330,3 +331,29 @@ def test_any_valid_name_is_accepted_as_environment(name: str) -> None:
         "services": {"s": {"deployer": "ansible", "playbook": "p.yml", "environments": {name: {}}}},
     }
     assert [name] == list(Catalog.model_validate(data).services["s"].environments)
+
+
+def test_rollbacks_may_need_fewer_approvals(tmp_path: Path) -> None:
+    """rollback_approvals sets a rollback's count; without it a rollback needs as many."""
+    env = load_catalog(write(tmp_path, CATALOG_WITH_ROLLBACK)).services["web"].environments
+    expected = [(1, 2), (2, 2)]
+    assert expected == [(e.approvals_for(True), e.approvals_for(False)) for e in env.values()]
+
+
+def test_rollbacks_may_not_need_more_approvals(tmp_path: Path) -> None:
+    """rollback_approvals above approvals is an error on its line."""
+    text = CATALOG_WITH_ROLLBACK.replace("rollback_approvals: 1", "rollback_approvals: 3")
+    issues = check_catalog(write(tmp_path, text))
+    assert ["rollback_approvals may not exceed approvals (2)"] == [i.message for i in issues]
+
+
+CATALOG_WITH_ROLLBACK = """
+notify: {releases_channel: C0REL}
+services:
+  web:
+    deployer: ansible
+    playbook: deploy/web-h5.yml
+    environments:
+      prod: {approvals: 2, approvers: [U0A, U0B], rollback_approvals: 1}
+      dr: {approvals: 2, approvers: [U0A, U0B]}
+"""

@@ -111,3 +111,14 @@ def test_shipbot_console_runs_from_the_command_line(tmp_path: Path) -> None:
     assert 0 == result.returncode
     assert "Released web-h5 v1.4.0 to staging" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+async def test_rollback_puts_the_previous_release_back_on_disk(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    """Deploy v1.4.0, then v1.5.0, then /rollback: `current` points at releases/v1.4.0 again."""
+    await terminal.type("/deploy web-h5 v1.4.0 to staging")
+    await terminal.type("/deploy web-h5 v1.5.0 to staging")
+    output = await terminal.type("/rollback web-h5 staging")
+    assert "Rolled back web-h5 in staging to v1.4.0 (from v1.5.0)" in output
+    assert "releases/v1.4.0" == str((tmp_path / "demo-site/staging/current").readlink())

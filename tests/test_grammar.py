@@ -271,9 +271,9 @@ def test_usage_error_str_is_its_message() -> None:
     assert expected == (str(err), isinstance(err, ValueError))
 
 
-@pytest.mark.parametrize("usage", [DEPLOY_USAGE, SHIPBOT_USAGE])
+@pytest.mark.parametrize("usage", [DEPLOY_USAGE, ROLLBACK_USAGE, SHIPBOT_USAGE])
 def test_help_text_contains_every_usage(usage: str) -> None:
-    """HELP_TEXT covers the commands shipbot serves today, /deploy and /shipbot, with examples."""
+    """HELP_TEXT covers the commands shipbot serves, /deploy, /rollback and /shipbot."""
     assert usage in HELP_TEXT
 
 
