@@ -64,6 +64,21 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class HealthCheck(_Model):
+    """An HTTP URL that must answer 2xx, ``successes`` times in a row, after each data centre.
+
+    ``{datacenter}`` in the URL is replaced by the data centre's name."""
+
+    url: str = Field(pattern=r"^https?://")
+    timeout_seconds: float = Field(default=5, gt=0)
+    successes: int = Field(default=3, ge=1, strict=True)
+    interval_seconds: float = Field(default=1, ge=0)
+    max_attempts: int = Field(default=10, ge=1, strict=True)
+
+    def url_for(self, datacenter: str) -> str:
+        return self.url.replace("{datacenter}", datacenter)
+
+
 class Environment(_Model):
     """One environment of a service: its approval rule and the data centres it spans."""
 
@@ -72,6 +87,8 @@ class Environment(_Model):
     datacenters: Annotated[list[Name], AfterValidator(_unique)] = Field(default_factory=list)
     expire_after_minutes: int = Field(default=1440, gt=0, strict=True)
     rollback_approvals: int | None = Field(default=None, ge=0, strict=True)
+    health_check: HealthCheck | None = None
+    rollback_on_failure: bool = True
 
     @model_validator(mode="before")
     @classmethod

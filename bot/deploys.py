@@ -12,11 +12,13 @@ import logging
 import time
 from collections.abc import Awaitable
 
+from bot.catalog import HealthCheck
 from bot.leases import keep_lease
-from bot.models import DeployRequest, HistoryEntry, State, Step, StepStatus
-from bot.requests import entry_revision
+from bot.models import Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
+from bot.requests import entry_revision, environment_of
 from bot.services import Services
-from integrations.base import DeployError, DeployJob, Progress
+from integrations.base import DeployError, DeployJob, Progress, ProgressSink
+from integrations.health import wait_healthy
 
 log = logging.getLogger(__name__)
 
@@ -64,47 +66,106 @@ async def _run_claimed(services: Services, request: DeployRequest, worker: str) 
 
 
 async def _deploy_all(services: Services, request: DeployRequest) -> str:
-    """Deploy each target in order; stop at the first failure. Returns the failure, or ""."""
-    failure = ""
+    """Deploy each target in order, each followed by the environment's health check; stop at
+    the first failure and return the targets already changed to what they ran before (unless
+    the catalog says not to). Returns the failure, or ""."""
+    env = environment_of(services.catalog, request.service, request.environment)
+    before = await services.store.current(request.service, request.environment)
+    failure, landed = "", []
     for step in request.steps:
         if failure:
             step.status = StepStatus.SKIPPED
             continue
-        failure = await _deploy_one(services, request, step)
+        failure, changed = await _deploy_one(services, request, step, env.health_check)
+        landed += [step] if changed else []
+    if failure and env.rollback_on_failure and landed:
+        failure += " " + await _undo(services, request, landed, before)
     return failure
 
 
-async def _deploy_one(services: Services, request: DeployRequest, step: Step) -> str:
+async def _deploy_one(
+    services: Services, request: DeployRequest, step: Step, health: HealthCheck | None
+) -> tuple[str, bool]:
+    """Deploy one target; returns the failure (or "") and whether the target was changed."""
     step.status = StepStatus.RUNNING
     await _progress(services, request)
+    report, name = _reporter(services, request, step), step.target or request.environment
+    try:
+        await services.deployer_for(request.service).run(_job(request, step.target), report)
+    except DeployError as error:
+        step.status, step.detail = StepStatus.FAILED, str(error)
+        return f"{name}: {error}", False
+    except Exception as error:  # a bug in a deployer must still end the request
+        log.error("deployer crashed on %s: %s", request.id, type(error).__name__)
+        step.status, step.detail = StepStatus.FAILED, "internal error in the deployer"
+        return f"{name}: internal error in the deployer", False
+    await _best_effort(services.store.record_deployed(request, step.target), "record")
+    if health is not None:
+        try:
+            await _wait_healthy(health, step.target, report)
+        except DeployError as error:
+            step.status, step.detail = StepStatus.FAILED, str(error)
+            return f"{name}: {error}", True
+    step.status, step.detail = StepStatus.SUCCEEDED, ""
+    return "", True
 
+
+async def _wait_healthy(health: HealthCheck, target: str, report: ProgressSink) -> None:
+    await wait_healthy(
+        health.url_for(target),
+        datacenter=target,
+        report=report,
+        timeout=health.timeout_seconds,
+        successes=health.successes,
+        interval=health.interval_seconds,
+        max_attempts=health.max_attempts,
+    )
+
+
+async def _undo(
+    services: Services, request: DeployRequest, landed: list[Step], before: dict[str, Deployed]
+) -> str:
+    """Return each changed target, newest first, to the version it ran before this request."""
+    outcomes = [await _undo_one(services, request, step, before) for step in reversed(landed)]
+    await _progress(services, request)
+    return "; ".join(outcomes) + "."
+
+
+async def _undo_one(
+    services: Services, request: DeployRequest, step: Step, before: dict[str, Deployed]
+) -> str:
+    name, previous = step.target or request.environment, before.get(step.target)
+    if previous is None:
+        return f"{name}: nothing earlier to return to"
+    job = _job(request, step.target, previous.version, "rollback")
+    try:
+        await services.deployer_for(request.service).run(job, _reporter(services, request, step))
+    except DeployError as error:
+        step.status, step.detail = StepStatus.FAILED, f"rollback failed: {error}"
+        return f"{name}: rollback to {previous.version} failed"
+    step.status, step.detail = StepStatus.ROLLED_BACK, f"back on {previous.version}"
+    await _best_effort(
+        services.store.record_deployed(request, step.target, previous.version), "record"
+    )
+    return f"{name} rolled back to {previous.version}"
+
+
+def _reporter(services: Services, request: DeployRequest, step: Step) -> ProgressSink:
     async def report(event: Progress) -> None:
         step.detail = event.message
         await _progress(services, request)
 
-    try:
-        deployer = services.deployer_for(request.service)
-        await deployer.run(_job(request, step.target), report)
-    except DeployError as error:
-        step.status, step.detail = StepStatus.FAILED, str(error)
-        return f"{step.target or request.environment}: {error}"
-    except Exception as error:  # a bug in a deployer must still end the request
-        log.error("deployer crashed on %s: %s", request.id, type(error).__name__)
-        step.status, step.detail = StepStatus.FAILED, "internal error in the deployer"
-        return f"{step.target or request.environment}: internal error in the deployer"
-    step.status, step.detail = StepStatus.SUCCEEDED, ""
-    await _best_effort(services.store.record_deployed(request, step.target), "record")
-    return ""
+    return report
 
 
-def _job(request: DeployRequest, target: str) -> DeployJob:
+def _job(request: DeployRequest, target: str, version: str = "", action: str = "") -> DeployJob:
     return DeployJob(
         request_id=request.id,
         service=request.service,
-        version=request.version,
+        version=version or request.version,
         environment=request.environment,
         datacenter=target,
-        action=request.action.value,
+        action=action or request.action.value,  # type: ignore[arg-type]
     )
 
 

@@ -38,6 +38,7 @@ class StepStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+    ROLLED_BACK = "rolled_back"  # deployed, then returned to what ran before
 
 
 class Step(BaseModel):

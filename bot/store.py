@@ -216,9 +216,10 @@ class Store:
 
     # history -------------------------------------------------------------------
     @_translated
-    async def record_deployed(self, r: DeployRequest, target: str) -> None:
+    async def record_deployed(self, r: DeployRequest, target: str, version: str = "") -> None:
+        """``target`` now runs ``version`` (default: the request's), put there by r."""
         deployed = Deployed(
-            version=r.version, request_id=r.id, requester=r.requester, at=time.time()
+            version=version or r.version, request_id=r.id, requester=r.requester, at=time.time()
         )
         key = self._k("current", r.service, r.environment)
         await self.redis.hset(key, target, deployed.model_dump_json())

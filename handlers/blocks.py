@@ -27,6 +27,7 @@ _STEP_ICONS = {
     StepStatus.SUCCEEDED: "✅",
     StepStatus.FAILED: "❌",
     StepStatus.SKIPPED: "⏭️",
+    StepStatus.ROLLED_BACK: "↩️",
 }
 
 

@@ -1,0 +1,66 @@
+"""End to end: the environment's health check after each data centre, against a real local
+HTTP endpoint, and the automatic return of changed data centres when one fails."""
+
+from __future__ import annotations
+
+from tests.conftest import marker_lines
+from tests.fakes.health import HealthServer
+from tests.stack import Stack, reply_text
+
+
+def deployed(bot: Stack, text: str) -> str:
+    request_id = bot.deploy(text)
+    bot.wait_card(request_id, "Deployed in")
+    return request_id
+
+
+def test_each_datacenter_is_checked_before_the_next(bot: Stack, health: HealthServer) -> None:
+    """Healthy answers, twice in a row per data centre, let the rollout go on to the end."""
+    request_id = deployed(bot, "guarded v1 to prod")
+    assert ["dc-a", "dc-a", "dc-b", "dc-b"] == health.hits
+    expected = [f"guarded v1 prod {dc} deploy {request_id}" for dc in ("dc-a", "dc-b")]
+    assert expected == marker_lines(bot)
+
+
+def test_unhealthy_second_datacenter_returns_both_to_the_previous_version(
+    bot: Stack, health: HealthServer
+) -> None:
+    """dc-b fails its check: dc-b, then dc-a, are rolled back to v1, and the card says so."""
+    deployed(bot, "guarded v1 to prod")
+    health.status["dc-b"] = 503
+    request_id = bot.deploy("guarded v2 to prod")
+    card = bot.wait_card(request_id, "Failed")
+    expected = [
+        f"guarded v2 prod dc-a deploy {request_id}",
+        f"guarded v2 prod dc-b deploy {request_id}",
+        f"guarded v1 prod dc-b rollback {request_id}",
+        f"guarded v1 prod dc-a rollback {request_id}",
+    ]
+    assert expected == marker_lines(bot)[-4:]
+    assert "HTTP 503" in card and "dc-a rolled back to v1" in card
+    status = reply_text(bot.command("status guarded", command="/shipbot"))
+    assert "dc-a `v1`" in status and "dc-b `v1`" in status
+
+
+def test_unhealthy_first_datacenter_leaves_the_second_untouched(
+    bot: Stack, health: HealthServer
+) -> None:
+    """dc-a fails its check: dc-b is never deployed, and dc-a returns to v1."""
+    deployed(bot, "guarded v1 to prod")
+    health.status["dc-a"] = 500
+    request_id = bot.deploy("guarded v2 to prod")
+    bot.wait_card(request_id, "Failed")
+    expected = [
+        f"guarded v2 prod dc-a deploy {request_id}",
+        f"guarded v1 prod dc-a rollback {request_id}",
+    ]
+    assert expected == marker_lines(bot)[-2:]
+
+
+def test_catalog_can_turn_the_automatic_rollback_off(bot: Stack, health: HealthServer) -> None:
+    """rollback_on_failure: false: a failed check stops the rollout, and nothing is undone."""
+    deployed(bot, "guarded v1 to qa")
+    health.status["dc-a"] = 503
+    request_id = bot.deploy("guarded v2 to qa")
+    bot.wait_card(request_id, "Failed")
+    assert [f"guarded v2 qa dc-a deploy {request_id}"] == marker_lines(bot)[-1:]
