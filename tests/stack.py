@@ -130,6 +130,12 @@ class Stack:
         assert found, f"no request id in {answer.text!r}"
         return found.group(1)
 
+    def deployed(self, text: str) -> str:
+        """Send /deploy (needing no approval) and wait until it is done; returns its id."""
+        request_id = self.deploy(text)
+        self.wait_card(request_id, "Deployed in")
+        return request_id
+
     def click(self, action_id: str, request_id: str, user: str) -> httpx.Response:
         card = self.card(request_id)
         return self.send(block_action(user, action_id, request_id, card.ts, CHANNEL))

@@ -8,15 +8,9 @@ from tests.fakes.health import HealthServer
 from tests.stack import Stack, reply_text
 
 
-def deployed(bot: Stack, text: str) -> str:
-    request_id = bot.deploy(text)
-    bot.wait_card(request_id, "Deployed in")
-    return request_id
-
-
 def test_each_datacenter_is_checked_before_the_next(bot: Stack, health: HealthServer) -> None:
     """Healthy answers, twice in a row per data centre, let the rollout go on to the end."""
-    request_id = deployed(bot, "guarded v1 to prod")
+    request_id = bot.deployed("guarded v1 to prod")
     assert ["dc-a", "dc-a", "dc-b", "dc-b"] == health.hits
     expected = [f"guarded v1 prod {dc} deploy {request_id}" for dc in ("dc-a", "dc-b")]
     assert expected == marker_lines(bot)
@@ -26,7 +20,7 @@ def test_unhealthy_second_datacenter_returns_both_to_the_previous_version(
     bot: Stack, health: HealthServer
 ) -> None:
     """dc-b fails its check: dc-b, then dc-a, are rolled back to v1, and the card says so."""
-    deployed(bot, "guarded v1 to prod")
+    bot.deployed("guarded v1 to prod")
     health.status["dc-b"] = 503
     request_id = bot.deploy("guarded v2 to prod")
     card = bot.wait_card(request_id, "Failed")
@@ -46,7 +40,7 @@ def test_unhealthy_first_datacenter_leaves_the_second_untouched(
     bot: Stack, health: HealthServer
 ) -> None:
     """dc-a fails its check: dc-b is never deployed, and dc-a returns to v1."""
-    deployed(bot, "guarded v1 to prod")
+    bot.deployed("guarded v1 to prod")
     health.status["dc-a"] = 500
     request_id = bot.deploy("guarded v2 to prod")
     bot.wait_card(request_id, "Failed")
@@ -59,7 +53,7 @@ def test_unhealthy_first_datacenter_leaves_the_second_untouched(
 
 def test_catalog_can_turn_the_automatic_rollback_off(bot: Stack, health: HealthServer) -> None:
     """rollback_on_failure: false: a failed check stops the rollout, and nothing is undone."""
-    deployed(bot, "guarded v1 to qa")
+    bot.deployed("guarded v1 to qa")
     health.status["dc-a"] = 503
     request_id = bot.deploy("guarded v2 to qa")
     bot.wait_card(request_id, "Failed")

@@ -8,13 +8,6 @@ from tests.stack import Stack, reply_text
 APPROVE = "shipbot_approve"
 
 
-def deployed(bot: Stack, text: str) -> str:
-    """Deploy and wait until it is done; returns the request id."""
-    request_id = bot.deploy(text)
-    bot.wait_card(request_id, "Deployed in")
-    return request_id
-
-
 def _rollback(bot: Stack, text: str) -> str:
     answer = reply_text(bot.command(text, command="/rollback"))
     assert "(rollback " in answer, answer
@@ -23,8 +16,8 @@ def _rollback(bot: Stack, text: str) -> str:
 
 def test_rollback_returns_to_the_previous_version(bot: Stack) -> None:
     """v1 then v2, then /rollback: the playbook runs with action rollback and version v1."""
-    deployed(bot, "web-h5 v1 to staging")
-    deployed(bot, "web-h5 v2 to staging")
+    bot.deployed("web-h5 v1 to staging")
+    bot.deployed("web-h5 v2 to staging")
     request_id = _rollback(bot, "web-h5 staging")
     bot.wait_card(request_id, "Deployed in")
     assert f"web-h5 v1 staging - rollback {request_id}" == marker_lines(bot)[-1]
@@ -32,8 +25,8 @@ def test_rollback_returns_to_the_previous_version(bot: Stack) -> None:
 
 def test_rolled_back_release_is_marked_and_announced(bot: Stack) -> None:
     """History shows the undone release as rolled back; the releases channel is told."""
-    deployed(bot, "web-h5 v1 to staging")
-    undone = deployed(bot, "web-h5 v2 to staging")
+    bot.deployed("web-h5 v1 to staging")
+    undone = bot.deployed("web-h5 v2 to staging")
     request_id = _rollback(bot, "web-h5 staging")
     bot.wait_card(request_id, "Deployed in")
     note = bot.slack.wait_for(lambda: bot.releases(request_id))[0]
@@ -46,7 +39,7 @@ def test_rolled_back_release_is_marked_and_announced(bot: Stack) -> None:
 def test_a_second_rollback_goes_further_back_not_forward(bot: Stack) -> None:
     """v1, v2, v3; rollback -> v2; rollback again -> v1, never back to the undone v3."""
     for version in ("v1", "v2", "v3"):
-        deployed(bot, f"web-h5 {version} to staging")
+        bot.deployed(f"web-h5 {version} to staging")
     first = _rollback(bot, "web-h5 staging")
     bot.wait_card(first, "Deployed in")
     second = _rollback(bot, "web-h5 staging")
@@ -59,7 +52,7 @@ def test_a_second_rollback_goes_further_back_not_forward(bot: Stack) -> None:
 def test_rollback_to_a_named_version(bot: Stack) -> None:
     """`/rollback web-h5 staging to v1` skips over v2."""
     for version in ("v1", "v2", "v3"):
-        deployed(bot, f"web-h5 {version} to staging")
+        bot.deployed(f"web-h5 {version} to staging")
     request_id = _rollback(bot, "web-h5 staging to v1")
     bot.wait_card(request_id, "Deployed in")
     assert f"web-h5 v1 staging - rollback {request_id}" == marker_lines(bot)[-1]
@@ -67,8 +60,8 @@ def test_rollback_to_a_named_version(bot: Stack) -> None:
 
 def test_unknown_target_version_is_refused_with_the_choices(bot: Stack) -> None:
     """A version never deployed there is refused, naming the versions one can return to."""
-    deployed(bot, "web-h5 v1 to staging")
-    deployed(bot, "web-h5 v2 to staging")
+    bot.deployed("web-h5 v1 to staging")
+    bot.deployed("web-h5 v2 to staging")
     answer = reply_text(bot.command("web-h5 staging to v9", command="/rollback"))
     assert "`v9` has no successful deploy" in answer and "`v1`" in answer
 
