@@ -182,11 +182,11 @@ async def finish(services: Services, request: DeployRequest, worker: str, failur
     if result[0] != "finished":  # someone else ended it (the sweep): record nothing twice
         log.warning("request %s was already ended: %s", request.id, " ".join(result))
         return state
-    if state is State.SUCCEEDED and request.undoes:
-        await services.store.mark_rolled_back(request)
     if result[1]:  # its card first, so this update can't land after the next worker's
         await _best_effort(services.notifier.show(result[1]), "show the next request")
         await services.queue.start(result[1])
+    if state is State.SUCCEEDED and request.undoes:
+        await _best_effort(services.store.mark_rolled_back(request), "mark the undone release")
     await _best_effort(services.store.add_history(_history(request, state, failure)), "history")
     await _best_effort(_tell(services, request.id), "notify")
     return state
@@ -199,8 +199,8 @@ async def _tell(services: Services, request_id: str) -> None:
         await services.notifier.released(final)
     elif final is not None:
         text = (
-            f"<@{final.requester}> the deploy of {final.service} {final.version} to "
-            f"{final.environment} failed. {final.failure}"
+            f"<@{final.requester}> the {final.action.value} of {final.service} "
+            f"{final.version} to {final.environment} failed. {final.failure}"
         )
         await services.notifier.thread(final, text)
 
