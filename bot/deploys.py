@@ -17,7 +17,7 @@ from bot.leases import keep_lease
 from bot.models import Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.requests import entry_revision, environment_of
 from bot.services import Services
-from integrations.base import DeployError, DeployJob, Progress, ProgressSink
+from integrations.base import DeployError, DeployJob, JobAction, Progress, ProgressSink
 from integrations.health import wait_healthy
 
 log = logging.getLogger(__name__)
@@ -158,14 +158,16 @@ def _reporter(services: Services, request: DeployRequest, step: Step) -> Progres
     return report
 
 
-def _job(request: DeployRequest, target: str, version: str = "", action: str = "") -> DeployJob:
+def _job(
+    request: DeployRequest, target: str, version: str = "", action: JobAction | None = None
+) -> DeployJob:
     return DeployJob(
         request_id=request.id,
         service=request.service,
         version=version or request.version,
         environment=request.environment,
         datacenter=target,
-        action=action or request.action.value,  # type: ignore[arg-type]
+        action=action or request.action.value,
     )
 
 

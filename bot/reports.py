@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
-from bot.requests import environment_of
+from bot.requests import environment_of, service_of
 from bot.services import Services
 
 
@@ -60,6 +60,4 @@ async def audit(services: Services, subject: str | None, limit: int = 20) -> lis
 
 
 def _environments(services: Services, service: str) -> list[str]:
-    if service not in services.catalog.services:
-        environment_of(services.catalog, service, "")  # raises Refused naming the choices
-    return list(services.catalog.services[service].environments)
+    return list(service_of(services.catalog, service).environments)

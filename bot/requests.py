@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.catalog import Catalog, Environment
+from bot.catalog import Catalog, Environment, Service
 from bot.grammar import DeployCommand
 from bot.ids import new_request_id
 from bot.models import Action, DeployRequest, State, Step
@@ -53,11 +54,16 @@ def entry_revision(catalog: Catalog, service: str) -> str:
 _FINGERPRINTS: dict[tuple[str, str], str] = {}
 
 
-def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:
-    """The catalog entry, or Refused naming the valid choices."""
+def service_of(catalog: Catalog, service: str) -> Service:
+    """The service's catalog entry, or Refused naming the known services."""
     if service not in catalog.services:
         raise Refused(f"Unknown service `{service}`. Known services: {_choices(catalog.services)}.")
-    environments = catalog.services[service].environments
+    return catalog.services[service]
+
+
+def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:
+    """The environment's catalog entry, or Refused naming the valid choices."""
+    environments = service_of(catalog, service).environments
     if environment not in environments:
         raise Refused(
             f"`{service}` has no environment `{environment}`. "
@@ -117,5 +123,5 @@ def new_request(
     )
 
 
-def _choices(names: object) -> str:
-    return ", ".join(f"`{n}`" for n in sorted(names))  # type: ignore[call-overload]
+def _choices(names: Iterable[str]) -> str:
+    return ", ".join(f"`{n}`" for n in sorted(names))

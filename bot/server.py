@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from arq.connections import ArqRedis
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -84,7 +84,7 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def _healthz(store: Store):  # type: ignore[no-untyped-def]
+def _healthz(store: Store) -> Callable[[Request], Awaitable[Response]]:
     async def healthz(_: Request) -> Response:
         try:
             await store.ping()

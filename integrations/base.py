@@ -23,6 +23,9 @@ class DeployUnreachable(DeployError):
     """The tool could not be reached or refused our credentials."""
 
 
+JobAction = Literal["deploy", "rollback"]
+
+
 @dataclass(frozen=True)
 class DeployJob:
     """Exactly one unit of work: one service, one version, one data centre."""
@@ -32,7 +35,7 @@ class DeployJob:
     version: str
     environment: str
     datacenter: str  # "" when the environment lists no data centres
-    action: Literal["deploy", "rollback"] = "deploy"
+    action: JobAction = "deploy"
     vars: Mapping[str, Any] = field(default_factory=dict)
 
 
