@@ -182,15 +182,6 @@ class FakeSlack:
         """Poll predicate until it returns something truthy, and return that (blocking)."""
         return poll(predicate, timeout, lambda: AssertionError(self._timeout_report(timeout)))
 
-    async def wait_for_async(self, predicate: Callable[[], T | None], timeout: float = 10.0) -> T:
-        """wait_for for code running on the test's own event loop (yields instead of blocking)."""
-        deadline = time.monotonic() + timeout
-        while not (value := predicate()):
-            if time.monotonic() > deadline:
-                raise AssertionError(self._timeout_report(timeout))
-            await asyncio.sleep(0.02)
-        return value
-
     def _timeout_report(self, timeout: float) -> str:
         lines = [f"condition not met within {timeout}s; FakeSlack received:"]
         lines += [f"  {c.method} {json.dumps(c.args, default=str)[:300]}" for c in self.calls()]
