@@ -28,6 +28,16 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from bot.options import (
+    OPTION_KEYS,
+    ArgoCDOptions,
+    DeployerOptions,
+    GitLabOptions,
+    KubernetesOptions,
+    merged,
+    missing,
+)
+
 BASE_DIR = "base_dir"  # validation context key: the directory relative paths start from
 Loc = tuple[int | str, ...]
 
@@ -56,8 +66,8 @@ CHANNEL_HINT = "expected a Slack channel ID (C..., G... or D...)"
 Name = Annotated[str, _matching(r"[a-z0-9][a-z0-9._-]{0,62}", "name", NAME_HINT)]
 ApproverId = Annotated[str, _matching(r"[UWS][A-Z0-9]{2,}", "approver", APPROVER_HINT)]
 ChannelId = Annotated[str, _matching(r"[CGD][A-Z0-9]{2,}", "channel", CHANNEL_HINT)]
-Deployer = Literal["ansible"]  # later: "kubernetes", "gitlab", "argocd"
-REQUIRED_BY_DEPLOYER: dict[str, tuple[str, ...]] = {"ansible": ("playbook",)}
+Deployer = Literal["ansible", "kubernetes", "gitlab", "argocd"]
+ANSIBLE_ONLY = ("playbook", "inventory", "vars")
 
 
 class _Model(BaseModel):
@@ -84,16 +94,30 @@ class Environment(_Model):
 
     approvals: int = Field(default=0, ge=0, strict=True)
     approvers: list[ApproverId] = Field(default_factory=list, validate_default=True)
-    datacenters: Annotated[list[Name], AfterValidator(_unique)] = Field(default_factory=list)
+    datacenters: dict[Name, DeployerOptions] = Field(default_factory=dict)
     expire_after_minutes: int = Field(default=1440, gt=0, strict=True)
     rollback_approvals: int | None = Field(default=None, ge=0, strict=True)
     health_check: HealthCheck | None = None
     rollback_on_failure: bool = True
+    kubernetes: KubernetesOptions | None = None
+    gitlab: GitLabOptions | None = None
+    argocd: ArgoCDOptions | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _empty_means_defaults(cls, data: Any) -> Any:
         return {} if data is None else data
+
+    @field_validator("datacenters", mode="before")
+    @classmethod
+    def _names_or_options(cls, value: Any) -> Any:
+        """``[dc-a, dc-b]`` or ``{dc-a: {kubernetes: {...}}, dc-b: ...}``; both keep order."""
+        if isinstance(value, list):
+            _unique([str(v) for v in value])
+            return {name: {} for name in value}
+        if isinstance(value, dict):
+            return {name: {} if options is None else options for name, options in value.items()}
+        return value
 
     @field_validator("approvers")
     @classmethod
@@ -117,6 +141,9 @@ class Environment(_Model):
         """The data centres in rollout order, or one unnamed target when none are listed."""
         return list(self.datacenters) or [""]
 
+    def options_of(self, datacenter: str) -> DeployerOptions | None:
+        return self.datacenters.get(datacenter)
+
     def approvals_for(self, rollback: bool) -> int:
         """How many approvals a deploy, or a rollback, of this environment needs."""
         if rollback and self.rollback_approvals is not None:
@@ -131,6 +158,9 @@ class Service(_Model):
     playbook: Path | None = None
     inventory: Path | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
+    kubernetes: KubernetesOptions | None = None
+    gitlab: GitLabOptions | None = None
+    argocd: ArgoCDOptions | None = None
     environments: dict[Name, Environment] = Field(min_length=1)
 
     @field_validator("playbook", "inventory")
@@ -146,10 +176,40 @@ class Service(_Model):
 
     @model_validator(mode="after")
     def _deployer_fields(self) -> Service:
-        for name in REQUIRED_BY_DEPLOYER[self.deployer]:
-            if getattr(self, name) is None:
-                raise ValueError(f"missing key {name!r}, required by deployer {self.deployer!r}")
+        if self.deployer == "ansible" and self.playbook is None:
+            raise ValueError("missing key 'playbook', required by deployer 'ansible'")
+        if self.deployer != "ansible":
+            given = [k for k in ANSIBLE_ONLY if k in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only used by deployer 'ansible'")
+        for where, level in self._levels():
+            stray = [k for k in OPTION_KEYS if k != self.deployer and getattr(level, k)]
+            if stray:
+                deployer = self.deployer
+                raise ValueError(f"{where}: {stray[0]} options, but the deployer is {deployer}")
+        for environment, env in self.environments.items():
+            for target in env.targets():
+                lack = missing(self.deployer, self.options_for(environment, target))
+                if self.deployer in OPTION_KEYS and lack:
+                    where = f"{environment}/{target}" if target else environment
+                    raise ValueError(
+                        f"{self.deployer} options for {where} lack {', '.join(lack)}; "
+                        f"give them under {self.deployer}: in the service, the environment "
+                        "or the data centre"
+                    )
         return self
+
+    def _levels(self) -> Iterator[tuple[str, Any]]:
+        yield "the service", self
+        for environment, env in self.environments.items():
+            yield f"environment {environment}", env
+            for target, options in env.datacenters.items():
+                yield f"data centre {environment}/{target}", options
+
+    def options_for(self, environment: str, datacenter: str) -> dict[str, Any]:
+        """This deployer's options for one target, nearest level first (see bot.options)."""
+        env = self.environments[environment]
+        return merged(self.deployer, self, env, env.options_of(datacenter))
 
 
 class Notify(_Model):
@@ -296,14 +356,20 @@ def _message(error: ErrorDetails) -> str:
 
 def _allowed_keys(loc: Loc) -> list[str]:
     """The keys allowed at `loc`, found by walking the model classes along it."""
-    kind: Any = Catalog
+    kind: Any = _model(Catalog)
     for part in loc:
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             field = kind.model_fields.get(str(part))
-            kind = field.annotation if field else None
+            kind = _model(field.annotation) if field else None
         else:
-            kind = (get_args(kind) or (None,))[-1]  # dict[str, X] or list[X]: X
+            kind = _model((get_args(kind) or (None,))[-1])  # dict[str, X] or list[X]: X
     return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+
+
+def _model(kind: Any) -> Any:
+    """``X | None`` -> X; anything else unchanged."""
+    args = [a for a in get_args(kind) if a is not type(None)]
+    return args[0] if type(None) in get_args(kind) and len(args) == 1 else kind
 
 
 def _line(root: yaml.Node, loc: Loc) -> int:

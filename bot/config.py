@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     gitlab_url: str = ""
     gitlab_token: SecretStr = SecretStr("")
     gitlab_webhook_secret: SecretStr = SecretStr("")
+    argocd_url: str = ""
+    argocd_token: SecretStr = SecretStr("")
     shipbot_port: int = Field(default=3000, ge=1, le=65535)
     shipbot_key_prefix: str = "shipbot"
     shipbot_lease_seconds: int = Field(default=90, ge=2)

@@ -46,9 +46,20 @@ class Progress:
     datacenter: str
     message: str  # e.g. "TASK [copy site] ok on localhost"
     failed: bool = False
+    link: str = ""  # where a person can watch this run (a pipeline, an Application), if any
 
 
 ProgressSink = Callable[[Progress], Awaitable[None]]
+
+Wake = Callable[[str, float], Awaitable[None]]
+"""``await wake(topic, seconds)`` returns when news on ``topic`` arrives (a webhook said
+something changed) or after ``seconds``, whichever is first. Deployers that poll use it to
+poll at once when told, and to back off when not."""
+
+
+def pipeline_topic(project_id: int, pipeline_id: int) -> str:
+    """The Wake topic for news about one GitLab pipeline (webhooks publish, gitlab waits)."""
+    return f"gitlab-pipeline:{project_id}:{pipeline_id}"
 
 
 class Deployer(Protocol):

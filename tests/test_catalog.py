@@ -126,7 +126,7 @@ def test_unknown_key_reports_line_and_allowed_keys(tmp_path: Path) -> None:
         11,
         "services.web-h5.environments.prod.aprovals",
         "unknown key 'aprovals' (allowed: approvals, approvers, datacenters, "
-        "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure)",
+        "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure, kubernetes, gitlab, argocd)",
         str(path),
     )
     expected = [expected]
@@ -181,7 +181,7 @@ def test_bad_datacenter_name_rejected(tmp_path: Path) -> None:
     """Datacenter names follow the same rule as service names."""
     path = write(tmp_path, VALID.replace("dc-b]", "DC_B]"))
     locations = [issue.location for issue in check_catalog(path)]
-    expected = ["services.web-h5.environments.prod.datacenters[1]"]
+    expected = ["services.web-h5.environments.prod.datacenters.DC_B"]
     assert expected == locations
 
 
@@ -237,7 +237,7 @@ def test_ansible_service_requires_playbook(tmp_path: Path) -> None:
 def test_unknown_deployer_rejected(tmp_path: Path) -> None:
     """Only the deployers shipbot knows are accepted."""
     path = write(tmp_path, VALID.replace("deployer: ansible", "deployer: puppet"))
-    expected = [(5, "Input should be 'ansible', got 'puppet'")]
+    expected = [(5, "Input should be 'ansible', 'kubernetes', 'gitlab' or 'argocd', got 'puppet'")]
     assert expected == issues_of(path)
 
 
