@@ -76,9 +76,13 @@ def _socket(_: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from bot.wiring import settings_needed
     from bot.worker import work
 
     settings, catalog = _ready("slack_bot_token", "redis_url", "shipbot_catalog")
+    missing = settings.missing(*settings_needed(catalog))
+    if missing:
+        raise SystemExit(f"shipbot: the catalog's deployers need: {', '.join(missing)}")
     _keep_secrets_from_playbooks()
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(work(settings, catalog, burst=args.burst))

@@ -17,7 +17,7 @@ from bot.leases import keep_lease
 from bot.models import Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.requests import entry_revision, environment_of
 from bot.services import Services
-from integrations.base import DeployError, DeployJob, JobAction, Progress, ProgressSink
+from integrations.base import Deployer, DeployError, DeployJob, JobAction, Progress, ProgressSink
 from integrations.health import wait_healthy
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ async def _deploy_one(
     await _progress(services, request)
     report, name = _reporter(services, request, step), step.target or request.environment
     try:
-        await services.deployer_for(request.service).run(_job(request, step.target), report)
+        await _deployer(services, request, step).run(_job(request, step.target), report)
     except DeployError as error:
         step.status, step.detail = StepStatus.FAILED, str(error)
         return f"{name}: {error}", False
@@ -139,7 +139,7 @@ async def _undo_one(
         return f"{name}: nothing earlier to return to"
     job = _job(request, step.target, previous.version, "rollback")
     try:
-        await services.deployer_for(request.service).run(job, _reporter(services, request, step))
+        await _deployer(services, request, step).run(job, _reporter(services, request, step))
     except DeployError as error:
         step.status, step.detail = StepStatus.FAILED, f"rollback failed: {error}"
         return f"{name}: rollback to {previous.version} failed"
@@ -150,9 +150,13 @@ async def _undo_one(
     return f"{name} rolled back to {previous.version}"
 
 
+def _deployer(services: Services, request: DeployRequest, step: Step) -> Deployer:
+    return services.deployer_for(request.service, request.environment, step.target)
+
+
 def _reporter(services: Services, request: DeployRequest, step: Step) -> ProgressSink:
     async def report(event: Progress) -> None:
-        step.detail = event.message
+        step.detail, step.link = event.message, event.link or step.link
         await _progress(services, request)
 
     return report

@@ -47,6 +47,7 @@ class Step(BaseModel):
     target: str
     status: StepStatus = StepStatus.WAITING
     detail: str = ""
+    link: str = ""  # where the deployer's run can be watched (a pipeline, an Application)
 
 
 class DeployRequest(BaseModel):
@@ -103,6 +104,7 @@ class HistoryEntry(BaseModel):
     started_at: float
     finished_at: float
     failure: str = ""
+    source: str = ""  # "" when shipbot ran it; "gitlab" for a deployment GitLab ran alone
 
 
 class Deployed(BaseModel):

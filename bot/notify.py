@@ -32,3 +32,6 @@ class JobQueue(Protocol):
 
     async def announce(self, request_id: str) -> None:
         """Have a worker post this new request's card."""
+
+    async def record_external(self, project_id: int, deployment_id: int) -> None:
+        """Have a worker look up a GitLab deployment and record it if shipbot did not run it."""

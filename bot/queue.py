@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 RUN_DEPLOY = "run_deploy"
 ANNOUNCE = "announce"
+RECORD_EXTERNAL = "record_external"
 
 
 def queue_name(prefix: str) -> str:
@@ -31,18 +32,22 @@ class ArqQueue:
     async def announce(self, request_id: str) -> None:
         await self._enqueue(ANNOUNCE, request_id)
 
-    async def _enqueue(self, function: str, request_id: str) -> None:
+    async def record_external(self, project_id: int, deployment_id: int) -> None:
+        await self._enqueue(RECORD_EXTERNAL, project_id, deployment_id)
+
+    async def _enqueue(self, function: str, *args: str | int) -> None:
+        subject = ":".join(map(str, args))
         try:
             job = await self.pool.enqueue_job(
                 function,
-                request_id,
-                _job_id=f"{self.prefix}:{function}:{request_id}",  # once per request and kind
+                *args,
+                _job_id=f"{self.prefix}:{function}:{subject}",  # once per subject and kind
                 _queue_name=queue_name(self.prefix),
             )
         except RedisError as error:
             raise StoreUnavailable(type(error).__name__) from None
         if job is None:
-            log.info("request %s already has a %s job", request_id, function)
+            log.info("%s already has a %s job", subject, function)
 
 
 Job = Callable[[str], Awaitable[object]]
@@ -60,6 +65,9 @@ class InlineQueue:
 
     async def announce(self, request_id: str) -> None:
         self.waiting.append((ANNOUNCE, request_id))
+
+    async def record_external(self, project_id: int, deployment_id: int) -> None:
+        """The console receives no webhooks; nothing to record."""
 
     async def drain(self) -> None:
         while self.waiting:

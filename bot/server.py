@@ -1,4 +1,5 @@
-"""The HTTP face of shipbot: Slack events, health and Prometheus metrics (Starlette + uvicorn)."""
+"""The HTTP face of shipbot: Slack events, GitLab webhooks, health and Prometheus metrics
+(Starlette + uvicorn)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bot.queue import ArqQueue
 from bot.store import Store, StoreUnavailable, connect
 from bot.wiring import build_services, shared_session, slack_client
 from handlers.app import build_app
+from handlers.webhooks import gitlab_webhook
 
 log = logging.getLogger(__name__)
 SLACK_REQUESTS = Counter("shipbot_slack_requests_total", "Requests received from Slack", ["status"])
@@ -51,6 +53,7 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
     slack = AsyncSlackRequestHandler(bolt)
 
     verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+    gitlab_secret = settings.gitlab_webhook_secret.get_secret_value()
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
@@ -78,6 +81,7 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
 
     routes = [
         Route("/slack/events", events, methods=["POST"]),
+        Route("/gitlab/webhook", gitlab_webhook(services, gitlab_secret), methods=["POST"]),
         Route("/healthz", _healthz(services.store), methods=["GET"]),
         Route("/metrics", _metrics, methods=["GET"]),
     ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.catalog import Catalog
 from bot.notify import Directory, JobQueue, Notifier
 from bot.store import Store
-from integrations.base import Deployer
+from integrations.base import Deployer, Lookup
 
 
 @dataclass
@@ -18,4 +18,5 @@ class Services:
     notifier: Notifier
     directory: Directory
     queue: JobQueue
-    deployer_for: Callable[[str], Deployer]
+    deployer_for: Callable[[str, str, str], Deployer]  # (service, environment, datacenter)
+    lookup_deployment: Lookup | None = None  # GitLab, when GITLAB_URL and GITLAB_TOKEN are set

@@ -13,10 +13,13 @@ Keys (all under one prefix, default ``shipbot``):
 - ``audit`` stream, append-only, every transition
 - ``seen:{delivery}`` short-lived marks that make Slack retries and replays take effect once
 - ``group:{id}`` short-lived cache of a Slack user group's members
+- ``news:{topic}`` a one-item list a webhook pushes to wake whoever follows ``topic``
+- ``external:{id}`` marks a deployment run outside shipbot as recorded (once)
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import time
@@ -33,6 +36,8 @@ from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
 
 HISTORY_KEEP = 1000
 GROUP_TTL = 300
+NEWS_TTL = 600
+EXTERNAL_TTL = 30 * 86400
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 _NOT_STORED = {"steps", "approvers", "queued_behind"}
 
@@ -255,6 +260,58 @@ class Store:
     async def history(self, service: str, environment: str, limit: int = 10) -> list[HistoryEntry]:
         raw = await self.redis.lrange(self._k("history", service, environment), 0, limit - 1)
         return [HistoryEntry.model_validate_json(item) for item in raw]
+
+    @_translated
+    async def record_external(self, entry: HistoryEntry, deployed: Deployed) -> bool:
+        """A deploy run outside shipbot, into history, ``current`` and the audit trail, once
+        per ``entry.request_id``; False when it was already recorded."""
+        if not await self.redis.set(
+            self._k("external", entry.request_id, entry.service, entry.environment),
+            1,
+            nx=True,
+            ex=EXTERNAL_TTL,
+        ):
+            return False
+        current = self._k("current", entry.service, entry.environment)
+        detail = f"{entry.version} on {', '.join(t or entry.environment for t in entry.targets)}"
+        event = AuditEvent(
+            actor=entry.requester,
+            event="deployed_outside_shipbot",
+            request_id=entry.request_id,
+            service=entry.service,
+            environment=entry.environment,
+            detail=detail,
+        )
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for target in entry.targets:
+                pipe.hset(current, target, deployed.model_dump_json())
+            pipe.lpush(
+                self._k("history", entry.service, entry.environment), entry.model_dump_json()
+            )
+            pipe.ltrim(self._k("history", entry.service, entry.environment), 0, HISTORY_KEEP - 1)
+            pipe.xadd(self._k("audit"), {k: str(v) for k, v in event.model_dump().items()})
+            await pipe.execute()
+        return True
+
+    # news ----------------------------------------------------------------------
+    @_translated
+    async def tell(self, topic: str) -> None:
+        """Wake whoever `listen`s on ``topic``, in any process (at most one wake is kept)."""
+        key = self._k("news", topic)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, 1).ltrim(key, 0, 0).expire(key, NEWS_TTL)
+            await pipe.execute()
+
+    async def listen(self, topic: str, seconds: float) -> None:
+        """Return when ``topic`` is told, or after ``seconds``; never raises for Redis."""
+        key, deadline = self._k("news", topic), time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:  # short blocks: the client's socket timeout is 2 s, and 0 would block forever
+                if await self.redis.blpop([key], timeout=max(0.01, min(left, 1.0))):
+                    return
+            except RedisError:
+                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+                return
 
     # audit ---------------------------------------------------------------------
     @_translated

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
+from pydantic import SecretStr
 from redis import asyncio as aioredis
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,7 +20,7 @@ from bot.services import Services
 from bot.store import Store
 from handlers.notifier import SlackDirectory, SlackNotifier
 from integrations.ansible import AnsibleDeployer
-from integrations.base import Deployer
+from integrations.base import Deployer, Lookup, ToolDeployment, Wake
 
 
 @contextlib.asynccontextmanager
@@ -43,15 +44,61 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def deployers(catalog: Catalog, workdir: Path) -> Callable[[str], Deployer]:
-    """One deployer per service, built from its catalog entry."""
+def deployers(
+    catalog: Catalog, settings: Settings, workdir: Path, wake: Wake
+) -> Callable[[str, str, str], Deployer]:
+    """The deployer of one target (service, environment, data centre), from its catalog
+    options merged over the levels (see bot/options.py). Each tool's client is imported only
+    by a process that deploys with it."""
 
-    def deployer_for(service: str) -> Deployer:
+    def deployer_for(service: str, environment: str, datacenter: str) -> Deployer:
         entry = catalog.services[service]
+        options = entry.options_for(environment, datacenter)
+        match entry.deployer:
+            case "kubernetes":
+                from integrations.kubernetes import KubernetesDeployer
+
+                return KubernetesDeployer(**options)
+            case "gitlab":
+                from integrations.gitlab import GitLabDeployer
+
+                return GitLabDeployer(
+                    settings.gitlab_url, _secret(settings.gitlab_token), wake=wake, **options
+                )
+            case "argocd":
+                from integrations.argocd import ArgoCDDeployer
+
+                options = {"server": settings.argocd_url, **options}
+                return ArgoCDDeployer(token=_secret(settings.argocd_token), **options)
         assert entry.playbook is not None  # the catalog guarantees it for ansible
         return AnsibleDeployer(entry.playbook, entry.inventory, entry.vars, workdir)
 
     return deployer_for
+
+
+def settings_needed(catalog: Catalog) -> list[str]:
+    """The settings a worker needs for the deployers this catalog uses."""
+    kinds = {service.deployer for service in catalog.services.values()}
+    needed = ["gitlab_url", "gitlab_token"] if "gitlab" in kinds else []
+    return needed + (["argocd_token"] if "argocd" in kinds else [])
+
+
+def gitlab_lookup(settings: Settings) -> Lookup | None:
+    """What GitLab says about one deployment, when shipbot may ask GitLab."""
+    if settings.missing("gitlab_url", "gitlab_token"):
+        return None
+
+    async def lookup(project_id: int, deployment_id: int) -> ToolDeployment:
+        from integrations.gitlab import describe_deployment
+
+        url, token = settings.gitlab_url, _secret(settings.gitlab_token)
+        return await describe_deployment(url, token, project_id, deployment_id)
+
+    return lookup
+
+
+def _secret(value: SecretStr) -> str:
+    return value.get_secret_value()
 
 
 def build_services(
@@ -68,5 +115,6 @@ def build_services(
         notifier=SlackNotifier(client, store, catalog),
         directory=SlackDirectory(client, store),
         queue=queue,
-        deployer_for=deployers(catalog, Path(os.getcwd())),
+        deployer_for=deployers(catalog, settings, Path(os.getcwd()), store.listen),
+        lookup_deployment=gitlab_lookup(settings),
     )

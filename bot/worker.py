@@ -15,10 +15,11 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
+from bot import external
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.deploys import run_request
-from bot.queue import ANNOUNCE, RUN_DEPLOY, ArqQueue, queue_name
+from bot.queue import ANNOUNCE, RECORD_EXTERNAL, RUN_DEPLOY, ArqQueue, queue_name
 from bot.store import connect
 from bot.sweep import sweep
 from bot.wiring import build_services, shared_session, slack_client
@@ -59,6 +60,17 @@ async def announce(ctx: dict[str, Any], request_id: str) -> None:
     await ctx["services"].notifier.show(request_id)
 
 
+async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: int) -> list[str]:
+    """A GitLab deployment a webhook announced (see bot/external.py)."""
+    services = ctx["services"]
+    if services.lookup_deployment is None:
+        log.warning("a GitLab deployment hook arrived, but GITLAB_URL/GITLAB_TOKEN are not set")
+        return []
+    return await external.record_external(
+        services, services.lookup_deployment, project_id, deployment_id
+    )
+
+
 async def sweep_now(ctx: dict[str, Any]) -> list[str]:
     """The periodic sweep (see bot/sweep.py)."""
     return await sweep(ctx["services"], ctx["worker_name"])
@@ -96,6 +108,7 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
         functions=[
             func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1, keep_result=0),
             func(announce, name=ANNOUNCE, timeout=60, max_tries=3, keep_result=0),
+            func(record_external, name=RECORD_EXTERNAL, timeout=60, max_tries=3, keep_result=0),
         ],
         cron_jobs=[cron(sweep_now, second={0, 30}, run_at_startup=True, unique=True)],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),

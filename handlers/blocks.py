@@ -119,7 +119,9 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
 
 def _step_line(step: Step, environment: str) -> str:
     detail = f" — {step.detail}" if step.detail else ""
-    return f"{_STEP_ICONS[step.status]} `{step.target or environment}` {step.status.value}{detail}"
+    link = f" (<{step.link}|details>)" if step.link else ""
+    name = step.target or environment
+    return f"{_STEP_ICONS[step.status]} `{name}` {step.status.value}{detail}{link}"
 
 
 def _buttons(request_id: str) -> ActionsBlock:

@@ -57,6 +57,30 @@ something changed) or after ``seconds``, whichever is first. Deployers that poll
 poll at once when told, and to back off when not."""
 
 
+class ToolDeployment(Protocol):
+    """What a tool (GitLab) says about a deployment it ran, perhaps without shipbot."""
+
+    @property
+    def project_id(self) -> int: ...
+    @property
+    def project_path(self) -> str: ...
+    @property
+    def environment(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def finished_at(self) -> float | None: ...
+    @property
+    def by_shipbot(self) -> bool: ...
+
+
+Lookup = Callable[[int, int], Awaitable[ToolDeployment]]  # (project id, deployment id)
+
+
 def pipeline_topic(project_id: int, pipeline_id: int) -> str:
     """The Wake topic for news about one GitLab pipeline (webhooks publish, gitlab waits)."""
     return f"gitlab-pipeline:{project_id}:{pipeline_id}"

@@ -32,7 +32,7 @@ async def services(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[S
         notifier=RecordingNotifier(),
         directory=FixedDirectory(),
         queue=RecordingQueue(),
-        deployer_for=lambda service: pytest.fail("the sweep never deploys"),
+        deployer_for=lambda *target: pytest.fail("the sweep never deploys"),
     )
     await client.aclose()
 

@@ -1,0 +1,98 @@
+"""Deployments GitLab ran without shipbot, recorded in the same history as shipbot's own.
+
+A Deployment hook names a project and a GitLab environment; the catalog says which service,
+environment and data centres that is (a gitlab service whose ``project`` and ``environment``
+options match). A worker then asks GitLab about the deployment, because only GitLab can say
+whether a shipbot pipeline ran it (its variables carry SHIPBOT_REQUEST_ID).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bot.catalog import Catalog
+from bot.models import Action, Deployed, HistoryEntry, State
+from bot.services import Services
+from integrations.base import DeployError, Lookup, ToolDeployment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HookTarget:
+    service: str
+    environment: str
+    targets: list[str]
+
+
+def hook_targets(
+    catalog: Catalog, project_id: int, path: str, environment: str
+) -> list[HookTarget]:
+    """The catalogued service environments (and their data centres) a GitLab environment is."""
+    return list(_hook_targets(catalog, project_id, path, environment))
+
+
+def _hook_targets(
+    catalog: Catalog, project_id: int, path: str, gl_env: str
+) -> Iterator[HookTarget]:
+    for name, service in catalog.services.items():
+        if service.deployer != "gitlab":
+            continue
+        for env_name, env in service.environments.items():
+            targets = [
+                t
+                for t in env.targets()
+                if _same(service.options_for(env_name, t), project_id, path, env_name, gl_env)
+            ]
+            if targets:
+                yield HookTarget(name, env_name, targets)
+
+
+def _same(options: dict[str, Any], project_id: int, path: str, env: str, gl_env: str) -> bool:
+    return (
+        options["project"] in (str(project_id), path) and options.get("environment", env) == gl_env
+    )
+
+
+async def record_external(
+    services: Services, lookup: Lookup, project_id: int, deployment_id: int
+) -> list[str]:
+    """Record one GitLab deployment unless shipbot ran it; returns what was recorded."""
+    try:
+        facts = await lookup(project_id, deployment_id)
+    except DeployError as error:
+        log.warning("GitLab deployment %s/%s not recorded: %s", project_id, deployment_id, error)
+        return []
+    if facts.by_shipbot or facts.status != "success":
+        return []
+    hits = hook_targets(services.catalog, facts.project_id, facts.project_path, facts.environment)
+    return [
+        f"{hit.service} {hit.environment}"
+        for hit in hits
+        if await services.store.record_external(*_entry(facts, deployment_id, hit))
+    ]
+
+
+def _entry(
+    facts: ToolDeployment, deployment_id: int, hit: HookTarget
+) -> tuple[HistoryEntry, Deployed]:
+    rid, at = f"gitlab-{facts.project_id}-{deployment_id}", facts.finished_at or time.time()
+    entry = HistoryEntry(
+        request_id=rid,
+        action=Action.DEPLOY,
+        service=hit.service,
+        environment=hit.environment,
+        version=facts.ref,
+        state=State.SUCCEEDED,
+        requester=facts.user,
+        approvers=[],
+        targets={t: "succeeded" for t in hit.targets},
+        started_at=at,
+        finished_at=at,
+        source="gitlab",
+    )
+    return entry, Deployed(version=facts.ref, request_id=rid, requester=facts.user, at=at)
