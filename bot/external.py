@@ -81,6 +81,7 @@ def _entry(
     facts: ToolDeployment, deployment_id: int, hit: HookTarget
 ) -> tuple[HistoryEntry, Deployed]:
     rid, at = f"gitlab-{facts.project_id}-{deployment_id}", facts.finished_at or time.time()
+    who = f"{facts.user} (GitLab)"
     entry = HistoryEntry(
         request_id=rid,
         action=Action.DEPLOY,
@@ -88,11 +89,11 @@ def _entry(
         environment=hit.environment,
         version=facts.ref,
         state=State.SUCCEEDED,
-        requester=facts.user,
+        requester=who,
         approvers=[],
         targets={t: "succeeded" for t in hit.targets},
         started_at=at,
         finished_at=at,
         source="gitlab",
     )
-    return entry, Deployed(version=facts.ref, request_id=rid, requester=facts.user, at=at)
+    return entry, Deployed(version=facts.ref, request_id=rid, requester=who, at=at)

@@ -51,10 +51,12 @@ def _open_line(request: DeployRequest) -> str:
 
 def _history_line(entry: HistoryEntry) -> str:
     approvers = ", ".join(mention(a) for a in entry.approvers) or "none needed"
+    who = f"{mention(entry.requester)}, approved by {approvers}"
+    if entry.source:
+        who = f"{entry.requester}, outside shipbot"
     return (
         f"• {_when(entry.finished_at)} `{entry.environment}` `{entry.version}` "
-        f"*{entry.state.value}* — {mention(entry.requester)}, approved by {approvers} "
-        f"(`{entry.request_id}`)"
+        f"*{entry.state.value}* — {who} (`{entry.request_id}`)"
     )
 
 

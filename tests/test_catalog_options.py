@@ -1,0 +1,99 @@
+"""Deployer options in the catalog: given at service, environment or data-centre level, the
+nearest level wins key by key, and every target must end up with what its deployer needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.catalog import load_catalog
+from tests.test_catalog import issues_of, write
+
+KUBERNETES = """\
+notify: {releases_channel: C0RELEASES}
+services:
+  trade-api:
+    deployer: kubernetes
+    kubernetes: {deployment: trade-api, containers: [app], image: reg/trade-api, namespace: trading}
+    environments:
+      staging:
+        kubernetes: {context: staging}
+      prod:
+        kubernetes: {namespace: trading-prod}
+        datacenters:
+          dc-a: {kubernetes: {context: prod-a}}
+          dc-b: {kubernetes: {api_url: "https://k8s.dc-b:6443", namespace: dc-b-only}}
+"""
+
+
+def test_nearest_level_wins_key_by_key(tmp_path: Path) -> None:
+    """dc-b's namespace beats prod's, which beats the service's; the rest is inherited."""
+    service = load_catalog(write(tmp_path, KUBERNETES)).services["trade-api"]
+    expected = {
+        "deployment": "trade-api",
+        "containers": ["app"],
+        "image": "reg/trade-api",
+        "namespace": "dc-b-only",
+        "api_url": "https://k8s.dc-b:6443",
+    }
+    assert expected == service.options_for("prod", "dc-b")
+
+
+def test_environment_level_applies_to_each_data_centre(tmp_path: Path) -> None:
+    """dc-a gives only its context; the namespace comes from prod."""
+    service = load_catalog(write(tmp_path, KUBERNETES)).services["trade-api"]
+    options = service.options_for("prod", "dc-a")
+    assert ("prod-a", "trading-prod") == (options["context"], options["namespace"])
+
+
+def test_data_centres_keep_their_order_when_given_as_a_mapping(tmp_path: Path) -> None:
+    """A mapping of data centres rolls out in the order written, like a list."""
+    environment = load_catalog(write(tmp_path, KUBERNETES)).services["trade-api"].environments
+    assert ["dc-a", "dc-b"] == environment["prod"].targets()
+
+
+def test_a_target_missing_a_required_option_is_named(tmp_path: Path) -> None:
+    """Without an image anywhere, the error names the deployer, the target and the key."""
+    text = KUBERNETES.replace(", image: reg/trade-api", "")
+    expected = [
+        (
+            3,
+            "kubernetes options for staging lack image; give them under kubernetes: in the "
+            "service, the environment or the data centre",
+        )
+    ]
+    assert expected == issues_of(write(tmp_path, text))
+
+
+def test_unknown_option_key_lists_the_allowed_ones(tmp_path: Path) -> None:
+    """A misspelt key in a data centre's block is reported on its line with the valid keys."""
+    text = KUBERNETES.replace("namespace: dc-b-only", "namespce: dc-b-only")
+    [(line, message)] = issues_of(write(tmp_path, text))
+    assert 13 == line
+    assert message.startswith("unknown key 'namespce' (allowed: deployment, containers, image,")
+
+
+def test_options_for_another_deployer_are_refused(tmp_path: Path) -> None:
+    """gitlab: options on a kubernetes service are a mistake, not silently ignored."""
+    text = KUBERNETES.replace("staging:\n", "staging:\n        gitlab: {project: a/b}\n")
+    expected = [(3, "environment staging: gitlab options, but the deployer is kubernetes")]
+    assert expected == issues_of(write(tmp_path, text))
+
+
+def test_ansible_keys_on_another_deployer_are_refused(tmp_path: Path) -> None:
+    """A playbook on a kubernetes service would never run; say so."""
+    text = KUBERNETES.replace("    deployer: kubernetes\n", "    deployer: kubernetes\n    vars: {}\n")
+    expected = [(3, "vars: only used by deployer 'ansible'")]
+    assert expected == issues_of(write(tmp_path, text))
+
+
+def test_gitlab_and_argocd_need_only_their_project_and_application(tmp_path: Path) -> None:
+    """The smallest gitlab and argocd services load."""
+    text = """\
+    notify: {releases_channel: C0RELEASES}
+    services:
+      web: {deployer: gitlab, gitlab: {project: web/h5}, environments: {prod: {}}}
+      risk: {deployer: argocd, argocd: {application: risk}, environments: {prod: {}}}
+    """
+    services = load_catalog(write(tmp_path, text)).services
+    assert {"project": "web/h5"} == services["web"].options_for("prod", "")
+    assert {"application": "risk"} == services["risk"].options_for("prod", "")
