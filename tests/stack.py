@@ -31,6 +31,7 @@ from tests.fakes import (
 CHANNEL = "C0DEPLOY"
 RELEASES = "C0RELEASES"
 PLAYBOOKS = Path(__file__).parent / "playbooks"
+GITLAB_HOOK_SECRET = "gitlab-hook-secret-0123"
 
 
 def free_port() -> int:
@@ -56,6 +57,7 @@ class Stack:
             "SLACK_API_URL": self.slack.base_url,
             "REDIS_URL": self.redis.url,
             "SHIPBOT_CATALOG": str(self.catalog),
+            "GITLAB_WEBHOOK_SECRET": GITLAB_HOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -117,6 +119,15 @@ class Stack:
         return httpx.post(
             f"{self.url}/slack/events", content=request.body, headers=request.headers, timeout=10
         )
+
+    def gitlab_hook(
+        self, payload: object, event: str, token: str = GITLAB_HOOK_SECRET
+    ) -> httpx.Response:
+        """POST a webhook as GitLab sends it (X-Gitlab-Event, X-Gitlab-Token, JSON body)."""
+        headers = {"X-Gitlab-Event": event, "X-Gitlab-Token": token}
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers["Content-Type"] = "application/json"
+        return httpx.post(f"{self.url}/gitlab/webhook", content=body, headers=headers, timeout=10)
 
     def command(
         self, text: str, user: str = "U0DEV", command: str = "/deploy", channel: str = CHANNEL

@@ -126,7 +126,8 @@ def test_unknown_key_reports_line_and_allowed_keys(tmp_path: Path) -> None:
         11,
         "services.web-h5.environments.prod.aprovals",
         "unknown key 'aprovals' (allowed: approvals, approvers, datacenters, "
-        "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure, kubernetes, gitlab, argocd)",
+        "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure, "
+        "kubernetes, gitlab, argocd)",
         str(path),
     )
     expected = [expected]

@@ -81,7 +81,8 @@ def test_options_for_another_deployer_are_refused(tmp_path: Path) -> None:
 
 def test_ansible_keys_on_another_deployer_are_refused(tmp_path: Path) -> None:
     """A playbook on a kubernetes service would never run; say so."""
-    text = KUBERNETES.replace("    deployer: kubernetes\n", "    deployer: kubernetes\n    vars: {}\n")
+    deployer = "    deployer: kubernetes\n"
+    text = KUBERNETES.replace(deployer, f"{deployer}    vars: {{}}\n")
     expected = [(3, "vars: only used by deployer 'ansible'")]
     assert expected == issues_of(write(tmp_path, text))
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.models import DeployRequest, State, Step
+from bot.models import Action, Deployed, DeployRequest, HistoryEntry, State, Step
 from bot.store import Store, StoreUnavailable, connect
 from tests.fakes import RedisServer
 
@@ -163,3 +163,52 @@ async def test_finished_request_is_no_orphan(store: Store) -> None:
     await store.claim(r, "w")
     await store.finish(r, "w", State.SUCCEEDED, "")
     assert [] == await store.orphans()
+
+
+async def test_news_told_before_listening_is_kept(store: Store) -> None:
+    """A webhook's news that arrives while nobody listens wakes the next listener at once."""
+    await store.tell("gitlab-pipeline:1:7")
+    await asyncio.wait_for(store.listen("gitlab-pipeline:1:7", 30), timeout=5)
+
+
+async def test_news_wakes_a_listener_in_another_connection(
+    store: Store, redis_server: RedisServer
+) -> None:
+    """tell() from one client (the web process) ends listen() in another (the worker)."""
+    other = Store(connect(redis_server.url))
+    listening = asyncio.create_task(store.listen("gitlab-pipeline:1:8", 30))
+    await asyncio.sleep(0.2)
+    await other.tell("gitlab-pipeline:1:8")
+    await asyncio.wait_for(listening, timeout=5)
+    await other.redis.aclose()
+
+
+async def test_listen_without_news_waits_out_its_time(store: Store) -> None:
+    """No news: listen returns after its seconds, not before."""
+    started = time.monotonic()
+    await store.listen("gitlab-pipeline:1:9", 0.3)
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_external_deployment_is_recorded_once(store: Store) -> None:
+    """The same GitLab deployment announced twice lands in history once."""
+    entry = HistoryEntry(
+        request_id="gitlab-5-9",
+        action=Action.DEPLOY,
+        service="web-h5",
+        environment="prod",
+        version="v7",
+        state=State.SUCCEEDED,
+        requester="alice (GitLab)",
+        approvers=[],
+        targets={"dc-a": "succeeded"},
+        started_at=1.0,
+        finished_at=1.0,
+        source="gitlab",
+    )
+    deployed = Deployed(version="v7", request_id="gitlab-5-9", requester="alice (GitLab)", at=1.0)
+    assert [True, False] == [await store.record_external(entry, deployed) for _ in range(2)]
+    assert [entry] == await store.history("web-h5", "prod")
+    assert {"dc-a": deployed} == await store.current("web-h5", "prod")
+    [event] = await store.audit_trail()
+    assert ("deployed_outside_shipbot", "v7 on dc-a") == (event.event, event.detail)
