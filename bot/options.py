@@ -87,8 +87,10 @@ class DeployerOptions(_Options):
 OPTION_KEYS = tuple(DeployerOptions.model_fields)
 
 
-def merged(deployer: str, *levels: DeployerOptions | None) -> dict[str, Any]:
-    """The deployer's options with later levels overriding earlier ones, key by key."""
+def merged(deployer: str, *levels: object) -> dict[str, Any]:
+    """The deployer's options with later levels (anything with option blocks as attributes:
+    a service, an environment, a data centre's DeployerOptions, or None) overriding earlier
+    ones, key by key."""
     result: dict[str, Any] = {}
     for level in levels:
         block = getattr(level, deployer, None) if level is not None else None

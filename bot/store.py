@@ -299,7 +299,9 @@ class Store:
         """Wake whoever `listen`s on ``topic``, in any process (at most one wake is kept)."""
         key = self._k("news", topic)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, 1).ltrim(key, 0, 0).expire(key, NEWS_TTL)
+            pipe.lpush(key, 1)
+            pipe.ltrim(key, 0, 0)
+            pipe.expire(key, NEWS_TTL)
             await pipe.execute()
 
     async def listen(self, topic: str, seconds: float) -> None:
@@ -307,7 +309,7 @@ class Store:
         key, deadline = self._k("news", topic), time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             try:  # short blocks: the client's socket timeout is 2 s, and 0 would block forever
-                if await self.redis.blpop([key], timeout=max(0.01, min(left, 1.0))):
+                if await self.redis.execute_command("BLPOP", key, max(0.01, min(left, 1.0))):
                     return
             except RedisError:
                 await asyncio.sleep(max(0.0, deadline - time.monotonic()))
