@@ -17,7 +17,15 @@ from bot.leases import keep_lease
 from bot.models import Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.requests import entry_revision, environment_of
 from bot.services import Services
-from integrations.base import Deployer, DeployError, DeployJob, JobAction, Progress, ProgressSink
+from integrations.base import (
+    Deployer,
+    DeployError,
+    DeployFailed,
+    DeployJob,
+    JobAction,
+    Progress,
+    ProgressSink,
+)
 from integrations.health import wait_healthy
 
 log = logging.getLogger(__name__)
@@ -92,9 +100,9 @@ async def _deploy_one(
     report, name = _reporter(services, request, step), step.target or request.environment
     try:
         await _deployer(services, request, step).run(_job(request, step.target), report)
-    except DeployError as error:
+    except DeployError as error:  # DeployFailed: the tool ran, so the target may have changed
         step.status, step.detail = StepStatus.FAILED, str(error)
-        return f"{name}: {error}", False
+        return f"{name}: {error}", isinstance(error, DeployFailed)
     except Exception as error:  # a bug in a deployer must still end the request
         log.error("deployer crashed on %s: %s", request.id, type(error).__name__)
         step.status, step.detail = StepStatus.FAILED, "internal error in the deployer"

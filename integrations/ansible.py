@@ -45,6 +45,7 @@ _LOCALHOST = (
 )
 _ERROR_LINE = re.compile(r"^(?:\[ERROR\]:|ERROR!)\s*")
 _MAX_REASON = 300
+_STOP_WAIT = 15  # seconds a cancelled run waits for ansible-playbook to be killed
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,14 @@ class AnsibleDeployer:
         events = _Events(job.datacenter, self.playbook.name)
         relay = asyncio.create_task(events.relay(report))
         cancelled = threading.Event()
+        execution = asyncio.ensure_future(
+            asyncio.to_thread(self._execute, job, binary, events, cancelled.is_set)
+        )
         try:
-            status, rc = await asyncio.to_thread(
-                self._execute, job, binary, events, cancelled.is_set
-            )
+            status, rc = await asyncio.shield(execution)
         except asyncio.CancelledError:
             cancelled.set()  # runner polls this and kills ansible-playbook
+            await asyncio.wait([execution], timeout=_STOP_WAIT)  # so nothing runs on after us
             raise
         finally:
             events.close()

@@ -1,9 +1,7 @@
 """Argo CD deployer: sync an Application to the job's version, or roll it back, and wait.
 
-Upstream: the Argo CD API server's ApplicationService over REST, on the Application resource
-(https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/; each server serves its
-Swagger UI at /swagger-ui): GET /api/v1/applications/{name}, POST .../{name}/sync and
-.../{name}/rollback, DELETE .../{name}/operation, with ``Authorization: Bearer <token>``.
+Upstream: Argo CD's ApplicationService (Get, Sync, Rollback, TerminateOperation, RevisionMetadata)
+via ``integrations.argocd_api``: https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/
 
 A run is done as ``argocd app sync`` and ``argocd app rollback`` judge it: our operation has
 finished (Argo clears the Application's ``operation`` as ``status.operationState`` completes;
@@ -13,25 +11,25 @@ is Healthy (Degraded fails). A deploy also waits for Synced, but only when the A
 target resolves to the revision synced: a sync to another revision (a tag while the target is
 a branch) leaves it OutOfSync in Argo by design, and so does every rollback.
 
-A rollback uses the newest ``status.history`` entry whose revision (or source targetRevision)
-is the version: the chart version for Helm sources, the commit SHA for Git ones. It is refused
-under auto-sync, which would sync straight back to the target. On a timeout or a cancel, an
-operation of ours still running is terminated, so it does not block the next deploy.
+A rollback uses the newest ``status.history`` entry whose revision is the version (a Helm chart
+version, say; never its source's targetRevision, which stays the spec's on a sync to another
+revision); else, Git history recording commit SHAs, the newest entry of the commit Argo tags
+with it (RevisionMetadata, for at most ``_MAX_LOOKUPS`` commits, passing over any whose tags
+Argo cannot give: a tag names one commit, so that may miss it but never picks a wrong one). No
+rollback under auto-sync, which would sync straight back. A timeout or cancel terminates our
+operation if still running, so it does not block the next one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-from urllib.parse import quote
 
-import aiohttp
-
+from integrations.argocd_api import ApplicationApi, Json, Lost, trim
 from integrations.base import (
     DeployError,
     DeployFailed,
@@ -43,13 +41,11 @@ from integrations.base import (
 
 log = logging.getLogger(__name__)
 
-_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
 _TERMINATE_SECONDS = 3.0  # a cancel or timeout waits no longer than this for Argo
 _RUNNING = frozenset({"Running", "Terminating"})
 _MISSES = 3  # polls in a row that may fail to reach Argo before the run gives up
-_MAX_TEXT = 300
-
-Json = dict[str, Any]
+_MAX_LOOKUPS = 10  # commits whose tags a rollback may ask for (Argo keeps 10 deployments)
+_COMMIT = re.compile(r"[0-9a-f]{40}")  # how Argo records a Git revision in history
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,7 @@ class ArgoCDDeployer:
             where = "set ARGOCD_URL or the catalog's argocd.server"
             raise DeployError(f"no Argo CD server for application {self.application}: {where}")
         watch = _Watch(self, job, report)
-        async with _Api(self.server, self.token, self.application) as api:
+        async with ApplicationApi(self.server, self.token, self.application) as api:
             try:
                 async with asyncio.timeout(self.timeout_seconds):
                     await self._start(api, job, watch)
@@ -92,23 +88,22 @@ class ArgoCDDeployer:
                 await watch.abandon(api)
                 raise
 
-    async def _start(self, api: _Api, job: DeployJob, watch: _Watch) -> None:
-        app = await api.call("GET", "", f"get application {self.application}")
+    async def _start(self, api: ApplicationApi, job: DeployJob, watch: _Watch) -> None:
+        app = await api.application()
         if job.action == "rollback":
-            entry = self._history_entry(app, job.version)
-            body: Json = {"id": int(entry.get("id") or 0), "prune": False, "dryRun": False}
-            started = await api.call("POST", "/rollback", f"roll back {self.application}", body)
+            entry, note = await self._history_entry(api, app, job.version, watch)
+            started = await api.rollback(_id(entry))
             wanted = str(entry.get("revision") or "")
-            note = f"rollback to {job.version} started (history id {body['id']})"
         else:
-            body = {"revision": job.version, "prune": False, "dryRun": False}
-            started = await api.call("POST", "/sync", f"sync {self.application}", body)
+            started = await api.sync(job.version)
             wanted, note = job.version, f"sync to {job.version} started"
         watch.pending, watch.revision = True, _op_revision(started) or wanted
         await watch.say("start", note)
 
-    def _history_entry(self, app: Json, version: str) -> Json:
-        """The newest history entry for ``version``; DeployError when rolling back can't work."""
+    async def _history_entry(
+        self, api: ApplicationApi, app: Json, version: str, watch: _Watch
+    ) -> tuple[Json, str]:
+        """The newest history entry of ``version`` and its start note, or DeployError."""
         automated = ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated")
         if automated is not None and automated.get("enabled", True) is not False:
             raise DeployError(
@@ -117,15 +112,66 @@ class ArgoCDDeployer:
                 f"for {self.application} in Argo CD and roll back again, or return to {version} "
                 "through Git (its targetRevision, or a revert) and let auto-sync deploy it"
             )
-        history: list[Json] = (app.get("status") or {}).get("history") or []
-        matches = [entry for entry in history if version in _revisions(entry)]
-        if matches:
-            return max(matches, key=lambda entry: int(entry.get("id") or 0))
-        known = ", ".join(dict.fromkeys(str(e.get("revision")) for e in reversed(history)))
-        raise DeployError(
-            f"cannot roll back {self.application} to {version}: Argo CD's history of it has no "
-            f"deployment of {version} ({f'it has: {known}' if known else 'its history is empty'})"
+        history = sorted((app.get("status") or {}).get("history") or [], key=_id, reverse=True)
+        entry = next((e for e in history if e.get("revision") == version), None)
+        if entry is not None:
+            return entry, f"rollback to {version} started (history id {_id(entry)})"
+        search = _TagSearch(api, version, history)
+        if search.commits:
+            await watch.say("start", f"looking for the commit tagged {version} in Argo CD")
+        entry = await search.find()
+        if entry is None:
+            raise DeployError(search.refusal(self.application))
+        note = f"history id {_id(entry)}, commit {_commit(entry)[:7]}"
+        return entry, f"rollback to {version} started ({note})"
+
+
+class _TagSearch:
+    """Asks Argo CD for the tags of the commits in ``history`` (newest first) for ``version``."""
+
+    def __init__(self, api: ApplicationApi, version: str, history: list[Json]) -> None:
+        self._api, self._version, self._history = api, version, history
+        self.commits = list(dict.fromkeys(commit for commit in map(_commit, history) if commit))
+        self._seen: dict[str, str] = {}  # commit → how a refusal names it: "1a2b3c4 [v3]"
+        self._failure = ""  # why Argo could not give a commit's tags, the first time
+
+    async def find(self) -> Json | None:
+        """The newest entry whose commit is tagged ``version``, asking of at most a few."""
+        for commit in self.commits[:_MAX_LOOKUPS]:
+            tags = await self._tags(commit)
+            if tags is not None and self._version in tags:
+                return next(entry for entry in self._history if _commit(entry) == commit)
+            label = "tags unknown" if tags is None else ", ".join(tags) or "no tags"
+            self._seen[commit] = f"{commit[:7]} [{label}]"
+        return None
+
+    def refusal(self, application: str) -> str:
+        """Why no entry is ``version``, naming what history has, newest first."""
+        had = ", ".join(dict.fromkeys(map(self._label, self._history)))
+        known = f"it has: {had}" if had else "its history is empty"
+        tagged = f" or of a commit tagged {self._version}" if self._seen else ""
+        why = f"; {self._failure}" if self._failure else ""
+        return (
+            f"cannot roll back {application} to {self._version}: Argo CD's history of it has no "
+            f"deployment of {self._version}{tagged} ({known}){why}"
         )
+
+    def _label(self, entry: Json) -> str:
+        commit = _commit(entry)
+        unseen = f"{commit[:7]} [not looked up]" if commit else str(entry.get("revision"))
+        return self._seen.get(commit, unseen)
+
+    async def _tags(self, commit: str) -> list[str] | None:
+        """The commit's tags; None when Argo answered but could not tell, and the search goes on."""
+        try:
+            metadata = await self._api.revision_metadata(commit)
+        except DeployUnreachable:
+            raise  # out of reach, or the token refused: no other commit would fare better
+        except DeployError as error:
+            log.warning("passing over commit %s: %s", commit, error)
+            self._failure = self._failure or str(error)
+            return None
+        return [str(tag) for tag in metadata.get("tags") or []]
 
 
 class _Watch:
@@ -139,14 +185,14 @@ class _Watch:
         self.pending = False  # an operation of ours may still be running in Argo
         self.latest = ""
 
-    async def until_done(self, api: _Api) -> None:
+    async def until_done(self, api: ApplicationApi) -> None:
         delay, misses = min(0.1, self._deployer.poll_seconds), 0
         while True:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._deployer.poll_seconds)
             try:
-                app = await api.call("GET", "", f"get application {self._deployer.application}")
-            except _Lost:
+                app = await api.application()
+            except Lost:
                 misses += 1
                 if misses >= _MISSES:
                     raise
@@ -155,12 +201,12 @@ class _Watch:
             if await self._done(app):
                 return
 
-    async def abandon(self, api: _Api) -> None:
+    async def abandon(self, api: ApplicationApi) -> None:
         """Best effort, briefly: terminate our operation if it may still be running."""
         if self.pending:
             with contextlib.suppress(DeployError, TimeoutError):
                 async with asyncio.timeout(_TERMINATE_SECONDS):
-                    await api.call("DELETE", "/operation", "terminate the operation")
+                    await api.terminate()
 
     async def _done(self, app: Json) -> bool:
         status: Json = app.get("status") or {}
@@ -175,7 +221,7 @@ class _Watch:
         if phase != "Succeeded":
             raise DeployFailed(
                 f"{self._kind} of application {self._deployer.application} to "
-                f"{self._job.version} ended {phase}: {_trim(op.get('message') or 'no message')}"
+                f"{self._job.version} ended {phase}: {trim(op.get('message') or 'no message')}"
             )
         return _reconciled_since(status, op) and await self._healthy(app, status, op)
 
@@ -212,90 +258,24 @@ class _Watch:
             log.exception("progress report failed: %s", message)
 
 
-class _Lost(DeployUnreachable):
-    """Argo CD did not answer (connection, timeout, gateway): worth another poll."""
-
-
-class _Api:
-    """One session against one Application; HTTP failures become DeployError subclasses."""
-
-    def __init__(self, server: str, token: str, application: str) -> None:
-        self._server, self._application = server.rstrip("/"), application
-        self._url = f"{self._server}/api/v1/applications/{quote(application, safe='')}"
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> _Api:
-        self._session = aiohttp.ClientSession(headers=self._headers, timeout=_TIMEOUT)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def call(self, method: str, suffix: str, doing: str, body: Json | None = None) -> Json:
-        assert self._session is not None, "use _Api as an async context manager"
-        try:
-            url = self._url + suffix  # no redirects: they would turn a POST into a GET
-            async with self._session.request(method, url, json=body, allow_redirects=False) as r:
-                status, payload = r.status, _parse(await r.text())
-        except (aiohttp.ClientError, TimeoutError) as error:
-            why = type(error).__name__
-            raise _Lost(f"cannot reach Argo CD at {self._server} ({why})") from None
-        if status >= 400:
-            raise self._refusal(status, payload, doing)
-        if status >= 300:
-            raise DeployUnreachable(f"Argo CD at {self._server} redirects; give its API's URL")
-        if not isinstance(payload, dict):
-            raise DeployUnreachable(f"Argo CD at {self._server} answered {doing} without JSON")
-        return payload
-
-    def _refusal(self, status: int, payload: Any, doing: str) -> DeployError:
-        said = _said(payload)
-        if status == 401:
-            return DeployUnreachable(
-                f"Argo CD at {self._server} refused the token ({said or 'HTTP 401'}); "
-                "check ARGOCD_TOKEN"
-            )
-        if status == 403:
-            return DeployUnreachable(
-                f"Argo CD at {self._server} refused the token access to application "
-                f"{self._application} ({said or 'permission denied'}): the application does not "
-                "exist there, or the token may not get and sync it"
-            )
-        if status == 404:
-            return DeployError(f"application {self._application} not found on {self._server}")
-        if status in (502, 503, 504) and not said:
-            return _Lost(f"cannot reach Argo CD at {self._server} (HTTP {status})")
-        return DeployError(f"Argo CD at {self._server} could not {doing}: {said or status}")
-
-
-def _parse(text: str) -> Any:
-    with contextlib.suppress(ValueError):
-        return json.loads(text)
-    return None
-
-
-def _said(payload: Any) -> str:
-    """Argo's own words from a grpc-gateway error body ``{error, code, message}``."""
-    if not isinstance(payload, dict):
-        return ""
-    return _trim(str(payload.get("message") or payload.get("error") or ""))
-
-
 def _op_revision(holder: Json) -> str:
     """The revision of an Application's ``operation`` or an ``operationState``'s operation."""
     operation = holder.get("operation") or {}
     return str((operation.get("sync") or {}).get("revision") or "")
 
 
-def _revisions(entry: Json) -> tuple[str, str]:
-    target = (entry.get("source") or {}).get("targetRevision")
-    return str(entry.get("revision") or ""), str(target or "")
+def _id(entry: Json) -> int:
+    return int(entry.get("id") or 0)
+
+
+def _commit(entry: Json) -> str:
+    """The Git commit a history entry deployed, or "" (a Helm chart version, say)."""
+    revision = str(entry.get("revision") or "")
+    return revision if _COMMIT.fullmatch(revision) else ""
 
 
 def _phase_line(kind: str, op: Json) -> str:
-    message = _trim(op.get("message") or "")
+    message = trim(op.get("message") or "")
     return f"{kind} {op.get('phase')}: {message}" if message else f"{kind} {op.get('phase')}"
 
 
@@ -314,9 +294,4 @@ def _degraded_reason(status: Json) -> str:
         for r in status.get("resources") or []
         if (r.get("health") or {}).get("status") == "Degraded"
     ]
-    return _trim(said or "; ".join(sick[:3]) or "Argo CD gave no reason")
-
-
-def _trim(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+    return trim(said or "; ".join(sick[:3]) or "Argo CD gave no reason")

@@ -9,15 +9,26 @@ import pytest
 import redis
 
 from tests.fakes import FakeSlack, RedisServer
+from tests.fakes.argocd_api import FakeArgoCD
+from tests.fakes.gitlab_api import FakeGitLab
 from tests.fakes.health import HealthServer
-from tests.stack import PLAYBOOKS, Stack
+from tests.fakes.kube_api import FakeKubernetes
+from tests.stack import GITLAB_HOOK_SECRET, PLAYBOOKS, Stack
 
 APPROVERS = ["U0ALICE", "U0BOB", "U0CAROL"]
 CROWD = [f"U0CROWD{i:02d}" for i in range(20)]
+GITLAB_TOKEN = "glpat-e2e-0123456789abcdef"
+GITLAB_PROJECT = "payments/pay"
+ARGOCD_TOKEN = "argocd-e2e-token"
+VERSIONS = ("v1", "v2", "v3")
+TRADE_IMAGE = "registry.example/trading/trade"
 
 
-def write_catalog(directory: Path, health_url: str = "http://127.0.0.1:9/{datacenter}") -> Path:
-    """The end-to-end catalog: real playbooks under tests/playbooks, run against localhost."""
+def write_catalog(
+    directory: Path, health_url: str = "http://127.0.0.1:9/{datacenter}", tools: str = ""
+) -> Path:
+    """The end-to-end catalog: real playbooks under tests/playbooks, run against localhost,
+    and the `tools` services (see `tool_services`)."""
     marker = directory / "marker.log"
     gate = directory / "gate"
     text = f"""
@@ -79,8 +90,42 @@ services:
         approvers: [{", ".join(CROWD)}]
 """
     path = directory / "catalog.yaml"
-    path.write_text(text)
+    path.write_text(text + tools)
     return path
+
+
+def tool_services(argo: dict[str, FakeArgoCD], kube: dict[str, FakeKubernetes]) -> str:
+    """Services deployed through the fakes of GitLab, Argo CD and Kubernetes, in two data
+    centres each; GitLab's project is GITLAB_PROJECT and its environment `production`."""
+    return f"""
+  trade:
+    deployer: kubernetes
+    kubernetes:
+      deployment: trade
+      containers: [app]
+      image: {TRADE_IMAGE}
+      namespace: trading
+      timeout_seconds: 30
+    environments:
+      prod:
+        datacenters:
+          dc-a: {{kubernetes: {{api_url: "{kube["dc-a"].url}"}}}}
+          dc-b: {{kubernetes: {{api_url: "{kube["dc-b"].url}"}}}}
+  pay:
+    deployer: gitlab
+    gitlab: {{project: {GITLAB_PROJECT}, variables: {{TEAM: payments}}}}
+    environments:
+      prod:
+        datacenters: [dc-a, dc-b]
+        gitlab: {{environment: production}}
+  risk:
+    deployer: argocd
+    environments:
+      prod:
+        datacenters:
+          dc-a: {{argocd: {{server: "{argo["dc-a"].url}", application: risk-dc-a}}}}
+          dc-b: {{argocd: {{server: "{argo["dc-b"].url}", application: risk-dc-b}}}}
+"""
 
 
 @pytest.fixture(scope="session")
@@ -102,26 +147,62 @@ def health() -> Iterator[HealthServer]:
 
 
 @pytest.fixture(scope="session")
+def gitlab() -> Iterator[FakeGitLab]:
+    with FakeGitLab(token=GITLAB_TOKEN, hook_token=GITLAB_HOOK_SECRET) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def argo() -> Iterator[dict[str, FakeArgoCD]]:
+    """One Argo CD per data centre."""
+    with FakeArgoCD(token=ARGOCD_TOKEN) as dc_a, FakeArgoCD(token=ARGOCD_TOKEN) as dc_b:
+        yield {"dc-a": dc_a, "dc-b": dc_b}
+
+
+@pytest.fixture(scope="session")
+def kube() -> Iterator[dict[str, FakeKubernetes]]:
+    """One Kubernetes API server per data centre, its controller rolling out by itself."""
+    with FakeKubernetes(progress="auto") as dc_a, FakeKubernetes(progress="auto") as dc_b:
+        yield {"dc-a": dc_a, "dc-b": dc_b}
+
+
+@pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
     redis_server: RedisServer,
     fake_slack: FakeSlack,
     health: HealthServer,
+    gitlab: FakeGitLab,
+    argo: dict[str, FakeArgoCD],
+    kube: dict[str, FakeKubernetes],
 ) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("shipbot")
-    catalog = write_catalog(workdir, health.url)
-    running = Stack(workdir, redis_server, fake_slack, catalog).start()
-    yield running
+    catalog = write_catalog(workdir, health.url, tool_services(argo, kube))
+    settings = {"GITLAB_URL": gitlab.url, "GITLAB_TOKEN": GITLAB_TOKEN}
+    settings["ARGOCD_TOKEN"] = ARGOCD_TOKEN
+    running = Stack(workdir, redis_server, fake_slack, catalog, settings=settings)
+    gitlab.hook_url = f"{running.url}/gitlab/webhook"
+    yield running.start()
     running.stop()
 
 
 @pytest.fixture
-def bot(stack: Stack, health: HealthServer) -> Iterator[Stack]:
-    """The running stack with empty Redis, a quiet FakeSlack, healthy data centres and no
-    marker lines."""
+def bot(
+    stack: Stack,
+    health: HealthServer,
+    gitlab: FakeGitLab,
+    argo: dict[str, FakeArgoCD],
+    kube: dict[str, FakeKubernetes],
+) -> Iterator[Stack]:
+    """The running stack with empty Redis, a quiet FakeSlack, healthy data centres, no
+    marker lines, GitLab with one project, and empty Argo CDs and Kubernetes clusters."""
     redis.Redis.from_url(stack.redis.url).flushdb()
     stack.slack.reset()
     health.reset()
+    gitlab.reset()
+    gitlab.add_project(GITLAB_PROJECT, refs=VERSIONS)
+    for server in [*argo.values(), *kube.values()]:
+        server.reset()
     for name in ("marker.log", "gate"):
         (stack.workdir / name).unlink(missing_ok=True)
     yield stack

@@ -41,9 +41,18 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, workdir: Path, redis: RedisServer, slack: FakeSlack, catalog: Path) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        redis: RedisServer,
+        slack: FakeSlack,
+        catalog: Path,
+        port: int | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.workdir, self.redis, self.slack, self.catalog = workdir, redis, slack, catalog
-        self.port = free_port()
+        self.port = port or free_port()
+        self.settings = settings or {}  # more environment for the processes (GITLAB_URL, …)
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -59,6 +68,7 @@ class Stack:
             "SHIPBOT_CATALOG": str(self.catalog),
             "GITLAB_WEBHOOK_SECRET": GITLAB_HOOK_SECRET,
             "PYTHONUNBUFFERED": "1",
+            **self.settings,
         }
 
     def start(self, worker: bool = True) -> Stack:
@@ -136,10 +146,11 @@ class Stack:
 
     def deploy(self, text: str, user: str = "U0DEV", channel: str = CHANNEL) -> str:
         """Send /deploy and return the request id from the ephemeral answer."""
-        answer = self.command(text, user, channel=channel)
-        found = re.search(r"`(d-[a-z0-9]+)`", reply_text(answer))
-        assert found, f"no request id in {answer.text!r}"
-        return found.group(1)
+        return _request_id(self.command(text, user, channel=channel))
+
+    def rollback(self, text: str, user: str = "U0DEV") -> str:
+        """Send /rollback and return the request id from the ephemeral answer."""
+        return _request_id(self.command(text, user, command="/rollback"))
 
     def deployed(self, text: str) -> str:
         """Send /deploy (needing no approval) and wait until it is done; returns its id."""
@@ -189,6 +200,12 @@ class Stack:
             if message.blocks and request_id in json.dumps(message.blocks):
                 return message
         return None
+
+
+def _request_id(answer: httpx.Response) -> str:
+    found = re.search(r"`(d-[a-z0-9]+)`", reply_text(answer))
+    assert found, f"no request id in {answer.text!r}"
+    return found.group(1)
 
 
 def reply_text(response: httpx.Response) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterator
 
@@ -73,6 +74,21 @@ async def failure(argo: FakeArgoCD, the_job: DeployJob, **overrides: object) -> 
 
 def posts(argo: FakeArgoCD) -> list[tuple[str, str, dict | None]]:
     return [call for call in argo.calls if call[0] != "GET"]
+
+
+def lookups(argo: FakeArgoCD) -> list[str]:
+    """The revisions whose metadata was asked for, in order."""
+    suffix = "/metadata"
+    return [path.split("/")[-2] for _, path, _ in argo.calls if path.endswith(suffix)]
+
+
+def short(revision: str) -> str:
+    """The abbreviated SHA of ``revision``'s commit in a git_shas Application."""
+    return FakeArgoCD.sha(revision)[:7]
+
+
+def get(argo: FakeArgoCD, path: str, token: str = "t") -> httpx.Response:
+    return httpx.get(f"{argo.url}{path}", headers={"Authorization": f"Bearer {token}"})
 
 
 # -- deploy ---------------------------------------------------------------------------------
@@ -251,6 +267,95 @@ async def test_rollback_to_a_version_not_in_history_is_refused(argo: FakeArgoCD)
     assert (expected, []) == (str(error), posts(argo))
 
 
+async def test_rollback_to_the_pinned_target_uses_the_entry_at_that_revision(
+    argo: FakeArgoCD,
+) -> None:
+    """An entry's source targetRevision is the spec's even after a sync elsewhere: not matched."""
+    argo.add_application(APP, revision="v2", target_revision="v1", history=["v1"])  # ids 0, 1
+    await deployer(argo).run(rollback("v1"), Recorder())
+    assert [("POST", f"{PATH}/rollback", {"id": 0, "prune": False, "dryRun": False})] == posts(argo)
+
+
+# -- rollback to a Git tag --------------------------------------------------------------------
+
+
+async def test_rollback_to_a_tag_posts_the_newest_history_id_of_its_commit(
+    argo: FakeArgoCD,
+) -> None:
+    """With SHAs in history, the entry is found by the tags Argo gives for each commit."""
+    argo.add_application(APP, revision="v3", history=["v1", "v2", "v1"], git_shas=True)
+    await deployer(argo).run(rollback("v1"), Recorder())
+    assert [("POST", f"{PATH}/rollback", {"id": 2, "prune": False, "dryRun": False})] == posts(argo)
+
+
+async def test_tag_lookups_go_newest_first_and_stop_at_the_tag(argo: FakeArgoCD) -> None:
+    """Commits are looked up once each, newest first, until one carries the tag."""
+    argo.add_application(APP, revision="v4", history=["v1", "v2", "v3", "v3"], git_shas=True)
+    await deployer(argo).run(rollback("v2"), Recorder())
+    assert [argo.sha("v4"), argo.sha("v3"), argo.sha("v2")] == lookups(argo)
+
+
+async def test_rollback_to_a_tag_ends_healthy_on_its_commit(argo: FakeArgoCD) -> None:
+    """The card names the history id and commit; the tagged commit ends live and Healthy."""
+    argo.add_application(APP, revision="v2", history=["v1"], git_shas=True)
+    recorder = Recorder()
+    await deployer(argo).run(rollback("v1"), recorder)
+    assert (
+        "v1",
+        f"rollback to v1 started (history id 0, commit {short('v1')})",
+        f"{APP} Healthy at v1 (OutOfSync: its target is HEAD)",
+    ) == (argo.revision(APP), recorder.messages[1], recorder.messages[-1])
+
+
+async def test_rollback_follows_the_tag_to_whichever_commit_argo_says(argo: FakeArgoCD) -> None:
+    """The tag is read from Argo's metadata, not guessed from the names in history."""
+    argo.add_application(APP, revision="build-9", history=["build-7", "build-8"], git_shas=True)
+    argo.set_tags("build-7", "v1")
+    await deployer(argo).run(rollback("v1"), Recorder())
+    assert ("build-7", argo.history(APP)[-1]["revision"]) == (
+        argo.revision(APP),
+        argo.sha("build-7"),
+    )
+
+
+async def test_a_commit_whose_tags_argo_cannot_give_is_passed_over(argo: FakeArgoCD) -> None:
+    """Argo failing to read one commit (gone from the repo, say) does not end the search."""
+    argo.add_application(APP, revision="v3", history=["v1", "v2"], git_shas=True)
+    argo.unreadable_revisions.add("v3")
+    await deployer(argo).run(rollback("v1"), Recorder())
+    assert [("POST", f"{PATH}/rollback", {"id": 0, "prune": False, "dryRun": False})] == posts(argo)
+
+
+async def test_rollback_to_a_tag_no_commit_has_is_refused_with_what_was_found(
+    argo: FakeArgoCD,
+) -> None:
+    """Nothing tagged: refused before any POST, naming each commit's tags and Argo's failure."""
+    argo.add_application(APP, revision="v3", history=["v1", "v2"], git_shas=True)
+    argo.set_tags("v2")
+    argo.unreadable_revisions.add("v1")
+    error = await failure(argo, rollback("v0"))
+    sha = argo.sha("v1")
+    expected = (
+        f"cannot roll back {APP} to v0: Argo CD's history of it has no deployment of v0 or of a "
+        f"commit tagged v0 (it has: {short('v3')} [v3], {short('v2')} [no tags], "
+        f"{short('v1')} [tags unknown]); Argo CD at {argo.url} could not read the tags of commit "
+        f"{short('v1')}: Failed to checkout revision {sha}: `git fetch origin {sha} --tags "
+        f"--force --prune` failed exit status 128: fatal: remote error: upload-pack: not our ref "
+        f"{sha}"
+    )
+    assert (expected, []) == (str(error), posts(argo))
+
+
+async def test_tag_lookups_are_bounded(argo: FakeArgoCD) -> None:
+    """At most ten commits are looked up; older ones are named as not looked up."""
+    names = [f"build-{number}" for number in range(12)]
+    argo.add_application(APP, revision=names[-1], history=names[:-1], git_shas=True)
+    error = await failure(argo, rollback("v0"))
+    unseen = re.findall(r"\w{7} \[not looked up\]", str(error))
+    expected = [f"{short('build-1')} [not looked up]", f"{short('build-0')} [not looked up]"]
+    assert (10, expected) == (len(lookups(argo)), unseen)
+
+
 # -- cancellation ---------------------------------------------------------------------------
 
 
@@ -308,4 +413,64 @@ def test_fake_wants_the_token(argo: FakeArgoCD) -> None:
     assert (401, {"error": message, "code": 16, "message": message}) == (
         reply.status_code,
         reply.json(),
+    )
+
+
+def test_fake_git_history_records_commit_shas(argo: FakeArgoCD) -> None:
+    """With git_shas, history carries each revision's commit SHA; revision() still names it."""
+    argo.add_application(APP, revision="v2", history=["v1"], git_shas=True)
+    revisions = [entry["revision"] for entry in argo.history(APP)]
+    assert ([argo.sha("v1"), argo.sha("v2")], "v2") == (revisions, argo.revision(APP))
+
+
+def test_fake_answers_revision_metadata_like_argo(argo: FakeArgoCD) -> None:
+    """The metadata of a commit is Argo's RevisionMetadata, tagged with the revision's name."""
+    argo.add_application(APP, revision="v1", git_shas=True)
+    reply = get(argo, f"{PATH}/revisions/{argo.sha('v1')}/metadata")
+    body = reply.json()
+    assert (200, ["author", "date", "tags", "message"], ["v1"]) == (
+        reply.status_code,
+        list(body),
+        body["tags"],
+    )
+
+
+def test_fake_leaves_tags_out_for_an_untagged_commit(argo: FakeArgoCD) -> None:
+    """As Argo (tags is omitempty), an untagged commit's metadata has no tags key."""
+    argo.add_application(APP, revision="v1", git_shas=True)
+    argo.set_tags("v1")
+    reply = get(argo, f"{PATH}/revisions/{argo.sha('v1')}/metadata")
+    assert "tags" not in reply.json()
+
+
+def test_fake_set_tags_moves_a_tag_off_its_old_commit(argo: FakeArgoCD) -> None:
+    """A tag names one commit: tagging another commit with it takes it off the first."""
+    argo.add_application(APP, revision="v2", history=["v1"], git_shas=True)
+    argo.set_tags("v2", "v1", "stable")
+    tags = [
+        get(argo, f"{PATH}/revisions/{argo.sha(name)}/metadata").json().get("tags")
+        for name in ("v1", "v2")
+    ]
+    assert [None, ["v1", "stable"]] == tags
+
+
+def test_fake_metadata_of_an_unresolved_revision_is_argos_500(argo: FakeArgoCD) -> None:
+    """A revision that is not a SHA gets Argo's 500 Unknown "must be resolved"."""
+    reply = get(argo, f"{PATH}/revisions/v1/metadata")
+    message = "revision v1 must be resolved"
+    assert (500, {"error": message, "code": 2, "message": message}) == (
+        reply.status_code,
+        reply.json(),
+    )
+
+
+def test_fake_metadata_of_an_unknown_application_is_refused_like_get(argo: FakeArgoCD) -> None:
+    """The metadata endpoint answers an unknown Application as GET does: 403, or 404."""
+    path = f"/api/v1/applications/nope/revisions/{argo.sha('v1')}/metadata"
+    denied = get(argo, path).status_code
+    argo.missing_status = 404
+    assert (403, 404, 401) == (
+        denied,
+        get(argo, path).status_code,
+        get(argo, path, "x").status_code,
     )

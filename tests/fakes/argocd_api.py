@@ -1,12 +1,13 @@
 """A local Argo CD API server whose Applications move along by themselves, over real HTTP.
 
 Shapes follow Argo CD's ApplicationService REST API: GET /api/v1/applications/{name}, POST
-.../{name}/sync {revision, prune, dryRun}, POST .../{name}/rollback {id, prune, dryRun} and
-DELETE .../{name}/operation, with ``Authorization: Bearer <token>``. Errors are grpc-gateway's
-``{"error", "code", "message"}`` with Argo's statuses and words: 401 for a missing or wrong
-token, 403 "permission denied" for an unknown Application (Argo hides which exist; set
-``missing_status = 404`` for Argo's NotFound), 400 for a rollback under auto-sync, a sync to
-another revision under auto-sync, or a second operation while one runs.
+.../{name}/sync {revision, prune, dryRun}, POST .../{name}/rollback {id, prune, dryRun}, DELETE
+.../{name}/operation and GET .../{name}/revisions/{revision}/metadata, with ``Authorization:
+Bearer <token>``. Errors are grpc-gateway's ``{"error", "code", "message"}`` with Argo's
+statuses and words: 401 for a missing or wrong token, 403 "permission denied" for an unknown
+Application (Argo hides which exist; set ``missing_status = 404`` for Argo's NotFound), 400 for
+a rollback under auto-sync, a sync to another revision under auto-sync, or a second operation
+while one runs, 500 for revision metadata Argo cannot give (below).
 
 Time moves on its own, whoever asks: an operation is Running for ``op_seconds``, then
 Succeeded (Failed for ``failing_revisions``; a terminate ends it Failed), and the controller
@@ -15,11 +16,21 @@ for ``degraded_revisions``). A successful sync or rollback appends a history ent
 next id. An Application's target is "HEAD", which moves to each revision synced (as if it had
 just been pushed), so a sync leaves it Synced and a rollback OutOfSync, as in Argo; with a
 fixed ``target_revision`` a sync to another revision leaves it OutOfSync too.
+
+An Application added with ``git_shas=True`` has a Git source as Argo records one: each revision
+named (a tag, say "v1") resolves to its own commit ``FakeArgoCD.sha("v1")``, and history, the
+sync status and the operation's result carry that SHA, while ``revision()`` still names it "v1".
+The metadata endpoint answers Argo's RevisionMetadata ``{author, date, tags, message}`` of such
+a commit, tagged with its name unless ``set_tags`` says otherwise (``tags`` left out when it has
+none); as Argo, it answers 500 for a revision that is not a SHA ("revision … must be resolved")
+or a commit its repo server cannot fetch (an unknown one, or in ``unreadable_revisions``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +48,8 @@ from .http_server import BackgroundServer
 Json = dict[str, Any]
 _PREFIX = "/api/v1/applications/{name}"
 _UNAUTHENTICATED, _PERMISSION_DENIED, _NOT_FOUND = 16, 7, 5
-_INVALID_ARGUMENT, _FAILED_PRECONDITION = 3, 9
+_INVALID_ARGUMENT, _FAILED_PRECONDITION, _UNKNOWN, _INTERNAL = 3, 9, 2, 13
+_RESOLVED = re.compile(r"[0-9A-Fa-f]{7,40}")  # what Argo's repo server takes for a commit SHA
 _NOTHING_TO_TERMINATE = "Unable to terminate operation. No operation is in progress"
 _APPLY_FAILED = "one or more objects failed to apply, reason"
 
@@ -54,10 +66,19 @@ class _Refused(Exception):
 @dataclass
 class _Operation:
     kind: str  # "sync" or "rollback"
-    revision: str
+    revision: str  # as asked: the operation's sync.revision
     source: Json
     started: float
+    name: str  # the revision as tests name it ("v2")
+    resolved: str  # as Argo records it: a commit SHA for a Git source
     terminating: bool = False
+
+
+@dataclass
+class _Commit:
+    name: str
+    tags: list[str]
+    when: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -67,6 +88,7 @@ class _App:
     head: str  # what the target resolves to
     target: str  # spec.source.targetRevision
     automated: bool
+    git: bool = False  # history and status carry commit SHAs
     history: list[Json] = field(default_factory=list)
     op: _Operation | None = None
     op_state: Json | None = None
@@ -93,14 +115,17 @@ class FakeArgoCD:
         self.degraded_revisions: set[str] = set()  # become Degraded instead of Healthy
         self.failing_revisions: set[str] = set()  # their sync or rollback operation fails
         self.missing_status = 403  # Argo answers 403 for an Application that does not exist
+        self.unreadable_revisions: set[str] = set()  # their commit's metadata cannot be read
         self.calls: list[tuple[str, str, Json | None]] = []  # (method, path, JSON body)
         self._apps: dict[str, _App] = {}
+        self._commits: dict[str, _Commit] = {}  # by SHA
         self._lock = threading.Lock()
         route = [
             Route(_PREFIX, self._get, methods=["GET"]),
             Route(_PREFIX + "/sync", self._sync, methods=["POST"]),
             Route(_PREFIX + "/rollback", self._rollback, methods=["POST"]),
             Route(_PREFIX + "/operation", self._terminate, methods=["DELETE"]),
+            Route(_PREFIX + "/revisions/{revision}/metadata", self._metadata, methods=["GET"]),
         ]
         self._server = BackgroundServer(Starlette(routes=route))
 
@@ -124,14 +149,30 @@ class FakeArgoCD:
         automated: bool = False,
         target_revision: str = "HEAD",
         history: Sequence[str] = (),
+        git_shas: bool = False,
     ) -> None:
-        """An Application Synced and Healthy at ``revision``, after ``history`` (oldest first)."""
+        """An Application Synced and Healthy at ``revision``, after ``history`` (oldest first).
+
+        With ``git_shas``, Argo records each revision as the SHA of a commit tagged with it.
+        """
         head = revision if target_revision == "HEAD" else target_revision
-        app = _App(name, revision, head, target_revision, automated)
-        for earlier in [*history, revision]:
-            app.history.append(_entry(len(app.history), earlier, app.source))
+        app = _App(name, revision, head, target_revision, automated, git_shas)
         with self._lock:
+            for earlier in [*history, revision]:
+                app.history.append(_entry(len(app.history), self._record(app, earlier), app.source))
             self._apps[name] = app
+
+    @staticmethod
+    def sha(revision: str) -> str:
+        """The commit SHA that ``revision`` resolves to for an Application with ``git_shas``."""
+        return hashlib.sha1(revision.encode()).hexdigest()
+
+    def set_tags(self, revision: str, *tags: str) -> None:
+        """Tag ``revision``'s commit with ``tags`` only (none: untagged), moving them off others."""
+        with self._lock:
+            for commit in self._commits.values():
+                commit.tags = [tag for tag in commit.tags if tag not in tags]
+            self._commit(revision).tags = list(tags)
 
     def set_automated(self, name: str, automated: bool) -> None:
         with self._lock:
@@ -152,12 +193,14 @@ class FakeArgoCD:
             return self._json(self._advanced(name))
 
     def reset(self) -> None:
-        """No Applications, calls or special revisions; default timings."""
+        """No Applications, calls, commits or special revisions; default timings."""
         with self._lock:
             self._apps.clear()
             self.calls.clear()
+            self._commits.clear()
         self.degraded_revisions.clear()
         self.failing_revisions.clear()
+        self.unreadable_revisions.clear()
         self.op_seconds = self.rollout_seconds = 0.3
         self.missing_status = 403
 
@@ -171,6 +214,10 @@ class FakeArgoCD:
 
     async def _rollback(self, request: Request) -> JSONResponse:
         return await self._answer(request, self._start_rollback)
+
+    async def _metadata(self, request: Request) -> JSONResponse:
+        revision = request.path_params["revision"]
+        return await self._answer(request, lambda app, body: self._revision_metadata(revision))
 
     async def _terminate(self, request: Request) -> JSONResponse:
         def terminate(app: _App, body: Json | None) -> Json:
@@ -214,7 +261,10 @@ class FakeArgoCD:
         if app.automated and asked and asked != app.target:
             message = f"Cannot sync to {asked}: auto-sync currently set to {app.target}"
             raise _Refused(400, _FAILED_PRECONDITION, message)
-        return self._begin(app, _Operation("sync", asked or app.head, app.source, time.time()))
+        revision = asked or app.head
+        name = self._named(revision)
+        op = _Operation("sync", revision, app.source, time.time(), name, self._record(app, name))
+        return self._begin(app, op)
 
     def _start_rollback(self, app: _App, body: Json | None) -> _App:
         if app.automated:
@@ -225,7 +275,8 @@ class FakeArgoCD:
         if entry is None:
             message = f"application {app.name} does not have deployment with id {wanted}"
             raise _Refused(400, _INVALID_ARGUMENT, message)
-        operation = _Operation("rollback", entry["revision"], entry["source"], time.time())
+        revision, source, now = entry["revision"], entry["source"], time.time()
+        operation = _Operation("rollback", revision, source, now, self._named(revision), revision)
         return self._begin(app, operation)
 
     def _begin(self, app: _App, op: _Operation) -> _App:
@@ -238,9 +289,40 @@ class FakeArgoCD:
             "phase": "Running",
             "message": f"waiting for healthy state of apps/Deployment/{app.name}",
             "startedAt": _stamp(op.started),
-            "syncResult": {"revision": op.revision, "source": op.source},
+            "syncResult": {"revision": op.resolved, "source": op.source},
         }
         return app
+
+    # -- Git commits (lock held) ---------------------------------------------------------
+
+    def _commit(self, name: str) -> _Commit:
+        """The commit that ``name`` resolves to, made (tagged ``name``) if new."""
+        return self._commits.setdefault(self.sha(name), _Commit(name, [name]))
+
+    def _record(self, app: _App, name: str) -> str:
+        """``name`` as Argo records it for ``app``: its commit's SHA for a Git source."""
+        if not app.git:
+            return name
+        self._commit(name)
+        return self.sha(name)
+
+    def _named(self, revision: str) -> str:
+        """A recorded revision as tests name it."""
+        commit = self._commits.get(revision)
+        return commit.name if commit else revision
+
+    def _revision_metadata(self, revision: str) -> Json:
+        if not _RESOLVED.fullmatch(revision):
+            raise _Refused(500, _UNKNOWN, f"revision {revision} must be resolved")
+        commit = self._commits.get(revision)
+        if commit is None or commit.name in self.unreadable_revisions:
+            fetch = f"`git fetch origin {revision} --tags --force --prune` failed exit status 128"
+            why = f"{fetch}: fatal: remote error: upload-pack: not our ref {revision}"
+            raise _Refused(500, _INTERNAL, f"Failed to checkout revision {revision}: {why}")
+        author = "Release Bot <release@example.com>"
+        answer: Json = {"author": author, "date": _stamp(commit.when)}
+        answer |= {"tags": list(commit.tags)} if commit.tags else {}
+        return answer | {"message": f"Release {commit.name}"}
 
     # -- time moving on -----------------------------------------------------------------
 
@@ -255,14 +337,14 @@ class FakeArgoCD:
         finished = now if op.terminating else op.started + self.op_seconds
         if op.terminating:
             phase, message = "Failed", "Operation terminated"
-        elif op.revision in self.failing_revisions:
+        elif op.name in self.failing_revisions:
             phase, message = "Failed", f"{_APPLY_FAILED}: Deployment {app.name!r} is invalid"
         else:
             phase, message = "Succeeded", "successfully synced (all tasks run)"
-            app.live, app.rolled = op.revision, (finished, op.revision)
+            app.live, app.rolled = op.name, (finished, op.name)
             if op.kind == "sync" and app.target == "HEAD":
-                app.head = op.revision
-            app.history.append(_entry(len(app.history), op.revision, op.source, finished))
+                app.head = op.name
+            app.history.append(_entry(len(app.history), op.resolved, op.source, finished))
         app.op_state.update(phase=phase, message=message, finishedAt=_stamp(finished))
         app.op, app.reconciled = None, finished
         return app
@@ -280,8 +362,9 @@ class FakeArgoCD:
     def _json(self, app: _App) -> Json:
         health, message = self._health(app)
         sync = "Synced" if app.live == app.head else "OutOfSync"
+        head, compared = self._record(app, app.head), {"source": app.source}
         status: Json = {
-            "sync": {"status": sync, "revision": app.head, "comparedTo": {"source": app.source}},
+            "sync": {"status": sync, "revision": head, "comparedTo": compared},
             "health": {"status": health},
             "history": [dict(entry) for entry in app.history],
             "reconciledAt": _stamp(app.reconciled),
