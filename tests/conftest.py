@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.fakes import FakeSlack, RedisServer
-from tests.fakes.argocd_api import FakeArgoCD
-from tests.fakes.gitlab_api import FakeGitLab
-from tests.fakes.health import HealthServer
-from tests.fakes.kube_api import FakeKubernetes
+from tests.fakes import (
+    FakeArgoCD,
+    FakeGitLab,
+    FakeKubernetes,
+    FakeSlack,
+    HealthServer,
+    RedisServer,
+)
 from tests.stack import GITLAB_HOOK_SECRET, PLAYBOOKS, Stack
 
 APPROVERS = ["U0ALICE", "U0BOB", "U0CAROL"]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.fakes.argocd_api import FakeArgoCD
+from tests.fakes import FakeArgoCD
 from tests.stack import Stack
 
 APPS = {"dc-a": "risk-dc-a", "dc-b": "risk-dc-b"}

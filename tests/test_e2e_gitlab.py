@@ -4,7 +4,7 @@ GitLab's webhooks and its API (FakeGitLab, driven by python-gitlab in the worker
 from __future__ import annotations
 
 from tests.conftest import GITLAB_PROJECT
-from tests.fakes.gitlab_api import FakeGitLab
+from tests.fakes import FakeGitLab
 from tests.fakes.http_server import poll
 from tests.stack import Stack, reply_text
 

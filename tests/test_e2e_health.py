@@ -4,7 +4,7 @@ HTTP endpoint, and the automatic return of changed data centres when one fails."
 from __future__ import annotations
 
 from tests.conftest import marker_lines
-from tests.fakes.health import HealthServer
+from tests.fakes import HealthServer
 from tests.stack import Stack, reply_text
 
 

@@ -5,7 +5,7 @@ client."""
 from __future__ import annotations
 
 from tests.conftest import TRADE_IMAGE
-from tests.fakes.kube_api import FakeKubernetes
+from tests.fakes import FakeKubernetes
 from tests.stack import Stack
 
 Clusters = dict[str, FakeKubernetes]

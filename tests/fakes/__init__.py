@@ -3,7 +3,11 @@
 Each stands in for a real thing only at its network boundary (see DESIGN.md, Testing strategy).
 """
 
+from .argocd_api import FakeArgoCD
+from .gitlab_api import FakeGitLab
+from .health import HealthServer
 from .http_server import BackgroundServer
+from .kube_api import FakeKubernetes
 from .redis_server import RedisServer
 from .signing import (
     DEFAULT_SIGNING_SECRET,
@@ -39,7 +43,11 @@ __all__ = [
     "Ack",
     "BackgroundServer",
     "Call",
+    "FakeArgoCD",
+    "FakeGitLab",
+    "FakeKubernetes",
     "FakeSlack",
+    "HealthServer",
     "Message",
     "RedisServer",
     "SignedRequest",
