@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.models import DeployRequest, State
-from bot.policy import approval_refusal, group_ids
+from bot.policy import approval_refusal, group_ids, mention
 from bot.requests import Refused, environment_of
 from bot.services import Services
 
@@ -50,6 +50,26 @@ async def cancel(services: Services, request_id: str, user: str, delivery: str =
     if request is None:
         return GONE
     return _end_outcome(await services.store.end_pending(request, user, State.CANCELLED, delivery))
+
+
+async def stop(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
+    """Stop a running deploy: its requester or one of the environment's approvers may."""
+    request = await services.store.get(request_id)
+    if request is None:
+        return GONE
+    if user != request.requester and await _refusal(services, request, user):
+        return Outcome(
+            f"Only {mention(request.requester)}, who asked for it, or an approver of "
+            f"{request.service} in {request.environment} can stop this deploy."
+        )
+    match await services.store.request_stop(request, user, delivery):
+        case ["stopping"]:
+            return Outcome(f"Stopping `{request.id}`; the card will say what was undone.")
+        case ["duplicate", who]:
+            return Outcome(f"{mention(who)} already asked to stop it; it is stopping.")
+        case ["closed", state]:
+            return Outcome(f"This request is {state}, not running: there is nothing to stop.")
+    return Outcome()
 
 
 async def _refusal(services: Services, request: DeployRequest, user: str) -> str | None:

@@ -29,13 +29,18 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Settings come from the environment; see the README for the full list.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = sub.add_parser("serve", help="answer Slack over HTTP on POST /slack/events")
+    serve = sub.add_parser(
+        "serve",
+        help="answer Slack (POST /slack/events) and GitLab (POST /gitlab/webhook) over HTTP",
+    )
     serve.add_argument("--port", type=int, help="listen port (default $SHIPBOT_PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
     serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
     serve.set_defaults(run=_serve)
     sub.add_parser("socket", help="answer Slack over Socket Mode").set_defaults(run=_socket)
-    worker = sub.add_parser("worker", help="run queued deploys")
+    worker = sub.add_parser(
+        "worker", help="run queued deploys with Ansible, Kubernetes, GitLab, Argo CD"
+    )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=_worker)
     console = sub.add_parser("console", help="the same bot in a terminal, for trying it out")

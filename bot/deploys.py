@@ -15,8 +15,10 @@ from collections.abc import Awaitable
 from bot.catalog import HealthCheck
 from bot.leases import keep_lease
 from bot.models import Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
+from bot.policy import mention
 from bot.requests import entry_revision, environment_of
 from bot.services import Services
+from bot.store import StoreUnavailable
 from integrations.base import (
     Deployer,
     DeployError,
@@ -80,7 +82,9 @@ async def _deploy_all(services: Services, request: DeployRequest) -> str:
     env = environment_of(services.catalog, request.service, request.environment)
     before = await services.store.current(request.service, request.environment)
     failure, landed = "", []
-    for step in request.steps:
+    for index, step in enumerate(request.steps):
+        if not failure and index:
+            failure = await _stopped_before(services, request, step)
         if failure:
             step.status = StepStatus.SKIPPED
             continue
@@ -99,7 +103,8 @@ async def _deploy_one(
     await _progress(services, request)
     report, name = _reporter(services, request, step), step.target or request.environment
     try:
-        await _deployer(services, request, step).run(_job(request, step.target), report)
+        run = _deployer(services, request, step).run(_job(request, step.target), report)
+        await _unless_stopped(services, request, run)
     except DeployError as error:  # DeployFailed: the tool ran, so the target may have changed
         step.status, step.detail = StepStatus.FAILED, str(error)
         return f"{name}: {error}", isinstance(error, DeployFailed)
@@ -110,12 +115,50 @@ async def _deploy_one(
     await _best_effort(services.store.record_deployed(request, step.target), "record")
     if health is not None:
         try:
-            await _wait_healthy(health, step.target, report)
+            await _unless_stopped(services, request, _wait_healthy(health, step.target, report))
         except DeployError as error:
             step.status, step.detail = StepStatus.FAILED, str(error)
             return f"{name}: {error}", True
     step.status, step.detail = StepStatus.SUCCEEDED, ""
     return "", True
+
+
+class Stopped(DeployFailed):
+    """Someone pressed Stop while this target was being deployed or checked."""
+
+
+async def _unless_stopped(
+    services: Services, request: DeployRequest, work: Awaitable[None]
+) -> None:
+    """Await ``work``, or cancel it (letting it clean up) and raise Stopped when someone
+    presses Stop first."""
+    run = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(services.store.wait_stop(request.id))
+    stopped = False
+    try:
+        await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stopped = not run.done()
+    finally:
+        stop.cancel()
+        if not run.done():
+            run.cancel()
+            await asyncio.wait({run})
+    if stopped:
+        if not run.cancelled():
+            run.exception()  # retrieved: it ended on our cancel, and Stopped says why
+        raise Stopped(f"stopped by {mention(stop.result())}")
+    return run.result()
+
+
+async def _stopped_before(services: Services, request: DeployRequest, step: Step) -> str:
+    """The failure to report when Stop was pressed before ``step`` began, else ""."""
+    try:
+        latest = await services.store.get(request.id)
+    except StoreUnavailable:
+        return ""
+    if latest is None or not latest.stop_requested_by:
+        return ""
+    return f"stopped by {mention(latest.stop_requested_by)} before {step.target}"
 
 
 async def _wait_healthy(health: HealthCheck, target: str, report: ProgressSink) -> None:

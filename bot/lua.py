@@ -130,6 +130,22 @@ return {'finished', redis.call('LINDEX', KEYS[3], 0) or ''}
 """
 )
 
+# KEYS: req, audit, seen; ARGV: actor, now
+STOP = (
+    _AUDIT
+    + """
+if replayed() then return {'replay'} end
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'missing'} end
+if state ~= 'running' then return {'closed', state} end
+local by = redis.call('HGET', KEYS[1], 'stop_requested_by')
+if by and by ~= '' then return {'duplicate', by} end
+redis.call('HSET', KEYS[1], 'stop_requested_by', ARGV[1])
+audit('stop_requested', '')
+return {'stopping'}
+"""
+)
+
 # KEYS: req, audit, open; ARGV: actor, now
 EXPIRE = (
     _AUDIT

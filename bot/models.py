@@ -77,6 +77,7 @@ class DeployRequest(BaseModel):
     queued_behind: str = ""
     undoes: str = ""  # a rollback: the request whose release it undoes
     undoes_version: str = ""
+    stop_requested_by: str = ""  # who pressed Stop while it ran
 
     @property
     def targets(self) -> list[str]:

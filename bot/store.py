@@ -37,6 +37,7 @@ from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
 HISTORY_KEEP = 1000
 GROUP_TTL = 300
 NEWS_TTL = 600
+STOP_POLL_SECONDS = 5  # a stop is seen at once when told, else within this
 EXTERNAL_TTL = 30 * 86400
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 _NOT_STORED = {"steps", "approvers", "queued_behind"}
@@ -87,6 +88,7 @@ class Store:
         self._expire = redis.register_script(lua.EXPIRE)
         self._renew = redis.register_script(lua.RENEW)
         self._rolled_back = redis.register_script(lua.ROLLED_BACK)
+        self._stop = redis.register_script(lua.STOP)
 
     # key names ---------------------------------------------------------------
     def _k(self, *parts: str) -> str:
@@ -143,6 +145,26 @@ class Store:
         result = await self._expire(keys, [actor, time.time()])
         await self._forget_approvers(r)
         return result
+
+    @_translated
+    async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> list[str]:
+        """Ask the worker running ``r`` to stop it; ['stopping'] when this asked first."""
+        keys = [*self._req_keys(r), self._seen(delivery)]
+        result = await self._stop(keys, [user, time.time()])
+        if result[0] == "stopping":
+            await self.tell(f"stop:{r.id}")
+        return result
+
+    async def wait_stop(self, request_id: str) -> str:
+        """Return who asked to stop the request, once someone has; Redis blips only delay it."""
+        while True:
+            try:
+                who = await self.redis.hget(self._k("req", request_id), "stop_requested_by")
+            except RedisError:
+                who = None
+            if who:
+                return str(who)
+            await self.listen(f"stop:{request_id}", STOP_POLL_SECONDS)
 
     @_translated
     async def claim(self, r: DeployRequest, worker: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Approve, Reject and Cancel: one call into bot/, ack, tell the clicker, refresh the card."""
+"""Approve, Reject, Cancel and Stop: one call into bot/, ack, tell the clicker, refresh the card."""
 
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from bot.requests import hand_over
 from bot.services import Services
 from handlers.background import Background
 from handlers.guard import delivery_key, guarded, where
-from handlers.routes import APPROVE, CANCEL, REJECT
+from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 
 Decide = Callable[[Services, str, str, str], Awaitable[Outcome]]
 
 
 def register(app: AsyncApp, services: Services, later: Background) -> None:
-    buttons = {APPROVE: approvals.approve, REJECT: approvals.reject, CANCEL: approvals.cancel}
+    buttons = {
+        APPROVE: approvals.approve,
+        REJECT: approvals.reject,
+        CANCEL: approvals.cancel,
+        STOP: approvals.stop,
+    }
     for action_id, decide in buttons.items():
         app.action(action_id)(guarded(_button(services, later, decide), services.notifier))
 

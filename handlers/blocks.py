@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 
 from bot.models import Action, DeployRequest, State, Step, StepStatus
 from bot.policy import mention
-from handlers.routes import APPROVE, CANCEL, REJECT
+from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -40,6 +40,8 @@ def card(request: DeployRequest, approvers: list[str]) -> Rendered:
     ]
     if request.state is State.PENDING:
         blocks.append(_buttons(request.id))
+    elif request.state is State.RUNNING and not request.stop_requested_by:
+        blocks.append(_stop_button(request))
     blocks.append(_footer(request))
     return f"{_title(request)}: {request.state.value}", _dump(blocks)
 
@@ -102,6 +104,8 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
         case State.QUEUED | State.APPROVED:
             behind = f"behind `{request.queued_behind}`" if request.queued_behind else "to start"
             return f"🕒 *Queued* {behind}.{approved}"
+        case State.RUNNING if request.stop_requested_by:
+            return f"🛑 *Stopping*, asked by {mention(request.stop_requested_by)}.{approved}"
         case State.RUNNING:
             return f"🚀 *Deploying*.{approved}"
         case State.SUCCEEDED:
@@ -141,6 +145,20 @@ def _buttons(request_id: str) -> ActionsBlock:
             ButtonElement(text="Cancel", action_id=CANCEL, value=request_id),
         ],
     )
+
+
+def _stop_button(request: DeployRequest) -> ActionsBlock:
+    confirm = ConfirmObject(
+        title="Stop this deploy?",
+        text="The run in progress is stopped, and what it changed is rolled back "
+        "(unless the catalog turns that off).",
+        confirm="Stop",
+        deny="Keep going",
+    )
+    stop = ButtonElement(
+        text="Stop", action_id=STOP, value=request.id, style="danger", confirm=confirm
+    )
+    return ActionsBlock(block_id=f"stop:{request.id}", elements=[stop])
 
 
 def _footer(request: DeployRequest) -> ContextBlock:

@@ -11,6 +11,7 @@ import pytest
 
 from integrations.ansible import AnsibleDeployer
 from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
+from tests.fakes.recorders import ProgressRecorder
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "deploy" / "site.yml"
@@ -27,22 +28,6 @@ def job(**overrides: object) -> DeployJob:
     return DeployJob(**(fields | overrides))
 
 
-class Recorder:
-    """A ProgressSink that remembers what it was told, and on which thread."""
-
-    def __init__(self) -> None:
-        self.events: list[Progress] = []
-        self.threads: set[int] = set()
-
-    async def __call__(self, progress: Progress) -> None:
-        self.events.append(progress)
-        self.threads.add(threading.get_ident())
-
-    @property
-    def messages(self) -> list[str]:
-        return [event.message for event in self.events]
-
-
 def marker_deployer(tmp_path: Path, playbook: str = "ok.yml", **vars: object) -> AnsibleDeployer:
     return AnsibleDeployer(
         PLAYBOOKS / playbook,
@@ -55,7 +40,7 @@ def demo_site(tmp_path: Path, environment: str = "staging", datacenter: str = "d
     return tmp_path / "demo-site" / environment / datacenter
 
 
-async def wait_for_message(recorder: Recorder, message: str) -> None:
+async def wait_for_message(recorder: ProgressRecorder, message: str) -> None:
     """Wait (up to 30 s) until the deploy has reported ``message``."""
     async with asyncio.timeout(30):
         while message not in recorder.messages:
@@ -64,7 +49,7 @@ async def wait_for_message(recorder: Recorder, message: str) -> None:
 
 async def test_success_reports_each_step(tmp_path: Path) -> None:
     """A successful run reports playbook start, task start and the host result, in order."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await marker_deployer(tmp_path).run(job(), recorder)
     assert recorder.messages == [
         "playbook ok.yml started",
@@ -75,42 +60,42 @@ async def test_success_reports_each_step(tmp_path: Path) -> None:
 
 async def test_progress_carries_the_datacenter(tmp_path: Path) -> None:
     """Every progress event names the job's data centre and none is a failure."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await marker_deployer(tmp_path).run(job(datacenter="dc-b"), recorder)
     assert {(event.datacenter, event.failed) for event in recorder.events} == {("dc-b", False)}
 
 
 async def test_progress_is_delivered_on_the_event_loop(tmp_path: Path) -> None:
     """The report callback is awaited on the loop's thread, never on runner's worker thread."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await marker_deployer(tmp_path).run(job(), recorder)
     assert recorder.threads == {threading.get_ident()}
 
 
 async def test_extra_vars_reach_the_playbook(tmp_path: Path) -> None:
     """The playbook sees exactly the job's service, version, environment, dc, action and id."""
-    await marker_deployer(tmp_path).run(job(action="rollback"), Recorder())
+    await marker_deployer(tmp_path).run(job(action="rollback"), ProgressRecorder())
     assert (tmp_path / "marker").read_text() == "web-h5 1.2.3 staging dc-a rollback req-1\n"
 
 
 async def test_job_vars_win_over_catalog_vars(tmp_path: Path) -> None:
     """A var set both in the catalog and on the job takes the job's value."""
     deployer = marker_deployer(tmp_path)  # catalog: marker_file = tmp/marker
-    await deployer.run(job(vars={"marker_file": str(tmp_path / "job-marker")}), Recorder())
+    await deployer.run(job(vars={"marker_file": str(tmp_path / "job-marker")}), ProgressRecorder())
     assert (tmp_path / "job-marker").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
 
 
 async def test_shipbot_vars_win_over_job_and_catalog_vars(tmp_path: Path) -> None:
     """shipbot_* vars cannot be overridden by the catalog or the job."""
     deployer = marker_deployer(tmp_path, shipbot_version="catalog")
-    await deployer.run(job(vars={"shipbot_service": "job"}), Recorder())
+    await deployer.run(job(vars={"shipbot_service": "job"}), ProgressRecorder())
     assert (tmp_path / "marker").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
 
 
 async def test_job_values_are_never_templated(tmp_path: Path) -> None:
     """A version that looks like a Jinja template reaches the playbook as plain text."""
     version = "{{ lookup('pipe', 'id') }}"
-    await marker_deployer(tmp_path).run(job(version=version), Recorder())
+    await marker_deployer(tmp_path).run(job(version=version), ProgressRecorder())
     assert (tmp_path / "marker").read_text() == f"web-h5 {version} staging dc-a deploy req-1\n"
 
 
@@ -121,7 +106,7 @@ async def test_catalog_vars_may_be_templates(tmp_path: Path) -> None:
         vars={"marker_file": "{{ shipbot_workdir }}/rendered"},
         workdir=tmp_path,
     )
-    await deployer.run(job(), Recorder())
+    await deployer.run(job(), ProgressRecorder())
     assert (tmp_path / "rendered").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
 
 
@@ -139,14 +124,14 @@ async def test_failed_task_raises_deploy_failed_naming_task_and_host(tmp_path: P
     """A failing task becomes DeployFailed naming the task, the host and the module's msg."""
     deployer = marker_deployer(tmp_path, "fail_in.yml", fail_dc="dc-b")
     with pytest.raises(DeployFailed) as caught:
-        await deployer.run(job(datacenter="dc-b"), Recorder())
+        await deployer.run(job(datacenter="dc-b"), ProgressRecorder())
     expected = "task 'check capacity' failed on host 'localhost': no capacity left in dc-b"
     assert str(caught.value) == expected
 
 
 async def test_failed_task_is_reported_as_failed_progress(tmp_path: Path) -> None:
     """The failing host result is reported with failed=True before the error is raised."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     deployer = marker_deployer(tmp_path, "fail_in.yml", fail_dc="dc-b")
     with pytest.raises(DeployFailed):
         await deployer.run(job(datacenter="dc-b"), recorder)
@@ -156,7 +141,7 @@ async def test_failed_task_is_reported_as_failed_progress(tmp_path: Path) -> Non
 
 async def test_other_datacenter_passes_the_capacity_check(tmp_path: Path) -> None:
     """fail_in.yml behaves like ok.yml outside fail_dc."""
-    await marker_deployer(tmp_path, "fail_in.yml", fail_dc="dc-b").run(job(), Recorder())
+    await marker_deployer(tmp_path, "fail_in.yml", fail_dc="dc-b").run(job(), ProgressRecorder())
     assert (tmp_path / "marker").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
 
 
@@ -164,7 +149,7 @@ async def test_missing_playbook_raises_deploy_error(tmp_path: Path) -> None:
     """A playbook path that does not exist is a DeployError saying so."""
     playbook = tmp_path / "deploy" / "web.yml"
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(playbook).run(job(), Recorder())
+        await AnsibleDeployer(playbook).run(job(), ProgressRecorder())
     assert str(caught.value) == f"playbook {playbook} could not run: playbook {playbook} not found"
 
 
@@ -172,7 +157,7 @@ async def test_missing_inventory_raises_deploy_error(tmp_path: Path) -> None:
     """An inventory path that does not exist is a DeployError, not a host named after it."""
     inventory = tmp_path / "hosts.ini"
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory).run(job(), Recorder())
+        await AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory).run(job(), ProgressRecorder())
     expected = f"playbook {PLAYBOOKS / 'ok.yml'} could not run: inventory {inventory} not found"
     assert str(caught.value) == expected
 
@@ -182,7 +167,7 @@ async def test_broken_playbook_raises_deploy_error_with_ansible_reason(tmp_path:
     playbook = tmp_path / "broken.yml"
     playbook.write_text("- hosts: all\n  tasks:\n    - debug: {msg: 1\n")
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(playbook).run(job(), Recorder())
+        await AnsibleDeployer(playbook).run(job(), ProgressRecorder())
     where = re.escape(str(playbook))
     pattern = rf"playbook {where} could not run: YAML parsing failed: .+ Origin: {where}:\d+:\d+"
     assert re.fullmatch(pattern, str(caught.value))
@@ -193,7 +178,7 @@ async def test_playbook_matching_no_hosts_raises_deploy_error(tmp_path: Path) ->
     playbook = tmp_path / "nowhere.yml"
     playbook.write_text("- hosts: nowhere\n  tasks:\n    - ansible.builtin.ping:\n")
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(playbook).run(job(), Recorder())
+        await AnsibleDeployer(playbook).run(job(), ProgressRecorder())
     assert str(caught.value) == f"playbook {playbook} matched no hosts in its inventory"
 
 
@@ -203,7 +188,7 @@ async def test_unreachable_host_raises_deploy_unreachable(tmp_path: Path) -> Non
     inventory.write_text("web1 ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n")
     deployer = AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory, {"marker_file": "/dev/null"})
     with pytest.raises(DeployUnreachable) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     assert str(caught.value).startswith("host 'web1' unreachable: Failed to connect to the host")
 
 
@@ -215,13 +200,13 @@ async def test_timeout_raises_deploy_error(tmp_path: Path) -> None:
         timeout=2,
     )
     with pytest.raises(DeployError) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     assert str(caught.value) == f"playbook {PLAYBOOKS / 'slow.yml'} timed out after 2s"
 
 
 async def test_slow_playbook_holds_until_the_gate_opens(tmp_path: Path) -> None:
     """slow.yml keeps the deploy running until the test creates gate_file."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
     running = asyncio.create_task(deployer.run(job(), recorder))
     await wait_for_message(recorder, "TASK [wait for gate]")
@@ -233,7 +218,7 @@ async def test_slow_playbook_holds_until_the_gate_opens(tmp_path: Path) -> None:
 
 async def test_cancelling_run_stops_the_playbook(tmp_path: Path) -> None:
     """Cancelling run() kills ansible-playbook: opening the gate afterwards writes nothing."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
     running = asyncio.create_task(deployer.run(job(), recorder))
     await wait_for_message(recorder, "TASK [wait for gate]")
@@ -247,7 +232,7 @@ async def test_cancelling_run_stops_the_playbook(tmp_path: Path) -> None:
 
 async def test_demo_deploy_creates_release_and_points_current_at_it(tmp_path: Path) -> None:
     """The demo playbook writes releases/<version>/index.html and links current to it."""
-    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), Recorder())
+    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), ProgressRecorder())
     site = demo_site(tmp_path)
     assert (site / "current").resolve() == (site / "releases" / "1.2.3").resolve()
 
@@ -256,7 +241,7 @@ async def test_demo_page_names_service_version_environment_dc_and_request(
     tmp_path: Path,
 ) -> None:
     """The demo page shows what was deployed, where, and for which request."""
-    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), Recorder())
+    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), ProgressRecorder())
     page = (demo_site(tmp_path) / "current" / "index.html").read_text()
     expected = ["web-h5", "<dd>1.2.3</dd>", "<dd>staging</dd>", "<dd>dc-a</dd>", "<dd>req-1</dd>"]
     assert [text for text in expected if text in page] == expected
@@ -265,16 +250,18 @@ async def test_demo_page_names_service_version_environment_dc_and_request(
 async def test_demo_without_datacenter_deploys_under_the_environment(tmp_path: Path) -> None:
     """With no data centre the site lives directly under <site_dir>/<environment>."""
     deployer = AnsibleDeployer(DEMO, vars={"site_dir": "h5"}, workdir=tmp_path)
-    await deployer.run(job(datacenter=""), Recorder())
+    await deployer.run(job(datacenter=""), ProgressRecorder())
     assert (tmp_path / "h5" / "staging" / "current" / "index.html").is_file()
 
 
 async def test_demo_rollback_points_current_back(tmp_path: Path) -> None:
     """Rolling back to an earlier release flips current to it."""
     deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
-    await deployer.run(job(version="1.0.0"), Recorder())
-    await deployer.run(job(version="2.0.0", request_id="req-2"), Recorder())
-    await deployer.run(job(version="1.0.0", action="rollback", request_id="req-3"), Recorder())
+    await deployer.run(job(version="1.0.0"), ProgressRecorder())
+    await deployer.run(job(version="2.0.0", request_id="req-2"), ProgressRecorder())
+    await deployer.run(
+        job(version="1.0.0", action="rollback", request_id="req-3"), ProgressRecorder()
+    )
     site = demo_site(tmp_path)
     assert (site / "current").resolve() == (site / "releases" / "1.0.0").resolve()
 
@@ -283,7 +270,7 @@ async def test_demo_rollback_to_unknown_release_fails_clearly(tmp_path: Path) ->
     """Rolling back to a version that was never deployed names the version and the site."""
     deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
     with pytest.raises(DeployFailed) as caught:
-        await deployer.run(job(version="9.9.9", action="rollback"), Recorder())
+        await deployer.run(job(version="9.9.9", action="rollback"), ProgressRecorder())
     expected = (
         "task 'check release exists' failed on host 'localhost': cannot roll back to 9.9.9:"
         f" it was never deployed to {demo_site(tmp_path)}"
@@ -295,7 +282,7 @@ async def test_demo_refuses_an_odd_version(tmp_path: Path) -> None:
     """A version with a path in it fails the version check with a message saying why."""
     deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
     with pytest.raises(DeployFailed) as caught:
-        await deployer.run(job(version="../../etc"), Recorder())
+        await deployer.run(job(version="../../etc"), ProgressRecorder())
     expected = (
         "task 'check version' failed on host 'localhost': version '../../etc' is not a plain"
         " release name (letters, digits and . _ + - only, at most 64 characters)"

@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from integrations.argocd import ArgoCDDeployer
-from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
+from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable
 from tests.fakes.argocd_api import FakeArgoCD
 from tests.fakes.http_server import bound_socket
+from tests.fakes.recorders import ProgressRecorder
 
 APP = "trade-api-dc-a"
 PATH = f"/api/v1/applications/{APP}"
@@ -52,23 +53,9 @@ def rollback(version: str) -> DeployJob:
     return job(version, action="rollback")
 
 
-class Recorder:
-    """A ProgressSink that remembers what it was told."""
-
-    def __init__(self) -> None:
-        self.events: list[Progress] = []
-
-    async def __call__(self, progress: Progress) -> None:
-        self.events.append(progress)
-
-    @property
-    def messages(self) -> list[str]:
-        return [event.message for event in self.events]
-
-
 async def failure(argo: FakeArgoCD, the_job: DeployJob, **overrides: object) -> DeployError:
     with pytest.raises(DeployError) as caught:
-        await deployer(argo, **overrides).run(the_job, Recorder())
+        await deployer(argo, **overrides).run(the_job, ProgressRecorder())
     return caught.value
 
 
@@ -96,7 +83,7 @@ def get(argo: FakeArgoCD, path: str, token: str = "t") -> httpx.Response:
 
 async def test_deploy_syncs_the_application_to_the_version(argo: FakeArgoCD) -> None:
     """A deploy POSTs one sync to the version, without prune, and the version goes live."""
-    await deployer(argo).run(job("v2"), Recorder())
+    await deployer(argo).run(job("v2"), ProgressRecorder())
     expected = [("POST", f"{PATH}/sync", {"revision": "v2", "prune": False, "dryRun": False})]
     assert expected == posts(argo)
     assert "v2" == argo.revision(APP)
@@ -105,7 +92,7 @@ async def test_deploy_syncs_the_application_to_the_version(argo: FakeArgoCD) -> 
 async def test_deploy_reports_each_state_once(argo: FakeArgoCD) -> None:
     """A deploy reports the sync's phases, then health, then Synced and Healthy, each once."""
     argo.op_seconds = argo.rollout_seconds = 0.4
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(argo).run(job("v2"), recorder)
     assert [
         "sync to v2 started",
@@ -118,7 +105,7 @@ async def test_deploy_reports_each_state_once(argo: FakeArgoCD) -> None:
 
 async def test_progress_links_to_the_application(argo: FakeArgoCD) -> None:
     """Every event names the data centre and links the Application's page in Argo CD."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(argo).run(job("v2"), recorder)
     expected = {("dc-a", f"{argo.url}/applications/{APP}", False)}
     assert expected == {(e.datacenter, e.link, e.failed) for e in recorder.events}
@@ -127,7 +114,7 @@ async def test_progress_links_to_the_application(argo: FakeArgoCD) -> None:
 async def test_deploy_to_a_revision_off_the_target_ends_out_of_sync(argo: FakeArgoCD) -> None:
     """An Application tracking a branch is done when Healthy, though Argo shows it OutOfSync."""
     argo.add_application(APP, revision="v1", target_revision="main")
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(argo).run(job("v2"), recorder)
     assert f"{APP} Healthy at v2 (OutOfSync: its target is main)" == recorder.messages[-1]
 
@@ -217,7 +204,7 @@ async def test_nothing_listening_is_unreachable() -> None:
     server = f"http://127.0.0.1:{sock.getsockname()[1]}"
     the_deployer = ArgoCDDeployer(server, "t", APP, timeout_seconds=5)
     with pytest.raises(DeployUnreachable) as caught:
-        await the_deployer.run(job(), Recorder())
+        await the_deployer.run(job(), ProgressRecorder())
     sock.close()
     assert f"cannot reach Argo CD at {server}" == str(caught.value).split(" (")[0]
 
@@ -228,14 +215,14 @@ async def test_nothing_listening_is_unreachable() -> None:
 async def test_rollback_posts_the_newest_history_id_of_the_version(argo: FakeArgoCD) -> None:
     """A rollback POSTs the id of the newest history entry whose revision is the version."""
     argo.add_application(APP, revision="v3", history=["v2", "v1", "v2"])  # ids 0 to 3
-    await deployer(argo).run(rollback("v2"), Recorder())
+    await deployer(argo).run(rollback("v2"), ProgressRecorder())
     assert [("POST", f"{PATH}/rollback", {"id": 2, "prune": False, "dryRun": False})] == posts(argo)
 
 
 async def test_rollback_ends_healthy_on_the_version_and_out_of_sync(argo: FakeArgoCD) -> None:
     """After a rollback the version is live and Healthy, while Argo shows it OutOfSync."""
     argo.add_application(APP, revision="v2", history=["v1"])
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(argo).run(rollback("v1"), recorder)
     assert ("v1", f"{APP} Healthy at v1 (OutOfSync: its target is HEAD)") == (
         argo.revision(APP),
@@ -272,7 +259,7 @@ async def test_rollback_to_the_pinned_target_uses_the_entry_at_that_revision(
 ) -> None:
     """An entry's source targetRevision is the spec's even after a sync elsewhere: not matched."""
     argo.add_application(APP, revision="v2", target_revision="v1", history=["v1"])  # ids 0, 1
-    await deployer(argo).run(rollback("v1"), Recorder())
+    await deployer(argo).run(rollback("v1"), ProgressRecorder())
     assert [("POST", f"{PATH}/rollback", {"id": 0, "prune": False, "dryRun": False})] == posts(argo)
 
 
@@ -284,21 +271,21 @@ async def test_rollback_to_a_tag_posts_the_newest_history_id_of_its_commit(
 ) -> None:
     """With SHAs in history, the entry is found by the tags Argo gives for each commit."""
     argo.add_application(APP, revision="v3", history=["v1", "v2", "v1"], git_shas=True)
-    await deployer(argo).run(rollback("v1"), Recorder())
+    await deployer(argo).run(rollback("v1"), ProgressRecorder())
     assert [("POST", f"{PATH}/rollback", {"id": 2, "prune": False, "dryRun": False})] == posts(argo)
 
 
 async def test_tag_lookups_go_newest_first_and_stop_at_the_tag(argo: FakeArgoCD) -> None:
     """Commits are looked up once each, newest first, until one carries the tag."""
     argo.add_application(APP, revision="v4", history=["v1", "v2", "v3", "v3"], git_shas=True)
-    await deployer(argo).run(rollback("v2"), Recorder())
+    await deployer(argo).run(rollback("v2"), ProgressRecorder())
     assert [argo.sha("v4"), argo.sha("v3"), argo.sha("v2")] == lookups(argo)
 
 
 async def test_rollback_to_a_tag_ends_healthy_on_its_commit(argo: FakeArgoCD) -> None:
     """The card names the history id and commit; the tagged commit ends live and Healthy."""
     argo.add_application(APP, revision="v2", history=["v1"], git_shas=True)
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(argo).run(rollback("v1"), recorder)
     assert (
         "v1",
@@ -311,7 +298,7 @@ async def test_rollback_follows_the_tag_to_whichever_commit_argo_says(argo: Fake
     """The tag is read from Argo's metadata, not guessed from the names in history."""
     argo.add_application(APP, revision="build-9", history=["build-7", "build-8"], git_shas=True)
     argo.set_tags("build-7", "v1")
-    await deployer(argo).run(rollback("v1"), Recorder())
+    await deployer(argo).run(rollback("v1"), ProgressRecorder())
     assert ("build-7", argo.history(APP)[-1]["revision"]) == (
         argo.revision(APP),
         argo.sha("build-7"),
@@ -322,7 +309,7 @@ async def test_a_commit_whose_tags_argo_cannot_give_is_passed_over(argo: FakeArg
     """Argo failing to read one commit (gone from the repo, say) does not end the search."""
     argo.add_application(APP, revision="v3", history=["v1", "v2"], git_shas=True)
     argo.unreadable_revisions.add("v3")
-    await deployer(argo).run(rollback("v1"), Recorder())
+    await deployer(argo).run(rollback("v1"), ProgressRecorder())
     assert [("POST", f"{PATH}/rollback", {"id": 0, "prune": False, "dryRun": False})] == posts(argo)
 
 
@@ -362,7 +349,7 @@ async def test_tag_lookups_are_bounded(argo: FakeArgoCD) -> None:
 async def test_cancel_propagates_promptly_and_terminates(argo: FakeArgoCD) -> None:
     """Cancelling a run ends it within a second and terminates its running operation."""
     argo.op_seconds = 30
-    task = asyncio.create_task(deployer(argo).run(job("v2"), Recorder()))
+    task = asyncio.create_task(deployer(argo).run(job("v2"), ProgressRecorder()))
     async with asyncio.timeout(5):
         while not posts(argo):
             await asyncio.sleep(0.02)

@@ -23,12 +23,12 @@ from integrations.base import (
     DeployFailed,
     DeployJob,
     DeployUnreachable,
-    Progress,
     pipeline_topic,
 )
 from integrations.gitlab import GitLabDeployer, GitLabDeployment, describe_deployment
 from tests.fakes.gitlab_api import FakeGitLab
-from tests.fakes.http_server import BackgroundServer, bound_socket
+from tests.fakes.http_server import BackgroundServer, Served, bound_socket
+from tests.fakes.recorders import ProgressRecorder
 
 TOKEN = "glpat-test"
 PROJECT = "group/app"
@@ -59,20 +59,6 @@ def job(**overrides: Any) -> DeployJob:
 def deployer(gl: FakeGitLab, **overrides: Any) -> GitLabDeployer:
     options: dict[str, Any] = {"project": PROJECT, "poll_seconds": 0.01, "max_poll_seconds": 0.05}
     return GitLabDeployer(gl.url, TOKEN, **(options | overrides))
-
-
-class Recorder:
-    """A ProgressSink that remembers what it was told."""
-
-    def __init__(self) -> None:
-        self.events: list[Progress] = []
-
-    async def __call__(self, progress: Progress) -> None:
-        self.events.append(progress)
-
-    @property
-    def messages(self) -> list[str]:
-        return [event.message for event in self.events]
 
 
 class EventWake:
@@ -114,14 +100,14 @@ def web_url(gl: FakeGitLab, pipeline_id: int = 1001) -> str:
 
 async def test_pipeline_runs_on_the_version(gl: FakeGitLab, project_id: int) -> None:
     """The pipeline runs on the ref named by the job's version."""
-    await deployer(gl).run(job(version="1.2.3"), Recorder())
+    await deployer(gl).run(job(version="1.2.3"), ProgressRecorder())
     assert ["1.2.3"] == [pipeline.ref for pipeline in gl.pipelines]
 
 
 async def test_pipeline_gets_shipbot_and_catalog_variables(gl: FakeGitLab, project_id: int) -> None:
     """The catalog's variables reach the pipeline beside SHIPBOT_*, which win on a clash."""
     catalog = {"REGION": "eu", "SHIPBOT_ACTION": "catalog-loses"}
-    await deployer(gl, variables=catalog, environment="production-a").run(job(), Recorder())
+    await deployer(gl, variables=catalog, environment="production-a").run(job(), ProgressRecorder())
     assert {
         "REGION": "eu",
         "SHIPBOT_SERVICE": "web",
@@ -136,13 +122,13 @@ async def test_pipeline_gets_shipbot_and_catalog_variables(gl: FakeGitLab, proje
 
 async def test_rollback_is_a_pipeline_with_action_rollback(gl: FakeGitLab, project_id: int) -> None:
     """A rollback runs a pipeline for the target version with SHIPBOT_ACTION=rollback."""
-    await deployer(gl).run(job(action="rollback", version="main"), Recorder())
+    await deployer(gl).run(job(action="rollback", version="main"), ProgressRecorder())
     assert [("main", "rollback")] == [(p.ref, p.variables["SHIPBOT_ACTION"]) for p in gl.pipelines]
 
 
 async def test_project_may_be_a_numeric_id(gl: FakeGitLab, project_id: int) -> None:
     """The catalog may name the project by its numeric id instead of its path."""
-    await deployer(gl, project=str(project_id)).run(job(), Recorder())
+    await deployer(gl, project=str(project_id)).run(job(), ProgressRecorder())
     assert [project_id] == [pipeline.project.id for pipeline in gl.pipelines]
 
 
@@ -151,7 +137,7 @@ async def test_project_may_be_a_numeric_id(gl: FakeGitLab, project_id: int) -> N
 
 async def test_success_reports_each_stage_and_job(gl: FakeGitLab, project_id: int) -> None:
     """Each change of the pipeline's stage or job status is reported once, in order."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(gl).run(job(), recorder)
     assert [
         "pipeline #1001 running — stage build: job build running",
@@ -164,7 +150,7 @@ async def test_success_reports_each_stage_and_job(gl: FakeGitLab, project_id: in
 
 async def test_progress_links_the_pipeline(gl: FakeGitLab, project_id: int) -> None:
     """Every progress event links the pipeline's page in GitLab and names the data centre."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(gl).run(job(datacenter="dc-b"), recorder)
     assert {("dc-b", web_url(gl))} == {(e.datacenter, e.link) for e in recorder.events}
 
@@ -173,7 +159,7 @@ async def test_failed_job_is_named(gl: FakeGitLab, project_id: int) -> None:
     """A failed pipeline fails the deploy, naming the job, its stage and the pipeline."""
     gl.fail_when(datacenter="dc-b")
     with pytest.raises(DeployFailed) as failure:
-        await deployer(gl).run(job(datacenter="dc-b"), Recorder())
+        await deployer(gl).run(job(datacenter="dc-b"), ProgressRecorder())
     expected = f"pipeline #1001 failed: job deploy failed in stage deploy ({web_url(gl)})"
     assert expected == str(failure.value)
 
@@ -181,7 +167,7 @@ async def test_failed_job_is_named(gl: FakeGitLab, project_id: int) -> None:
 async def test_failure_is_reported_as_failed(gl: FakeGitLab, project_id: int) -> None:
     """The last progress event of a failed pipeline is marked failed."""
     gl.fail_when(job="build")
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     with pytest.raises(DeployFailed):
         await deployer(gl).run(job(), recorder)
     last = recorder.events[-1]
@@ -194,7 +180,7 @@ async def test_failure_is_reported_as_failed(gl: FakeGitLab, project_id: int) ->
 async def test_pipeline_canceled_in_gitlab_fails(gl: FakeGitLab, project_id: int) -> None:
     """A pipeline someone cancels in GitLab fails the deploy and says so."""
     gl.hang()
-    run = asyncio.create_task(deployer(gl).run(job(), Recorder()))
+    run = asyncio.create_task(deployer(gl).run(job(), ProgressRecorder()))
     await until(lambda: running(gl))
     gl.cancel_in_gitlab(1001)
     with pytest.raises(DeployFailed) as failure:
@@ -205,7 +191,7 @@ async def test_pipeline_canceled_in_gitlab_fails(gl: FakeGitLab, project_id: int
 async def test_manual_job_is_played_when_play_job_is_set(gl: FakeGitLab, project_id: int) -> None:
     """A manual job named by play_job is played once, and the pipeline then succeeds."""
     gl.make_manual("deploy")
-    await deployer(gl, play_job="deploy").run(job(), Recorder())
+    await deployer(gl, play_job="deploy").run(job(), ProgressRecorder())
     plays = [r for r in gl.requests if r.startswith("POST") and r.endswith("/play")]
     assert (["POST /api/v4/projects/1/jobs/5002/play"], "success") == (
         plays,
@@ -216,7 +202,7 @@ async def test_manual_job_is_played_when_play_job_is_set(gl: FakeGitLab, project
 async def test_manual_job_play_is_reported(gl: FakeGitLab, project_id: int) -> None:
     """Starting a manual job is a progress event of its own."""
     gl.make_manual("deploy")
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer(gl, play_job="deploy").run(job(), recorder)
     assert "pipeline #1001: started manual job deploy" in recorder.messages
 
@@ -225,7 +211,7 @@ async def test_manual_job_without_play_job_fails(gl: FakeGitLab, project_id: int
     """A pipeline waiting on a manual job shipbot may not start fails at once, with advice."""
     gl.make_manual("deploy")
     with pytest.raises(DeployFailed) as failure:
-        await deployer(gl).run(job(), Recorder())
+        await deployer(gl).run(job(), ProgressRecorder())
     assert (
         "pipeline #1001 waits for manual job deploy in GitLab; set play_job in the gitlab "
         f"options to have shipbot start it, so shipbot canceled it ({web_url(gl)})"
@@ -236,7 +222,7 @@ async def test_manual_job_without_play_job_is_canceled(gl: FakeGitLab, project_i
     """The blocked pipeline is canceled, so nobody can play it later behind shipbot's back."""
     gl.make_manual("deploy")
     with pytest.raises(DeployFailed):
-        await deployer(gl).run(job(), Recorder())
+        await deployer(gl).run(job(), ProgressRecorder())
     assert [True] == [pipeline.canceled for pipeline in gl.pipelines]
 
 
@@ -248,7 +234,7 @@ async def test_waits_double_while_nothing_changes(gl: FakeGitLab, project_id: in
     gl.hang()
     wake = EventWake()
     options = {"poll_seconds": 0.01, "max_poll_seconds": 0.08, "wake": wake}
-    run = asyncio.create_task(deployer(gl, **options).run(job(), Recorder()))
+    run = asyncio.create_task(deployer(gl, **options).run(job(), ProgressRecorder()))
     await until(lambda: len(wake.waits) >= 5)
     run.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -266,14 +252,14 @@ async def test_wait_resets_after_a_change(gl: FakeGitLab, project_id: int) -> No
 
     wake = EventWake(on_wait=release_during_the_fourth_wait)
     options = {"poll_seconds": 0.01, "max_poll_seconds": 0.08, "wake": wake}
-    await deployer(gl, **options).run(job(), Recorder())
+    await deployer(gl, **options).run(job(), ProgressRecorder())
     assert [0.01, 0.02, 0.04, 0.08, 0.01] == [seconds for _, seconds in wake.waits[:5]]
 
 
 async def test_waits_on_the_pipeline_topic(gl: FakeGitLab, project_id: int) -> None:
     """The deployer waits for news on its own pipeline's topic."""
     wake = EventWake()
-    await deployer(gl, wake=wake).run(job(), Recorder())
+    await deployer(gl, wake=wake).run(job(), ProgressRecorder())
     assert {pipeline_topic(project_id, 1001)} == {topic for topic, _ in wake.waits}
 
 
@@ -281,7 +267,7 @@ async def test_wake_up_makes_the_deployer_look_at_once(gl: FakeGitLab, project_i
     """With news on its topic the deployer looks again at once, not after poll_seconds."""
     wake = EventWake()
     slow = deployer(gl, poll_seconds=30, max_poll_seconds=60, wake=wake)
-    run = asyncio.create_task(slow.run(job(), Recorder()))
+    run = asyncio.create_task(slow.run(job(), ProgressRecorder()))
     await until(lambda: wake.waits)
     started = time.monotonic()
     wake.notify(pipeline_topic(project_id, 1001))
@@ -297,7 +283,7 @@ async def test_timeout_cancels_the_pipeline(gl: FakeGitLab, project_id: int) -> 
     """A pipeline still running after timeout_seconds is canceled and the deploy fails."""
     gl.hang()
     with pytest.raises(DeployFailed) as failure:
-        await deployer(gl, timeout_seconds=1).run(job(), Recorder())
+        await deployer(gl, timeout_seconds=1).run(job(), ProgressRecorder())
     expected = (
         f"pipeline #1001 did not finish within 1s, so shipbot canceled it ({web_url(gl)})",
         True,
@@ -308,7 +294,7 @@ async def test_timeout_cancels_the_pipeline(gl: FakeGitLab, project_id: int) -> 
 async def test_stopping_the_deploy_cancels_the_pipeline(gl: FakeGitLab, project_id: int) -> None:
     """Cancelling the deploy (the request was stopped) cancels its pipeline in GitLab."""
     gl.hang()
-    run = asyncio.create_task(deployer(gl).run(job(), Recorder()))
+    run = asyncio.create_task(deployer(gl).run(job(), ProgressRecorder()))
     await until(lambda: running(gl))
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -323,14 +309,14 @@ async def test_wrong_token_is_refused(gl: FakeGitLab, project_id: int) -> None:
     """A token GitLab does not accept is reported with GitLab's URL and never the token."""
     wrong = GitLabDeployer(gl.url, "glpat-wrong", PROJECT)
     with pytest.raises(DeployUnreachable) as failure:
-        await wrong.run(job(), Recorder())
+        await wrong.run(job(), ProgressRecorder())
     assert f"GitLab at {gl.url} refused the token (401 Unauthorized)" == str(failure.value)
 
 
 async def test_unknown_project(gl: FakeGitLab, project_id: int) -> None:
     """A project GitLab does not show the token is named in the error."""
     with pytest.raises(DeployError) as failure:
-        await deployer(gl, project="group/nope").run(job(), Recorder())
+        await deployer(gl, project="group/nope").run(job(), ProgressRecorder())
     expected = f"project group/nope not found on {gl.url} (or the token cannot see it)"
     assert expected == str(failure.value)
 
@@ -338,7 +324,7 @@ async def test_unknown_project(gl: FakeGitLab, project_id: int) -> None:
 async def test_unknown_version(gl: FakeGitLab, project_id: int) -> None:
     """A version that is no branch or tag of the project is named, with GitLab's reason."""
     with pytest.raises(DeployError) as failure:
-        await deployer(gl).run(job(version="9.9.9"), Recorder())
+        await deployer(gl).run(job(version="9.9.9"), ProgressRecorder())
     expected = f"GitLab cannot run a pipeline of {PROJECT} for version 9.9.9: Reference not found"
     assert expected == str(failure.value)
 
@@ -348,7 +334,7 @@ async def test_nothing_listening() -> None:
     with contextlib.closing(bound_socket()) as sock:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         with pytest.raises(DeployUnreachable) as failure:
-            await GitLabDeployer(url, TOKEN, PROJECT).run(job(), Recorder())
+            await GitLabDeployer(url, TOKEN, PROJECT).run(job(), ProgressRecorder())
     assert f"cannot reach GitLab at {url}" == str(failure.value)
 
 
@@ -364,7 +350,7 @@ def test_repr_hides_the_token() -> None:
 
 async def test_describe_a_deployment_shipbot_ran(gl: FakeGitLab, project_id: int) -> None:
     """A deployment made by a shipbot pipeline is described as by_shipbot."""
-    await deployer(gl).run(job(), Recorder())
+    await deployer(gl).run(job(), ProgressRecorder())
     deployment = gl.pipelines[0].deployment
     assert deployment is not None
     found = await describe_deployment(gl.url, TOKEN, project_id, deployment.id)
@@ -491,20 +477,13 @@ def test_fake_progresses_by_time_without_being_asked() -> None:
         assert "success" == fake.pipeline(1001).status
 
 
-class HookSink:
+class HookSink(Served):
     """Receives webhooks over HTTP and remembers (event, token, body)."""
 
     def __init__(self) -> None:
         self.received: list[tuple[str, str, dict[str, Any]]] = []
         app = Starlette(routes=[Route("/hook", self._receive, methods=["POST"])])
         self._server = BackgroundServer(app)
-
-    def __enter__(self) -> HookSink:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.stop()
 
     @property
     def url(self) -> str:
@@ -529,7 +508,7 @@ def hooked() -> Iterator[tuple[FakeGitLab, HookSink]]:
 
 async def run_and_collect(hooked: tuple[FakeGitLab, HookSink]) -> HookSink:
     fake, sink = hooked
-    await deployer(fake).run(job(), Recorder())
+    await deployer(fake).run(job(), ProgressRecorder())
     await until(lambda: any(b["status"] == "success" for b in sink.bodies("Deployment Hook")))
     return sink
 

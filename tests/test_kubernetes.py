@@ -14,6 +14,7 @@ from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreac
 from integrations.kubernetes import KubernetesDeployer
 from tests.fakes.http_server import bound_socket
 from tests.fakes.kube_api import FakeKubernetes
+from tests.fakes.recorders import ProgressRecorder
 
 TOKEN = "s3cret-token"
 NS, NAME = "prod", "trade-api"
@@ -29,20 +30,6 @@ def job(version: str = "v2", action: str = "deploy", datacenter: str = "dc-a") -
 
 def image_patch(image: str) -> dict:
     return {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": image}]}}}}
-
-
-class Recorder:
-    """A ProgressSink that remembers what it was told."""
-
-    def __init__(self) -> None:
-        self.events: list[Progress] = []
-
-    async def __call__(self, progress: Progress) -> None:
-        self.events.append(progress)
-
-    @property
-    def messages(self) -> list[str]:
-        return [event.message for event in self.events]
 
 
 @pytest.fixture
@@ -89,7 +76,7 @@ async def wait_until(predicate: object, seconds: float = 10) -> None:
 
 async def test_deploy_reports_like_kubectl(deployer: KubernetesDeployer) -> None:
     """A deploy reports the set image, then each distinct `kubectl rollout status` line."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer.run(job(), recorder)
     assert [
         f"set image deployment/{NAME} app={V2}",
@@ -107,7 +94,7 @@ async def test_deploy_sets_only_the_named_containers(
     deployer: KubernetesDeployer, kube: FakeKubernetes
 ) -> None:
     """The named container gets image:version; the sidecar keeps its image."""
-    await deployer.run(job(), Recorder())
+    await deployer.run(job(), ProgressRecorder())
     assert {"app": V2, "sidecar": "reg/envoy:1.30"} == kube.images(NS, NAME)
 
 
@@ -115,14 +102,14 @@ async def test_deploy_uses_a_strategic_merge_patch(
     deployer: KubernetesDeployer, kube: FakeKubernetes
 ) -> None:
     """The image is set the way `kubectl set image` sets it: one strategic merge patch."""
-    await deployer.run(job(), Recorder())
+    await deployer.run(job(), ProgressRecorder())
     patches = [kind for method, _, kind in kube.requests if method == "PATCH"]
     assert ["application/strategic-merge-patch+json"] == patches
 
 
 async def test_progress_carries_the_datacenter(deployer: KubernetesDeployer) -> None:
     """Every event names the job's data centre, and none of a good rollout is a failure."""
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     await deployer.run(job(datacenter="dc-b"), recorder)
     assert {("dc-b", False)} == {(event.datacenter, event.failed) for event in recorder.events}
 
@@ -134,7 +121,7 @@ async def test_deploy_through_a_kubeconfig_context(
     config = kubeconfig(tmp_path / "config", kube.url)
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
     deployer = KubernetesDeployer(NAME, ["app"], "reg/trade-api", NS, "dc-a", poll_seconds=0.01)
-    await deployer.run(job(), Recorder())
+    await deployer.run(job(), ProgressRecorder())
     assert V2 == kube.images(NS, NAME)["app"]
 
 
@@ -146,7 +133,7 @@ async def test_no_context_falls_back_to_the_current_context(
     config = kubeconfig(tmp_path / "config", kube.url)
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
     deployer = KubernetesDeployer(NAME, ["app"], "reg/trade-api", NS, poll_seconds=0.01)
-    await deployer.run(job(), Recorder())
+    await deployer.run(job(), ProgressRecorder())
     assert V2 == kube.images(NS, NAME)["app"]
 
 
@@ -159,7 +146,7 @@ async def test_progress_deadline_exceeded_fails(
     """A rollout whose Progressing condition says ProgressDeadlineExceeded is DeployFailed."""
     kube.broken_images.add(V2)
     with pytest.raises(DeployFailed) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     assert f'deployment "{NAME}" exceeded its progress deadline' == str(caught.value)
 
 
@@ -168,7 +155,7 @@ async def test_progress_deadline_is_reported_as_a_failed_event(
 ) -> None:
     """The last event of a rollout past its deadline is marked failed."""
     kube.broken_images.add(V2)
-    recorder = Recorder()
+    recorder = ProgressRecorder()
     with pytest.raises(DeployFailed):
         await deployer.run(job(), recorder)
     expected = Progress("dc-a", f'deployment "{NAME}" exceeded its progress deadline', True)
@@ -183,7 +170,7 @@ async def test_timeout_fails_with_the_last_status(kube: FakeKubernetes, token_fi
         timeout_seconds=1, poll_seconds=0.05,
     )  # fmt: skip
     with pytest.raises(DeployFailed) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     expected = (
         f'deployment "{NAME}" did not finish rolling out within 1s'
         " (last: Waiting for deployment spec update to be observed...)"
@@ -197,7 +184,7 @@ async def test_missing_deployment_is_not_found(kube: FakeKubernetes, token_file:
         "nope", ["app"], "reg/x", NS, api_url=kube.url, token_file=token_file
     )
     with pytest.raises(DeployError) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     assert f"deployment {NS}/nope not found in {kube.url}" == str(caught.value)
 
 
@@ -208,7 +195,7 @@ async def test_wrong_token_is_unreachable(kube: FakeKubernetes, tmp_path: Path) 
         NAME, ["app"], "reg/trade-api", NS, api_url=kube.url, token_file=tmp_path / "bad"
     )
     with pytest.raises(DeployUnreachable) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     expected = (
         f"the Kubernetes API at {kube.url} rejected shipbot's credentials"
         " (401 Unauthorized): check its token"
@@ -222,7 +209,7 @@ async def test_missing_permission_names_the_rbac_rule(
     """A 403 is DeployUnreachable quoting the API server's reason (verb, resource, namespace)."""
     kube.forbidden.add("patch")
     with pytest.raises(DeployUnreachable) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     expected = (
         f'shipbot lacks permission at {kube.url} (403 Forbidden): deployments.apps "{NAME}"'
         ' is forbidden: User "system:serviceaccount:shipbot:shipbot" cannot patch resource'
@@ -236,7 +223,7 @@ async def test_nothing_listening_is_unreachable() -> None:
     sock = bound_socket()  # bound, never listening: connections are refused
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with sock, pytest.raises(DeployUnreachable) as caught:
-        await KubernetesDeployer(NAME, ["app"], "reg/x", api_url=url).run(job(), Recorder())
+        await KubernetesDeployer(NAME, ["app"], "reg/x", api_url=url).run(job(), ProgressRecorder())
     assert f"cannot reach the Kubernetes API at {url}: connection refused" == str(caught.value)
 
 
@@ -248,7 +235,7 @@ async def test_unknown_context_is_unreachable_naming_it(
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
     deployer = KubernetesDeployer(NAME, ["app"], "reg/x", context="dc-z")
     with pytest.raises(DeployUnreachable) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     assert str(caught.value).startswith("cannot use the Kubernetes config of kube context 'dc-z'")
 
 
@@ -257,7 +244,7 @@ async def test_missing_token_file_is_unreachable(kube: FakeKubernetes, tmp_path:
     missing = tmp_path / "token"
     deployer = KubernetesDeployer(NAME, ["app"], "reg/x", api_url=kube.url, token_file=missing)
     with pytest.raises(DeployUnreachable) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     assert str(missing) in str(caught.value)
 
 
@@ -269,7 +256,7 @@ async def test_unknown_container_is_refused_before_any_change(
         NAME, ["app", "worker"], "reg/x", NS, api_url=kube.url, token_file=token_file
     )
     with pytest.raises(DeployError) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     patches = [path for method, path, _ in kube.requests if method == "PATCH"]
     expected = f"deployment {NS}/{NAME} has no container worker (it has app, sidecar)"
     assert (expected, []) == (str(caught.value), patches)
@@ -280,7 +267,7 @@ async def test_version_that_is_no_image_tag_is_refused_before_any_change(
 ) -> None:
     """A version an image tag cannot hold (a branch with a slash) is refused; nothing is sent."""
     with pytest.raises(DeployError) as caught:
-        await deployer.run(job("release/2.0"), Recorder())
+        await deployer.run(job("release/2.0"), ProgressRecorder())
     expected = (
         "version 'release/2.0' cannot be an image tag (letters, digits, _ . -;"
         " not starting with . or -; at most 128 characters)"
@@ -294,7 +281,7 @@ async def test_paused_deployment_is_refused(
     """A paused Deployment would never roll out: refused, saying how to resume it."""
     kube.edit(NS, NAME, {"spec": {"paused": True}})
     with pytest.raises(DeployError) as caught:
-        await deployer.run(job(), Recorder())
+        await deployer.run(job(), ProgressRecorder())
     expected = (
         f"deployment {NS}/{NAME} is paused; resume it first with"
         f" 'kubectl rollout resume deployment/{NAME} -n {NS}'"
@@ -307,7 +294,7 @@ async def test_cancelling_does_not_wait_for_a_hanging_call(
 ) -> None:
     """Cancelling run() returns at once, while its API call is still hanging."""
     kube.stalled = True
-    running = asyncio.create_task(deployer.run(job(), Recorder()))
+    running = asyncio.create_task(deployer.run(job(), ProgressRecorder()))
     await wait_until(lambda: kube.in_flight == 1)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -323,8 +310,8 @@ async def test_rollback_to_previous_revision_is_rollout_undo(
     deployer: KubernetesDeployer, kube: FakeKubernetes
 ) -> None:
     """Rolling back to the previous revision's version reports a rollout undo to it."""
-    await deployer.run(job("v2"), Recorder())
-    recorder = Recorder()
+    await deployer.run(job("v2"), ProgressRecorder())
+    recorder = ProgressRecorder()
     await deployer.run(job("v1", "rollback"), recorder)
     assert f"rollout undo deployment/{NAME} to revision 1 (app={V1})" == recorder.messages[0]
 
@@ -338,7 +325,7 @@ async def test_rollout_undo_restores_the_whole_pod_template(
     edit["spec"]["template"]["metadata"] = {"annotations": {"note": "v2 only"}}
     kube.edit(NS, NAME, edit)
     kube.settle()
-    await deployer.run(job("v1", "rollback"), Recorder())
+    await deployer.run(job("v1", "rollback"), ProgressRecorder())
     old = kube.replicasets(NS, NAME)[-1]["spec"]["template"]
     del old["metadata"]["labels"]["pod-template-hash"]
     assert old == kube.deployment(NS, NAME)["spec"]["template"]
@@ -348,8 +335,8 @@ async def test_rollout_undo_reuses_the_old_replicaset(
     deployer: KubernetesDeployer, kube: FakeKubernetes
 ) -> None:
     """The controller brings the old ReplicaSet back as the newest revision, as Kubernetes does."""
-    await deployer.run(job("v2"), Recorder())
-    await deployer.run(job("v1", "rollback"), Recorder())
+    await deployer.run(job("v2"), ProgressRecorder())
+    await deployer.run(job("v1", "rollback"), ProgressRecorder())
     revisions = {
         rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs["metadata"]["annotations"][
             "deployment.kubernetes.io/revision"
@@ -363,9 +350,9 @@ async def test_rollback_past_the_previous_revision_sets_the_image(
     deployer: KubernetesDeployer, kube: FakeKubernetes
 ) -> None:
     """Rolling back to a version older than the previous revision is a set image, saying so."""
-    await deployer.run(job("v2"), Recorder())
-    await deployer.run(job("v3"), Recorder())
-    recorder = Recorder()
+    await deployer.run(job("v2"), ProgressRecorder())
+    await deployer.run(job("v3"), ProgressRecorder())
+    recorder = ProgressRecorder()
     await deployer.run(job("v1", "rollback"), recorder)
     expected = (f"set image deployment/{NAME} app={V1} (v1 is not the previous revision)", V1)
     assert expected == (recorder.messages[0], kube.images(NS, NAME)["app"])
@@ -375,8 +362,8 @@ async def test_rollback_to_the_running_version_changes_nothing(
     deployer: KubernetesDeployer, kube: FakeKubernetes
 ) -> None:
     """Rolling back to the version already running leaves the Deployment's revisions alone."""
-    await deployer.run(job("v2"), Recorder())
-    await deployer.run(job("v2", "rollback"), Recorder())
+    await deployer.run(job("v2"), ProgressRecorder())
+    await deployer.run(job("v2", "rollback"), ProgressRecorder())
     assert [{"app": V1, "sidecar": "reg/envoy:1.30"}, {"app": V2, "sidecar": "reg/envoy:1.30"}] == (
         kube.history(NS, NAME)
     )

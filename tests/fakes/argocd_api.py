@@ -43,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .http_server import BackgroundServer
+from .http_server import BackgroundServer, Served
 
 Json = dict[str, Any]
 _PREFIX = "/api/v1/applications/{name}"
@@ -104,7 +104,7 @@ class _App:
 _Act = Callable[["_App", Json | None], "_App | Json"]
 
 
-class FakeArgoCD:
+class FakeArgoCD(Served):
     """``with FakeArgoCD(token="t") as argo:`` serves Argo CD's API at ``argo.url``."""
 
     def __init__(
@@ -128,13 +128,6 @@ class FakeArgoCD:
             Route(_PREFIX + "/revisions/{revision}/metadata", self._metadata, methods=["GET"]),
         ]
         self._server = BackgroundServer(Starlette(routes=route))
-
-    def __enter__(self) -> FakeArgoCD:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.stop()
 
     @property
     def url(self) -> str:

@@ -10,22 +10,15 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from .http_server import BackgroundServer
+from .http_server import BackgroundServer, Served
 
 
-class HealthServer:
+class HealthServer(Served):
     def __init__(self) -> None:
         self.status: dict[str, int] = {}
         self.hits: list[str] = []
         app = Starlette(routes=[Route("/{datacenter}", self._answer, methods=["GET"])])
         self._server = BackgroundServer(app)
-
-    def __enter__(self) -> HealthServer:
-        self._server.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.stop()
 
     @property
     def url(self) -> str:

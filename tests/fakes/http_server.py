@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import uvicorn
 
@@ -48,6 +48,19 @@ class BackgroundServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._server = self._thread = None
+
+
+class Served:
+    """A fake that a BackgroundServer serves: ``with Fake() as fake:`` starts and stops it."""
+
+    _server: BackgroundServer
+
+    def __enter__(self) -> Self:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.stop()
 
 
 def bound_socket() -> socket.socket:

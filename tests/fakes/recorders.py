@@ -1,11 +1,13 @@
-"""In-process stand-ins for the domain's outbound ports (Notifier, JobQueue, Directory), for
-unit tests of bot/ that need no Slack: they record what the domain asked for."""
+"""In-process stand-ins for the domain's outbound ports (Notifier, JobQueue, Directory, a
+deployer's ProgressSink), for unit tests that need no Slack: they record what they were told."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from bot.models import DeployRequest
+from integrations.base import Progress
 
 
 @dataclass
@@ -32,12 +34,16 @@ class RecordingNotifier:
 class RecordingQueue:
     started: list[str] = field(default_factory=list)
     announced: list[str] = field(default_factory=list)
+    external: list[tuple[int, int]] = field(default_factory=list)
 
     async def start(self, request_id: str) -> None:
         self.started.append(request_id)
 
     async def announce(self, request_id: str) -> None:
         self.announced.append(request_id)
+
+    async def record_external(self, project_id: int, deployment_id: int) -> None:
+        self.external.append((project_id, deployment_id))
 
 
 @dataclass
@@ -55,3 +61,19 @@ class FixedDirectory:
             if user in members:
                 found.add(group)
         return found
+
+
+class ProgressRecorder:
+    """A ProgressSink that remembers what it was told, and on which thread."""
+
+    def __init__(self) -> None:
+        self.events: list[Progress] = []
+        self.threads: set[int] = set()
+
+    async def __call__(self, progress: Progress) -> None:
+        self.events.append(progress)
+        self.threads.add(threading.get_ident())
+
+    @property
+    def messages(self) -> list[str]:
+        return [event.message for event in self.events]
