@@ -80,7 +80,19 @@ def settings_needed(catalog: Catalog) -> list[str]:
     """The settings a worker needs for the deployers this catalog uses."""
     kinds = {service.deployer for service in catalog.services.values()}
     needed = ["gitlab_url", "gitlab_token"] if "gitlab" in kinds else []
-    return needed + (["argocd_token"] if "argocd" in kinds else [])
+    needed += ["argocd_token"] if "argocd" in kinds else []
+    return needed + (["argocd_url"] if _argocd_without_server(catalog) else [])
+
+
+def _argocd_without_server(catalog: Catalog) -> bool:
+    """Whether some argocd target gives no ``server`` and so needs ARGOCD_URL."""
+    return any(
+        "server" not in service.options_for(name, target)
+        for service in catalog.services.values()
+        if service.deployer == "argocd"
+        for name, env in service.environments.items()
+        for target in env.targets()
+    )
 
 
 def gitlab_lookup(settings: Settings) -> Lookup | None:

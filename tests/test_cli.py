@@ -12,7 +12,9 @@ DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
 
 def shipbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "REDIS_", "SHIPBOT_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "REDIS_", "SHIPBOT_", "GITLAB_", "ARGOCD_"))
     }
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
@@ -77,3 +79,21 @@ def test_help_lists_every_command() -> None:
     result = shipbot("--help")
     for command in ("serve", "socket", "worker", "console", "check"):
         assert command in result.stdout
+
+
+def test_worker_names_the_settings_its_deployers_need(tmp_path: Path) -> None:
+    """A catalog with gitlab and argocd services needs their URLs and tokens: the worker
+    refuses to start and names each one missing."""
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "notify: {releases_channel: C0REL}\n"
+        "services:\n"
+        "  web: {deployer: gitlab, gitlab: {project: web/h5}, environments: {prod: {}}}\n"
+        "  risk: {deployer: argocd, argocd: {application: risk}, environments: {prod: {}}}\n"
+    )
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "REDIS_URL": "redis://127.0.0.1:9/0"}
+    result = shipbot("worker", env={**env, "SHIPBOT_CATALOG": str(catalog)})
+    expected = (
+        "shipbot: the catalog's deployers need: GITLAB_URL, GITLAB_TOKEN, ARGOCD_TOKEN, ARGOCD_URL"
+    )
+    assert (1, expected) == (result.returncode, result.stderr.strip())
