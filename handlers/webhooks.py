@@ -70,6 +70,9 @@ def gitlab_webhook(services: Services, secret: str) -> Callable[[Request], Await
         token = request.headers.get("x-gitlab-token", "")
         if not secret or not hmac.compare_digest(token.encode(), secret.encode()):
             return _answer(401, "X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET")
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:
+            return _answer(413, "payload too large (or no valid Content-Length)")
         body = await request.body()
         if len(body) > MAX_BODY:
             return _answer(413, "payload too large")

@@ -94,3 +94,9 @@ def test_malformed_or_unknown_payload_gets_400(bot: Stack, body: bytes, message:
     response = bot.gitlab_hook(body, "Pipeline Hook")
     assert 400 == response.status_code
     assert response.json()["message"].startswith(message)
+
+
+def test_oversized_payload_is_refused_unread(bot: Stack) -> None:
+    """A body over 1 MB gets 413 and changes nothing."""
+    body = b'{"object_kind": "pipeline", "padding": "' + b"x" * 1_000_001 + b'"}'
+    assert 413 == bot.gitlab_hook(body, "Pipeline Hook").status_code
