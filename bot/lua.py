@@ -1,8 +1,8 @@
 """Lua scripts that make every request transition atomic in Redis.
 
-Each script receives its keys from bot/store.py (the only module that knows key names) and
-returns a list whose first element names the outcome. Every transition appends to the
-audit stream in the same script, so the audit can never disagree with the state.
+Each script receives its keys from bot/store.py, named by bot/keys.py (the only module that
+knows key names), and returns a list whose first element names the outcome. Every transition
+appends to the audit stream in the same script, so the audit can never disagree with the state.
 
 Scripts that act on a person's request (create, approve, reject, cancel) take the Slack
 delivery's "seen" key last: the mark and the transition are one step, so a Slack retry or a

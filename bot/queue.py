@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
+from bot.keys import Keys
 from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -19,12 +20,12 @@ RECORD_EXTERNAL = "record_external"
 
 def queue_name(prefix: str) -> str:
     """arq's queue for this installation, so installations sharing a Redis never mix jobs."""
-    return f"{prefix}:jobs"
+    return Keys(prefix).jobs()
 
 
 class ArqQueue:
     def __init__(self, pool: ArqRedis, prefix: str = "shipbot") -> None:
-        self.pool, self.prefix = pool, prefix
+        self.pool, self.prefix, self.key = pool, prefix, Keys(prefix)
 
     async def start(self, request_id: str) -> None:
         await self._enqueue(RUN_DEPLOY, request_id)
@@ -41,8 +42,8 @@ class ArqQueue:
             job = await self.pool.enqueue_job(
                 function,
                 *args,
-                _job_id=f"{self.prefix}:{function}:{subject}",  # once per subject and kind
-                _queue_name=queue_name(self.prefix),
+                _job_id=self.key.job(function, subject),  # once per subject and kind
+                _queue_name=self.key.jobs(),
             )
         except RedisError as error:
             raise StoreUnavailable(type(error).__name__) from None

@@ -1,0 +1,83 @@
+"""shipbot's Redis key names: the only module that knows them.
+
+Keys (all under one prefix, default ``shipbot``):
+
+- ``req:{id}`` hash, one deploy request; ``req:{id}:approvers`` sorted set (by time)
+- ``lane:{service}:{env}`` list of queued and running request ids; the head runs
+- ``open:{service}`` sorted set of open (pending, queued, running) request ids
+- ``history:{service}:{env}`` list of finished deploys, newest first, capped
+- ``current:{service}:{env}`` hash, data centre -> what runs there
+- ``undone:{service}:{env}`` set of request ids whose releases a rollback undid
+- ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL);
+  ``suspect:{id}`` marks a lapsed lease seen once by the sweep
+- ``audit`` stream, append-only, every transition
+- ``seen:{delivery}`` short-lived marks that make Slack retries and replays take effect once
+- ``group:{id}`` short-lived cache of a Slack user group's members
+- ``news:{topic}`` a one-item list a webhook pushes to wake whoever follows ``topic``
+- ``external:{id}:{service}:{env}`` marks a deployment run outside shipbot as recorded (once)
+- ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it)
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Full key names under ``prefix``, so installations sharing one Redis never mix."""
+
+    def __init__(self, prefix: str = "shipbot") -> None:
+        self.prefix = prefix
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def req(self, request_id: str) -> str:
+        return self._k("req", request_id)
+
+    def approvers(self, request_id: str) -> str:
+        return self._k("req", request_id, "approvers")
+
+    def lane(self, service: str, environment: str) -> str:
+        return self._k("lane", service, environment)
+
+    def open(self, service: str) -> str:
+        return self._k("open", service)
+
+    def history(self, service: str, environment: str) -> str:
+        return self._k("history", service, environment)
+
+    def current(self, service: str, environment: str) -> str:
+        return self._k("current", service, environment)
+
+    def undone(self, service: str, environment: str) -> str:
+        return self._k("undone", service, environment)
+
+    def running(self) -> str:
+        return self._k("running")
+
+    def lease(self, request_id: str) -> str:
+        return self._k("lease", request_id)
+
+    def suspect(self, request_id: str) -> str:
+        return self._k("suspect", request_id)
+
+    def audit(self) -> str:
+        return self._k("audit")
+
+    def seen(self, delivery: str) -> str:
+        """The replay mark of a Slack delivery; '' for none, which the Lua scripts skip."""
+        return self._k("seen", delivery) if delivery else ""
+
+    def group(self, group: str) -> str:
+        return self._k("group", group)
+
+    def news(self, topic: str) -> str:
+        return self._k("news", topic)
+
+    def external(self, deployment_id: str, service: str, environment: str) -> str:
+        return self._k("external", deployment_id, service, environment)
+
+    def jobs(self) -> str:
+        return self._k("jobs")
+
+    def job(self, function: str, subject: str) -> str:
+        return self._k(function, subject)

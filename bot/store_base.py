@@ -1,0 +1,40 @@
+"""What every part of the store shares: its Redis, its key names, and its one error."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.keys import Keys
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached or answered with an error; nothing was changed by us."""
+
+
+def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Redis errors out of ``fn`` become :class:`StoreUnavailable`."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except RedisError as error:
+            raise StoreUnavailable(type(error).__name__) from None
+
+    return wrapper
+
+
+class StoreBase:
+    """The attributes the store's parts rely on; :class:`bot.store.Store` sets them."""
+
+    redis: aioredis.Redis
+    key: Keys
+    lease_seconds: int

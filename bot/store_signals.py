@@ -1,0 +1,63 @@
+"""The store's short-lived signals: wake-ups across processes, stop requests, group cache."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from redis.exceptions import RedisError
+
+from bot.store_base import StoreBase, translated
+
+GROUP_TTL = 300
+NEWS_TTL = 600
+STOP_POLL_SECONDS = 5  # a stop is seen at once when told, else within this
+
+
+def stop_topic(request_id: str) -> str:
+    """What a worker running ``request_id`` listens on for a stop."""
+    return f"stop:{request_id}"
+
+
+class SignalStore(StoreBase):
+    @translated
+    async def tell(self, topic: str) -> None:
+        """Wake whoever `listen`s on ``topic``, in any process (at most one wake is kept)."""
+        key = self.key.news(topic)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, 1)
+            pipe.ltrim(key, 0, 0)
+            pipe.expire(key, NEWS_TTL)
+            await pipe.execute()
+
+    async def listen(self, topic: str, seconds: float) -> None:
+        """Return when ``topic`` is told, or after ``seconds``; never raises for Redis."""
+        key, deadline = self.key.news(topic), time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:  # short blocks: the client's socket timeout is 2 s, and 0 would block forever
+                if await self.redis.execute_command("BLPOP", key, max(0.01, min(left, 1.0))):
+                    return
+            except RedisError:
+                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+                return
+
+    async def wait_stop(self, request_id: str) -> str:
+        """Return who asked to stop the request, once someone has; Redis blips only delay it."""
+        while True:
+            try:
+                who = await self.redis.hget(self.key.req(request_id), "stop_requested_by")
+            except RedisError:
+                who = None
+            if who:
+                return str(who)
+            await self.listen(stop_topic(request_id), STOP_POLL_SECONDS)
+
+    @translated
+    async def cached_group(self, group: str) -> set[str] | None:
+        members = await self.redis.get(self.key.group(group))
+        return None if members is None else set(json.loads(members))
+
+    @translated
+    async def cache_group(self, group: str, members: set[str]) -> None:
+        await self.redis.set(self.key.group(group), json.dumps(sorted(members)), ex=GROUP_TTL)
