@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-import reprlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -26,8 +25,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
 
+from bot.catalog_issues import (
+    CatalogIssue,
+    duplicate_keys,
+    issue,
+    not_a_mapping,
+    yaml_issue,
+)
 from bot.options import (
     OPTION_KEYS,
     ArgoCDOptions,
@@ -39,7 +44,6 @@ from bot.options import (
 )
 
 BASE_DIR = "base_dir"  # validation context key: the directory relative paths start from
-Loc = tuple[int | str, ...]
 
 
 def _matching(pattern: str, what: str, hint: str) -> AfterValidator:
@@ -234,21 +238,6 @@ class Catalog(_Model):
         return self._revision
 
 
-@dataclass(frozen=True)
-class CatalogIssue:
-    """One problem in a catalog file, at a dotted location and (when known) a line."""
-
-    line: int | None
-    location: str
-    message: str
-    file: str = ""
-
-    def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.file, self.line) if p not in ("", None))
-        what = f"{self.location}: {self.message}" if self.location else self.message
-        return f"{where}: {what}" if where else what
-
-
 class CatalogError(Exception):
     """The catalog cannot be used; `issues` says every reason found."""
 
@@ -263,11 +252,11 @@ def load_catalog(path: str | Path) -> Catalog:
     path = Path(path)
     raw = _read(path)
     root, data = _parse(path, raw)
-    issues = list(_duplicate_keys(root, (), set()))
+    issues = list(duplicate_keys(root, (), set()))
     try:
         catalog = Catalog.model_validate(data, context={BASE_DIR: path.absolute().parent})
     except ValidationError as exc:
-        issues += [_issue(root, error) for error in exc.errors(include_url=False)]
+        issues += [issue(root, error, Catalog) for error in exc.errors(include_url=False)]
     if issues:
         raise CatalogError(path, sorted(issues, key=lambda i: i.line or 0))
     catalog._path, catalog._revision = path.absolute(), hashlib.sha256(raw).hexdigest()[:12]
@@ -296,101 +285,7 @@ def _parse(path: Path, raw: bytes) -> tuple[yaml.MappingNode, Any]:
         root = yaml.compose(raw, Loader=yaml.SafeLoader)
         data = yaml.SafeLoader("").construct_document(root) if root else None
     except yaml.YAMLError as exc:
-        raise CatalogError(path, [_yaml_issue(exc)]) from None
+        raise CatalogError(path, [yaml_issue(exc)]) from None
     if not isinstance(root, yaml.MappingNode):
-        raise CatalogError(path, [_not_a_mapping(root)])
+        raise CatalogError(path, [not_a_mapping(root)])
     return root, data
-
-
-def _not_a_mapping(root: yaml.Node | None) -> CatalogIssue:
-    expected = "expected a mapping with keys notify, services"
-    if root is None:
-        return CatalogIssue(None, "", f"{expected}; the file is empty")
-    kind = "sequence" if isinstance(root, yaml.SequenceNode) else "scalar"
-    return CatalogIssue(root.start_mark.line + 1, "", f"{expected}; found a {kind}")
-
-
-def _yaml_issue(exc: yaml.YAMLError) -> CatalogIssue:
-    if not isinstance(exc, yaml.MarkedYAMLError):
-        return CatalogIssue(None, "", f"invalid YAML: {exc}")
-    mark = exc.problem_mark or exc.context_mark
-    context = f" ({exc.context})" if exc.context else ""
-    return CatalogIssue(
-        mark.line + 1 if mark else None, "", f"invalid YAML: {exc.problem}{context}"
-    )
-
-
-def _duplicate_keys(node: yaml.Node, loc: Loc, visited: set[int]) -> Iterator[CatalogIssue]:
-    """Keys given twice in one mapping (PyYAML would silently keep the last)."""
-    if id(node) in visited:  # an alias to a node already walked
-        return
-    visited.add(id(node))
-    items = node.value if isinstance(node, yaml.MappingNode) else []
-    seen: set[tuple[str, str]] = set()
-    for key, value in items:
-        if isinstance(key, yaml.ScalarNode) and (key.tag, key.value) in seen:
-            line, where = key.start_mark.line + 1, _dotted((*loc, key.value))
-            yield CatalogIssue(line, where, f"duplicate key {key.value!r}")
-        seen.add((key.tag, str(key.value)))
-        yield from _duplicate_keys(value, (*loc, str(key.value)), visited)
-    for index, item in enumerate(node.value if isinstance(node, yaml.SequenceNode) else []):
-        yield from _duplicate_keys(item, (*loc, index), visited)
-
-
-def _issue(root: yaml.Node, error: ErrorDetails) -> CatalogIssue:
-    return CatalogIssue(_line(root, error["loc"]), _dotted(error["loc"]), _message(error))
-
-
-def _message(error: ErrorDetails) -> str:
-    kind, loc = error["type"], error["loc"]
-    if kind == "extra_forbidden":
-        return f"unknown key {loc[-1]!r} (allowed: {', '.join(_allowed_keys(loc[:-1]))})"
-    if kind == "missing":
-        return f"missing required key {loc[-1]!r}"
-    if kind == "too_short":
-        return f"at least one entry is required under {loc[-1]!r}"
-    if kind == "value_error":
-        return str(error.get("ctx", {}).get("error", error["msg"]))
-    return f"{error['msg']}, got {reprlib.repr(error['input'])}"
-
-
-def _allowed_keys(loc: Loc) -> list[str]:
-    """The keys allowed at `loc`, found by walking the model classes along it."""
-    kind: Any = _model(Catalog)
-    for part in loc:
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            field = kind.model_fields.get(str(part))
-            kind = _model(field.annotation) if field else None
-        else:
-            kind = _model((get_args(kind) or (None,))[-1])  # dict[str, X] or list[X]: X
-    return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
-
-
-def _model(kind: Any) -> Any:
-    """``X | None`` -> X; anything else unchanged."""
-    args = [a for a in get_args(kind) if a is not type(None)]
-    return args[0] if type(None) in get_args(kind) and len(args) == 1 else kind
-
-
-def _line(root: yaml.Node, loc: Loc) -> int:
-    """1-based line of the YAML key (or item) at `loc`, or of its nearest existing parent."""
-    node, anchor = root, root
-    for part in loc:
-        child = None if part == "[key]" else _child(node, part)
-        if child is None:
-            break
-        anchor, node = child
-    return anchor.start_mark.line + 1
-
-
-def _child(node: yaml.Node, part: int | str) -> tuple[yaml.Node, yaml.Node] | None:
-    if isinstance(node, yaml.MappingNode):
-        return next(((k, v) for k, v in node.value if k.value == str(part)), None)
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part], node.value[part]
-    return None
-
-
-def _dotted(loc: Loc) -> str:
-    parts = (f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc if p != "[key]")
-    return "".join(parts).removeprefix(".")
