@@ -64,7 +64,10 @@ async def stop(services: Services, request_id: str, user: str, delivery: str = "
         )
     match await services.store.request_stop(request, user, delivery):
         case ["stopping"]:
-            return Outcome(f"Stopping `{request.id}`; the card will say what was undone.")
+            return Outcome(
+                f"Stopping `{request.id}` (unless it finishes first); the card will show "
+                "what was stopped and what was rolled back."
+            )
         case ["duplicate", who]:
             return Outcome(f"{mention(who)} already asked to stop it; it is stopping.")
         case ["closed", state]:

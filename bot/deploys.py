@@ -130,24 +130,29 @@ class Stopped(DeployFailed):
 async def _unless_stopped(
     services: Services, request: DeployRequest, work: Awaitable[None]
 ) -> None:
-    """Await ``work``, or cancel it (letting it clean up) and raise Stopped when someone
-    presses Stop first."""
+    """Await ``work``, or, when someone presses Stop first, show that on the card, cancel
+    ``work`` (letting it clean up) and raise Stopped."""
     run = asyncio.ensure_future(work)
     stop = asyncio.ensure_future(services.store.wait_stop(request.id))
     stopped = False
     try:
         await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
-        stopped = not run.done()
+        if not run.done() and stop.exception() is not None:  # the watcher broke: run on
+            log.error("stop watcher of %s broke: %s", request.id, type(stop.exception()).__name__)
+            await asyncio.wait({run})
+        if stopped := not run.done():
+            request.stop_requested_by = stop.result()
+            await _progress(services, request)
     finally:
         stop.cancel()
         if not run.done():
             run.cancel()
             await asyncio.wait({run})
-    if stopped:
-        if not run.cancelled():
-            run.exception()  # retrieved: it ended on our cancel, and Stopped says why
-        raise Stopped(f"stopped by {mention(stop.result())}")
-    return run.result()
+    if not stopped:
+        return run.result()
+    if not run.cancelled():
+        run.exception()  # retrieved: it ended on our cancel, and Stopped says why
+    raise Stopped(f"stopped by {mention(request.stop_requested_by)}")
 
 
 async def _stopped_before(services: Services, request: DeployRequest, step: Step) -> str:

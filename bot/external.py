@@ -17,7 +17,13 @@ from typing import Any
 from bot.catalog import Catalog
 from bot.models import Action, Deployed, HistoryEntry, State
 from bot.services import Services
-from integrations.base import DeployError, Lookup, ToolDeployment
+from integrations.base import (
+    DeployError,
+    DeployUnreachable,
+    Lookup,
+    ToolDeployment,
+    pipeline_topic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +33,35 @@ class HookTarget:
     service: str
     environment: str
     targets: list[str]
+
+
+@dataclass(frozen=True)
+class Announced:
+    """What a Deployment hook says: which project, which GitLab environment, which status."""
+
+    project_id: int
+    project_path: str
+    environment: str
+    status: str
+
+
+async def pipeline_changed(services: Services, project_id: int, pipeline_id: int) -> None:
+    """A Pipeline or Job hook: wake the worker following that pipeline, if any."""
+    await services.store.tell(pipeline_topic(project_id, pipeline_id))
+
+
+async def deployment_announced(
+    services: Services, hook: Announced, deployment_id: int
+) -> str | None:
+    """A Deployment hook: have a worker record it (None), or say why it is ignored."""
+    where = hook_targets(services.catalog, hook.project_id, hook.project_path, hook.environment)
+    if not where:
+        project = hook.project_path or hook.project_id
+        return f"{project} environment {hook.environment} is not in the catalog"
+    if hook.status != "success":
+        return f"deployment status {hook.status}"
+    await services.queue.record_external(hook.project_id, deployment_id)
+    return None
 
 
 def hook_targets(
@@ -61,9 +96,12 @@ def _same(options: dict[str, Any], project_id: int, path: str, env: str, gl_env:
 async def record_external(
     services: Services, lookup: Lookup, project_id: int, deployment_id: int
 ) -> list[str]:
-    """Record one GitLab deployment unless shipbot ran it; returns what was recorded."""
+    """Record one GitLab deployment unless shipbot ran it; returns what was recorded. Raises
+    DeployUnreachable when GitLab can't be asked now (the worker tries again later)."""
     try:
         facts = await lookup(project_id, deployment_id)
+    except DeployUnreachable:
+        raise
     except DeployError as error:
         log.warning("GitLab deployment %s/%s not recorded: %s", project_id, deployment_id, error)
         return []

@@ -180,3 +180,17 @@ audit('rolled_back', 'by ' .. ARGV[1])
 return 'ok'
 """
 )
+
+# KEYS: current; ARGV: when, what (Deployed JSON), then the targets. A target is only set when
+# what it runs now was put there earlier (a late or repeated webhook never goes back in time).
+CURRENT_IF_NEWER = """
+local changed = 0
+for i = 3, #ARGV do
+  local old = redis.call('HGET', KEYS[1], ARGV[i])
+  if not old or tonumber(cjson.decode(old)['at']) < tonumber(ARGV[1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[2])
+    changed = changed + 1
+  end
+end
+return changed
+"""

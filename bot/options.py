@@ -85,17 +85,24 @@ class DeployerOptions(_Options):
 
 
 OPTION_KEYS = tuple(DeployerOptions.model_fields)
+DEFAULT_TIMEOUTS = {"kubernetes": 600, "gitlab": 3600, "argocd": 600}  # as the deployers'
+
+
+def timeout_of(deployer: str, options: dict[str, Any]) -> int:
+    """How long one run of ``deployer`` may take, in seconds (0: it sets no limit)."""
+    return int(options.get("timeout_seconds", DEFAULT_TIMEOUTS.get(deployer, 0)))
 
 
 def merged(deployer: str, *levels: object) -> dict[str, Any]:
     """The deployer's options with later levels (anything with option blocks as attributes:
     a service, an environment, a data centre's DeployerOptions, or None) overriding earlier
-    ones, key by key."""
+    ones, key by key; a mapping (gitlab's ``variables``) is merged key by key too."""
     result: dict[str, Any] = {}
     for level in levels:
         block = getattr(level, deployer, None) if level is not None else None
-        if block is not None:
-            result.update(block.model_dump(exclude_none=True))
+        for key, value in (block.model_dump(exclude_none=True) if block else {}).items():
+            both_maps = isinstance(value, dict) and isinstance(result.get(key), dict)
+            result[key] = {**result[key], **value} if both_maps else value
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from bot import lua
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
 from bot.store_base import StoreBase, translated
 
@@ -46,8 +47,8 @@ class HistoryStore(StoreBase):
 
     @translated
     async def record_external(self, entry: HistoryEntry, deployed: Deployed) -> bool:
-        """A deploy run outside shipbot, into history, ``current`` and the audit trail, once
-        per ``entry.request_id``; False when it was already recorded."""
+        """A deploy run outside shipbot, into history, ``current`` (where nothing newer runs)
+        and the audit trail, once per ``entry.request_id``; False when already recorded."""
         if not await self.redis.set(
             self.key.external(entry.request_id, entry.service, entry.environment),
             1,
@@ -66,9 +67,9 @@ class HistoryStore(StoreBase):
             environment=entry.environment,
             detail=detail,
         )
+        when: list[str | float] = [deployed.at, deployed.model_dump_json(), *entry.targets]
+        await self.redis.register_script(lua.CURRENT_IF_NEWER)(keys=[current], args=when)
         async with self.redis.pipeline(transaction=True) as pipe:
-            for target in entry.targets:
-                pipe.hset(current, target, deployed.model_dump_json())
             pipe.lpush(history, entry.model_dump_json())
             pipe.ltrim(history, 0, HISTORY_KEEP - 1)
             pipe.xadd(self.key.audit(), {k: str(v) for k, v in event.model_dump().items()})

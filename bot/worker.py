@@ -10,7 +10,7 @@ import socket
 import time
 from typing import Any
 
-from arq import cron, func
+from arq import Retry, cron, func
 from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.exceptions import RedisError
@@ -19,12 +19,15 @@ from bot import external
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.deploys import run_request
+from bot.options import timeout_of
 from bot.queue import ANNOUNCE, RECORD_EXTERNAL, RUN_DEPLOY, ArqQueue, queue_name
 from bot.store import connect
 from bot.sweep import sweep
 from bot.wiring import build_services, shared_session, slack_client
+from integrations.base import DeployUnreachable
 
-JOB_TIMEOUT = 3 * 3600
+MIN_JOB_TIMEOUT = 3 * 3600
+EXTERNAL_RETRY_SECONDS = 60
 STOP_GRACE_SECONDS = 300  # on SIGTERM, running deploys get this long to finish
 RECONNECT_SECONDS = (1, 2, 5, 10)  # back-off while Redis is unreachable, then every 10 s
 
@@ -66,9 +69,13 @@ async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: i
     if services.lookup_deployment is None:
         log.warning("a GitLab deployment hook arrived, but GITLAB_URL/GITLAB_TOKEN are not set")
         return []
-    return await external.record_external(
-        services, services.lookup_deployment, project_id, deployment_id
-    )
+    try:
+        return await external.record_external(
+            services, services.lookup_deployment, project_id, deployment_id
+        )
+    except DeployUnreachable as error:
+        log.warning("GitLab unreachable (%s); will ask again", error)
+        raise Retry(defer=EXTERNAL_RETRY_SECONDS) from None
 
 
 async def sweep_now(ctx: dict[str, Any]) -> list[str]:
@@ -86,6 +93,17 @@ class ResilientWorker(Worker):
         except (RedisError, OSError) as error:
             log.warning("Redis unreachable while polling (%s); retrying", type(error).__name__)
             await asyncio.sleep(1)
+
+
+def job_timeout(catalog: Catalog) -> int:
+    """Long enough for the slowest environment to deploy every data centre and roll each
+    back, at its deployers' own timeouts, with an hour to spare; at least 3 hours."""
+    longest = max(
+        sum(2 * timeout_of(service.deployer, service.options_for(name, t)) for t in env.targets())
+        for service in catalog.services.values()
+        for name, env in service.environments.items()
+    )
+    return max(MIN_JOB_TIMEOUT, longest + 3600)
 
 
 def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
@@ -106,7 +124,13 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
     return ResilientWorker(
         queue_name=queue_name(settings.shipbot_key_prefix),
         functions=[
-            func(run_deploy, name=RUN_DEPLOY, timeout=JOB_TIMEOUT, max_tries=1, keep_result=0),
+            func(
+                run_deploy,
+                name=RUN_DEPLOY,
+                timeout=job_timeout(catalog),
+                max_tries=1,
+                keep_result=0,
+            ),
             func(announce, name=ANNOUNCE, timeout=60, max_tries=3, keep_result=0),
             func(record_external, name=RECORD_EXTERNAL, timeout=60, max_tries=3, keep_result=0),
         ],

@@ -18,10 +18,9 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.external import hook_targets
+from bot import external
 from bot.services import Services
 from bot.store import StoreUnavailable
-from integrations.base import pipeline_topic
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
@@ -70,9 +69,11 @@ def gitlab_webhook(services: Services, secret: str) -> Callable[[Request], Await
         token = request.headers.get("x-gitlab-token", "")
         if not secret or not hmac.compare_digest(token.encode(), secret.encode()):
             return _answer(401, "X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET")
-        declared = request.headers.get("content-length", "0")
-        if not declared.isdigit() or int(declared) > MAX_BODY:
-            return _answer(413, "payload too large (or no valid Content-Length)")
+        declared = request.headers.get("content-length")
+        if declared is None or not declared.isdigit():
+            return _answer(411, "a Content-Length is required")
+        if int(declared) > MAX_BODY:
+            return _answer(413, "payload too large")
         body = await request.body()
         if len(body) > MAX_BODY:
             return _answer(413, "payload too large")
@@ -91,27 +92,21 @@ def gitlab_webhook(services: Services, secret: str) -> Callable[[Request], Await
 async def _handle(services: Services, hook: PipelineHook | JobHook | DeploymentHook) -> Response:
     match hook:
         case PipelineHook(project=project, object_attributes=pipeline):
-            await services.store.tell(pipeline_topic(project.id, pipeline.id))
+            await external.pipeline_changed(services, project.id, pipeline.id)
         case JobHook(project_id=project_id, pipeline_id=pipeline_id):
-            await services.store.tell(pipeline_topic(project_id, pipeline_id))
-        case DeploymentHook():
-            return await _deployment(services, hook)
+            await external.pipeline_changed(services, project_id, pipeline_id)
+        case DeploymentHook(project=project):
+            ignored = await external.deployment_announced(
+                services,
+                external.Announced(
+                    project.id, project.path_with_namespace, hook.environment, hook.status
+                ),
+                hook.deployment_id,
+            )
+            if ignored:
+                return _answer(200, f"ignored: {ignored}")
+            return _answer(202, "accepted: a worker will record it unless shipbot ran it")
     return _answer(200, "ok")
-
-
-async def _deployment(services: Services, hook: DeploymentHook) -> Response:
-    project = hook.project
-    hits = hook_targets(services.catalog, project.id, project.path_with_namespace, hook.environment)
-    if not hits:
-        return _answer(
-            200,
-            f"ignored: {project.path_with_namespace or project.id} "
-            f"environment {hook.environment} is not in the catalog",
-        )
-    if hook.status != "success":
-        return _answer(200, f"ignored: deployment status {hook.status}")
-    await services.queue.record_external(project.id, hook.deployment_id)
-    return _answer(202, "accepted: a worker will record it unless shipbot ran it")
 
 
 def _why(error: ValidationError) -> str:

@@ -12,15 +12,17 @@ from typing import Any, Literal, Protocol
 
 
 class DeployError(Exception):
-    """A deploy could not be done. ``str(error)`` is safe to show to a user."""
+    """A deploy could not be done, and the target was not changed (refused before anything
+    was started). ``str(error)`` is safe to show to a user."""
 
 
 class DeployFailed(DeployError):
-    """The tool ran and reported failure (a task, a job, a rollout)."""
+    """The tool ran and failed, or shipbot lost track of it after starting it (a task, a job,
+    a rollout): the target may have changed, so the domain rolls it back."""
 
 
 class DeployUnreachable(DeployError):
-    """The tool could not be reached or refused our credentials."""
+    """The tool could not be reached or refused our credentials before anything started."""
 
 
 JobAction = Literal["deploy", "rollback"]

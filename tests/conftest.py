@@ -97,9 +97,10 @@ services:
     return path
 
 
-def tool_services(argo: dict[str, FakeArgoCD], kube: dict[str, FakeKubernetes]) -> str:
-    """Services deployed through the fakes of GitLab, Argo CD and Kubernetes, in two data
-    centres each; GitLab's project is GITLAB_PROJECT and its environment `production`."""
+def tool_services(argo: dict[str, str], kube: dict[str, str]) -> str:
+    """Services deployed through the fakes of GitLab, Argo CD and Kubernetes (``argo`` and
+    ``kube``: the URL of each data centre's), in two data centres each; GitLab's project is
+    GITLAB_PROJECT and its environment `production`."""
     return f"""
   trade:
     deployer: kubernetes
@@ -112,8 +113,8 @@ def tool_services(argo: dict[str, FakeArgoCD], kube: dict[str, FakeKubernetes]) 
     environments:
       prod:
         datacenters:
-          dc-a: {{kubernetes: {{api_url: "{kube["dc-a"].url}"}}}}
-          dc-b: {{kubernetes: {{api_url: "{kube["dc-b"].url}"}}}}
+          dc-a: {{kubernetes: {{api_url: "{kube["dc-a"]}"}}}}
+          dc-b: {{kubernetes: {{api_url: "{kube["dc-b"]}"}}}}
   pay:
     deployer: gitlab
     gitlab: {{project: {GITLAB_PROJECT}, variables: {{TEAM: payments}}}}
@@ -126,8 +127,8 @@ def tool_services(argo: dict[str, FakeArgoCD], kube: dict[str, FakeKubernetes]) 
     environments:
       prod:
         datacenters:
-          dc-a: {{argocd: {{server: "{argo["dc-a"].url}", application: risk-dc-a}}}}
-          dc-b: {{argocd: {{server: "{argo["dc-b"].url}", application: risk-dc-b}}}}
+          dc-a: {{argocd: {{server: "{argo["dc-a"]}", application: risk-dc-a}}}}
+          dc-b: {{argocd: {{server: "{argo["dc-b"]}", application: risk-dc-b}}}}
 """
 
 
@@ -180,7 +181,8 @@ def stack(
     kube: dict[str, FakeKubernetes],
 ) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("shipbot")
-    catalog = write_catalog(workdir, health.url, tool_services(argo, kube))
+    urls = [{dc: fake.url for dc, fake in fakes.items()} for fakes in (argo, kube)]
+    catalog = write_catalog(workdir, health.url, tool_services(*urls))
     settings = {"GITLAB_URL": gitlab.url, "GITLAB_TOKEN": GITLAB_TOKEN}
     settings["ARGOCD_TOKEN"] = ARGOCD_TOKEN
     running = Stack(workdir, redis_server, fake_slack, catalog, settings=settings)

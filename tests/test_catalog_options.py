@@ -98,3 +98,20 @@ def test_gitlab_and_argocd_need_only_their_project_and_application(tmp_path: Pat
     services = load_catalog(write(tmp_path, text)).services
     assert {"project": "web/h5"} == services["web"].options_for("prod", "")
     assert {"application": "risk"} == services["risk"].options_for("prod", "")
+
+
+def test_pipeline_variables_merge_key_by_key(tmp_path: Path) -> None:
+    """A data centre's variables add to (and override) the service's, not replace them."""
+    text = """\
+    notify: {releases_channel: C0RELEASES}
+    services:
+      web:
+        deployer: gitlab
+        gitlab: {project: web/h5, variables: {TEAM: front, REGION: none}}
+        environments:
+          prod:
+            datacenters:
+              dc-a: {gitlab: {variables: {REGION: east}}}
+    """
+    options = load_catalog(write(tmp_path, text)).services["web"].options_for("prod", "dc-a")
+    assert {"TEAM": "front", "REGION": "east"} == options["variables"]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Iterator
 
+import httpx
 import pytest
+import redis
 
+from bot.keys import Keys
 from bot.store import Store, connect
 from integrations.base import pipeline_topic
-from tests.stack import Stack
+from tests.stack import GITLAB_HOOK_SECRET, Stack
 
 PIPELINE_HOOK = {
     "object_kind": "pipeline",
@@ -94,9 +99,22 @@ def test_malformed_or_unknown_payload_gets_400(bot: Stack, body: bytes, message:
     response = bot.gitlab_hook(body, "Pipeline Hook")
     assert 400 == response.status_code
     assert response.json()["message"].startswith(message)
+    assert [] == redis.Redis.from_url(bot.redis.url).keys(Keys().news("*"))  # no news at all
 
 
 def test_oversized_payload_is_refused_unread(bot: Stack) -> None:
     """A body over 1 MB gets 413 and changes nothing."""
     body = b'{"object_kind": "pipeline", "padding": "' + b"x" * 1_000_001 + b'"}'
     assert 413 == bot.gitlab_hook(body, "Pipeline Hook").status_code
+
+
+def test_payload_without_content_length_is_refused(bot: Stack) -> None:
+    """A chunked body (no Content-Length) gets 411 before it is read."""
+
+    def chunks() -> Iterator[bytes]:
+        yield json.dumps(PIPELINE_HOOK).encode()
+
+    headers = {"X-Gitlab-Event": "Pipeline Hook", "X-Gitlab-Token": GITLAB_HOOK_SECRET}
+    answer = httpx.post(f"{bot.url}/gitlab/webhook", content=chunks(), headers=headers)
+    assert 411 == answer.status_code
+    assert not asyncio.run(listened(bot, pipeline_topic(77, 31)))

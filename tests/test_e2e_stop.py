@@ -50,3 +50,23 @@ def test_stop_cancels_the_gitlab_pipeline(bot: Stack, gitlab: FakeGitLab) -> Non
         (p.variables["SHIPBOT_DATACENTER"], p.canceled) for p in gitlab.pipelines
     ]
     assert "stopped by <@U0DEV>" in card and "`dc-b` skipped" in card
+
+
+def test_a_second_stop_is_told_it_is_already_stopping(bot: Stack) -> None:
+    """Two Stops count once; the second clicker is told who asked first."""
+    request_id = bot.deploy("slow v1 to staging")
+    bot.wait_card(request_id, "TASK [wait for gate]")
+    bot.click(STOP, request_id, "U0DEV")
+    bot.click(STOP, request_id, "U0DEV")
+    told = poll(lambda: bot.ephemerals("U0DEV")[1:], 10, AssertionError)
+    assert ["<@U0DEV> already asked to stop it; it is stopping."] == told
+    bot.wait_card(request_id, "Failed")
+
+
+def test_stop_after_the_end_changes_nothing(bot: Stack) -> None:
+    """A Stop from an old card of a finished deploy is answered and changes nothing."""
+    request_id = bot.deployed("web-h5 v1 to staging")
+    bot.click(STOP, request_id, "U0DEV")
+    told = poll(lambda: bot.ephemerals("U0DEV"), 10, AssertionError)
+    assert ["This request is succeeded, not running: there is nothing to stop."] == told
+    bot.wait_card(request_id, "Deployed in")

@@ -212,3 +212,27 @@ async def test_external_deployment_is_recorded_once(store: Store) -> None:
     assert {"dc-a": deployed} == await store.current("web-h5", "prod")
     [event] = await store.audit_trail()
     assert ("deployed_outside_shipbot", "v7 on dc-a") == (event.event, event.detail)
+
+
+async def test_older_external_deployment_does_not_replace_what_runs(store: Store) -> None:
+    """A late webhook for an older deployment goes into history but not into `current`."""
+    await store.record_deployed(request("d-8", version="v8"), "dc-a")  # now: newer
+    older = Deployed(version="v7", request_id="gitlab-5-9", requester="alice (GitLab)", at=10.0)
+    entry = HistoryEntry(
+        request_id="gitlab-5-9",
+        action=Action.DEPLOY,
+        service="web-h5",
+        environment="prod",
+        version="v7",
+        state=State.SUCCEEDED,
+        requester="alice (GitLab)",
+        approvers=[],
+        targets={"dc-a": "succeeded", "dc-b": "succeeded"},
+        started_at=10.0,
+        finished_at=10.0,
+        source="gitlab",
+    )
+    assert await store.record_external(entry, older)
+    running = await store.current("web-h5", "prod")
+    assert {"dc-a": "v8", "dc-b": "v7"} == {dc: d.version for dc, d in running.items()}
+    assert [entry] == await store.history("web-h5", "prod")
