@@ -16,8 +16,12 @@ version, say; never its source's targetRevision, which stays the spec's on a syn
 revision); else, Git history recording commit SHAs, the newest entry of the commit Argo tags
 with it (RevisionMetadata, for at most ``_MAX_LOOKUPS`` commits, passing over any whose tags
 Argo cannot give: a tag names one commit, so that may miss it but never picks a wrong one). No
-rollback under auto-sync, which would sync straight back. A timeout or cancel terminates our
-operation if still running, so it does not block the next one.
+rollback under auto-sync, which would sync straight back.
+
+Once Argo has taken our sync or rollback, every failure is DeployFailed (the target may have
+changed), Argo out of reach ``_MISSES`` polls in a row too; and every way out but success (a
+timeout, asyncio cancellation even while the POST is under way, losing track) terminates our
+operation if it may still be running, so it does not block the next one.
 """
 
 from __future__ import annotations
@@ -25,11 +29,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from integrations.argocd_api import ApplicationApi, Json, Lost, trim
+from integrations.argocd_api import (
+    ApplicationApi,
+    Json,
+    Lost,
+    commit_of,
+    degraded_reason,
+    history_id,
+    op_revision,
+    reconciled_since,
+    trim,
+)
 from integrations.base import (
     DeployError,
     DeployFailed,
@@ -45,7 +58,6 @@ _TERMINATE_SECONDS = 3.0  # a cancel or timeout waits no longer than this for Ar
 _RUNNING = frozenset({"Running", "Terminating"})
 _MISSES = 3  # polls in a row that may fail to reach Argo before the run gives up
 _MAX_LOOKUPS = 10  # commits whose tags a rollback may ask for (Argo keeps 10 deployments)
-_COMMIT = re.compile(r"[0-9a-f]{40}")  # how Argo records a Git revision in history
 
 
 @dataclass(frozen=True)
@@ -78,26 +90,29 @@ class ArgoCDDeployer:
                 async with asyncio.timeout(self.timeout_seconds):
                     await self._start(api, job, watch)
                     await watch.until_done(api)
-            except TimeoutError:
+            except BaseException as error:  # asyncio cancellation included
                 await watch.abandon(api)
-                raise DeployFailed(
-                    f"application {self.application} was not done within "
-                    f"{self.timeout_seconds}s (last: {watch.latest or 'no news'})"
-                ) from None
-            except asyncio.CancelledError:
-                await watch.abandon(api)
+                if isinstance(error, TimeoutError):
+                    raise DeployFailed(
+                        f"application {self.application} was not done within "
+                        f"{self.timeout_seconds}s (last: {watch.latest or 'no news'})"
+                    ) from None
+                if isinstance(error, DeployFailed) or not watch.started:
+                    raise
+                if isinstance(error, DeployError):
+                    raise watch.lost(error) from error
                 raise
 
     async def _start(self, api: ApplicationApi, job: DeployJob, watch: _Watch) -> None:
         app = await api.application()
         if job.action == "rollback":
             entry, note = await self._history_entry(api, app, job.version, watch)
-            started = await api.rollback(_id(entry))
+            started = await watch.begin(api.rollback(history_id(entry)))
             wanted = str(entry.get("revision") or "")
         else:
-            started = await api.sync(job.version)
+            started = await watch.begin(api.sync(job.version))
             wanted, note = job.version, f"sync to {job.version} started"
-        watch.pending, watch.revision = True, _op_revision(started) or wanted
+        watch.revision = op_revision(started) or wanted
         await watch.say("start", note)
 
     async def _history_entry(
@@ -112,17 +127,18 @@ class ArgoCDDeployer:
                 f"for {self.application} in Argo CD and roll back again, or return to {version} "
                 "through Git (its targetRevision, or a revert) and let auto-sync deploy it"
             )
-        history = sorted((app.get("status") or {}).get("history") or [], key=_id, reverse=True)
+        history = (app.get("status") or {}).get("history") or []
+        history = sorted(history, key=history_id, reverse=True)
         entry = next((e for e in history if e.get("revision") == version), None)
         if entry is not None:
-            return entry, f"rollback to {version} started (history id {_id(entry)})"
+            return entry, f"rollback to {version} started (history id {history_id(entry)})"
         search = _TagSearch(api, version, history)
         if search.commits:
             await watch.say("start", f"looking for the commit tagged {version} in Argo CD")
         entry = await search.find()
         if entry is None:
             raise DeployError(search.refusal(self.application))
-        note = f"history id {_id(entry)}, commit {_commit(entry)[:7]}"
+        note = f"history id {history_id(entry)}, commit {commit_of(entry)[:7]}"
         return entry, f"rollback to {version} started ({note})"
 
 
@@ -131,7 +147,7 @@ class _TagSearch:
 
     def __init__(self, api: ApplicationApi, version: str, history: list[Json]) -> None:
         self._api, self._version, self._history = api, version, history
-        self.commits = list(dict.fromkeys(commit for commit in map(_commit, history) if commit))
+        self.commits = list(dict.fromkeys(commit for commit in map(commit_of, history) if commit))
         self._seen: dict[str, str] = {}  # commit → how a refusal names it: "1a2b3c4 [v3]"
         self._failure = ""  # why Argo could not give a commit's tags, the first time
 
@@ -140,7 +156,7 @@ class _TagSearch:
         for commit in self.commits[:_MAX_LOOKUPS]:
             tags = await self._tags(commit)
             if tags is not None and self._version in tags:
-                return next(entry for entry in self._history if _commit(entry) == commit)
+                return next(entry for entry in self._history if commit_of(entry) == commit)
             label = "tags unknown" if tags is None else ", ".join(tags) or "no tags"
             self._seen[commit] = f"{commit[:7]} [{label}]"
         return None
@@ -157,7 +173,7 @@ class _TagSearch:
         )
 
     def _label(self, entry: Json) -> str:
-        commit = _commit(entry)
+        commit = commit_of(entry)
         unseen = f"{commit[:7]} [not looked up]" if commit else str(entry.get("revision"))
         return self._seen.get(commit, unseen)
 
@@ -179,11 +195,36 @@ class _Watch:
 
     def __init__(self, deployer: ArgoCDDeployer, job: DeployJob, report: ProgressSink) -> None:
         self._deployer, self._job, self._report = deployer, job, report
-        self._kind = "rollback" if job.action == "rollback" else "sync"
+        self.kind = "rollback" if job.action == "rollback" else "sync"
         self._said: dict[str, str] = {}
         self.revision = ""  # the operation's revision, as Argo resolved it
         self.pending = False  # an operation of ours may still be running in Argo
+        self.started = False  # Argo took our sync or rollback: the target may change
         self.latest = ""
+
+    def lost(self, error: DeployError) -> DeployFailed:
+        """``error`` once Argo took our operation: DeployFailed, for the target may have changed."""
+        lost = f"the {self.kind} was started; shipbot lost track of it: {self._deployer.link}"
+        return DeployFailed(f"{error} ({lost})")
+
+    async def begin(self, request: Awaitable[Json]) -> Json:
+        """Send the sync or rollback, pending from before it goes. Stopped meanwhile, wait
+        briefly for Argo's answer, so that abandon() terminates what Argo started."""
+        self.pending = True
+        sending = asyncio.ensure_future(request)
+        sending.add_done_callback(_retrieved)
+        try:
+            answer = await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            await asyncio.wait({sending}, timeout=_TERMINATE_SECONDS)
+            failed = sending.done() and (sending.cancelled() or sending.exception() is not None)
+            self.pending = not failed  # unanswered yet: it may start, so terminate all the same
+            raise
+        except DeployError:
+            self.pending = False  # refused, or never reached Argo: nothing of ours runs
+            raise
+        self.started = True
+        return answer
 
     async def until_done(self, api: ApplicationApi) -> None:
         delay, misses = min(0.1, self._deployer.poll_seconds), 0
@@ -212,30 +253,30 @@ class _Watch:
         status: Json = app.get("status") or {}
         op: Json = status.get("operationState") or {}
         phase = op.get("phase") or ""
-        if phase in _RUNNING or app.get("operation") or _op_revision(op) != self.revision:
-            line = _phase_line(self._kind, op) if phase in _RUNNING else f"{self._kind} pending"
+        if phase in _RUNNING or app.get("operation") or op_revision(op) != self.revision:
+            line = _phase_line(self.kind, op) if phase in _RUNNING else f"{self.kind} pending"
             await self.say("op", line)
             return False
         self.pending = False
-        await self.say("op", _phase_line(self._kind, op), failed=phase != "Succeeded")
+        await self.say("op", _phase_line(self.kind, op), failed=phase != "Succeeded")
         if phase != "Succeeded":
             raise DeployFailed(
-                f"{self._kind} of application {self._deployer.application} to "
+                f"{self.kind} of application {self._deployer.application} to "
                 f"{self._job.version} ended {phase}: {trim(op.get('message') or 'no message')}"
             )
-        return _reconciled_since(status, op) and await self._healthy(app, status, op)
+        return reconciled_since(status, op) and await self._healthy(app, status, op)
 
     async def _healthy(self, app: Json, status: Json, op: Json) -> bool:
         name, health = self._deployer.application, (status.get("health") or {}).get("status")
         if health == "Degraded":
             await self.say("health", "health Degraded", failed=True)
-            raise DeployFailed(f"application {name} is Degraded: {_degraded_reason(status)}")
+            raise DeployFailed(f"application {name} is Degraded: {degraded_reason(status)}")
         sync: Json = status.get("sync") or {}
         aimed = sync.get("revision") == (op.get("syncResult") or {}).get("revision")
         if health != "Healthy":
             await self.say("health", f"health {health or 'Unknown'}")
             return False
-        if self._kind == "sync" and aimed and sync.get("status") != "Synced":
+        if self.kind == "sync" and aimed and sync.get("status") != "Synced":
             await self.say("health", f"health Healthy, sync {sync.get('status') or 'Unknown'}")
             return False
         if aimed and sync.get("status") == "Synced":
@@ -258,40 +299,12 @@ class _Watch:
             log.exception("progress report failed: %s", message)
 
 
-def _op_revision(holder: Json) -> str:
-    """The revision of an Application's ``operation`` or an ``operationState``'s operation."""
-    operation = holder.get("operation") or {}
-    return str((operation.get("sync") or {}).get("revision") or "")
-
-
-def _id(entry: Json) -> int:
-    return int(entry.get("id") or 0)
-
-
-def _commit(entry: Json) -> str:
-    """The Git commit a history entry deployed, or "" (a Helm chart version, say)."""
-    revision = str(entry.get("revision") or "")
-    return revision if _COMMIT.fullmatch(revision) else ""
+def _retrieved(task: asyncio.Future[Json]) -> None:
+    """Mark a request's failure as seen: a stopped deploy may never await it."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _phase_line(kind: str, op: Json) -> str:
     message = trim(op.get("message") or "")
     return f"{kind} {op.get('phase')}: {message}" if message else f"{kind} {op.get('phase')}"
-
-
-def _reconciled_since(status: Json, op: Json) -> bool:
-    """Has the controller compared the app with the cluster since the operation finished?"""
-    reconciled, finished = status.get("reconciledAt"), op.get("finishedAt")
-    if not reconciled or not finished:
-        return bool(reconciled)
-    return datetime.fromisoformat(reconciled) >= datetime.fromisoformat(finished)
-
-
-def _degraded_reason(status: Json) -> str:
-    said = (status.get("health") or {}).get("message")
-    sick = [
-        f"{r.get('kind')} {r.get('name')}: {(r.get('health') or {}).get('message') or 'Degraded'}"
-        for r in status.get("resources") or []
-        if (r.get("health") or {}).get("status") == "Degraded"
-    ]
-    return trim(said or "; ".join(sick[:3]) or "Argo CD gave no reason")

@@ -1,4 +1,5 @@
-"""HTTP to one Argo CD Application; every failure comes back as a DeployError subclass.
+"""HTTP to one Argo CD Application, and reading what it says; every failure comes back as a
+DeployError subclass.
 
 Upstream: the Argo CD API server's ApplicationService over REST (grpc-gateway), on the
 Application resource (https://argo-cd.readthedocs.io/en/stable/developer-guide/api-docs/; each
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -33,6 +36,7 @@ Json = dict[str, Any]
 
 _TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
 _MAX_TEXT = 300
+_COMMIT = re.compile(r"[0-9a-f]{40}")  # how Argo records a Git revision in history
 
 
 class Lost(DeployUnreachable):
@@ -110,6 +114,45 @@ class ApplicationApi:
         if status in (502, 503, 504) and not said:
             return Lost(f"cannot reach Argo CD at {self._server} (HTTP {status})")
         return DeployError(f"Argo CD at {self._server} could not {doing}: {said or status}")
+
+
+# -- what an Application says ------------------------------------------------------------
+
+
+def op_revision(holder: Json) -> str:
+    """The revision of an Application's ``operation`` or an ``operationState``'s operation."""
+    operation = holder.get("operation") or {}
+    return str((operation.get("sync") or {}).get("revision") or "")
+
+
+def history_id(entry: Json) -> int:
+    """A history entry's id."""
+    return int(entry.get("id") or 0)
+
+
+def commit_of(entry: Json) -> str:
+    """The Git commit a history entry deployed, or "" (a Helm chart version, say)."""
+    revision = str(entry.get("revision") or "")
+    return revision if _COMMIT.fullmatch(revision) else ""
+
+
+def reconciled_since(status: Json, op: Json) -> bool:
+    """Has the controller compared the app with the cluster since the operation finished?"""
+    reconciled, finished = status.get("reconciledAt"), op.get("finishedAt")
+    if not reconciled or not finished:
+        return bool(reconciled)
+    return datetime.fromisoformat(reconciled) >= datetime.fromisoformat(finished)
+
+
+def degraded_reason(status: Json) -> str:
+    """Why a Degraded Application is: its health message, else its Degraded resources'."""
+    said = (status.get("health") or {}).get("message")
+    sick = [
+        f"{r.get('kind')} {r.get('name')}: {(r.get('health') or {}).get('message') or 'Degraded'}"
+        for r in status.get("resources") or []
+        if (r.get("health") or {}).get("status") == "Degraded"
+    ]
+    return trim(said or "; ".join(sick[:3]) or "Argo CD gave no reason")
 
 
 def trim(text: str) -> str:

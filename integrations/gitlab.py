@@ -16,8 +16,11 @@ wakes it, otherwise ``poll_seconds`` doubling up to ``max_poll_seconds`` while n
 
 How it ends: ``success`` returns; ``failed``, ``canceled`` and ``skipped`` raise DeployFailed.
 ``play_job`` is played (once) when it reaches ``manual``. A pipeline blocked on any other
-manual job would wait forever, so it fails at once and is canceled, as is a pipeline still
-running after ``timeout_seconds`` or whose deploy was stopped (asyncio cancellation).
+manual job would wait forever, so it fails at once. Once the pipeline exists, GitLab may change
+the target, so every failure is DeployFailed (GitLab out of reach ``_MISSED_POLLS`` looks in a
+row, too: shipbot lost track of it), and every way out but success (blocked, timed out after
+``timeout_seconds``, lost track of, stopped by asyncio cancellation, even while GitLab is still
+creating it) cancels the pipeline unless it has ended.
 """
 
 from __future__ import annotations
@@ -47,8 +50,6 @@ log = logging.getLogger(__name__)
 
 _CANCEL_WAIT = 5.0  # seconds to wait for GitLab to take a cancel when giving up on a pipeline
 _MISSED_POLLS = 5  # GitLab may be unreachable this many looks in a row before the deploy fails
-_SHOWN_JOBS = 3
-_DONE_JOB = frozenset({"success", "failed", "canceled", "skipped"})
 _SETTLED = frozenset({"success", "failed", "canceled", "skipped", "manual"})  # manual: blocked
 _BAD_END = frozenset({"failed", "canceled", "skipped"})
 
@@ -73,9 +74,9 @@ class GitLabDeployer:
         client = GitLabClient(self.url, self.token)
         try:
             project = await client.project(self.project)
-            variables = self.pipeline_variables(job)
-            pipeline = await client.create_pipeline(project, job.version, variables)
-            await self._see_through(_Run(client, project, job.datacenter, report), pipeline)
+            run = _Run(client, project, job.datacenter, report)
+            pipeline = await run.create(job.version, self.pipeline_variables(job))
+            await self._see_through(run, pipeline)
         finally:
             client.close()
 
@@ -93,24 +94,29 @@ class GitLabDeployer:
         }
 
     async def _see_through(self, run: _Run, pipeline: PipelineState) -> None:
+        """Follow the pipeline; on any way out but success, cancel it (unless it has ended),
+        and fail as DeployFailed: once it exists, GitLab may have changed the target."""
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 await self._follow(run, pipeline)
-        except TimeoutError:
-            await run.cancel(pipeline)
-            raise DeployFailed(
-                f"pipeline #{pipeline.id} did not finish within {self.timeout_seconds}s, "
-                f"so shipbot canceled it ({pipeline.web_url})"
-            ) from None
-        except asyncio.CancelledError:
-            await run.cancel(pipeline)  # the deploy was stopped: so is the pipeline
+        except BaseException as error:  # stopped (asyncio cancellation) included
+            await run.cancel()
+            number, link = f"pipeline #{pipeline.id}", pipeline.web_url
+            if isinstance(error, TimeoutError):
+                raise DeployFailed(
+                    f"{number} did not finish within {self.timeout_seconds}s, "
+                    f"so shipbot canceled it ({link})"
+                ) from None
+            if isinstance(error, DeployError) and not isinstance(error, DeployFailed):
+                lost = f"{number} was started; shipbot lost track of it: {link}"
+                raise DeployFailed(f"{error} ({lost})") from error
             raise
 
     async def _follow(self, run: _Run, pipeline: PipelineState) -> None:
         delay, shown, played, missed = self.poll_seconds, "", False, 0
         while True:
             try:
-                pipeline = await run.client.pipeline(run.project, pipeline.id)
+                pipeline = run.latest = await run.client.pipeline(run.project, pipeline.id)
                 missed = 0
             except DeployUnreachable as error:
                 missed += 1
@@ -118,7 +124,7 @@ class GitLabDeployer:
                     raise
                 log.warning("pipeline #%s: %s; looking again", pipeline.id, error)
             else:
-                if (summary := _summary(pipeline)) != shown:
+                if (summary := pipeline.summary()) != shown:
                     shown, delay = summary, self.poll_seconds
                     failed = pipeline.status in _BAD_END
                     await run.say(Progress(run.datacenter, summary, failed, pipeline.web_url))
@@ -142,9 +148,8 @@ class GitLabDeployer:
             case "success":
                 return
             case "failed":
-                raise DeployFailed(f"{number} failed: {_failures(pipeline)} ({link})")
-            case "manual":
-                await run.cancel(pipeline)
+                raise DeployFailed(f"{number} failed: {pipeline.failures()} ({link})")
+            case "manual":  # _see_through cancels it
                 raise DeployFailed(f"{number} {self._blocked(pipeline)} ({link})")
         raise DeployFailed(f"{number} was {pipeline.status} in GitLab ({link})")
 
@@ -168,14 +173,27 @@ class GitLabDeployer:
         return loop.time() - started < delay * 0.9
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Run:
-    """What one deploy talks to: GitLab, the project, and the progress sink."""
+    """What one deploy talks to (GitLab, the project, the progress sink), and its pipeline."""
 
     client: GitLabClient
     project: Project
     datacenter: str
     report: ProgressSink
+    latest: PipelineState | None = None  # the pipeline as last seen, once created
+
+    async def create(self, ref: str, variables: Mapping[str, str]) -> PipelineState:
+        """Create the pipeline. Stopped meanwhile, wait briefly for GitLab to answer, and cancel
+        what it made: the POST goes on in its thread whether or not anyone waits for it."""
+        creating = asyncio.ensure_future(self.client.create_pipeline(self.project, ref, variables))
+        creating.add_done_callback(_retrieved)
+        try:
+            self.latest = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            await self._cancel_once_made(creating)
+            raise
+        return self.latest
 
     async def say(self, progress: Progress) -> None:
         try:
@@ -188,13 +206,31 @@ class _Run:
         message = f"pipeline #{pipeline.id}: started manual job {job.name}"
         await self.say(Progress(self.datacenter, message, link=pipeline.web_url))
 
-    async def cancel(self, pipeline: PipelineState) -> None:
-        """Best effort, and bounded: a stopped deploy does not wait long on GitLab."""
+    async def cancel(self) -> None:
+        """Best effort, and bounded: a stopped deploy does not wait long on GitLab. Nothing to
+        do for a pipeline not made, or seen to have ended."""
+        pipeline = self.latest
+        if pipeline is None or pipeline.ended:
+            return
         task = asyncio.ensure_future(_logged(self.client.cancel(self.project, pipeline.id)))
         try:
             await asyncio.wait_for(asyncio.shield(task), _CANCEL_WAIT)
         except TimeoutError:
             log.warning("pipeline #%s: GitLab did not take the cancel in time", pipeline.id)
+
+    async def _cancel_once_made(self, creating: asyncio.Future[PipelineState]) -> None:
+        await asyncio.wait({creating}, timeout=_CANCEL_WAIT)
+        if not creating.done():
+            log.warning("GitLab did not answer the pipeline's creation in time; it may run on")
+        elif not creating.cancelled() and creating.exception() is None:
+            self.latest = creating.result()
+            await self.cancel()
+
+
+def _retrieved(task: asyncio.Future[PipelineState]) -> None:
+    """Mark a creation's failure as seen: a stopped deploy may never await it."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _logged(cancel: Awaitable[None]) -> None:
@@ -202,27 +238,6 @@ async def _logged(cancel: Awaitable[None]) -> None:
         await cancel
     except DeployError as error:
         log.warning("could not cancel a pipeline: %s", error)
-
-
-def _summary(pipeline: PipelineState) -> str:
-    """``pipeline #123 running — stage deploy: job deploy-prod running``."""
-    head = f"pipeline #{pipeline.id} {pipeline.status}"
-    current = [job for job in pipeline.jobs if job.status not in _DONE_JOB] or [
-        job for job in pipeline.jobs if job.status == "failed" and not job.allow_failure
-    ]
-    if not current:
-        return head
-    stage = current[0].stage
-    jobs = [f"job {job.name} {job.status}" for job in current if job.stage == stage]
-    more = f" and {len(jobs) - _SHOWN_JOBS} more" if len(jobs) > _SHOWN_JOBS else ""
-    return f"{head} — stage {stage}: {', '.join(jobs[:_SHOWN_JOBS])}{more}"
-
-
-def _failures(pipeline: PipelineState) -> str:
-    failed = [job for job in pipeline.jobs if job.status == "failed" and not job.allow_failure]
-    if not failed:
-        return "no job failed, so look at the pipeline in GitLab (a configuration error?)"
-    return "; ".join(f"job {job.name} failed in stage {job.stage}" for job in failed)
 
 
 @dataclass(frozen=True)

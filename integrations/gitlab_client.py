@@ -1,5 +1,6 @@
 """python-gitlab from asyncio: each call is one or two HTTP requests in a thread, and every
-failure comes back as a DeployError whose message names GitLab's URL, never the token.
+failure comes back as a DeployError whose message names GitLab's URL, never the token. A look
+at a pipeline comes back as a PipelineState, which can say itself in a line.
 
 Upstream: python-gitlab (https://python-gitlab.readthedocs.io/en/stable/api-objects.html) over
 GitLab's REST API v4: Projects (https://docs.gitlab.com/api/projects/), Pipelines
@@ -27,6 +28,8 @@ T = TypeVar("T")
 _HTTP_TIMEOUT = 10.0  # seconds for one request, so a thread never hangs on a silent GitLab
 _PER_PAGE = 100  # GitLab's maximum page size
 _MAX_REASON = 200
+_SHOWN_JOBS = 3
+_ENDED = frozenset({"success", "failed", "canceled", "skipped"})  # of a job or a pipeline
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,30 @@ class PipelineState:
     status: str
     web_url: str
     jobs: tuple[JobState, ...] = ()
+
+    @property
+    def ended(self) -> bool:
+        return self.status in _ENDED
+
+    def summary(self) -> str:
+        """``pipeline #123 running — stage deploy: job deploy-prod running``."""
+        head = f"pipeline #{self.id} {self.status}"
+        current = [job for job in self.jobs if job.status not in _ENDED] or self._failed()
+        if not current:
+            return head
+        stage = current[0].stage
+        jobs = [f"job {job.name} {job.status}" for job in current if job.stage == stage]
+        more = f" and {len(jobs) - _SHOWN_JOBS} more" if len(jobs) > _SHOWN_JOBS else ""
+        return f"{head} — stage {stage}: {', '.join(jobs[:_SHOWN_JOBS])}{more}"
+
+    def failures(self) -> str:
+        """Which jobs failed, in which stages (allowed failures aside)."""
+        if not (failed := self._failed()):
+            return "no job failed, so look at the pipeline in GitLab (a configuration error?)"
+        return "; ".join(f"job {job.name} failed in stage {job.stage}" for job in failed)
+
+    def _failed(self) -> list[JobState]:
+        return [job for job in self.jobs if job.status == "failed" and not job.allow_failure]
 
 
 class GitLabClient:

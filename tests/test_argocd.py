@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from integrations.argocd import ArgoCDDeployer
-from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable
+from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from tests.fakes.argocd_api import FakeArgoCD
 from tests.fakes.http_server import bound_socket
 from tests.fakes.recorders import ProgressRecorder
@@ -72,6 +72,25 @@ def lookups(argo: FakeArgoCD) -> list[str]:
 def short(revision: str) -> str:
     """The abbreviated SHA of ``revision``'s commit in a git_shas Application."""
     return FakeArgoCD.sha(revision)[:7]
+
+
+class ReadsFailOnceStarted(ProgressRecorder):
+    """Records progress; the first event (the operation started) makes the next reads fail."""
+
+    def __init__(self, argo: FakeArgoCD, times: int, status: int = 503) -> None:
+        super().__init__()
+        self._argo, self._times, self._status = argo, times, status
+
+    async def __call__(self, progress: Progress) -> None:
+        if not self.events:
+            self._argo.fail_reads(self._times, self._status)
+        await super().__call__(progress)
+
+
+def terminated(argo: FakeArgoCD) -> bool:
+    """Whether the Application's last operation ended by being terminated."""
+    state = argo.application(APP)["status"]["operationState"]
+    return "Operation terminated" == state["message"]
 
 
 def get(argo: FakeArgoCD, path: str, token: str = "t") -> httpx.Response:
@@ -163,6 +182,48 @@ async def test_timeout_terminates_the_running_operation(argo: FakeArgoCD) -> Non
     await failure(argo, job("v2"), timeout_seconds=1)
     assert ("DELETE", f"{PATH}/operation", None) == argo.calls[-1]
     assert "Operation terminated" == argo.application(APP)["status"]["operationState"]["message"]
+
+
+async def test_a_few_missed_polls_are_tolerated(argo: FakeArgoCD) -> None:
+    """Argo out of reach for two polls in a row after the sync does not end the deploy."""
+    await deployer(argo).run(job("v2"), ReadsFailOnceStarted(argo, times=2))
+    assert "v2" == argo.revision(APP)
+
+
+async def test_losing_track_of_the_sync_is_deploy_failed(argo: FakeArgoCD) -> None:
+    """Three missed polls after the sync fail the deploy as DeployFailed (the target may have
+    changed), saying that shipbot lost track of it and where to look."""
+    with pytest.raises(DeployError) as caught:
+        await deployer(argo).run(job("v2"), ReadsFailOnceStarted(argo, times=3))
+    expected = (
+        f"cannot reach Argo CD at {argo.url} (HTTP 503) (the sync was started; shipbot lost "
+        f"track of it: {argo.url}/applications/{APP})"
+    )
+    assert (DeployFailed, expected) == (type(caught.value), str(caught.value))
+
+
+async def test_losing_track_of_the_sync_terminates_it(argo: FakeArgoCD) -> None:
+    """A sync shipbot lost track of is terminated (best effort), not left running."""
+    argo.op_seconds = 30
+    with pytest.raises(DeployFailed):
+        await deployer(argo).run(job("v2"), ReadsFailOnceStarted(argo, times=3))
+    assert True is terminated(argo)
+
+
+async def test_a_refused_poll_after_the_sync_is_deploy_failed(argo: FakeArgoCD) -> None:
+    """A poll Argo refuses outright (500) after the sync is DeployFailed at once."""
+    with pytest.raises(DeployError) as caught:
+        await deployer(argo).run(job("v2"), ReadsFailOnceStarted(argo, times=1, status=500))
+    assert DeployFailed is type(caught.value)
+
+
+async def test_a_sync_argo_refuses_terminates_nothing(argo: FakeArgoCD) -> None:
+    """A sync Argo refuses (another operation runs) leaves that other operation alone."""
+    argo.op_seconds = 30
+    headers = {"Authorization": "Bearer t"}
+    httpx.post(f"{argo.url}{PATH}/sync", json={"revision": "v9"}, headers=headers)
+    await failure(argo, job("v2"))
+    assert [] == [call for call in argo.calls if call[0] == "DELETE"]
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -361,7 +422,40 @@ async def test_cancel_propagates_promptly_and_terminates(argo: FakeArgoCD) -> No
     assert ("DELETE", f"{PATH}/operation", None) == argo.calls[-1]
 
 
+async def test_stopping_while_argo_starts_the_sync_terminates_it(argo: FakeArgoCD) -> None:
+    """Stopped while Argo is still answering the sync, the deploy terminates the operation
+    once Argo has started it, rather than leave it running unwatched."""
+    argo.op_seconds, argo.operation_delay = 30, 0.5
+    task = asyncio.create_task(deployer(argo).run(job("v2"), ProgressRecorder()))
+    async with asyncio.timeout(5):
+        while not posts(argo):
+            await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert True is terminated(argo)
+
+
 # -- the fake itself ------------------------------------------------------------------------
+
+
+def test_fake_fail_reads_fails_the_next_gets_only(argo: FakeArgoCD) -> None:
+    """fail_reads(2) answers the next two GETs of the Application 503 with no body."""
+    argo.fail_reads(2)
+    answers = [get(argo, PATH) for _ in range(3)]
+    assert [(503, b""), (503, b""), 200] == [(a.status_code, a.content) for a in answers[:2]] + [
+        answers[2].status_code
+    ]
+
+
+def test_fake_operation_delay_holds_the_sync_back(argo: FakeArgoCD) -> None:
+    """With operation_delay, a sync is started and answered only after that many seconds."""
+    argo.operation_delay = 0.2
+    started = time.monotonic()
+    httpx.post(
+        f"{argo.url}{PATH}/sync", json={"revision": "v2"}, headers={"Authorization": "Bearer t"}
+    )
+    assert True is (time.monotonic() - started >= 0.2)
 
 
 def test_fake_sync_moves_on_by_itself(argo: FakeArgoCD) -> None:

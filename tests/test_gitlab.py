@@ -302,6 +302,69 @@ async def test_stopping_the_deploy_cancels_the_pipeline(gl: FakeGitLab, project_
     assert ["canceled"] == [pipeline.status for pipeline in gl.pipelines]
 
 
+async def test_stopping_while_gitlab_creates_the_pipeline_cancels_it(
+    gl: FakeGitLab, project_id: int
+) -> None:
+    """Stopped while GitLab is still answering the create, the deploy cancels the pipeline
+    once GitLab has made it, rather than leave it running unwatched."""
+    gl.hang()
+    gl.create_delay = 0.5
+    run = asyncio.create_task(deployer(gl).run(job(), ProgressRecorder()))
+    await until(lambda: f"POST /api/v4/projects/{project_id}/pipeline" in gl.requests)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert ["canceled"] == [pipeline.status for pipeline in gl.pipelines]
+
+
+async def test_a_few_missed_polls_are_tolerated(gl: FakeGitLab, project_id: int) -> None:
+    """GitLab failing four looks in a row does not end the deploy."""
+    gl.fail_pipeline_reads(4)
+    await deployer(gl).run(job(), ProgressRecorder())
+    assert ["success"] == [pipeline.status for pipeline in gl.pipelines]
+
+
+async def test_losing_track_of_the_pipeline_is_deploy_failed(
+    gl: FakeGitLab, project_id: int
+) -> None:
+    """Five failed looks in a row fail the deploy as DeployFailed (the pipeline may have
+    changed the target), saying that shipbot lost track of it and where to look."""
+    gl.fail_pipeline_reads(5)
+    with pytest.raises(DeployError) as failure:
+        await deployer(gl).run(job(), ProgressRecorder())
+    expected = (
+        f"GitLab at {gl.url} is failing (503 Service Unavailable) (pipeline #1001 was started;"
+        f" shipbot lost track of it: {web_url(gl)})"
+    )
+    assert (DeployFailed, expected) == (type(failure.value), str(failure.value))
+
+
+async def test_losing_track_of_the_pipeline_cancels_it(gl: FakeGitLab, project_id: int) -> None:
+    """A pipeline shipbot lost track of is canceled (best effort), not left running."""
+    gl.fail_pipeline_reads(5)
+    with pytest.raises(DeployFailed):
+        await deployer(gl).run(job(), ProgressRecorder())
+    assert ["canceled"] == [pipeline.status for pipeline in gl.pipelines]
+
+
+async def test_a_refused_look_at_the_pipeline_is_deploy_failed(
+    gl: FakeGitLab, project_id: int
+) -> None:
+    """A look GitLab refuses outright (404) once the pipeline exists is DeployFailed at once."""
+    gl.fail_pipeline_reads(1, status=404)
+    with pytest.raises(DeployError) as failure:
+        await deployer(gl).run(job(), ProgressRecorder())
+    assert DeployFailed is type(failure.value)
+
+
+async def test_a_refused_look_cancels_the_pipeline(gl: FakeGitLab, project_id: int) -> None:
+    """Any failure after the pipeline exists cancels it, not only a timeout or a stop."""
+    gl.fail_pipeline_reads(1, status=404)
+    with pytest.raises(DeployFailed):
+        await deployer(gl).run(job(), ProgressRecorder())
+    assert [True] == [pipeline.canceled for pipeline in gl.pipelines]
+
+
 # Errors people can act on
 
 
@@ -464,6 +527,26 @@ def test_fake_playing_a_job_that_is_not_manual_is_400(gl: FakeGitLab, project_id
     answer = api(gl, "POST", "projects/1/jobs/5001/play")
     expected = (400, {"message": "400 Bad request - Unplayable Job"})
     assert expected == (answer.status_code, answer.json())
+
+
+def test_fake_fails_the_next_pipeline_reads(gl: FakeGitLab, project_id: int) -> None:
+    """fail_pipeline_reads(2) answers the next two GETs of a pipeline 503, the third as usual."""
+    api(gl, "POST", "projects/1/pipeline", json={"ref": "main"})
+    gl.fail_pipeline_reads(2)
+    answers = [api(gl, "GET", "projects/1/pipelines/1001") for _ in range(3)]
+    assert [
+        (503, {"message": "503 Service Unavailable"}),
+        (503, {"message": "503 Service Unavailable"}),
+        200,
+    ] == [(a.status_code, a.json()) for a in answers[:2]] + [answers[2].status_code]
+
+
+def test_fake_create_delay_holds_the_pipeline_back(gl: FakeGitLab, project_id: int) -> None:
+    """With create_delay, a pipeline is made and answered only after that many seconds."""
+    gl.create_delay = 0.2
+    started = time.monotonic()
+    api(gl, "POST", "projects/1/pipeline", json={"ref": "main"})
+    assert True is (time.monotonic() - started >= 0.2)
 
 
 def test_fake_progresses_by_time_without_being_asked() -> None:

@@ -65,6 +65,19 @@ def kubeconfig(path: Path, server: str) -> Path:
     return path
 
 
+class ReadsFailAfterThePatch(ProgressRecorder):
+    """Records progress; the first event (the patch) makes the next ``times`` reads fail."""
+
+    def __init__(self, kube: FakeKubernetes, times: int, code: int = 503) -> None:
+        super().__init__()
+        self._kube, self._times, self._code = kube, times, code
+
+    async def __call__(self, progress: Progress) -> None:
+        if not self.events:
+            self._kube.fail_reads(self._times, self._code)
+        await super().__call__(progress)
+
+
 async def wait_until(predicate: object, seconds: float = 10) -> None:
     async with asyncio.timeout(seconds):
         while not predicate():  # type: ignore[operator]
@@ -176,6 +189,53 @@ async def test_timeout_fails_with_the_last_status(kube: FakeKubernetes, token_fi
         " (last: Waiting for deployment spec update to be observed...)"
     )
     assert expected == str(caught.value)
+
+
+async def test_a_few_failed_reads_during_the_rollout_are_tolerated(
+    deployer: KubernetesDeployer, kube: FakeKubernetes
+) -> None:
+    """Four reads of the Deployment failing in a row after the patch do not end the deploy."""
+    recorder = ReadsFailAfterThePatch(kube, times=4)
+    await deployer.run(job(), recorder)
+    assert f'deployment "{NAME}" successfully rolled out' == recorder.messages[-1]
+
+
+def lost_track(kube: FakeKubernetes) -> str:
+    """What a deploy says when five reads of the Deployment fail in a row after its patch."""
+    return (
+        f"the Kubernetes API at {kube.url} answered 503: the server is currently unable to handle"
+        f" the request (deployment/{NAME} was patched; shipbot lost track of its rollout)"
+    )
+
+
+async def test_losing_track_of_the_rollout_is_deploy_failed(
+    deployer: KubernetesDeployer, kube: FakeKubernetes
+) -> None:
+    """Five failed reads in a row after the patch fail the deploy as DeployFailed (it may
+    have changed the Deployment), saying that shipbot lost track of the rollout."""
+    with pytest.raises(DeployError) as caught:
+        await deployer.run(job(), ReadsFailAfterThePatch(kube, times=5))
+    assert (DeployFailed, lost_track(kube)) == (type(caught.value), str(caught.value))
+
+
+async def test_losing_track_of_the_rollout_is_reported_as_failed(
+    deployer: KubernetesDeployer, kube: FakeKubernetes
+) -> None:
+    """The last event of a rollout shipbot lost track of says so, marked failed."""
+    recorder = ReadsFailAfterThePatch(kube, times=5)
+    with pytest.raises(DeployFailed):
+        await deployer.run(job(), recorder)
+    assert Progress("dc-a", lost_track(kube), failed=True) == recorder.events[-1]
+
+
+async def test_a_refused_read_after_the_patch_is_deploy_failed(
+    deployer: KubernetesDeployer, kube: FakeKubernetes
+) -> None:
+    """A read the API server refuses outright (404: deleted meanwhile) after the patch is
+    DeployFailed at once, not a plain DeployError: the Deployment was changed."""
+    with pytest.raises(DeployError) as caught:
+        await deployer.run(job(), ReadsFailAfterThePatch(kube, times=1, code=404))
+    assert DeployFailed is type(caught.value)
 
 
 async def test_missing_deployment_is_not_found(kube: FakeKubernetes, token_file: Path) -> None:
@@ -486,3 +546,12 @@ def test_fake_lists_replicasets_by_label_selector() -> None:
             answer["kind"],
             [rs["metadata"]["ownerReferences"][0]["name"] for rs in answer["items"]],
         ]
+
+
+def test_fake_fail_reads_fails_the_next_reads_only() -> None:
+    """fail_reads(2) answers the next two GETs of a Deployment 503, the third as usual."""
+    with FakeKubernetes() as fake:
+        fake.add_deployment(NS, NAME, {"app": V1})
+        fake.fail_reads(2)
+        codes = [httpx.get(fake.url + DEPLOYMENT).status_code for _ in range(3)]
+        assert [503, 503, 200] == codes

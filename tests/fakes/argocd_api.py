@@ -24,10 +24,15 @@ The metadata endpoint answers Argo's RevisionMetadata ``{author, date, tags, mes
 a commit, tagged with its name unless ``set_tags`` says otherwise (``tags`` left out when it has
 none); as Argo, it answers 500 for a revision that is not a SHA ("revision … must be resolved")
 or a commit its repo server cannot fetch (an unknown one, or in ``unreadable_revisions``).
+
+Trouble on demand: ``operation_delay`` holds each sync and rollback that many seconds before
+Argo starts the operation and answers; :meth:`FakeArgoCD.fail_reads` answers the next GETs of
+an Application with an error status and no body, as a gateway in front of a restarting Argo does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -40,7 +45,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .http_server import BackgroundServer, Served
@@ -116,6 +121,8 @@ class FakeArgoCD(Served):
         self.failing_revisions: set[str] = set()  # their sync or rollback operation fails
         self.missing_status = 403  # Argo answers 403 for an Application that does not exist
         self.unreadable_revisions: set[str] = set()  # their commit's metadata cannot be read
+        self.operation_delay = 0.0  # seconds a sync or rollback waits before it starts
+        self._failing_reads = (0, 503)  # (Application GETs left to fail, their status)
         self.calls: list[tuple[str, str, Json | None]] = []  # (method, path, JSON body)
         self._apps: dict[str, _App] = {}
         self._commits: dict[str, _Commit] = {}  # by SHA
@@ -167,6 +174,11 @@ class FakeArgoCD(Served):
                 commit.tags = [tag for tag in commit.tags if tag not in tags]
             self._commit(revision).tags = list(tags)
 
+    def fail_reads(self, times: int, status: int = 503) -> None:
+        """The next ``times`` GETs of an Application are answered ``status``, with no body."""
+        with self._lock:
+            self._failing_reads = (times, status)
+
     def set_automated(self, name: str, automated: bool) -> None:
         with self._lock:
             self._apps[name].automated = automated
@@ -196,17 +208,24 @@ class FakeArgoCD(Served):
         self.unreadable_revisions.clear()
         self.op_seconds = self.rollout_seconds = 0.3
         self.missing_status = 403
+        self.operation_delay, self._failing_reads = 0.0, (0, 503)
 
     # -- the API ------------------------------------------------------------------------
 
-    async def _get(self, request: Request) -> JSONResponse:
+    async def _get(self, request: Request) -> Response:
+        with self._lock:
+            left, status = self._failing_reads
+            if left:
+                self._failing_reads = (left - 1, status)
+                self.calls.append((request.method, request.url.path, None))
+                return Response(status_code=status)
         return await self._answer(request, lambda app, body: app)
 
     async def _sync(self, request: Request) -> JSONResponse:
-        return await self._answer(request, self._start_sync)
+        return await self._answer(request, self._start_sync, self.operation_delay)
 
     async def _rollback(self, request: Request) -> JSONResponse:
-        return await self._answer(request, self._start_rollback)
+        return await self._answer(request, self._start_rollback, self.operation_delay)
 
     async def _metadata(self, request: Request) -> JSONResponse:
         revision = request.path_params["revision"]
@@ -222,12 +241,14 @@ class FakeArgoCD(Served):
 
         return await self._answer(request, terminate)
 
-    async def _answer(self, request: Request, act: _Act) -> JSONResponse:
+    async def _answer(self, request: Request, act: _Act, delay: float = 0.0) -> JSONResponse:
         raw = await request.body()
         body: Json | None = json.loads(raw) if raw else None
         name = request.path_params["name"]
         with self._lock:
             self.calls.append((request.method, request.url.path, body))
+        await asyncio.sleep(delay)
+        with self._lock:
             try:
                 self._authenticate(request.headers.get("authorization", ""))
                 if name not in self._apps:

@@ -10,10 +10,16 @@ time later) it posts Pipeline, Job and Deployment hooks there
 Pipelines follow ``plan`` (see gitlab_state). Steps happen on each GET of the pipeline
 (default: whoever follows a pipeline drives it, one state per look) or, with ``step_seconds``,
 on a background thread. The JSON shapes are in gitlab_shapes and gitlab_hooks.
+
+Trouble on demand: ``create_delay`` holds each POST creating a pipeline that many seconds before
+GitLab makes it and answers; :meth:`FakeGitLab.fail_pipeline_reads` answers the next reads of a
+pipeline with an error status, as while GitLab is down.
 """
 
 from __future__ import annotations
 
+import asyncio
+import http
 import json
 import re
 import threading
@@ -77,6 +83,8 @@ class FakeGitLab(GitLabState):
     ) -> None:
         super().__init__(plan)
         self.token, self.step_seconds = token, step_seconds
+        self.create_delay = 0.0  # seconds a POST creating a pipeline waits before it is made
+        self._failing_reads = (0, 503)  # (pipeline GETs left to fail, their status)
         self.requests: list[str] = []  # "GET /api/v4/projects/group%2Fapp", as received
         self._sender = HookSender(lambda: self.url, hook_url, hook_token)
         self._stop = threading.Event()
@@ -129,6 +137,7 @@ class FakeGitLab(GitLabState):
         with self._lock:
             self.requests.clear()
             self._sender.sent.clear()
+            self.create_delay, self._failing_reads = 0.0, (0, 503)
 
     @property
     def hooks(self) -> list[SentHook]:
@@ -136,6 +145,12 @@ class FakeGitLab(GitLabState):
         return self._sender.sent
 
     # Test controls (more in GitLabState)
+
+    def fail_pipeline_reads(self, times: int, status: int = 503) -> None:
+        """The next ``times`` GETs of a pipeline are answered ``status`` with GitLab's error
+        body (``{"message": "503 Service Unavailable"}``), as while GitLab restarts."""
+        with self._lock:
+            self._failing_reads = (times, status)
 
     def deployment_hook(self, deployment_id: int, status: str | None = None) -> dict[str, Any]:
         """A Deployment Hook payload for a deployment, as GitLab would post it."""
@@ -188,7 +203,11 @@ class FakeGitLab(GitLabState):
         body = await _json(request)
         for method, pattern, handler in self._routes:
             if method == request.method and (match := pattern.fullmatch(path)):
+                if handler == self._create_pipeline:
+                    await asyncio.sleep(self.create_delay)
                 with self._lock:
+                    if handler == self._get_pipeline and (failed := self._failed_read()):
+                        return failed
                     return self._dispatch(handler, request, body, match.groupdict())
         return JSONResponse({"error": "404 Not Found"}, status_code=404)
 
@@ -208,6 +227,13 @@ class FakeGitLab(GitLabState):
             if (found := lookups[kind](project, int(key))) is None:
                 return _message(404, "404 Not found")
         return handler(request, body, found)
+
+    def _failed_read(self) -> Response | None:
+        left, status = self._failing_reads
+        if not left:
+            return None
+        self._failing_reads = (left - 1, status)
+        return _message(status, f"{status} {http.HTTPStatus(status).phrase}")
 
     # What a path names, in a project (under the lock)
 

@@ -10,7 +10,9 @@ bumps ``metadata.generation``. The test plays the deployment controller with
 :meth:`FakeKubernetes.controller_step`; with ``progress="on_read"`` every GET of a Deployment
 answers and then takes one step, and with ``progress="auto"`` a thread steps every
 ``step_seconds``. A rollout whose image is in ``broken_images`` never becomes available and ends
-with the Progressing condition's reason ProgressDeadlineExceeded.
+with the Progressing condition's reason ProgressDeadlineExceeded. With
+:meth:`FakeKubernetes.fail_reads` the next reads of a Deployment fail (503, as while the API
+server restarts).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import http
 import itertools
 import json
 import threading
@@ -50,6 +53,10 @@ MERGE_KEYS = {  # strategic merge: lists merged by these keys (k8s.io/api patchM
     "imagePullSecrets": "name",
 }
 USER = "system:serviceaccount:shipbot:shipbot"
+_FAILED_READ = {  # the API server's words (k8s.io/apimachinery/pkg/api/errors)
+    500: 'an error on the server ("") has prevented the request from succeeding',
+    503: "the server is currently unable to handle the request",
+}
 
 
 class _Refused(Exception):
@@ -86,6 +93,7 @@ class FakeKubernetes:
         self.forbidden: set[str] = set()  # verbs ("get", "list", "patch") answered 403
         self.stalled = False  # while True, requests hang (the test releases them)
         self.in_flight = 0
+        self._failing_reads: tuple[int, int] = (0, 503)  # (reads left to fail, their code)
         self.requests: list[tuple[str, str, str]] = []  # (method, path?query, content type)
         self._lock = threading.RLock()
         self._versions = itertools.count(1)
@@ -122,6 +130,7 @@ class FakeKubernetes:
             self.requests.clear()
             self.broken_images.clear()
             self.forbidden.clear()
+            self._failing_reads = (0, 503)
 
     def add_deployment(
         self, namespace: str, name: str, containers: Mapping[str, str], replicas: int = 1
@@ -148,6 +157,12 @@ class FakeKubernetes:
             }
             self._history[(namespace, name)] = [_images(template)]
             self.settle(namespace, name)
+
+    def fail_reads(self, times: int, code: int = 503) -> None:
+        """The next ``times`` GETs of any Deployment are answered ``code`` (a v1 Status; 503
+        ServiceUnavailable by default), as while the API server restarts."""
+        with self._lock:
+            self._failing_reads = (times, code)
 
     def edit(self, namespace: str, name: str, patch: Obj) -> None:
         """A person's ``kubectl patch`` (strategic merge), as if through the API."""
@@ -227,6 +242,11 @@ class FakeKubernetes:
             raise _Refused(404, "NotFound", "the server could not find the requested resource")
         if verb in self.forbidden:
             raise _Refused(403, "Forbidden", _forbidden(verb, kind, params))
+        if verb == "get" and self._failing_reads[0] > 0:
+            left, code = self._failing_reads
+            self._failing_reads = (left - 1, code)
+            reason = http.HTTPStatus(code).phrase.replace(" ", "")
+            raise _Refused(code, reason, _FAILED_READ.get(code, reason))
         if kind == "replicasets":
             return self._list(params["namespace"], request.query_params.get("labelSelector", ""))
         key = (params["namespace"], params["name"])
