@@ -190,8 +190,8 @@ async def test_listen_without_news_waits_out_its_time(store: Store) -> None:
     assert time.monotonic() - started >= 0.3
 
 
-async def test_external_deployment_is_recorded_once(store: Store) -> None:
-    """The same GitLab deployment announced twice lands in history once."""
+def external(at: float, *targets: str) -> tuple[HistoryEntry, Deployed]:
+    """GitLab deployment 9 of project 5: v7 by alice at ``at`` on ``targets``."""
     entry = HistoryEntry(
         request_id="gitlab-5-9",
         action=Action.DEPLOY,
@@ -201,12 +201,17 @@ async def test_external_deployment_is_recorded_once(store: Store) -> None:
         state=State.SUCCEEDED,
         requester="alice (GitLab)",
         approvers=[],
-        targets={"dc-a": "succeeded"},
-        started_at=1.0,
-        finished_at=1.0,
+        targets={t: "succeeded" for t in targets},
+        started_at=at,
+        finished_at=at,
         source="gitlab",
     )
-    deployed = Deployed(version="v7", request_id="gitlab-5-9", requester="alice (GitLab)", at=1.0)
+    return entry, Deployed(version="v7", request_id="gitlab-5-9", requester=entry.requester, at=at)
+
+
+async def test_external_deployment_is_recorded_once(store: Store) -> None:
+    """The same GitLab deployment announced twice lands in history once."""
+    entry, deployed = external(1.0, "dc-a")
     assert [True, False] == [await store.record_external(entry, deployed) for _ in range(2)]
     assert [entry] == await store.history("web-h5", "prod")
     assert {"dc-a": deployed} == await store.current("web-h5", "prod")
@@ -217,21 +222,7 @@ async def test_external_deployment_is_recorded_once(store: Store) -> None:
 async def test_older_external_deployment_does_not_replace_what_runs(store: Store) -> None:
     """A late webhook for an older deployment goes into history but not into `current`."""
     await store.record_deployed(request("d-8", version="v8"), "dc-a")  # now: newer
-    older = Deployed(version="v7", request_id="gitlab-5-9", requester="alice (GitLab)", at=10.0)
-    entry = HistoryEntry(
-        request_id="gitlab-5-9",
-        action=Action.DEPLOY,
-        service="web-h5",
-        environment="prod",
-        version="v7",
-        state=State.SUCCEEDED,
-        requester="alice (GitLab)",
-        approvers=[],
-        targets={"dc-a": "succeeded", "dc-b": "succeeded"},
-        started_at=10.0,
-        finished_at=10.0,
-        source="gitlab",
-    )
+    entry, older = external(10.0, "dc-a", "dc-b")
     assert await store.record_external(entry, older)
     running = await store.current("web-h5", "prod")
     assert {"dc-a": "v8", "dc-b": "v7"} == {dc: d.version for dc, d in running.items()}
