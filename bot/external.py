@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,27 +63,18 @@ async def deployment_announced(
     return None
 
 
-def hook_targets(
-    catalog: Catalog, project_id: int, path: str, environment: str
-) -> list[HookTarget]:
+def hook_targets(catalog: Catalog, project_id: int, path: str, gl_env: str) -> list[HookTarget]:
     """The catalogued service environments (and their data centres) a GitLab environment is."""
-    return list(_hook_targets(catalog, project_id, path, environment))
-
-
-def _hook_targets(
-    catalog: Catalog, project_id: int, path: str, gl_env: str
-) -> Iterator[HookTarget]:
+    found = []
     for name, service in catalog.services.items():
-        if service.deployer != "gitlab":
-            continue
-        for env_name, env in service.environments.items():
+        for env_name, env in service.environments.items() if service.deployer == "gitlab" else ():
             targets = [
                 t
                 for t in env.targets()
                 if _same(service.options_for(env_name, t), project_id, path, env_name, gl_env)
             ]
-            if targets:
-                yield HookTarget(name, env_name, targets)
+            found += [HookTarget(name, env_name, targets)] if targets else []
+    return found
 
 
 def _same(options: dict[str, Any], project_id: int, path: str, env: str, gl_env: str) -> bool:

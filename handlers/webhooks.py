@@ -74,8 +74,8 @@ def gitlab_webhook(services: Services, secret: str) -> Callable[[Request], Await
             return _answer(411, "a Content-Length is required")
         if int(declared) > MAX_BODY:
             return _answer(413, "payload too large")
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _at_most(request, MAX_BODY)
+        if body is None:
             return _answer(413, "payload too large")
         try:
             hook = HOOK.validate_json(body)
@@ -107,6 +107,16 @@ async def _handle(services: Services, hook: PipelineHook | JobHook | DeploymentH
                 return _answer(200, f"ignored: {ignored}")
             return _answer(202, "accepted: a worker will record it unless shipbot ran it")
     return _answer(200, "ok")
+
+
+async def _at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it proves longer than ``limit`` (whatever the headers say)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _why(error: ValidationError) -> str:
