@@ -14,6 +14,10 @@ from typing import Any, TextIO
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from handlers.routes import STOP
+
+UNPRESSABLE = {STOP}  # the console runs a deploy to its end before it reads the next line
+
 
 @dataclass
 class Button:
@@ -103,7 +107,8 @@ class ConsoleSlack(AsyncWebClient):
         if kind == "context":
             return [" ".join(e.get("text", "") for e in block.get("elements", []))]
         if kind == "actions":
-            return ["  ".join(self._button(e, block, channel, ts) for e in block["elements"])]
+            shown = [e for e in block["elements"] if e.get("action_id") not in UNPRESSABLE]
+            return ["  ".join(self._button(e, block, channel, ts) for e in shown)] if shown else []
         return []
 
     def _button(self, element: dict[str, Any], block: dict[str, Any], channel: str, ts: str) -> str:
