@@ -52,6 +52,12 @@ async def test_staging_deploy_puts_the_release_on_disk(terminal: Terminal, tmp_p
     assert "v1.4.0" in (site / "current" / "index.html").read_text()
 
 
+async def test_running_cards_offer_no_stop_button(terminal: Terminal) -> None:
+    """The console runs a deploy to its end before reading on, so Stop is never offered."""
+    output = await terminal.type("/deploy web-h5 v1.4.0 to staging")
+    assert "running" in output and "] Stop" not in output
+
+
 async def test_one_person_plays_requester_and_two_approvers(
     terminal: Terminal, tmp_path: Path
 ) -> None:
