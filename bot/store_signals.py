@@ -31,16 +31,18 @@ class SignalStore(StoreBase):
             pipe.expire(key, NEWS_TTL)
             await pipe.execute()
 
-    async def listen(self, topic: str, seconds: float) -> None:
-        """Return when ``topic`` is told, or after ``seconds``; never raises for Redis."""
+    async def listen(self, topic: str, seconds: float) -> bool:
+        """True as soon as ``topic`` is told; False after ``seconds`` without news, or when
+        Redis fails (having waited them out all the same): it never raises for Redis."""
         key, deadline = self.key.news(topic), time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             try:  # short blocks: the client's socket timeout is 2 s, and 0 would block forever
                 if await self.redis.execute_command("BLPOP", key, max(0.01, min(left, 1.0))):
-                    return
+                    return True
             except RedisError:
                 await asyncio.sleep(max(0.0, deadline - time.monotonic()))
-                return
+                return False
+        return False
 
     async def wait_stop(self, request_id: str) -> str:
         """Return who asked to stop the request, once someone has; Redis blips only delay it."""

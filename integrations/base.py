@@ -53,7 +53,7 @@ class Progress:
 
 ProgressSink = Callable[[Progress], Awaitable[None]]
 
-Wake = Callable[[str, float], Awaitable[None]]
+Wake = Callable[[str, float], Awaitable[object]]
 """``await wake(topic, seconds)`` returns when news on ``topic`` arrives (a webhook said
 something changed) or after ``seconds``, whichever is first. Deployers that poll use it to
 poll at once when told, and to back off when not."""

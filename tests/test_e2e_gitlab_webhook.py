@@ -53,10 +53,7 @@ async def listened(stack: Stack, topic: str) -> bool:
     """True when news on ``topic`` is waiting for the worker that follows it."""
     store = Store(connect(stack.redis.url))
     try:
-        await asyncio.wait_for(store.listen(topic, 30), timeout=3)
-        return True
-    except TimeoutError:
-        return False
+        return await store.listen(topic, 1)
     finally:
         await store.redis.aclose()
 

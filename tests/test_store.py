@@ -168,7 +168,7 @@ async def test_finished_request_is_no_orphan(store: Store) -> None:
 async def test_news_told_before_listening_is_kept(store: Store) -> None:
     """A webhook's news that arrives while nobody listens wakes the next listener at once."""
     await store.tell("gitlab-pipeline:1:7")
-    await asyncio.wait_for(store.listen("gitlab-pipeline:1:7", 30), timeout=5)
+    assert await asyncio.wait_for(store.listen("gitlab-pipeline:1:7", 30), timeout=5)
 
 
 async def test_news_wakes_a_listener_in_another_connection(
@@ -179,14 +179,14 @@ async def test_news_wakes_a_listener_in_another_connection(
     listening = asyncio.create_task(store.listen("gitlab-pipeline:1:8", 30))
     await asyncio.sleep(0.2)
     await other.tell("gitlab-pipeline:1:8")
-    await asyncio.wait_for(listening, timeout=5)
+    assert await asyncio.wait_for(listening, timeout=5)
     await other.redis.aclose()
 
 
 async def test_listen_without_news_waits_out_its_time(store: Store) -> None:
     """No news: listen returns after its seconds, not before."""
     started = time.monotonic()
-    await store.listen("gitlab-pipeline:1:9", 0.3)
+    assert not await store.listen("gitlab-pipeline:1:9", 0.3)
     assert time.monotonic() - started >= 0.3
 
 
