@@ -18,7 +18,6 @@ from bot.models import Deployed, DeployRequest, HistoryEntry, State, Step, StepS
 from bot.policy import mention
 from bot.requests import entry_revision, environment_of
 from bot.services import Services
-from bot.store import StoreUnavailable
 from integrations.base import (
     Deployer,
     DeployError,
@@ -157,13 +156,8 @@ async def _unless_stopped(
 
 async def _stopped_before(services: Services, request: DeployRequest, step: Step) -> str:
     """The failure to report when Stop was pressed before ``step`` began, else ""."""
-    try:
-        latest = await services.store.get(request.id)
-    except StoreUnavailable:
-        return ""
-    if latest is None or not latest.stop_requested_by:
-        return ""
-    return f"stopped by {mention(latest.stop_requested_by)} before {step.target}"
+    who = await services.store.stopped_by(request.id)
+    return f"stopped by {mention(who)} before {step.target}" if who else ""
 
 
 async def _wait_healthy(health: HealthCheck, target: str, report: ProgressSink) -> None:

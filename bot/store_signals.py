@@ -44,16 +44,18 @@ class SignalStore(StoreBase):
                 return False
         return False
 
+    async def stopped_by(self, request_id: str) -> str:
+        """Who asked to stop the request; "" when nobody has, or Redis can't say now."""
+        try:
+            return str(await self.redis.hget(self.key.req(request_id), "stop_requested_by") or "")
+        except RedisError:
+            return ""
+
     async def wait_stop(self, request_id: str) -> str:
         """Return who asked to stop the request, once someone has; Redis blips only delay it."""
-        while True:
-            try:
-                who = await self.redis.hget(self.key.req(request_id), "stop_requested_by")
-            except RedisError:
-                who = None
-            if who:
-                return str(who)
+        while not (who := await self.stopped_by(request_id)):
             await self.listen(stop_topic(request_id), STOP_POLL_SECONDS)
+        return who
 
     @translated
     async def cached_group(self, group: str) -> set[str] | None:
