@@ -1,27 +1,46 @@
-"""Logging set-up: one line per event, and nothing that looks like a secret ever written."""
+"""Logging set-up: one record per event, every record passed through the one scrubber.
+
+A record's message has its control characters escaped, so text that came from outside (a
+request body, a tool's output) can never forge a log line. Tracebacks of internal errors are
+kept for the operator, scrubbed, and indented under their record.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 
-_SECRET = re.compile(r"(xox[abposr]-|xapp-|glpat-)[A-Za-z0-9-]+|(?i:bearer\s+)[^\s'\"]+")
+from bot.scrub import scrub
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
 
 
-class Redact(logging.Filter):
-    """Masks tokens and bearer credentials, and replaces stack traces by the error's type."""
+def escaped(text: str) -> str:
+    """``text`` on one line: control characters spelled out."""
+    return text.translate(_CONTROL)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = _SECRET.sub("[redacted]", record.getMessage())
-        if record.exc_info and record.exc_info[0] is not None:
-            message += f" ({record.exc_info[0].__name__})"
-        record.msg, record.args = message, None
-        record.exc_info, record.exc_text, record.stack_info = None, None, None
-        return True
+
+class ScrubbingFormatter(logging.Formatter):
+    """Formats a record on one line (plus its indented traceback), without secrets."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return scrub(escaped(super().formatMessage(record)))
+
+    def formatException(self, ei: logging._SysExcInfoType) -> str:
+        return _indented(scrub(super().formatException(ei)))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(scrub(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + escaped(line) for line in text.splitlines())
 
 
 def setup(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(Redact())
+    handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
