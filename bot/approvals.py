@@ -1,21 +1,25 @@
-"""Approve, reject and cancel: policy first, then one atomic transition in Redis."""
+"""Approve, reject, cancel and stop: policy first, then one atomic transition in Redis.
+
+A refused decision changes nothing but the audit trail, which records who tried and why.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.models import DeployRequest, State
-from bot.policy import approval_refusal, group_ids, mention
+from bot.models import AuditEvent, DeployRequest, State
+from bot.policy import Refusal, approval_refusal, group_ids, mention
 from bot.requests import Refused, environment_of
 from bot.services import Services
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a click did: a private word for the clicker, whether the card changed, what to run."""
+    """What a decision did: a private word for the person, whether the bot should refresh the
+    card, and which request a worker should start now (a worker then owns that card)."""
 
     say: str | None = None
-    changed: bool = False
+    refresh: bool = False
     start: str | None = None
 
 
@@ -28,7 +32,7 @@ async def approve(services: Services, request_id: str, user: str, delivery: str 
         return GONE
     refusal = await _refusal(services, request, user)
     if refusal:
-        return Outcome(refusal)
+        return await _refused(services, request, user, "approval_refused", refusal)
     result = await services.store.approve(request, user, delivery)
     return _approve_outcome(request, result)
 
@@ -41,15 +45,25 @@ async def reject(services: Services, request_id: str, user: str, delivery: str =
         return Outcome("That's your own request: use Cancel to withdraw it.")
     refusal = await _refusal(services, request, user)
     if refusal:
-        return Outcome(refusal)
-    return _end_outcome(await services.store.end_pending(request, user, State.REJECTED, delivery))
+        return await _refused(services, request, user, "rejection_refused", refusal)
+    result = await services.store.end(request, user, State.REJECTED, delivery)
+    return _end_outcome(request, result)
 
 
 async def cancel(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
+    """Withdraw a request: while it waits for approval, its requester may; once approved and
+    queued, its requester or one of the environment's approvers may."""
     request = await services.store.get(request_id)
     if request is None:
         return GONE
-    return _end_outcome(await services.store.end_pending(request, user, State.CANCELLED, delivery))
+    queued = request.state is State.QUEUED
+    if queued and user != request.requester:
+        refusal = await _refusal(services, request, user)
+        if refusal:
+            say = _only_they_may(request, "cancel it")
+            return await _refused(services, request, user, "cancel_refused", refusal, say)
+    result = await services.store.end(request, user, State.CANCELLED, delivery, queued_too=queued)
+    return _end_outcome(request, result)
 
 
 async def stop(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
@@ -57,11 +71,10 @@ async def stop(services: Services, request_id: str, user: str, delivery: str = "
     request = await services.store.get(request_id)
     if request is None:
         return GONE
-    if user != request.requester and await _refusal(services, request, user):
-        return Outcome(
-            f"Only {mention(request.requester)}, who asked for it, or an approver of "
-            f"{request.service} in {request.environment} can stop this deploy."
-        )
+    refusal = None if user == request.requester else await _refusal(services, request, user)
+    if refusal:
+        say = _only_they_may(request, f"stop this {request.action.value}")
+        return await _refused(services, request, user, "stop_refused", refusal, say)
     match await services.store.request_stop(request, user, delivery):
         case ["stopping"]:
             return Outcome(
@@ -75,16 +88,46 @@ async def stop(services: Services, request_id: str, user: str, delivery: str = "
     return Outcome()
 
 
-async def _refusal(services: Services, request: DeployRequest, user: str) -> str | None:
+async def _refusal(services: Services, request: DeployRequest, user: str) -> Refusal | None:
     """Why the user may not decide on this request (fail closed), or None."""
     try:
         approvers = environment_of(services.catalog, request.service, request.environment).approvers
     except Refused as gone:
-        return f"{gone} It was removed from the catalog, so this request can't be decided."
-    groups = None
+        say = f"{gone} It was removed from the catalog, so this request can't be decided."
+        return Refusal("not in the catalog", say)
+    groups: set[str] | None = set()
     if user not in approvers and group_ids(approvers):
         groups = await services.directory.groups_of(user, group_ids(approvers))
     return approval_refusal(request, user, approvers, groups)
+
+
+def _only_they_may(request: DeployRequest, what: str) -> str:
+    return (
+        f"Only {mention(request.requester)}, who asked for it, or an approver of "
+        f"{request.service} in {request.environment} can {what}."
+    )
+
+
+async def _refused(
+    services: Services,
+    request: DeployRequest,
+    user: str,
+    event: str,
+    refusal: Refusal,
+    say: str = "",
+) -> Outcome:
+    """Record the refused attempt in the audit trail, and tell the person why."""
+    await services.store.note(
+        AuditEvent(
+            actor=user,
+            event=event,
+            request_id=request.id,
+            service=request.service,
+            environment=request.environment,
+            detail=refusal.why,
+        )
+    )
+    return Outcome(say or refusal.say)
 
 
 def _approve_outcome(request: DeployRequest, result: list[str]) -> Outcome:
@@ -92,26 +135,36 @@ def _approve_outcome(request: DeployRequest, result: list[str]) -> Outcome:
         case ["replay"]:
             return Outcome()
         case ["recorded", _]:
-            return Outcome(changed=True)
-        case ["queued", head]:
-            return Outcome(changed=True, start=request.id if head == request.id else None)
+            return Outcome(refresh=True)
+        case ["queued", head] if head == request.id:
+            return Outcome(start=request.id)
+        case ["queued", _]:
+            return Outcome(refresh=True)
         case ["duplicate"]:
             return Outcome("You've already approved this request; one approval per person.")
         case ["expired"]:
-            return Outcome("This request expired before it was approved.", changed=True)
+            return Outcome("This request expired before it was approved.", refresh=True)
         case ["closed", state]:
             return Outcome(f"This request is already {state}.")
     return GONE
 
 
-def _end_outcome(result: list[str]) -> Outcome:
+def _end_outcome(request: DeployRequest, result: list[str]) -> Outcome:
     match result:
         case ["replay"]:
             return Outcome()
-        case ["ended"]:
-            return Outcome(changed=True)
+        case ["ended", head]:
+            return Outcome(refresh=True, start=head or None)
         case ["not_requester"]:
-            return Outcome("Only the person who asked for this deploy can cancel it.")
+            return Outcome(
+                f"Only {mention(request.requester)}, who asked for it, can cancel a request "
+                "waiting for approval; approvers can Reject it."
+            )
+        case ["closed", "running"]:
+            return Outcome(
+                f"`{request.id}` is running: press Stop on its card to stop it and return "
+                "what it changed."
+            )
         case ["closed", state]:
             return Outcome(f"This request is already {state}.")
     return GONE

@@ -14,9 +14,11 @@ from collections.abc import Awaitable
 
 from bot.catalog import HealthCheck
 from bot.leases import keep_lease
-from bot.models import Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
+from bot.models import Action, Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.policy import mention
 from bot.requests import entry_revision, environment_of
+from bot.rollbacks import stale_rollback
+from bot.scrub import scrub
 from bot.services import Services
 from integrations.base import (
     Deployer,
@@ -47,8 +49,16 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
         return None
     request = await services.store.get(request_id) or request
     if request.catalog_revision != entry_revision(services.catalog, request.service):
-        return await finish(services, request, worker, _changed(services, request))
+        return await _not_run(services, request, worker, _changed(services, request))
+    if request.action is Action.ROLLBACK and (stale := await stale_rollback(services, request)):
+        return await _not_run(services, request, worker, stale)
     return await _run_claimed(services, request, worker)
+
+
+async def _not_run(services: Services, request: DeployRequest, worker: str, why: str) -> State:
+    for step in request.steps:
+        step.status = StepStatus.SKIPPED
+    return await finish(services, request, worker, why)
 
 
 def _changed(services: Services, request: DeployRequest) -> str:
@@ -66,8 +76,8 @@ async def _run_claimed(services: Services, request: DeployRequest, worker: str) 
     except asyncio.CancelledError:  # stopping, timed out, or the lease was lost
         await finish(services, request, worker, STOPPED)
         raise
-    except Exception as error:
-        log.error("deploy %s broke off: %s", request.id, type(error).__name__)
+    except Exception:
+        log.exception("deploy %s broke off", request.id)
         failure = INTERNAL
     finally:
         lease.cancel()
@@ -90,7 +100,7 @@ async def _deploy_all(services: Services, request: DeployRequest) -> str:
         failure, changed = await _deploy_one(services, request, step, env.health_check)
         landed += [step] if changed else []
     if failure and env.rollback_on_failure and landed:
-        failure += " " + await _undo(services, request, landed, before)
+        failure = _sentence(failure) + " " + await _undo(services, request, landed, before)
     return failure
 
 
@@ -105,21 +115,30 @@ async def _deploy_one(
         run = _deployer(services, request, step).run(_job(request, step.target), report)
         await _unless_stopped(services, request, run)
     except DeployError as error:  # DeployFailed: the tool ran, so the target may have changed
-        step.status, step.detail = StepStatus.FAILED, str(error)
-        return f"{name}: {error}", isinstance(error, DeployFailed)
-    except Exception as error:  # a bug in a deployer must still end the request
-        log.error("deployer crashed on %s: %s", request.id, type(error).__name__)
-        step.status, step.detail = StepStatus.FAILED, "internal error in the deployer"
-        return f"{name}: internal error in the deployer", False
+        return _failed(step, name, str(error)), isinstance(error, DeployFailed)
+    except Exception:  # a bug in a deployer must still end the request
+        log.exception("deployer crashed on %s", request.id)
+        return _failed(step, name, "internal error in the deployer"), False
     await _best_effort(services.store.record_deployed(request, step.target), "record")
     if health is not None:
         try:
             await _unless_stopped(services, request, _wait_healthy(health, step.target, report))
         except DeployError as error:
-            step.status, step.detail = StepStatus.FAILED, str(error)
-            return f"{name}: {error}", True
+            return _failed(step, name, str(error)), True
     step.status, step.detail = StepStatus.SUCCEEDED, ""
     return "", True
+
+
+def _failed(step: Step, name: str, why: str) -> str:
+    """Mark ``step`` failed, keeping its first failure; the failure as the request tells it."""
+    why = scrub(why)
+    step.status, step.detail, step.failure = StepStatus.FAILED, "", step.failure or why
+    return f"{name}: {why}"
+
+
+def _sentence(text: str) -> str:
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 class Stopped(DeployFailed):
@@ -175,10 +194,11 @@ async def _wait_healthy(health: HealthCheck, target: str, report: ProgressSink) 
 async def _undo(
     services: Services, request: DeployRequest, landed: list[Step], before: dict[str, Deployed]
 ) -> str:
-    """Return each changed target, newest first, to the version it ran before this request."""
+    """Return each changed target, newest first, to the version it ran before this request;
+    one that breaks does not keep the others from being tried."""
     outcomes = [await _undo_one(services, request, step, before) for step in reversed(landed)]
     await _progress(services, request)
-    return "; ".join(outcomes) + "."
+    return _sentence("; ".join(outcomes).capitalize())
 
 
 async def _undo_one(
@@ -186,14 +206,23 @@ async def _undo_one(
 ) -> str:
     name, previous = step.target or request.environment, before.get(step.target)
     if previous is None:
+        step.undo = "nothing earlier to return to"
         return f"{name}: nothing earlier to return to"
+    step.status, step.detail = StepStatus.ROLLING_BACK, ""
+    step.undo = f"rolling back to {previous.version}"
+    await _progress(services, request)
     job = _job(request, step.target, previous.version, "rollback")
     try:
         await _deployer(services, request, step).run(job, _reporter(services, request, step))
-    except DeployError as error:
-        step.status, step.detail = StepStatus.FAILED, f"rollback failed: {error}"
+    except Exception as error:  # every changed target is tried, whatever broke this one
+        if not isinstance(error, DeployError):
+            log.exception("rollback of %s on %s broke off", request.id, name)
+        why = scrub(str(error)) if isinstance(error, DeployError) else "internal error"
+        step.status, step.detail = StepStatus.FAILED, ""
+        step.undo = f"rollback to {previous.version} failed: {why}"
         return f"{name}: rollback to {previous.version} failed"
-    step.status, step.detail = StepStatus.ROLLED_BACK, f"back on {previous.version}"
+    step.status, step.detail = StepStatus.ROLLED_BACK, ""
+    step.undo = f"back on {previous.version}"
     await _best_effort(
         services.store.record_deployed(request, step.target, previous.version), "record"
     )
@@ -206,7 +235,7 @@ def _deployer(services: Services, request: DeployRequest, step: Step) -> Deploye
 
 def _reporter(services: Services, request: DeployRequest, step: Step) -> ProgressSink:
     async def report(event: Progress) -> None:
-        step.detail, step.link = event.message, event.link or step.link
+        step.detail, step.link = scrub(event.message), event.link or step.link
         await _progress(services, request)
 
     return report
@@ -254,10 +283,7 @@ async def _tell(services: Services, request_id: str) -> None:
     if final is not None and final.state is State.SUCCEEDED:
         await services.notifier.released(final)
     elif final is not None:
-        text = (
-            f"<@{final.requester}> the {final.action.value} of {final.service} "
-            f"{final.version} to {final.environment} failed. {final.failure}"
-        )
+        text = f"<@{final.requester}> the {final.summary} failed. {final.failure}"
         await services.notifier.thread(final, text)
 
 
@@ -283,4 +309,5 @@ def _history(request: DeployRequest, state: State, failure: str) -> HistoryEntry
         started_at=request.started_at or time.time(),
         finished_at=time.time(),
         failure=failure,
+        undoes_version=request.undoes_version,
     )

@@ -18,6 +18,8 @@ MAX_REASON = 500
 _NAME_CHAR = re.compile(r"[a-z0-9._-]")
 _VERSION_CHAR = re.compile(r"[A-Za-z0-9._+/-]")
 _VERSION_LIKE = re.compile(r"[vV]?\d+\.\d+\S*")
+_VERSION_START = re.compile(r"[vV]?\d")
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 _UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
 _VERSION_CHARS = "a version may only contain letters, digits and . _ + - /"
@@ -33,22 +35,52 @@ DEPLOY_LINE = _code("/deploy <service> <version> [to] <environment> [reason...]"
 ROLLBACK_LINE = _code("/rollback <service> <environment> [to <version>] [reason...]")
 _SHIPBOT_VERBS = {
     "help": (_code("/shipbot help"), "this help"),
+    "services": (_code("/shipbot services"), "the services and environments shipbot deploys"),
     "status": (_code("/shipbot status [service]"), "what runs where, pending and running requests"),
     "history": (_code("/shipbot history <service> [environment]"), "recent deploys"),
     "audit": (_code("/shipbot audit [request-id|service]"), "who asked, approved and ran what"),
+    "cancel": (_code("/shipbot cancel <request-id>"), "withdraw a pending or queued request"),
 }
 VERBS = tuple(_SHIPBOT_VERBS)
 
-DEPLOY_USAGE = f"""*Deploy:* {DEPLOY_LINE}
-• `/deploy web-h5 v2.3.1 to prod fix login bug`
-• `/deploy order-service 1.4.0 staging` (the word `to` is optional)"""
-ROLLBACK_USAGE = f"""*Roll back:* {ROLLBACK_LINE}
-• `/rollback web-h5 prod` (back to the version before the current one)
-• `/rollback web-h5 prod to v2.3.0 broken checkout`"""
+
+@dataclass(frozen=True)
+class Examples:
+    """Names the help's examples use: the catalog's own, when the caller knows them."""
+
+    service: str = "web-h5"
+    environment: str = "prod"
+    version: str = "v2.3.1"
+    earlier: str = "v2.3.0"
+
+
+def deploy_usage(ex: Examples = Examples()) -> str:
+    return (
+        f"*Deploy:* {DEPLOY_LINE}\n"
+        f"• `/deploy {ex.service} {ex.version} to {ex.environment} fix login bug`\n"
+        f"• `/deploy {ex.service} {ex.version} {ex.environment}` (the word `to` is optional)"
+    )
+
+
+def rollback_usage(ex: Examples = Examples()) -> str:
+    return (
+        f"*Roll back:* {ROLLBACK_LINE}\n"
+        f"• `/rollback {ex.service} {ex.environment}` (to the version before the current one)\n"
+        f"• `/rollback {ex.service} {ex.environment} to {ex.earlier} broken checkout`"
+    )
+
+
 SHIPBOT_USAGE = f"*Shipbot:* {_code('/shipbot <command> ...')}\n" + "\n".join(
     f"• {syntax}: {what}" for syntax, what in _SHIPBOT_VERBS.values()
 )
-HELP_TEXT = "\n\n".join([DEPLOY_USAGE, ROLLBACK_USAGE, SHIPBOT_USAGE])  # /metrics: later
+
+
+def help_text(ex: Examples = Examples()) -> str:
+    """Every command, with examples that use ``ex``'s names."""
+    return "\n\n".join([deploy_usage(ex), rollback_usage(ex), SHIPBOT_USAGE])
+
+
+DEPLOY_USAGE, ROLLBACK_USAGE, HELP_TEXT = deploy_usage(), rollback_usage(), help_text()
 
 
 class UsageError(ValueError):
@@ -93,6 +125,12 @@ def parse_deploy(text: str) -> DeployCommand:
         raise _missing("the version and environment", DEPLOY_LINE)
     version = _deploy_version(words[1])
     rest, after_to = _skip_to(words[2:])
+    if not rest and not after_to and not _looks_like_version(version):
+        example = _code(f"/deploy {service} v1.2.3 to {version}")
+        raise UsageError(
+            f"Missing the version: {_show(version)} reads as the environment, and the version "
+            f"goes before it, as in {example}.\nUsage: {DEPLOY_LINE}"
+        )
     if not rest:
         raise _missing("the environment after `to`" if after_to else "the environment", DEPLOY_LINE)
     environment = validate_name("environment", rest[0])
@@ -145,6 +183,11 @@ def validate_version(token: str) -> str:
 def _words(text: str) -> list[str]:
     """Undo Slack's escaping (in one pass), then split on any Unicode whitespace."""
     return _ENTITY.sub(lambda m: _UNESCAPED[m.group(1)], text).split()
+
+
+def _looks_like_version(token: str) -> bool:
+    """A tag such as v2.3.1 or 1.4, or a commit SHA: what an environment name never is."""
+    return bool(_VERSION_START.match(token) or _COMMIT.fullmatch(token))
 
 
 def _skip_to(words: list[str]) -> tuple[list[str], bool]:
@@ -259,6 +302,8 @@ def _positional(verb: str, kinds: tuple[str, ...], required: int) -> _ArgCheck:
 
 _VERB_ARGS: dict[str, _ArgCheck] = {
     "help": lambda args: (),
+    "services": _positional("services", (), 0),
+    "cancel": _positional("cancel", ("request id",), 1),
     "status": _positional("status", ("service",), 0),
     "history": _positional("history", ("service", "environment"), 1),
     "audit": _positional("audit", ("request id or service",), 0),

@@ -8,6 +8,7 @@ Keys (all under one prefix, default ``shipbot``):
 - ``history:{service}:{env}`` list of finished deploys, newest first, capped
 - ``current:{service}:{env}`` hash, data centre -> what runs there
 - ``undone:{service}:{env}`` set of request ids whose releases a rollback undid
+- ``workers`` sorted set, worker name -> its last heartbeat (epoch seconds)
 - ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL);
   ``suspect:{id}`` marks a lapsed lease seen once by the sweep
 - ``audit`` stream, append-only, every transition
@@ -15,7 +16,8 @@ Keys (all under one prefix, default ``shipbot``):
 - ``group:{id}`` short-lived cache of a Slack user group's members
 - ``news:{topic}`` a one-item list a webhook pushes to wake whoever follows ``topic``
 - ``external:{id}:{service}:{env}`` marks a deployment run outside shipbot as recorded (once)
-- ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it)
+- ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
+  as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Keys:
     def undone(self, service: str, environment: str) -> str:
         return self._k("undone", service, environment)
 
+    def workers(self) -> str:
+        return self._k("workers")
+
     def running(self) -> str:
         return self._k("running")
 
@@ -81,3 +86,7 @@ class Keys:
 
     def job(self, function: str, subject: str) -> str:
         return self._k(function, subject)
+
+    def cron(self, name: str) -> str:
+        """The name of a periodic job, which arq also makes its job ids (and keys) of."""
+        return f"cron:{self._k(name)}"

@@ -20,15 +20,15 @@ local function replayed()
   return seen ~= '' and not redis.call('SET', seen, '1', 'NX', 'EX', {SEEN_TTL})
 end
 """ + """
-local function audit(event, detail)
+local function audit(event, detail, actor)
   local req = redis.call('HMGET', KEYS[1], 'id', 'service', 'environment')
-  redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', ARGV[1], 'event', event,
+  redis.call('XADD', KEYS[2], '*', 'at', ARGV[2], 'actor', actor or ARGV[1], 'event', event,
     'request_id', req[1] or '', 'service', req[2] or '', 'environment', req[3] or '',
     'detail', detail or '')
 end
-local function enqueue(lane, id)
+local function enqueue(lane, id, approver, why)
   redis.call('HSET', KEYS[1], 'state', 'approved')
-  audit('approved', '')
+  audit('approved', why, approver)
   redis.call('HSET', KEYS[1], 'state', 'queued')
   redis.call('RPUSH', lane, id)
   local head = redis.call('LINDEX', lane, 0)
@@ -43,18 +43,24 @@ local function close(open, state, detail)
 end
 """.replace("ENDED_TTL", str(ENDED_TTL))
 
-# KEYS: req, audit, lane, open, seen; ARGV: actor, now, id, then field/value pairs
+# KEYS: req, audit, lane, open, workers, seen; ARGV: actor, now, id, seen since (a worker
+# whose heartbeat is older is gone), then field/value pairs.
+# {state, lane head or '', the request just ahead or '', workers alive, newest heartbeat or ''}
 CREATE = (
     _AUDIT
     + """
 if replayed() then return {'replay'} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 audit('requested', redis.call('HGET', KEYS[1], 'version'))
+local alive = redis.call('ZCOUNT', KEYS[5], ARGV[4], '+inf')
+local newest = redis.call('ZREVRANGE', KEYS[5], 0, 0, 'WITHSCORES')[2] or ''
 if tonumber(redis.call('HGET', KEYS[1], 'approvals_needed')) == 0 then
-  return {'queued', enqueue(KEYS[3], ARGV[3])}
+  local head = enqueue(KEYS[3], ARGV[3], 'shipbot', 'no approval needed')
+  local ahead = head == ARGV[3] and '' or redis.call('LINDEX', KEYS[3], -2)
+  return {'queued', head, ahead, alive, newest}
 end
-return {'pending'}
+return {'pending', '', '', alive, newest}
 """
 )
 
@@ -73,27 +79,32 @@ end
 if redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[1]) == 0 then return {'duplicate'} end
 audit('approval', '')
 local count = redis.call('ZCARD', KEYS[3])
-if count < tonumber(redis.call('HGET', KEYS[1], 'approvals_needed')) then
-  return {'recorded', tostring(count)}
-end
-return {'queued', enqueue(KEYS[4], redis.call('HGET', KEYS[1], 'id'))}
+local needed = tonumber(redis.call('HGET', KEYS[1], 'approvals_needed'))
+if count < needed then return {'recorded', tostring(count)} end
+local quorum = count .. ' of ' .. needed .. ' approvals'
+return {'queued', enqueue(KEYS[4], redis.call('HGET', KEYS[1], 'id'), nil, quorum)}
 """
 )
 
-# KEYS: req, audit, open, seen; ARGV: actor, now, new state (rejected|cancelled), only_requester
-END_PENDING = (
+# KEYS: req, audit, open, lane, seen; ARGV: actor, now, new state (rejected|cancelled),
+# only_requester (a pending request), queued_too (the caller checked that the actor may end a
+# queued one). A queued request leaves its lane; {'ended', new head of the lane or ''}.
+END = (
     _AUDIT
     + """
 if replayed() then return {'replay'} end
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'missing'} end
-if state ~= 'pending' then return {'closed', state} end
-if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'requester') ~= ARGV[1] then
+local queued = state == 'queued' and ARGV[5] == '1'
+if state ~= 'pending' and not queued then return {'closed', state} end
+if not queued and ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'requester') ~= ARGV[1] then
   return {'not_requester'}
 end
-if ARGV[3] == 'rejected' then redis.call('HSET', KEYS[1], 'rejected_by', ARGV[1]) end
-close(KEYS[3], ARGV[3], '')
-return {'ended'}
+local by = ARGV[3] == 'rejected' and 'rejected_by' or 'cancelled_by'
+redis.call('HSET', KEYS[1], by, ARGV[1])
+if queued then redis.call('LREM', KEYS[4], 0, redis.call('HGET', KEYS[1], 'id')) end
+close(KEYS[3], ARGV[3], queued and 'while queued' or '')
+return {'ended', redis.call('LINDEX', KEYS[4], 0) or ''}
 """
 )
 
@@ -168,7 +179,8 @@ redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
 return 'held'
 """
 
-# KEYS: undone request, audit, undone set; ARGV: actor (the rollback), now
+# KEYS: undone request, audit, undone set; ARGV: actor (who asked for the rollback), now,
+# the rollback's id
 ROLLED_BACK = (
     _AUDIT
     + """
@@ -176,7 +188,7 @@ if redis.call('HGET', KEYS[1], 'state') == 'succeeded' then
   redis.call('HSET', KEYS[1], 'state', 'rolled_back')
 end
 redis.call('SADD', KEYS[3], redis.call('HGET', KEYS[1], 'id') or '')
-audit('rolled_back', 'by ' .. ARGV[1])
+audit('rolled_back', 'by rollback ' .. ARGV[3])
 return 'ok'
 """
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -38,6 +39,7 @@ class StepStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+    ROLLING_BACK = "rolling_back"  # being returned to what ran before
     ROLLED_BACK = "rolled_back"  # deployed, then returned to what ran before
 
 
@@ -46,8 +48,10 @@ class Step(BaseModel):
 
     target: str
     status: StepStatus = StepStatus.WAITING
-    detail: str = ""
+    detail: str = ""  # the latest progress line of the tool
     link: str = ""  # where the deployer's run can be watched (a pipeline, an Application)
+    failure: str = ""  # why this target failed: the first failure, never overwritten
+    undo: str = ""  # what returning it to the version before did ("back on v1", ...)
 
 
 class DeployRequest(BaseModel):
@@ -70,18 +74,26 @@ class DeployRequest(BaseModel):
     finished_at: float = 0.0
     approvers: list[str] = Field(default_factory=list)
     rejected_by: str = ""
+    cancelled_by: str = ""
     steps: list[Step] = Field(default_factory=list)
     failure: str = ""
     card_channel: str = ""
     card_ts: str = ""
     queued_behind: str = ""
     undoes: str = ""  # a rollback: the request whose release it undoes
-    undoes_version: str = ""
+    undoes_version: str = ""  # what the undone request had deployed
     stop_requested_by: str = ""  # who pressed Stop while it ran
 
     @property
     def targets(self) -> list[str]:
         return [step.target for step in self.steps]
+
+    @property
+    def summary(self) -> str:
+        """What was asked, in words: ``deploy web-h5 v2.3.1 to prod``."""
+        if self.action is Action.ROLLBACK:
+            return f"rollback of {self.service} in {self.environment} to {self.version}"
+        return f"deploy {self.service} {self.version} to {self.environment}"
 
     @property
     def duration(self) -> float:
@@ -106,6 +118,7 @@ class HistoryEntry(BaseModel):
     finished_at: float
     failure: str = ""
     source: str = ""  # "" when shipbot ran it; "gitlab" for a deployment GitLab ran alone
+    undoes_version: str = ""  # a rollback: the version it rolled back from
 
 
 class Deployed(BaseModel):
@@ -115,6 +128,27 @@ class Deployed(BaseModel):
     request_id: str
     requester: str
     at: float
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Which workers are alive, from their heartbeats in Redis."""
+
+    alive: int  # workers seen within WORKER_GONE_AFTER seconds
+    last_seen: float | None  # when the newest heartbeat came (epoch seconds); None: never
+
+
+UNASKED = Workers(alive=1, last_seen=None)  # where liveness does not matter: assume a worker
+
+
+@dataclass(frozen=True)
+class Created:
+    """What recording a new request did."""
+
+    state: State  # pending, or queued when no approval is needed
+    head: str  # the request at the head of its lane when queued ("" when pending)
+    ahead: str  # the request just ahead of it in its lane ("" when none)
+    workers: Workers
 
 
 class AuditEvent(BaseModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
-from bot.requests import environment_of, service_of
+from bot.grammar import Examples
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Workers
+from bot.requests import Refused, choices, environment_of, service_of
 from bot.services import Services
 
 
@@ -51,12 +52,44 @@ async def _marked(
     return [e.model_copy(update=rolled) if e.request_id in undone else e for e in entries]
 
 
-async def audit(services: Services, subject: str | None, limit: int = 20) -> list[AuditEvent]:
-    """The newest audit events, optionally only those of one request id or service."""
-    events = await services.store.audit_trail(count=2000 if subject else limit)
-    if subject:
-        events = [e for e in events if subject in (e.request_id, e.service)]
-    return events[:limit]
+@dataclass(frozen=True)
+class AuditPage:
+    """The newest events that match, and how many matched in all (of the scanned window)."""
+
+    events: list[AuditEvent]
+    matched: int
+
+
+AUDIT_WINDOW = 5000  # a subject's events are looked for among this many newest
+
+
+async def audit(services: Services, subject: str | None, limit: int = 20) -> AuditPage:
+    """The newest audit events, optionally only those of one request id or service; Refused
+    when the subject is neither a catalogued service nor a request on record."""
+    if not subject:
+        events = await services.store.audit_trail(count=limit)
+        return AuditPage(events, await services.store.audit_length())
+    events = await services.store.audit_trail(count=AUDIT_WINDOW)
+    matching = [e for e in events if subject in (e.request_id, e.service)]
+    if not matching and subject not in services.catalog.services:
+        raise Refused(
+            f"`{subject}` is neither a service in the catalog nor a request on record. "
+            f"Services: {choices(services.catalog.services)}."
+        )
+    return AuditPage(matching[:limit], len(matching))
+
+
+async def workers(services: Services) -> Workers:
+    return await services.store.workers()
+
+
+def examples(services: Services) -> Examples:
+    """Names for the help's examples from the catalog: its first service, and that service's
+    production environment (``prod`` or ``production``) or else its last one."""
+    name, service = next(iter(services.catalog.services.items()))
+    environments = list(service.environments)
+    production = [e for e in environments if e in ("prod", "production")]
+    return Examples(service=name, environment=(production or environments)[-1])
 
 
 def _environments(services: Services, service: str) -> list[str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.catalog import Catalog, Environment, Service
 from bot.grammar import DeployCommand
 from bot.ids import new_request_id
-from bot.models import Action, DeployRequest, State, Step
+from bot.models import UNASKED, Action, DeployRequest, State, Step, Workers
 from bot.services import Services
 from bot.store import StoreUnavailable
 
@@ -25,8 +25,10 @@ class Refused(Exception):
 @dataclass(frozen=True)
 class Opened:
     request: DeployRequest
-    start_now: bool  # queued and at the head of its lane: a worker should run it
+    start_now: bool = False  # queued and at the head of its lane: a worker should run it
     replay: bool = False  # this Slack delivery was seen before; nothing was created
+    behind: str = ""  # queued behind this request of its lane
+    workers: Workers = UNASKED
 
 
 async def hand_over(services: Services, request_id: str, start_now: bool) -> None:
@@ -57,7 +59,7 @@ _FINGERPRINTS: dict[tuple[str, str], str] = {}
 def service_of(catalog: Catalog, service: str) -> Service:
     """The service's catalog entry, or Refused naming the known services."""
     if service not in catalog.services:
-        raise Refused(f"Unknown service `{service}`. Known services: {_choices(catalog.services)}.")
+        raise Refused(f"Unknown service `{service}`. Known services: {choices(catalog.services)}.")
     return catalog.services[service]
 
 
@@ -67,7 +69,7 @@ def environment_of(catalog: Catalog, service: str, environment: str) -> Environm
     if environment not in environments:
         raise Refused(
             f"`{service}` has no environment `{environment}`. "
-            f"Its environments: {_choices(environments)}."
+            f"Its environments: {choices(environments)}."
         )
     return environments[environment]
 
@@ -82,12 +84,12 @@ async def open_deploy(
 
 async def record(services: Services, request: DeployRequest, delivery: str) -> Opened:
     """Store a new request once per Slack delivery; say whether a worker should start it."""
-    outcome = await services.store.create(request, delivery)
-    if outcome[0] == "replay":
-        return Opened(request, start_now=False, replay=True)
-    queued = outcome[0] == State.QUEUED
-    request.state = State.QUEUED if queued else State.PENDING
-    return Opened(request, queued and outcome[1] == request.id)
+    created = await services.store.create(request, delivery)
+    if created is None:
+        return Opened(request, replay=True)
+    request.state = created.state
+    at_head = created.state is State.QUEUED and created.head == request.id
+    return Opened(request, at_head, behind=created.ahead, workers=created.workers)
 
 
 @dataclass(frozen=True)
@@ -123,5 +125,6 @@ def new_request(
     )
 
 
-def _choices(names: Iterable[str]) -> str:
+def choices(names: Iterable[str]) -> str:
+    """Names as a sorted list of inline code: `a`, `b`."""
     return ", ".join(f"`{n}`" for n in sorted(names))

@@ -4,12 +4,18 @@
 now; `/rollback web-h5 prod to v2.3.0` to a version from that history. Releases already
 undone by a rollback are never returned to. A rollback then goes through the environment's
 approval rule (``rollback_approvals`` when the catalog sets it) like any deploy.
+
+While a request of the same service and environment is queued or running, /rollback is
+refused: its target would be computed without that release, and Stop already undoes a running
+deploy. A rollback whose release was superseded before it ran is not run.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.grammar import RollbackCommand
-from bot.models import Action, HistoryEntry, State
+from bot.models import Action, DeployRequest, HistoryEntry, State
 from bot.requests import Asked, Opened, Refused, environment_of, new_request, record
 from bot.services import Services
 
@@ -20,13 +26,14 @@ async def open_rollback(
     services: Services, cmd: RollbackCommand, user: str, channel: str, delivery: str = ""
 ) -> Opened:
     env = environment_of(services.catalog, cmd.service, cmd.environment)
-    live = await _live_releases(services, cmd.service, cmd.environment)
-    if not live:
+    await _refuse_while_in_flight(services, cmd.service, cmd.environment)
+    releases = await releases_of(services, cmd.service, cmd.environment)
+    if not releases.live:
         raise Refused(
             f"Nothing to roll back: no successful deploy of `{cmd.service}` to "
             f"`{cmd.environment}` is recorded."
         )
-    current, target = live[0], _target(cmd, live)
+    current, target = releases.live[0], _target(cmd, releases)
     reason = cmd.reason or f"roll back from {current.version}"
     asked = Asked(cmd.service, cmd.environment, target, reason, user, channel)
     request = new_request(services.catalog, asked, env, Action.ROLLBACK)
@@ -34,26 +41,84 @@ async def open_rollback(
     return await record(services, request, delivery)
 
 
-async def _live_releases(services: Services, service: str, environment: str) -> list[HistoryEntry]:
-    """Successful deploys and rollbacks, newest first, without the releases undone since."""
+@dataclass(frozen=True)
+class Releases:
+    live: list[HistoryEntry]  # successful deploys and rollbacks not undone since, newest first
+    undone: list[HistoryEntry]  # successful deploys a rollback undid, newest first
+
+
+async def releases_of(services: Services, service: str, environment: str) -> Releases:
     entries = await services.store.history(service, environment, HISTORY_DEPTH)
-    undone = await services.store.rolled_back(service, environment)
-    return [e for e in entries if e.state is State.SUCCEEDED and e.request_id not in undone]
+    undone_ids = await services.store.rolled_back(service, environment)
+    succeeded = [e for e in entries if e.state is State.SUCCEEDED]
+    return Releases(
+        live=[e for e in succeeded if e.request_id not in undone_ids],
+        undone=[e for e in succeeded if e.request_id in undone_ids],
+    )
 
 
-def _target(cmd: RollbackCommand, live: list[HistoryEntry]) -> str:
-    current = live[0].version
-    earlier = [e.version for e in live if e.version != current]
+async def stale_rollback(services: Services, rollback: DeployRequest) -> str:
+    """Why a rollback about to run must not (the release it undoes is no longer the newest
+    live one: something ran since it was asked for), or ""."""
+    live = (await releases_of(services, rollback.service, rollback.environment)).live
+    if not live or live[0].request_id == rollback.undoes:
+        return ""
+    return (
+        f"{rollback.undoes_version} (`{rollback.undoes}`), which this rollback was to undo, is "
+        f"no longer what runs: `{live[0].request_id}` put {live[0].version} there since. "
+        "Nothing was run; ask again with `/rollback` if it is still needed"
+    )
+
+
+async def _refuse_while_in_flight(services: Services, service: str, environment: str) -> None:
+    """A rollback computed while a deploy is queued or running would skip over that deploy's
+    release: refuse, and say how to undo that deploy instead."""
+    requests = await services.store.open_requests(service)
+    in_flight = [r for r in requests if r.environment == environment and r.state in _IN_FLIGHT]
+    if not in_flight:
+        return
+    what = ", ".join(f"`{r.id}` ({r.summary}, {r.state.value})" for r in in_flight)
+    how = []
+    if any(r.state is State.RUNNING for r in in_flight):
+        how.append(
+            "To undo a running one, press *Stop* on its card: shipbot stops it and returns the "
+            "data centres it changed to what they ran before."
+        )
+    if any(r.state is not State.RUNNING for r in in_flight):
+        how.append(
+            "A queued one can be cancelled on its card or with `/shipbot cancel <request-id>`."
+        )
+    raise Refused(
+        f"`{service}` has requests in progress in `{environment}`: {what}. A rollback now would "
+        f"be worked out without them, so it is refused. {' '.join(how)} Once they have ended, "
+        "`/rollback` works as usual."
+    )
+
+
+_IN_FLIGHT = (State.APPROVED, State.QUEUED, State.RUNNING)
+
+
+def _target(cmd: RollbackCommand, releases: Releases) -> str:
+    current = releases.live[0].version
+    earlier = [e.version for e in releases.live if e.version != current]
     if cmd.to_version is None:
         if not earlier:
             raise Refused(f"Nothing to roll back to: `{current}` is the only version recorded.")
         return earlier[0]
     if cmd.to_version == current:
         raise Refused(f"`{current}` is what runs in `{cmd.environment}` now.")
-    if cmd.to_version not in earlier:
-        known = ", ".join(f"`{v}`" for v in dict.fromkeys(earlier)) or "none"
+    if cmd.to_version in earlier:
+        return cmd.to_version
+    undone = next((e for e in releases.undone if e.version == cmd.to_version), None)
+    if undone is not None:
         raise Refused(
-            f"`{cmd.to_version}` has no successful deploy to `{cmd.environment}` on record. "
-            f"Versions you can roll back to: {known}."
+            f"`{undone.version}` was deployed to `{cmd.environment}` (`{undone.request_id}`) "
+            "and later rolled back, and a rollback never returns to an undone release. "
+            f"To run it again, deploy it: `/deploy {cmd.service} {undone.version} to "
+            f"{cmd.environment}`."
         )
-    return cmd.to_version
+    known = ", ".join(f"`{v}`" for v in dict.fromkeys(earlier)) or "none"
+    raise Refused(
+        f"`{cmd.to_version}` has no successful deploy to `{cmd.environment}` on record. "
+        f"Versions you can roll back to: {known}."
+    )

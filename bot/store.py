@@ -17,14 +17,15 @@ from redis.retry import Retry
 
 from bot import lua
 from bot.keys import Keys
-from bot.models import DeployRequest, State
+from bot.models import Created, DeployRequest, State, Workers
 from bot.store_base import StoreUnavailable, translated
 from bot.store_history import HistoryStore
-from bot.store_signals import SignalStore, stop_topic
+from bot.store_signals import WORKER_GONE_AFTER, SignalStore, stop_topic
 
 __all__ = ["Store", "StoreUnavailable", "connect"]
 
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
+LEASE_GRACE_SECONDS = 5.0  # a lapsed lease is trusted lost once it stayed lapsed this long
 _NOT_STORED = {"steps", "approvers", "queued_behind"}
 
 
@@ -42,15 +43,19 @@ def connect(url: str) -> aioredis.Redis:
 
 class Store(HistoryStore, SignalStore):
     def __init__(
-        self, redis: aioredis.Redis, prefix: str = "shipbot", lease_seconds: int = LEASE_SECONDS
+        self,
+        redis: aioredis.Redis,
+        prefix: str = "shipbot",
+        lease_seconds: int = LEASE_SECONDS,
+        lease_grace: float = LEASE_GRACE_SECONDS,
     ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.key = Keys(prefix)
-        self.lease_seconds = lease_seconds
+        self.lease_seconds, self.lease_grace = lease_seconds, lease_grace
         self._create = redis.register_script(lua.CREATE)
         self._approve = redis.register_script(lua.APPROVE)
-        self._end_pending = redis.register_script(lua.END_PENDING)
+        self._end = redis.register_script(lua.END)
         self._claim = redis.register_script(lua.CLAIM)
         self._finish = redis.register_script(lua.FINISH)
         self._expire = redis.register_script(lua.EXPIRE)
@@ -75,15 +80,21 @@ class Store(HistoryStore, SignalStore):
 
     # transitions -------------------------------------------------------------
     @translated
-    async def create(self, r: DeployRequest, delivery: str = "") -> list[str]:
-        """Store a new request; with no approvals needed it is queued at once.
+    async def create(self, r: DeployRequest, delivery: str = "") -> Created | None:
+        """Store a new request; with no approvals needed it is queued at once. Also says which
+        workers are alive, so the person can be told when none is.
 
         ``delivery`` identifies the Slack delivery (see :func:`delivery_key`); the same
-        delivery seen again within SEEN_TTL is answered ``['replay']`` and changes nothing.
+        delivery seen again within SEEN_TTL changes nothing and gives None.
         """
-        keys = [*self._req_keys(r), self._lane(r), self.key.open(r.service)]
-        args = [r.requester, r.created_at, r.id, *_flatten(r)]
-        return await self._create([*keys, self.key.seen(delivery)], args)
+        keys = [*self._req_keys(r), self._lane(r), self.key.open(r.service), self.key.workers()]
+        args = [r.requester, r.created_at, r.id, time.time() - WORKER_GONE_AFTER, *_flatten(r)]
+        result = await self._create([*keys, self.key.seen(delivery)], args)
+        if result[0] == "replay":
+            return None
+        state, head, ahead, alive, newest = result
+        workers = Workers(int(alive), float(newest) if newest else None)
+        return Created(State(state), head, ahead, workers)
 
     @translated
     async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> list[str]:
@@ -92,13 +103,23 @@ class Store(HistoryStore, SignalStore):
         return await self._approve(keys, [user, time.time()])
 
     @translated
-    async def end_pending(
-        self, r: DeployRequest, user: str, state: State, delivery: str = ""
+    async def end(
+        self,
+        r: DeployRequest,
+        user: str,
+        state: State,
+        delivery: str = "",
+        *,
+        queued_too: bool = False,
     ) -> list[str]:
-        """Reject (anyone allowed) or cancel (the requester only) a pending request."""
+        """Reject or cancel a pending request: a cancel only by its requester. With
+        ``queued_too`` (the caller checked the user may), a queued request is cancelled too
+        and leaves its lane; ['ended', the lane's new head or ''] then."""
         only_requester = "1" if state is State.CANCELLED else "0"
-        keys = [*self._req_keys(r), self.key.open(r.service), self.key.seen(delivery)]
-        result = await self._end_pending(keys, [user, time.time(), state.value, only_requester])
+        keys = [*self._req_keys(r), self.key.open(r.service), self._lane(r)]
+        args: list[str | float] = [user, time.time(), state.value, only_requester]
+        args.append("1" if queued_too else "0")
+        result = await self._end([*keys, self.key.seen(delivery)], args)
         await self._forget_approvers(r)
         return result
 
@@ -133,17 +154,20 @@ class Store(HistoryStore, SignalStore):
 
     @translated
     async def orphans(self) -> list[str]:
-        """Running requests whose lease was found lapsed twice in a row: their worker is gone.
+        """Running requests whose lease lapsed at least LEASE_GRACE_SECONDS ago (as first
+        seen by this check): their worker is gone.
 
-        The first sighting only marks a suspect, which gives a worker that was cut off from
-        Redis for a while the time to renew before anyone ends its deploy.
+        The grace gives a worker that was cut off from Redis a last chance to renew before
+        anyone ends its deploy; a lease renewed meanwhile clears the suspicion.
         """
-        orphans = []
+        orphans, now = [], time.time()
         for rid in sorted(await self.redis.smembers(self.key.running())):
             suspect = self.key.suspect(rid)
             if await self.redis.exists(self.key.lease(rid)):
                 await self.redis.delete(suspect)
-            elif not await self.redis.set(suspect, "1", nx=True, ex=10 * self.lease_seconds):
+            elif await self.redis.set(suspect, now, nx=True, ex=10 * self.lease_seconds):
+                continue  # first seen lapsed just now
+            elif now - float(await self.redis.get(suspect) or now) >= self.lease_grace:
                 orphans.append(rid)
         return orphans
 
@@ -163,7 +187,7 @@ class Store(HistoryStore, SignalStore):
     async def mark_rolled_back(self, rollback: DeployRequest) -> None:
         """The release ``rollback`` undid is rolled back: in its record and in history."""
         keys = [*self._req_keys(rollback.undoes), self._undone(rollback)]
-        await self._rolled_back(keys, [rollback.id, time.time()])
+        await self._rolled_back(keys, [rollback.requester, time.time(), rollback.id])
 
     # reads and small writes ----------------------------------------------------
     @translated

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from redis.typing import EncodableT, FieldT
+
 from bot import lua
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
 from bot.store_base import StoreBase, translated
@@ -72,11 +74,24 @@ class HistoryStore(StoreBase):
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(history, entry.model_dump_json())
             pipe.ltrim(history, 0, HISTORY_KEEP - 1)
-            pipe.xadd(self.key.audit(), {k: str(v) for k, v in event.model_dump().items()})
+            pipe.xadd(self.key.audit(), _fields(event))
             await pipe.execute()
         return True
+
+    @translated
+    async def note(self, event: AuditEvent) -> None:
+        """Add an event that changes no state (a refused click, say) to the audit trail."""
+        await self.redis.xadd(self.key.audit(), _fields(event))
+
+    @translated
+    async def audit_length(self) -> int:
+        return int(await self.redis.xlen(self.key.audit()))
 
     @translated
     async def audit_trail(self, count: int = 100) -> list[AuditEvent]:
         entries = await self.redis.xrevrange(self.key.audit(), count=count)
         return [AuditEvent.model_validate(fields) for _, fields in entries]
+
+
+def _fields(event: AuditEvent) -> dict[FieldT, EncodableT]:
+    return {k: str(v) for k, v in event.model_dump().items()}

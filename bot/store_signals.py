@@ -8,11 +8,15 @@ import time
 
 from redis.exceptions import RedisError
 
+from bot.models import Workers
 from bot.store_base import StoreBase, translated
 
 GROUP_TTL = 300
 NEWS_TTL = 600
 STOP_POLL_SECONDS = 5  # a stop is seen at once when told, else within this
+HEARTBEAT_SECONDS = 10  # a worker says it is alive this often
+WORKER_GONE_AFTER = 45  # a worker not heard from for this long is presumed gone
+WORKERS_FORGOTTEN_AFTER = 7 * 86400  # a gone worker's last heartbeat is kept this long
 
 
 def stop_topic(request_id: str) -> str:
@@ -56,6 +60,29 @@ class SignalStore(StoreBase):
         while not (who := await self.stopped_by(request_id)):
             await self.listen(stop_topic(request_id), STOP_POLL_SECONDS)
         return who
+
+    @translated
+    async def heartbeat(self, worker: str) -> None:
+        """``worker`` is alive now."""
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self.key.workers(), {worker: now})
+            pipe.zremrangebyscore(self.key.workers(), "-inf", now - WORKERS_FORGOTTEN_AFTER)
+            await pipe.execute()
+
+    @translated
+    async def forget_worker(self, worker: str) -> None:
+        """``worker`` stopped: it is no longer counted as alive."""
+        await self.redis.zrem(self.key.workers(), worker)
+
+    @translated
+    async def workers(self) -> Workers:
+        """How many workers are alive, and when the newest heartbeat came."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(self.key.workers(), time.time() - WORKER_GONE_AFTER, "+inf")
+            pipe.zrevrange(self.key.workers(), 0, 0, withscores=True)
+            alive, newest = await pipe.execute()
+        return Workers(int(alive), float(newest[0][1]) if newest else None)
 
     @translated
     async def cached_group(self, group: str) -> set[str] | None:

@@ -19,10 +19,12 @@ from bot import external
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.deploys import run_request
+from bot.heartbeat import keep_heartbeat
+from bot.keys import Keys
 from bot.options import timeout_of
 from bot.queue import ANNOUNCE, RECORD_EXTERNAL, RUN_DEPLOY, ArqQueue, queue_name
-from bot.store import connect
-from bot.sweep import sweep
+from bot.store import Store, StoreUnavailable, connect
+from bot.sweep import recover_orphans, sweep
 from bot.wiring import build_services, shared_session, slack_client
 from integrations.base import DeployUnreachable
 
@@ -30,6 +32,7 @@ MIN_JOB_TIMEOUT = 3 * 3600
 EXTERNAL_RETRY_SECONDS = 60
 STOP_GRACE_SECONDS = 300  # on SIGTERM, running deploys get this long to finish
 RECONNECT_SECONDS = (1, 2, 5, 10)  # back-off while Redis is unreachable, then every 10 s
+LEASE_WATCH = set(range(0, 60, 5))  # seconds of the minute: a lapsed lease is seen within 5 s
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,11 @@ async def sweep_now(ctx: dict[str, Any]) -> list[str]:
     return await sweep(ctx["services"], ctx["worker_name"])
 
 
+async def watch_leases(ctx: dict[str, Any]) -> list[str]:
+    """End the deploys whose worker died (see bot/sweep.py), every few seconds."""
+    return await recover_orphans(ctx["services"], ctx["worker_name"])
+
+
 class ResilientWorker(Worker):
     """arq's worker, except that a Redis blip pauses polling instead of stopping the worker
     (which would wait for every running deploy before it could poll again)."""
@@ -106,7 +114,16 @@ def job_timeout(catalog: Catalog) -> int:
     return max(MIN_JOB_TIMEOUT, longest + 3600)
 
 
+async def _stop_heartbeat(beat: asyncio.Task[None], store: Store, worker: str) -> None:
+    """A worker that stops says so at once, rather than being presumed gone a while later."""
+    beat.cancel()
+    with contextlib.suppress(StoreUnavailable):
+        await store.forget_worker(worker)
+
+
 def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
+    keys = Keys(settings.shipbot_key_prefix)
+
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
         ctx["resources"] = resources = contextlib.AsyncExitStack()
@@ -115,7 +132,9 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
         client = slack_client(settings)
         await resources.enter_async_context(shared_session(client))
         queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
-        ctx["services"] = build_services(settings, catalog, store_redis, queue, client)
+        ctx["services"] = services = build_services(settings, catalog, store_redis, queue, client)
+        beat = asyncio.create_task(keep_heartbeat(services.store, ctx["worker_name"]))
+        resources.push_async_callback(_stop_heartbeat, beat, services.store, ctx["worker_name"])
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "resources" in ctx:
@@ -134,7 +153,10 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
             func(announce, name=ANNOUNCE, timeout=60, max_tries=3, keep_result=0),
             func(record_external, name=RECORD_EXTERNAL, timeout=60, max_tries=3, keep_result=0),
         ],
-        cron_jobs=[cron(sweep_now, second={0, 30}, run_at_startup=True, unique=True)],
+        cron_jobs=[
+            cron(sweep_now, name=keys.cron("sweep"), second={0, 30}, run_at_startup=True),
+            cron(watch_leases, name=keys.cron("leases"), second=LEASE_WATCH, run_at_startup=True),
+        ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,
         on_shutdown=shutdown,

@@ -39,7 +39,7 @@ def _button(services: Services, later: Background, decide: Decide) -> Any:
         await ack()
         if outcome.say:
             later.spawn(services.notifier.tell(channel, user, outcome.say))
-        if outcome.changed and not outcome.start:  # once started, the worker owns the card
+        if outcome.refresh:
             later.spawn(services.notifier.show(request_id))
 
     button.__name__ = decide.__name__

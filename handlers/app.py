@@ -32,8 +32,9 @@ def build_app(
         raise_error_for_unhandled_request=False,
         authorize=_console_identity if console else None,
     )
-    commands.register(app, services)
-    actions.register(app, services, later or Background())
+    later = later or Background()
+    commands.register(app, services, later)
+    actions.register(app, services, later)
     return app
 
 

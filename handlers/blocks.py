@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -15,7 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.models import Action, DeployRequest, State, Step, StepStatus
+from bot.models import UNASKED, Action, DeployRequest, State, Step, StepStatus, Workers
 from bot.policy import mention
 from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 
@@ -27,23 +28,43 @@ _STEP_ICONS = {
     StepStatus.SUCCEEDED: "✅",
     StepStatus.FAILED: "❌",
     StepStatus.SKIPPED: "⏭️",
+    StepStatus.ROLLING_BACK: "↩️",
     StepStatus.ROLLED_BACK: "↩️",
 }
 
 
-def card(request: DeployRequest, approvers: list[str]) -> Rendered:
-    """The one message that follows a request from asking to done."""
+def card(request: DeployRequest, approvers: list[str], workers: Workers = UNASKED) -> Rendered:
+    """The one message that follows a request from asking to done; ``workers`` matters while
+    it is queued (nobody runs it while no worker is alive)."""
+    status = _status(request, approvers)
+    if request.state in (State.QUEUED, State.APPROVED) and not workers.alive:
+        status += "\n" + no_worker(workers)
     blocks: list[Block] = [
-        HeaderBlock(text=_title(request)[:150]),
+        HeaderBlock(text=title(request)[:150]),
         SectionBlock(fields=_facts(request)),
-        SectionBlock(text=MarkdownTextObject(text=_status(request, approvers))),
+        SectionBlock(text=MarkdownTextObject(text=status)),
     ]
     if request.state is State.PENDING:
         blocks.append(_buttons(request.id))
+    elif request.state is State.QUEUED:
+        blocks.append(_cancel_queued_button(request))
     elif request.state is State.RUNNING and not request.stop_requested_by:
         blocks.append(_stop_button(request))
     blocks.append(_footer(request))
-    return f"{_title(request)}: {request.state.value}", _dump(blocks)
+    return f"{title(request)}: {request.state.value.replace('_', ' ')}", _dump(blocks)
+
+
+def no_worker(workers: Workers) -> str:
+    """What to say while no worker is alive: queued deploys wait for one."""
+    if workers.alive:
+        return ""
+    since = "has ever been seen"
+    if workers.last_seen is not None:
+        since = f"has been seen for {_duration(time.time() - workers.last_seen)}"
+    return (
+        f"⚠️ No shipbot worker {since}: new cards and deploys wait until one runs "
+        "(`shipbot worker`). Please tell the operators."
+    )
 
 
 def release_note(request: DeployRequest) -> Rendered:
@@ -66,9 +87,10 @@ def release_note(request: DeployRequest) -> Rendered:
     return title, _dump(blocks)
 
 
-def _title(request: DeployRequest) -> str:
-    action = request.action.value.capitalize()
-    return f"{action} {request.service} {request.version} → {request.environment}"
+def title(request: DeployRequest) -> str:
+    if request.action is Action.ROLLBACK:
+        return f"Roll back {request.service} in {request.environment} to {request.version}"
+    return f"Deploy {request.service} {request.version} → {request.environment}"
 
 
 def _facts(request: DeployRequest) -> list[MarkdownTextObject]:
@@ -95,6 +117,7 @@ def _status(request: DeployRequest, approvers: list[str]) -> str:
 
 def _headline(request: DeployRequest, approvers: list[str]) -> str:
     approved = f" Approved by {_people(request.approvers)}." if request.approvers else ""
+    rollback = request.action is Action.ROLLBACK
     match request.state:
         case State.PENDING:
             return (
@@ -106,26 +129,38 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
             return f"🕒 *Queued* {behind}.{approved}"
         case State.RUNNING if request.stop_requested_by:
             return f"🛑 *Stopping*, asked by {mention(request.stop_requested_by)}.{approved}"
+        case State.RUNNING if rollback:
+            return f"↩️ *Rolling back* to `{request.version}`.{approved}"
         case State.RUNNING:
             return f"🚀 *Deploying*.{approved}"
+        case State.SUCCEEDED if rollback:
+            took = _duration(request.duration)
+            return f"✅ *Rolled back to `{request.version}` in {took}*.{approved}"
         case State.SUCCEEDED:
             return f"✅ *Deployed in {_duration(request.duration)}*.{approved}"
         case State.FAILED:
-            return f"❌ *Failed*: {request.failure}{approved}"
+            what = "Rollback failed" if rollback else "Failed"
+            return f"❌ *{what}*: {request.failure}{approved}"
         case State.REJECTED:
             return f"🚫 *Rejected* by {mention(request.rejected_by)}."
         case State.CANCELLED:
-            return f"↩️ *Cancelled* by {mention(request.requester)}."
+            by = request.cancelled_by or request.requester
+            return f"✖️ *Cancelled* by {mention(by)}; nothing was deployed."
         case State.EXPIRED:
             return "⌛ *Expired*: not enough approvals in time; nothing was deployed."
     return f"*{request.state.value.replace('_', ' ').capitalize()}*."
 
 
 def _step_line(step: Step, environment: str) -> str:
-    detail = f" — {step.detail}" if step.detail else ""
+    """Icon, target and status; then why it failed (the first failure), what undoing it did,
+    or the tool's latest line."""
+    moving = step.status in (StepStatus.RUNNING, StepStatus.ROLLING_BACK)
+    said = [p for p in (step.failure, step.undo, step.detail if moving else "") if p]
+    detail = f" — {'; '.join(said)}" if said else ""
     link = f" (<{step.link}|details>)" if step.link else ""
     name = step.target or environment
-    return f"{_STEP_ICONS[step.status]} `{name}` {step.status.value}{detail}{link}"
+    status = step.status.value.replace("_", " ")
+    return f"{_STEP_ICONS[step.status]} `{name}` {status}{detail}{link}"
 
 
 def _buttons(request_id: str) -> ActionsBlock:
@@ -145,6 +180,17 @@ def _buttons(request_id: str) -> ActionsBlock:
             ButtonElement(text="Cancel", action_id=CANCEL, value=request_id),
         ],
     )
+
+
+def _cancel_queued_button(request: DeployRequest) -> ActionsBlock:
+    confirm = ConfirmObject(
+        title="Cancel this queued request?",
+        text="It leaves the queue and nothing is deployed.",
+        confirm="Cancel it",
+        deny="Keep it",
+    )
+    cancel = ButtonElement(text="Cancel", action_id=CANCEL, value=request.id, confirm=confirm)
+    return ActionsBlock(block_id=f"queued:{request.id}", elements=[cancel])
 
 
 def _stop_button(request: DeployRequest) -> ActionsBlock:

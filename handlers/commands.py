@@ -7,20 +7,37 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import reports
-from bot.grammar import HELP_TEXT, UsageError, parse_deploy, parse_rollback, parse_shipbot
+from bot import approvals, reports
+from bot.grammar import (
+    ShipbotCommand,
+    UsageError,
+    help_text,
+    parse_deploy,
+    parse_rollback,
+    parse_shipbot,
+    rollback_usage,
+)
+from bot.models import DeployRequest, State
 from bot.requests import Opened, Refused, hand_over, open_deploy
 from bot.rollbacks import open_rollback
 from bot.services import Services
+from handlers.background import Background
+from handlers.blocks import no_worker
 from handlers.guard import delivery_key, guarded
-from handlers.reports import audit_text, history_text, status_text
+from handlers.reports import (
+    audit_text,
+    history_text,
+    services_text,
+    status_text,
+    workers_text,
+)
 from handlers.routes import DEPLOY, ROLLBACK, SHIPBOT
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: AsyncApp, services: Services, later: Background) -> None:
     app.command(DEPLOY)(guarded(_asking(services, _deploy), services.notifier))
     app.command(ROLLBACK)(guarded(_asking(services, _rollback), services.notifier))
-    app.command(SHIPBOT)(guarded(_shipbot(services), services.notifier))
+    app.command(SHIPBOT)(guarded(_shipbot(services, later), services.notifier))
 
 
 Open = Callable[[Services, str, str, str, str], Awaitable[Opened]]
@@ -39,8 +56,9 @@ def _asking(services: Services, open_request: Open) -> Any:
 
     async def ask(ack: Any, body: dict[str, Any]) -> None:
         text, user, channel = body.get("text", ""), body["user_id"], body["channel_id"]
-        if body.get("command") == DEPLOY and not text.strip():
-            await ack(response_type="ephemeral", text=HELP_TEXT)
+        if not text.strip():  # the command alone: how to use it, with the catalog's names
+            usage = help_text if body.get("command") == DEPLOY else rollback_usage
+            await ack(response_type="ephemeral", text=usage(reports.examples(services)))
             return
         try:
             opened = await open_request(services, text, user, channel, delivery_key(body))
@@ -59,16 +77,35 @@ def _asking(services: Services, open_request: Open) -> Any:
 
 def _acknowledged(opened: Opened) -> str:
     request = opened.request
-    what = f"`{request.id}` ({request.action.value} {request.service} {request.version})"
-    if opened.start_now:
-        return f"Request {what} accepted; no approval needed, running now."
-    return f"Request {what} recorded; its card in this channel tracks approvals and progress."
+    what = f"`{request.id}` ({request.summary})"
+    if request.state is State.PENDING:
+        said = f"Request {what} recorded; it needs {_approvals(request)}."
+        where = "Its card in this channel will track approvals and progress"
+    elif opened.behind:
+        said = f"Request {what} accepted; no approval needed. It is queued behind "
+        said += f"`{opened.behind}` (one at a time per service and environment)."
+        where = "Its card in this channel will say when it starts"
+    else:
+        said = f"Request {what} accepted; no approval needed."
+        where = "It starts now; its card in this channel will show progress"
+    if not opened.workers.alive:
+        return f"{said} {no_worker(opened.workers)}"
+    return f"{said} {where}."
 
 
-def _shipbot(services: Services) -> Any:
+def _approvals(request: DeployRequest) -> str:
+    count = request.approvals_needed
+    return f"{count} approval{'s' if count != 1 else ''}"
+
+
+def _shipbot(services: Services, later: Background) -> Any:
     async def shipbot(ack: Any, body: dict[str, Any]) -> None:
         try:
-            text = await _answer(services, body.get("text", ""))
+            cmd = parse_shipbot(body.get("text", ""))
+            if cmd.verb == "cancel":
+                text = await _cancel(services, later, cmd.args[0], body)
+            else:
+                text = await _answer(services, cmd)
         except (UsageError, Refused) as problem:
             text = str(problem)
         await ack(response_type="ephemeral", text=text)
@@ -76,16 +113,31 @@ def _shipbot(services: Services) -> Any:
     return shipbot
 
 
-async def _answer(services: Services, text: str) -> str:
-    cmd = parse_shipbot(text)
+async def _cancel(services: Services, later: Background, request_id: str, body: Any) -> str:
+    """/shipbot cancel: what the Cancel button does, for a request whose card is out of reach."""
+    outcome = await approvals.cancel(services, request_id, body["user_id"], delivery_key(body))
+    if outcome.start:
+        await hand_over(services, outcome.start, start_now=True)
+    if outcome.refresh:
+        later.spawn(services.notifier.show(request_id))
+        return outcome.say or f"Cancelled `{request_id}`; its card says so."
+    return outcome.say or "Nothing to do: this was already done."
+
+
+async def _answer(services: Services, cmd: ShipbotCommand) -> str:
     args = cmd.args
     match cmd.verb:
+        case "services":
+            return services_text(services.catalog)
         case "status":
             names = args[:1] or tuple(services.catalog.services)
-            return "\n".join([status_text(n, await reports.status(services, n)) for n in names])
+            lines = [workers_text(await reports.workers(services))]
+            lines += [status_text(n, await reports.status(services, n)) for n in names]
+            return "\n".join(lines)
         case "history":
             entries = await reports.history(services, args[0], args[1] if len(args) > 1 else None)
             return history_text(args[0], entries)
         case "audit":
-            return audit_text(await reports.audit(services, args[0] if args else None))
-    return HELP_TEXT  # `help`, the only other verb the grammar lets through
+            subject = args[0] if args else None
+            return audit_text(await reports.audit(services, subject), subject)
+    return help_text(reports.examples(services))  # `help`, the only other verb left

@@ -14,9 +14,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import Catalog
-from bot.models import DeployRequest
+from bot.models import UNASKED, DeployRequest, State
 from bot.store import Store
-from handlers.blocks import card, release_note
+from handlers.blocks import Rendered, card, release_note
 from handlers.coalesce import Coalescer
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class SlackNotifier:
         await self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
 
     async def _post_card(self, request: DeployRequest) -> None:
-        text, blocks = card(request, self._approvers(request))
+        text, blocks = await self._card(request)
         args = {"channel": request.channel, "text": text, "blocks": blocks}
         try:
             answer = await self._api("chat.postMessage", args)
@@ -79,7 +79,7 @@ class SlackNotifier:
         request = await self.store.get(request_id)
         if request is None:
             return
-        text, blocks = card(request, self._approvers(request))
+        text, blocks = await self._card(request)
         await self._call(
             "chat.update",
             channel=request.card_channel,
@@ -87,6 +87,12 @@ class SlackNotifier:
             text=text,
             blocks=blocks,
         )
+
+    async def _card(self, request: DeployRequest) -> Rendered:
+        """The card; a queued one says so when no worker is alive to run it."""
+        queued = request.state in (State.QUEUED, State.APPROVED)
+        workers = await self.store.workers() if queued else UNASKED
+        return card(request, self._approvers(request), workers)
 
     def _approvers(self, request: DeployRequest) -> list[str]:
         service = self.catalog.services.get(request.service)

@@ -4,9 +4,38 @@ from __future__ import annotations
 
 import time
 
-from bot.models import AuditEvent, DeployRequest, HistoryEntry
+from bot.catalog import Catalog, Environment
+from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
 from bot.policy import mention
-from bot.reports import EnvironmentStatus
+from bot.reports import AuditPage, EnvironmentStatus
+from handlers.blocks import no_worker
+
+
+def workers_text(workers: Workers) -> str:
+    """The first line of /shipbot status: whether any worker will run what is queued."""
+    if not workers.alive:
+        return no_worker(workers)
+    return f"Workers alive: {workers.alive}."
+
+
+def services_text(catalog: Catalog) -> str:
+    """/shipbot services: each service, its deployer, and each environment's rule and order."""
+    lines = ["*Services* (what you can `/deploy`)"]
+    for name, service in catalog.services.items():
+        environments = "; ".join(
+            _environment_line(env_name, env) for env_name, env in service.environments.items()
+        )
+        lines.append(f"• `{name}` ({service.deployer}): {environments}")
+    return "\n".join(lines)
+
+
+def _environment_line(name: str, env: Environment) -> str:
+    rule = "no approval needed"
+    if env.approvals:
+        plural = "s" if env.approvals != 1 else ""
+        rule = f"{env.approvals} approval{plural} from {', '.join(map(mention, env.approvers))}"
+    order = " → ".join(t for t in env.targets() if t)
+    return f"`{name}` {rule}" + (f", {order}" if order else "")
 
 
 def status_text(service: str, environments: list[EnvironmentStatus]) -> str:
@@ -25,12 +54,18 @@ def history_text(service: str, entries: list[HistoryEntry]) -> str:
     return "\n".join(lines)
 
 
-def audit_text(events: list[AuditEvent]) -> str:
-    if not events:
-        return "No audit events match."
-    lines = ["*Audit trail* (newest first)"]
-    lines += [_audit_line(e) for e in events]
-    return "\n".join(lines)
+def audit_text(page: AuditPage, subject: str | None) -> str:
+    if not page.events:
+        return f"No audit events for `{subject}` yet." if subject else "The audit trail is empty."
+    shown = len(page.events)
+    head = "*Audit trail*" + (f" of `{subject}`" if subject else "") + " (newest first"
+    if page.matched > shown:
+        head += f"; the newest {shown} of {page.matched})"
+        narrower = "`/shipbot audit <request-id>`" + ("" if subject else " or `<service>`")
+        more = f"Narrow it with {narrower}."
+    else:
+        head, more = head + ")", ""
+    return "\n".join([head, *(_audit_line(e) for e in page.events), *([more] if more else [])])
 
 
 def _running(env: EnvironmentStatus) -> str:
@@ -46,7 +81,10 @@ def _open_line(request: DeployRequest) -> str:
     state = request.state.value
     if request.queued_behind:
         state += f" behind `{request.queued_behind}`"
-    return f"`{request.id}` {request.version} {state}, asked by {mention(request.requester)}"
+    what = (
+        f"rollback to {request.version}" if request.action is Action.ROLLBACK else request.version
+    )
+    return f"`{request.id}` {what} {state}, asked by {mention(request.requester)}"
 
 
 def _history_line(entry: HistoryEntry) -> str:
@@ -55,9 +93,20 @@ def _history_line(entry: HistoryEntry) -> str:
     if entry.source:
         who = f"{entry.requester}, outside shipbot"
     return (
-        f"• {_when(entry.finished_at)} `{entry.environment}` `{entry.version}` "
-        f"*{entry.state.value}* — {who} (`{entry.request_id}`)"
+        f"• {_when(entry.finished_at)} `{entry.environment}` {_outcome(entry)} — {who} "
+        f"(`{entry.request_id}`)"
     )
+
+
+def _outcome(entry: HistoryEntry) -> str:
+    """``v2 *succeeded*``, ``v2 *rolled back*`` (undone later), ``*rolled back to* v1``."""
+    state = entry.state.value.replace("_", " ")
+    if entry.action is not Action.ROLLBACK:
+        return f"`{entry.version}` *{state}*"
+    source = f" (from `{entry.undoes_version}`)" if entry.undoes_version else ""
+    if entry.state is State.SUCCEEDED:
+        return f"*rolled back to* `{entry.version}`{source}"
+    return f"rollback to `{entry.version}`{source} *{state}*"
 
 
 def _audit_line(event: AuditEvent) -> str:

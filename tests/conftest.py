@@ -201,7 +201,7 @@ def bot(
 ) -> Iterator[Stack]:
     """The running stack with empty Redis, a quiet FakeSlack, healthy data centres, no
     marker lines, GitLab with one project, and empty Argo CDs and Kubernetes clusters."""
-    redis.Redis.from_url(stack.redis.url).flushdb()
+    flush_keeping_workers(stack.redis.url)
     stack.slack.reset()
     health.reset()
     gitlab.reset()
@@ -211,6 +211,16 @@ def bot(
     for name in ("marker.log", "gate"):
         (stack.workdir / name).unlink(missing_ok=True)
     yield stack
+
+
+def flush_keeping_workers(url: str, prefix: str = "shipbot") -> None:
+    """Empty Redis, but keep the workers' heartbeats: the workers are still running."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    workers = client.zrange(f"{prefix}:workers", 0, -1, withscores=True)
+    client.flushdb()
+    if workers:
+        client.zadd(f"{prefix}:workers", dict(workers))
+    client.close()
 
 
 def marker_lines(stack: Stack) -> list[str]:

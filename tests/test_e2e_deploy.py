@@ -108,7 +108,7 @@ def test_cancel_is_for_the_requester_only(bot: Stack) -> None:
     request_id = bot.deploy("web-h5 v2.3.1 to prod")
     bot.click(CANCEL, request_id, "U0ALICE")
     said = bot.slack.wait_for(lambda: bot.ephemerals("U0ALICE"))
-    assert "Only the person who asked" in said[0]
+    assert "who asked for it, can cancel" in said[0]
     bot.click(CANCEL, request_id, "U0DEV")
     bot.wait_card(request_id, "Cancelled")
     assert [] == marker_lines(bot)

@@ -83,7 +83,7 @@ def test_rollback_runs_a_pipeline_for_the_previous_version(bot: Stack, gitlab: F
     """/rollback pay prod: a rollback pipeline for v1 in each data centre."""
     bot.deployed("pay v1 to prod")
     bot.deployed("pay v2 to prod")
-    bot.wait_card(bot.rollback("pay prod"), "Deployed in")
+    bot.wait_card(bot.rollback("pay prod"), "Rolled back to")
     expected = [("v1", "dc-a", "rollback", "success"), ("v1", "dc-b", "rollback", "success")]
     assert expected == pipelines(gitlab)[4:]
 

@@ -47,6 +47,6 @@ def test_rollback_is_a_rollout_undo(bot: Stack, kube: Clusters) -> None:
     with_v1(bot, kube)
     bot.deployed("trade v2 to prod")
     before = [len(c.replicasets("trading", "trade")) for c in kube.values()]
-    bot.wait_card(bot.rollback("trade prod"), "Deployed in")
+    bot.wait_card(bot.rollback("trade prod"), "Rolled back to")
     assert {"dc-a": f"{TRADE_IMAGE}:v1", "dc-b": f"{TRADE_IMAGE}:v1"} == images(kube)
     assert before == [len(c.replicasets("trading", "trade")) for c in kube.values()]

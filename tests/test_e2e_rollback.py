@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import marker_lines
 from tests.stack import Stack, reply_text
 
@@ -13,7 +15,7 @@ def test_rollback_returns_to_the_previous_version(bot: Stack) -> None:
     bot.deployed("web-h5 v1 to staging")
     bot.deployed("web-h5 v2 to staging")
     request_id = bot.rollback("web-h5 staging")
-    bot.wait_card(request_id, "Deployed in")
+    bot.wait_card(request_id, "Rolled back to")
     assert f"web-h5 v1 staging - rollback {request_id}" == marker_lines(bot)[-1]
 
 
@@ -22,12 +24,12 @@ def test_rolled_back_release_is_marked_and_announced(bot: Stack) -> None:
     bot.deployed("web-h5 v1 to staging")
     undone = bot.deployed("web-h5 v2 to staging")
     request_id = bot.rollback("web-h5 staging")
-    bot.wait_card(request_id, "Deployed in")
+    bot.wait_card(request_id, "Rolled back to")
     note = bot.slack.wait_for(lambda: bot.releases(request_id))[0]
     assert "Rolled back web-h5 in staging to v1 (from v2)" == note.text
     history = reply_text(bot.command("history web-h5 staging", command="/shipbot"))
     line = next(line for line in history.splitlines() if undone in line)
-    assert "*rolled_back*" in line
+    assert "*rolled back*" in line
 
 
 def test_a_second_rollback_goes_further_back_not_forward(bot: Stack) -> None:
@@ -35,9 +37,9 @@ def test_a_second_rollback_goes_further_back_not_forward(bot: Stack) -> None:
     for version in ("v1", "v2", "v3"):
         bot.deployed(f"web-h5 {version} to staging")
     first = bot.rollback("web-h5 staging")
-    bot.wait_card(first, "Deployed in")
+    bot.wait_card(first, "Rolled back to")
     second = bot.rollback("web-h5 staging")
-    bot.wait_card(second, "Deployed in")
+    bot.wait_card(second, "Rolled back to")
     assert [f"web-h5 v2 staging - rollback {first}", f"web-h5 v1 staging - rollback {second}"] == (
         marker_lines(bot)[-2:]
     )
@@ -48,7 +50,7 @@ def test_rollback_to_a_named_version(bot: Stack) -> None:
     for version in ("v1", "v2", "v3"):
         bot.deployed(f"web-h5 {version} to staging")
     request_id = bot.rollback("web-h5 staging to v1")
-    bot.wait_card(request_id, "Deployed in")
+    bot.wait_card(request_id, "Rolled back to")
     assert f"web-h5 v1 staging - rollback {request_id}" == marker_lines(bot)[-1]
 
 
@@ -77,5 +79,52 @@ def test_rollback_uses_the_smaller_rollback_approval_count(bot: Stack) -> None:
     request_id = bot.rollback("api prod")
     assert "0 of 1" in bot.wait_card(request_id, "Waiting for approval")
     bot.click(APPROVE, request_id, "U0CAROL")
-    bot.wait_card(request_id, "Deployed in")
+    bot.wait_card(request_id, "Rolled back to")
     assert f"api v1 prod - rollback {request_id}" == marker_lines(bot)[-1]
+
+
+def test_a_rollback_says_rolling_back_and_rolled_back_everywhere(bot: Stack) -> None:
+    """Card title and outcome, history and the failure-free card never call it a deploy."""
+    bot.deployed("web-h5 v1 to staging")
+    undone = bot.deployed("web-h5 v2 to staging")
+    request_id = bot.rollback("web-h5 staging")
+    card = bot.wait_card(request_id, "Rolled back to `v1` in")
+    assert "Roll back web-h5 in staging to v1" in card and "Deploy" not in card
+    history = reply_text(bot.command("history web-h5 staging", command="/shipbot"))
+    line = next(line for line in history.splitlines() if request_id in line)
+    assert "*rolled back to* `v1` (from `v2`)" in line
+    assert undone in history
+
+
+def test_rollback_while_deploys_run_or_wait_is_refused_and_says_how_to_undo_them(
+    bot: Stack,
+) -> None:
+    """v1 runs; v2 is deploying and v3 waits behind it: /rollback would skip over them, so it
+    is refused, naming both, Stop for the running one and /shipbot cancel for the queued one;
+    no rollback is created."""
+    gate = bot.workdir / "gate"
+    gate.touch()
+    bot.deployed("slow v1 to staging")
+    gate.unlink()
+    running = bot.deploy("slow v2 to staging")
+    bot.wait_card(running, "Deploying")
+    queued = bot.deploy("slow v3 to staging")
+    answer = reply_text(bot.command("slow staging", command="/rollback"))
+    assert f"`{running}` (deploy slow v2 to staging, running)" in answer
+    assert f"`{queued}` (deploy slow v3 to staging, queued)" in answer
+    assert "*Stop*" in answer and "`/shipbot cancel <request-id>`" in answer
+    gate.touch()
+    bot.wait_card(queued, "Deployed in")
+    assert not any("Roll back" in json.dumps(m.blocks) for m in bot.slack.messages("C0DEPLOY"))
+
+
+def test_a_rolled_back_version_is_named_as_undone_with_the_way_back(bot: Stack) -> None:
+    """After v2 was rolled back, `/rollback ... to v2` says it was undone and how to deploy
+    it again, instead of claiming it never succeeded."""
+    bot.deployed("web-h5 v1 to staging")
+    undone = bot.deployed("web-h5 v2 to staging")
+    bot.wait_card(bot.rollback("web-h5 staging"), "Rolled back to")
+    bot.deployed("web-h5 v3 to staging")
+    answer = reply_text(bot.command("web-h5 staging to v2", command="/rollback"))
+    assert f"`v2` was deployed to `staging` (`{undone}`) and later rolled back" in answer
+    assert "`/deploy web-h5 v2 to staging`" in answer

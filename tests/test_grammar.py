@@ -97,6 +97,13 @@ DEPLOY_ERRORS = [
     pytest.param("web-h5 v1", "Missing the environment.", id="no-env"),
     pytest.param("web-h5 v1 to", "Missing the environment after `to`.", id="nothing-after-to"),
     pytest.param("web-h5 to prod", "Missing the version", id="to-in-version-place"),
+    pytest.param(
+        "web-h5 prod",
+        "Missing the version: `prod` reads as the environment, and the version goes before it, "
+        "as in `/deploy web-h5 v1.2.3 to prod`.",
+        id="environment-without-version",
+    ),
+    pytest.param("web-h5 3f2a9c1", "Missing the environment.", id="commit-without-env"),
     pytest.param("Web-H5 v1 prod", "names are lowercase, try `web-h5`", id="uppercase-service"),
     pytest.param("web-h5 v1 PROD", "`PROD` is not a valid environment name", id="uppercase-env"),
     pytest.param("<@U123> v1 prod", "Slack mention", id="mention-as-service"),
@@ -191,6 +198,8 @@ SHIPBOTS = [
     ),
     pytest.param("audit", ShipbotCommand("audit", ()), id="audit"),
     pytest.param("audit d-abcd2345", ShipbotCommand("audit", ("d-abcd2345",)), id="audit-id"),
+    pytest.param("services", ShipbotCommand("services", ()), id="services"),
+    pytest.param("cancel d-abcd2345", ShipbotCommand("cancel", ("d-abcd2345",)), id="cancel"),
 ]
 
 
@@ -202,7 +211,9 @@ def test_parse_shipbot_accepts(text: str, expected: ShipbotCommand) -> None:
 
 SHIPBOT_ERRORS = [
     pytest.param("deploy web-h5", "`deploy` is not a shipbot command", id="unknown-verb"),
-    pytest.param("frob", "`help`, `status`, `history`, `audit`", id="lists"),
+    pytest.param("frob", "`help`, `services`, `status`, `history`, `audit`, `cancel`", id="lists"),
+    pytest.param("cancel", "Missing the request id.", id="cancel-without-id"),
+    pytest.param("services web-h5", "`/shipbot services` does not take `web-h5`", id="svc-arg"),
     pytest.param("status a b", "`/shipbot status` does not take `b`", id="status-extra"),
     pytest.param("history", "Missing the service.", id="history-no-service"),
     pytest.param("history", "Missing the service.", id="history-no-service"),

@@ -24,7 +24,7 @@ def request() -> DeployRequest:
 def test_requester_may_not_approve_even_when_listed() -> None:
     """Listed or not, the requester is refused, and told who can approve."""
     refusal = approval_refusal(request(), "U0ALICE", APPROVERS, set())
-    assert refusal is not None and "can't approve it" in refusal and "<@U0BOB>" in refusal
+    assert refusal is not None and "can't approve it" in refusal.say and "<@U0BOB>" in refusal.say
 
 
 def test_listed_user_may_approve() -> None:
@@ -40,13 +40,22 @@ def test_member_of_listed_group_may_approve() -> None:
 def test_unlisted_user_is_refused() -> None:
     """Not listed and in no listed group: refused, naming service and environment."""
     refusal = approval_refusal(request(), "U0MALLORY", APPROVERS, set())
-    assert refusal is not None and "not an approver for web-h5 in prod" in refusal
+    assert refusal is not None and "not an approver for web-h5 in prod" in refusal.say
 
 
 def test_unknown_membership_fails_closed() -> None:
     """When groups could not be checked the answer is no."""
     refusal = approval_refusal(request(), "U0CAROL", APPROVERS, None)
-    assert refusal is not None and "couldn't check" in refusal
+    assert refusal is not None and "couldn't check" in refusal.say
+
+
+def test_no_groups_listed_means_no_group_lookup_is_needed() -> None:
+    """Approvers without user groups: an unlisted user is simply not an approver, even when
+    membership is unknown (None), and is told who is."""
+    refusal = approval_refusal(request(), "U0MALLORY", ["U0ALICE", "U0BOB"], None)
+    assert refusal is not None and "not an approver" == refusal.why
+    expected = "You're not an approver for web-h5 in prod. Its approvers are <@U0ALICE>, <@U0BOB>."
+    assert expected == refusal.say
 
 
 def test_mentions_users_groups_and_other_actors() -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
 from bot.models import Action, Deployed, DeployRequest, HistoryEntry, State, Step
 from bot.store import Store, StoreUnavailable, connect
 from tests.fakes import RedisServer
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -48,7 +51,41 @@ async def test_new_request_round_trips(store: Store) -> None:
 
 async def test_no_approvals_needed_queues_at_once(store: Store) -> None:
     """approvals 0: the request is queued and heads its lane."""
-    assert ["queued", "d-1"] == await store.create(request(approvals=0))
+    created = await store.create(request(approvals=0))
+    assert created is not None and (State.QUEUED, "d-1", "") == (
+        created.state,
+        created.head,
+        created.ahead,
+    )
+
+
+async def test_a_request_queued_behind_others_names_the_one_just_ahead(store: Store) -> None:
+    """Third in its lane: the head is the first, the one just ahead the second."""
+    for rid in ("d-1", "d-2"):
+        await store.create(request(rid, approvals=0))
+    created = await store.create(request("d-3", approvals=0))
+    assert created is not None and ("d-1", "d-2") == (created.head, created.ahead)
+
+
+async def test_creating_a_request_says_which_workers_are_alive(store: Store) -> None:
+    """No heartbeat yet: none alive, never seen; after one, one alive, seen just now."""
+    before = await store.create(request("d-1"))
+    await store.heartbeat("worker:a")
+    after = await store.create(request("d-2"))
+    assert before is not None and (0, None) == (before.workers.alive, before.workers.last_seen)
+    assert after is not None and 1 == after.workers.alive
+    assert after.workers.last_seen is not None and time.time() - after.workers.last_seen < 60
+    assert after.workers == await store.workers()
+
+
+async def test_requests_with_no_approval_are_approved_by_shipbot_in_the_audit(
+    store: Store,
+) -> None:
+    """approvals 0: the audit says shipbot approved it because none was needed, not the
+    requester."""
+    await store.create(request(approvals=0))
+    approved = [e for e in await store.audit_trail() if e.event == "approved"]
+    assert [("shipbot", "no approval needed")] == [(e.actor, e.detail) for e in approved]
 
 
 async def test_quorum_queues_exactly_once_under_concurrency(store: Store) -> None:
@@ -81,8 +118,25 @@ async def test_only_the_requester_can_cancel(store: Store) -> None:
     """Cancel by someone else is refused; by the requester it ends the request."""
     r = request()
     await store.create(r)
-    assert ["not_requester"] == await store.end_pending(r, "U0ALICE", State.CANCELLED)
-    assert ["ended"] == await store.end_pending(r, "U0DEV", State.CANCELLED)
+    assert ["not_requester"] == await store.end(r, "U0ALICE", State.CANCELLED)
+    assert ["ended", ""] == await store.end(r, "U0DEV", State.CANCELLED)
+
+
+async def test_a_queued_request_is_cancelled_only_when_the_caller_allows_it(
+    store: Store,
+) -> None:
+    """Without queued_too a queued request stays; with it, it leaves its lane and the lane's
+    new head is named, and it can no longer be claimed."""
+    first, second = request("d-1", approvals=0), request("d-2", approvals=0)
+    await store.create(first)
+    await store.create(second)
+    assert ["closed", "queued"] == await store.end(first, "U0DEV", State.CANCELLED)
+    assert ["ended", "d-2"] == await store.end(first, "U0ALICE", State.CANCELLED, queued_too=True)
+    cancelled = await store.get("d-1")
+    assert cancelled is not None
+    assert (State.CANCELLED, "U0ALICE") == (cancelled.state, cancelled.cancelled_by)
+    assert ["d-2"] == await store.lane_of(second)
+    assert ["not_queued", "cancelled"] == await store.claim(first, "w")
 
 
 async def test_second_request_waits_behind_the_first(store: Store) -> None:
@@ -127,8 +181,9 @@ async def test_every_transition_is_audited(store: Store) -> None:
 async def test_a_replayed_delivery_changes_nothing(store: Store) -> None:
     """The same delivery key twice: the second create and approve are answered 'replay'."""
     r = request()
-    assert ["pending"] == await store.create(r, "trigger-1")
-    assert ["replay"] == await store.create(request("d-2"), "trigger-1")
+    created = await store.create(r, "trigger-1")
+    assert created is not None and State.PENDING == created.state
+    assert None is await store.create(request("d-2"), "trigger-1")
     assert None is await store.get("d-2")
     assert ["recorded", "1"] == await store.approve(r, "U0ALICE", "click-1")
     assert ["replay"] == await store.approve(r, "U0BOB", "click-1")
@@ -143,16 +198,34 @@ async def test_unreachable_redis_raises_store_unavailable() -> None:
 
 
 async def test_running_request_with_a_lapsed_lease_is_an_orphan(redis_server: RedisServer) -> None:
-    """A lease found lapsed on two sweeps in a row makes its request an orphan."""
+    """A lease found lapsed is first only suspect; once it has stayed lapsed for the grace,
+    its request is an orphan."""
     client = connect(redis_server.url)
     await client.flushdb()
-    store = Store(client, lease_seconds=2)
+    store = Store(client, lease_seconds=2, lease_grace=0.5)
     await store.create(request(approvals=0))
     await store.claim(request(), "w")
     assert [] == await store.orphans()
-    await asyncio.sleep(2.2)
+    await until(lambda: client.exists(store.key.lease("d-1")), want=0)
+    assert [] == await store.orphans()  # seen lapsed for the first time
+    assert ["d-1"] == await until(store.orphans, want=["d-1"])
+    await client.aclose()
+
+
+async def test_a_lease_renewed_within_the_grace_clears_the_suspicion(
+    redis_server: RedisServer,
+) -> None:
+    """A worker that renews after its lease was seen lapsed keeps its deploy."""
+    client = connect(redis_server.url)
+    await client.flushdb()
+    store = Store(client, lease_seconds=2, lease_grace=0.5)
+    await store.create(request(approvals=0))
+    await store.claim(request(), "w")
+    await until(lambda: client.exists(store.key.lease("d-1")), want=0)
     assert [] == await store.orphans()
-    assert ["d-1"] == await store.orphans()
+    assert await store.renew_lease("d-1", "w")
+    assert [] == await store.orphans()
+    assert 0 == await client.exists(store.key.suspect("d-1"))
     await client.aclose()
 
 
@@ -227,3 +300,12 @@ async def test_older_external_deployment_does_not_replace_what_runs(store: Store
     running = await store.current("web-h5", "prod")
     assert {"dc-a": "v8", "dc-b": "v7"} == {dc: d.version for dc, d in running.items()}
     assert [entry] == await store.history("web-h5", "prod")
+
+
+async def until(probe: Callable[[], Awaitable[T]], want: T, timeout: float = 10) -> T:
+    """Ask ``probe`` until it answers ``want`` (or fail after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while (got := await probe()) != want:
+        assert time.monotonic() < deadline, f"still {got!r}, wanted {want!r}"
+        await asyncio.sleep(0.05)
+    return got

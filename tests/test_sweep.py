@@ -28,7 +28,7 @@ async def services(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[S
     await client.flushdb()
     yield Services(
         catalog=load_catalog(write_catalog(tmp_path)),
-        store=Store(client, lease_seconds=2),
+        store=Store(client, lease_seconds=2, lease_grace=0),
         notifier=RecordingNotifier(),
         directory=FixedDirectory(),
         queue=RecordingQueue(),
