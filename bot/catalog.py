@@ -1,17 +1,19 @@
 """The catalog: which services shipbot deploys, how, where, and who must approve.
 
 Loaded once at start by `load_catalog`, which validates the YAML with pydantic and turns
-every problem into a `CatalogIssue` carrying the YAML line it came from.
+every problem into a `CatalogIssue` carrying the YAML line and column it came from. Every
+problem is found in one pass: keys (bot.catalog_keys), values (pydantic, below) and the
+rules that relate them (bot.catalog_checks) are checked side by side.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
@@ -19,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
@@ -26,21 +29,17 @@ from pydantic import (
     model_validator,
 )
 
-from bot.catalog_issues import (
-    CatalogIssue,
-    duplicate_keys,
-    issue,
-    not_a_mapping,
-    yaml_issue,
-)
+from bot.catalog_checks import checked, environment_problems, service_problems
+from bot.catalog_issues import CatalogIssue, at, issue
+from bot.catalog_keys import spelled
+from bot.catalog_yaml import duplicate_keys, not_a_mapping, yaml_issue
 from bot.options import (
-    OPTION_KEYS,
     ArgoCDOptions,
+    Deployer,
     DeployerOptions,
     GitLabOptions,
     KubernetesOptions,
     merged,
-    missing,
 )
 
 BASE_DIR = "base_dir"  # validation context key: the directory relative paths start from
@@ -57,21 +56,12 @@ def _matching(pattern: str, what: str, hint: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _unique(values: list[str]) -> list[str]:
-    twice = sorted({v for v in values if values.count(v) > 1})
-    if twice:
-        raise ValueError(f"listed more than once: {', '.join(twice)}")
-    return values
-
-
 NAME_HINT = "use 1-63 of a-z 0-9 . _ -, starting with a letter or digit"
 APPROVER_HINT = "expected a Slack user ID (U.../W...) or user-group ID (S...)"
 CHANNEL_HINT = "expected a Slack channel ID (C..., G... or D...)"
 Name = Annotated[str, _matching(r"[a-z0-9][a-z0-9._-]{0,62}", "name", NAME_HINT)]
 ApproverId = Annotated[str, _matching(r"[UWS][A-Z0-9]{2,}", "approver", APPROVER_HINT)]
 ChannelId = Annotated[str, _matching(r"[CGD][A-Z0-9]{2,}", "channel", CHANNEL_HINT)]
-Deployer = Literal["ansible", "kubernetes", "gitlab", "argocd"]
-ANSIBLE_ONLY = ("playbook", "inventory", "vars")
 
 
 class _Model(BaseModel):
@@ -107,6 +97,12 @@ class Environment(_Model):
     gitlab: GitLabOptions | None = None
     argocd: ArgoCDOptions | None = None
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Environment]) -> Environment:
+        """Approvals that can be given, data centres listed once (see bot.catalog_checks)."""
+        return checked(data, handler, environment_problems(data))
+
     @model_validator(mode="before")
     @classmethod
     def _empty_means_defaults(cls, data: Any) -> Any:
@@ -116,30 +112,11 @@ class Environment(_Model):
     @classmethod
     def _names_or_options(cls, value: Any) -> Any:
         """``[dc-a, dc-b]`` or ``{dc-a: {kubernetes: {...}}, dc-b: ...}``; both keep order."""
-        if isinstance(value, list):
-            _unique([str(v) for v in value])
+        if isinstance(value, list) and all(isinstance(name, Hashable) for name in value):
             return {name: {} for name in value}
         if isinstance(value, dict):
             return {name: {} if options is None else options for name, options in value.items()}
         return value
-
-    @field_validator("approvers")
-    @classmethod
-    def _enough_approvers(cls, approvers: list[str], info: ValidationInfo) -> list[str]:
-        needed = info.data.get("approvals", 0)
-        if needed and not approvers:
-            raise ValueError(f"approvals is {needed}, so at least one approver is required")
-        if not any(a.startswith("S") for a in approvers) and needed > len(set(approvers)):
-            raise ValueError(f"approvals is {needed} but only {len(set(approvers))} can approve")
-        return approvers
-
-    @field_validator("rollback_approvals")
-    @classmethod
-    def _rollbacks_need_no_more(cls, count: int | None, info: ValidationInfo) -> int | None:
-        approvals = info.data.get("approvals", 0)
-        if count is not None and count > approvals:
-            raise ValueError(f"rollback_approvals may not exceed approvals ({approvals})")
-        return count
 
     def targets(self) -> list[str]:
         """The data centres in rollout order, or one unnamed target when none are listed."""
@@ -167,6 +144,12 @@ class Service(_Model):
     argocd: ArgoCDOptions | None = None
     environments: dict[Name, Environment] = Field(min_length=1)
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rules(cls, data: Any, handler: ModelWrapValidatorHandler[Service]) -> Service:
+        """The keys and options its deployer needs, and no others (see bot.catalog_checks)."""
+        return checked(data, handler, service_problems(data))
+
     @field_validator("playbook", "inventory")
     @classmethod
     def _existing_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
@@ -177,38 +160,6 @@ class Service(_Model):
         if not path.is_file():
             raise ValueError(f"{info.field_name} {str(value)!r} not found (looked for {path})")
         return path
-
-    @model_validator(mode="after")
-    def _deployer_fields(self) -> Service:
-        if self.deployer == "ansible" and self.playbook is None:
-            raise ValueError("missing key 'playbook', required by deployer 'ansible'")
-        if self.deployer != "ansible":
-            given = [k for k in ANSIBLE_ONLY if k in self.model_fields_set]
-            if given:
-                raise ValueError(f"{', '.join(given)}: only used by deployer 'ansible'")
-        for where, level in self._levels():
-            stray = [k for k in OPTION_KEYS if k != self.deployer and getattr(level, k)]
-            if stray:
-                deployer = self.deployer
-                raise ValueError(f"{where}: {stray[0]} options, but the deployer is {deployer}")
-        for environment, env in self.environments.items():
-            for target in env.targets():
-                lack = missing(self.deployer, self.options_for(environment, target))
-                if self.deployer in OPTION_KEYS and lack:
-                    where = f"{environment}/{target}" if target else environment
-                    raise ValueError(
-                        f"{self.deployer} options for {where} lack {', '.join(lack)}; "
-                        f"give them under {self.deployer}: in the service, the environment "
-                        "or the data centre"
-                    )
-        return self
-
-    def _levels(self) -> Iterator[tuple[str, Any]]:
-        yield "the service", self
-        for environment, env in self.environments.items():
-            yield f"environment {environment}", env
-            for target, options in env.datacenters.items():
-                yield f"data centre {environment}/{target}", options
 
     def options_for(self, environment: str, datacenter: str) -> dict[str, Any]:
         """This deployer's options for one target, nearest level first (see bot.options)."""
@@ -252,13 +203,16 @@ def load_catalog(path: str | Path) -> Catalog:
     path = Path(path)
     raw = _read(path)
     root, data = _parse(path, raw)
-    issues = list(duplicate_keys(root, (), set()))
+    spelling = spelled(Catalog, data)
+    issues = [*duplicate_keys(root, (), set())]
+    issues += [at(root, spelling.as_written(key.loc), key.message) for key in spelling.unknown]
     try:
-        catalog = Catalog.model_validate(data, context={BASE_DIR: path.absolute().parent})
+        catalog = Catalog.model_validate(spelling.data, context={BASE_DIR: path.absolute().parent})
     except ValidationError as exc:
-        issues += [issue(root, error, Catalog) for error in exc.errors(include_url=False)]
+        errors = exc.errors(include_url=False)
+        issues += [issue(root, spelling.as_written(e["loc"]), e) for e in errors]
     if issues:
-        raise CatalogError(path, sorted(issues, key=lambda i: i.line or 0))
+        raise CatalogError(path, sorted(issues, key=lambda i: (i.line or 0, i.column or 0)))
     catalog._path, catalog._revision = path.absolute(), hashlib.sha256(raw).hexdigest()[:12]
     return catalog
 
@@ -276,7 +230,8 @@ def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise CatalogError(path, [CatalogIssue(None, "", f"cannot read: {exc.strerror}")]) from None
+        reason = f"cannot read: {exc.strerror}"
+        raise CatalogError(path, [CatalogIssue(None, None, "", reason)]) from None
 
 
 def _parse(path: Path, raw: bytes) -> tuple[yaml.MappingNode, Any]:
@@ -285,7 +240,7 @@ def _parse(path: Path, raw: bytes) -> tuple[yaml.MappingNode, Any]:
         root = yaml.compose(raw, Loader=yaml.SafeLoader)
         data = yaml.SafeLoader("").construct_document(root) if root else None
     except yaml.YAMLError as exc:
-        raise CatalogError(path, [yaml_issue(exc)]) from None
+        raise CatalogError(path, [yaml_issue(exc, raw)]) from None
     if not isinstance(root, yaml.MappingNode):
         raise CatalogError(path, [not_a_mapping(root)])
     return root, data

@@ -10,7 +10,7 @@ its own (its kube context, its Argo CD Application).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -84,7 +84,9 @@ class DeployerOptions(_Options):
     argocd: ArgoCDOptions | None = None
 
 
-OPTION_KEYS = tuple(DeployerOptions.model_fields)
+Deployer = Literal["ansible", "kubernetes", "gitlab", "argocd"]
+DEPLOYERS: tuple[str, ...] = get_args(Deployer)
+OPTION_KEYS = tuple(DeployerOptions.model_fields)  # the deployers that take an options block
 DEFAULT_TIMEOUTS = {"kubernetes": 600, "gitlab": 3600, "argocd": 600}  # as the deployers'
 
 
@@ -106,13 +108,13 @@ def merged(deployer: str, *levels: object) -> dict[str, Any]:
     return result
 
 
-def missing(deployer: str, options: dict[str, Any]) -> list[str]:
-    """The required options of ``deployer`` that no level gave."""
-    if deployer not in DeployerOptions.model_fields:  # ansible: its keys are the service's
-        return []
-    kind = DeployerOptions.model_fields[deployer].annotation
-    required: tuple[str, ...] = getattr(_block_type(kind), "REQUIRED", ())
-    return [name for name in required if name not in options]
+def required_options(deployer: str) -> tuple[str, ...]:
+    """The options ``deployer`` needs once the levels are merged (none for ansible: its keys
+    are the service's own)."""
+    field = DeployerOptions.model_fields.get(deployer)
+    kind = _block_type(field.annotation) if field else None
+    required: tuple[str, ...] = getattr(kind, "REQUIRED", ())
+    return required
 
 
 def _block_type(annotation: Any) -> Any:

@@ -119,19 +119,32 @@ def test_valid_catalog_has_no_issues(tmp_path: Path) -> None:
     assert expected == check_catalog(write(tmp_path, VALID))
 
 
-def test_unknown_key_reports_line_and_allowed_keys(tmp_path: Path) -> None:
-    """A misspelt key names itself, its line and the keys allowed there."""
-    path = write(tmp_path, with_prod("{aprovals: 2}"))
+def test_misspelt_key_is_one_issue_naming_the_near_key(tmp_path: Path) -> None:
+    """A misspelt key is one issue, at its line and column, that names the key meant."""
+    path = write(tmp_path, with_prod("{aprovals: 0}"))
     expected = CatalogIssue(
         11,
+        14,
         "services.web-h5.environments.prod.aprovals",
-        "unknown key 'aprovals' (allowed: approvals, approvers, datacenters, "
-        "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure, "
-        "kubernetes, gitlab, argocd)",
+        "unknown key 'aprovals' (did you mean 'approvals'?)",
         str(path),
     )
     expected = [expected]
     assert expected == check_catalog(path)
+
+
+def test_unknown_key_like_no_allowed_one_lists_them(tmp_path: Path) -> None:
+    """A key that resembles none of the allowed ones is reported with all of them."""
+    path = write(tmp_path, with_prod("{owner: team-a}"))
+    expected = [
+        (
+            11,
+            "unknown key 'owner' (allowed: approvals, approvers, datacenters, "
+            "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure, "
+            "kubernetes, gitlab, argocd)",
+        )
+    ]
+    assert expected == issues_of(path)
 
 
 def test_revision_is_not_a_yaml_key(tmp_path: Path) -> None:
@@ -293,15 +306,15 @@ def test_missing_file_rejected(tmp_path: Path) -> None:
 
 
 def test_error_text_has_one_issue_per_line_prefixed_by_path(tmp_path: Path) -> None:
-    """str(CatalogError) is one `file:line: location: message` line per issue."""
+    """str(CatalogError) is one `file:line:column: location: message` line per issue."""
     path = write(tmp_path, VALID.replace("U0BOB", "bob").replace("dc-b]", "dc-a]"))
     with pytest.raises(CatalogError) as caught:
         load_catalog(path)
     prod = "services.web-h5.environments.prod"
     expected = (
-        f"{path}:13: {prod}.approvers[1]: invalid approver 'bob': "
+        f"{path}:13:30: {prod}.approvers[1]: invalid approver 'bob': "
         "expected a Slack user ID (U.../W...) or user-group ID (S...)\n"
-        f"{path}:14: {prod}.datacenters: listed more than once: dc-a"
+        f"{path}:14:9: {prod}.datacenters: listed more than once: dc-a"
     )
     assert expected == str(caught.value)
 
@@ -309,7 +322,7 @@ def test_error_text_has_one_issue_per_line_prefixed_by_path(tmp_path: Path) -> N
 def test_issue_without_line_omits_it() -> None:
     """An issue with no known line prints as `file: message`."""
     expected = "c.yaml: cannot read"
-    assert expected == str(CatalogIssue(None, "", "cannot read", "c.yaml"))
+    assert expected == str(CatalogIssue(None, None, "", "cannot read", "c.yaml"))
 
 
 def test_targets_are_datacenters_in_order() -> None:
@@ -345,7 +358,7 @@ def test_rollbacks_may_not_need_more_approvals(tmp_path: Path) -> None:
     """rollback_approvals above approvals is an error on its line."""
     text = CATALOG_WITH_ROLLBACK.replace("rollback_approvals: 1", "rollback_approvals: 3")
     issues = check_catalog(write(tmp_path, text))
-    assert ["rollback_approvals may not exceed approvals (2)"] == [i.message for i in issues]
+    assert ["may not exceed approvals (2)"] == [i.message for i in issues]
 
 
 CATALOG_WITH_ROLLBACK = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.catalog import load_catalog
+from bot.catalog import check_catalog, load_catalog
 from tests.test_catalog import issues_of, write
 
 KUBERNETES = """\
@@ -51,39 +51,61 @@ def test_data_centres_keep_their_order_when_given_as_a_mapping(tmp_path: Path) -
     assert ["dc-a", "dc-b"] == environment["prod"].targets()
 
 
-def test_a_target_missing_a_required_option_is_named(tmp_path: Path) -> None:
-    """Without an image anywhere, the error names the deployer, the target and the key."""
+def test_an_option_no_target_has_is_reported_once_at_the_service(tmp_path: Path) -> None:
+    """Without an image anywhere, one issue at the service's block names the deployer and key."""
     text = KUBERNETES.replace(", image: reg/trade-api", "")
     expected = [
         (
-            3,
-            "kubernetes options for staging lack image; give them under kubernetes: in the "
-            "service, the environment or the data centre",
+            5,
+            "kubernetes options lack image in every environment; give them under kubernetes: "
+            "in the service",
         )
     ]
     assert expected == issues_of(write(tmp_path, text))
 
 
-def test_unknown_option_key_lists_the_allowed_ones(tmp_path: Path) -> None:
-    """A misspelt key in a data centre's block is reported on its line with the valid keys."""
+def test_each_target_missing_an_option_is_named(tmp_path: Path) -> None:
+    """An image given for staging only: each prod data centre lacks it, on its own line."""
+    text = KUBERNETES.replace(", image: reg/trade-api", "").replace(
+        "{context: staging}", "{context: staging, image: reg/trade-api}"
+    )
+    lack = (
+        "kubernetes options lack image; give them under kubernetes: in the service, "
+        "the environment or the data centre"
+    )
+    prod = "services.trade-api.environments.prod.datacenters"
+    expected = [(12, 11, f"{prod}.dc-a", lack), (13, 11, f"{prod}.dc-b", lack)]
+    issues = check_catalog(write(tmp_path, text))
+    assert expected == [(i.line, i.column, i.location, i.message) for i in issues]
+
+
+def test_misspelt_option_key_names_the_key_meant(tmp_path: Path) -> None:
+    """A misspelt key in a data centre's block is reported on its line with the key meant."""
     text = KUBERNETES.replace("namespace: dc-b-only", "namespce: dc-b-only")
-    [(line, message)] = issues_of(write(tmp_path, text))
-    assert 13 == line
-    assert message.startswith("unknown key 'namespce' (allowed: deployment, containers, image,")
-
-
-def test_options_for_another_deployer_are_refused(tmp_path: Path) -> None:
-    """gitlab: options on a kubernetes service are a mistake, not silently ignored."""
-    text = KUBERNETES.replace("staging:\n", "staging:\n        gitlab: {project: a/b}\n")
-    expected = [(3, "environment staging: gitlab options, but the deployer is kubernetes")]
+    expected = [(13, "unknown key 'namespce' (did you mean 'namespace'?)")]
     assert expected == issues_of(write(tmp_path, text))
 
 
+def test_options_for_another_deployer_are_refused(tmp_path: Path) -> None:
+    """gitlab: options on a kubernetes service are a mistake, reported at the stray key."""
+    text = KUBERNETES.replace("staging:\n", "staging:\n        gitlab: {project: a/b}\n")
+    expected = [
+        (
+            8,
+            9,
+            "services.trade-api.environments.staging.gitlab",
+            "gitlab options given, but the service's deployer is kubernetes",
+        )
+    ]
+    issues = check_catalog(write(tmp_path, text))
+    assert expected == [(i.line, i.column, i.location, i.message) for i in issues]
+
+
 def test_ansible_keys_on_another_deployer_are_refused(tmp_path: Path) -> None:
-    """A playbook on a kubernetes service would never run; say so."""
+    """Playbook vars on a kubernetes service would never be used; say so at the key."""
     deployer = "    deployer: kubernetes\n"
     text = KUBERNETES.replace(deployer, f"{deployer}    vars: {{}}\n")
-    expected = [(3, "vars: only used by deployer 'ansible'")]
+    expected = [(5, "only used by deployer 'ansible', but the service's deployer is kubernetes")]
     assert expected == issues_of(write(tmp_path, text))
 
 

@@ -32,7 +32,7 @@ def test_check_accepts_the_demo_catalog() -> None:
 
 
 def test_check_prints_each_error_with_its_line(tmp_path: Path) -> None:
-    """Every problem is printed as file:line: location: message, and the exit code is 1."""
+    """Every problem is printed as file:line:column: location: message; the exit code is 1."""
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(
         "notify: {releases_channel: C0REL}\n"
@@ -41,14 +41,14 @@ def test_check_prints_each_error_with_its_line(tmp_path: Path) -> None:
         "    deployer: ansible\n"
         "    playbook: missing.yml\n"
         "    environments:\n"
-        "      prod: {aprovals: 2}\n"
+        "      prod: {aprovals: 0}\n"
     )
     result = shipbot("check", str(catalog))
     lines = result.stderr.splitlines()
     assert 1 == result.returncode
     assert 2 == len(lines)
-    assert lines[0].startswith(f"{catalog}:5: services.web.playbook")
-    assert lines[1].startswith(f"{catalog}:7: services.web.environments.prod.aprovals")
+    assert lines[0].startswith(f"{catalog}:5:5: services.web.playbook")
+    assert lines[1].startswith(f"{catalog}:7:14: services.web.environments.prod.aprovals")
 
 
 def test_serve_without_settings_names_what_is_missing() -> None:
