@@ -83,9 +83,7 @@ class SlackNotifier:
     async def _update_card(self, request_id: str) -> None:
         try:
             request = await self.store.get(request_id)
-        except (
-            StoreUnavailable
-        ) as error:  # a later update, or the sweep, brings the card up to date
+        except StoreUnavailable as error:  # the next update shows the latest
             log.warning("card of %s not updated: Redis unavailable (%s)", request_id, error)
             return
         if request is None:
