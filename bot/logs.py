@@ -2,7 +2,8 @@
 
 A record's message has its control characters escaped, so text that came from outside (a
 request body, a tool's output) can never forge a log line. Tracebacks of internal errors are
-kept for the operator, scrubbed, and indented under their record.
+kept for the operator, scrubbed, and indented under their record, even when another formatter
+has already rendered (and cached) the traceback.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import logging
 
 from bot.scrub import scrub
 
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F]} | {
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]} | {
     ord("\n"): "\\n",
     ord("\r"): "\\r",
     ord("\t"): "\\t",
+    0x2028: "\\u2028",  # line and paragraph separators: new lines to some log viewers
+    0x2029: "\\u2029",
 }
 
 
@@ -26,8 +29,21 @@ def escaped(text: str) -> str:
 class ScrubbingFormatter(logging.Formatter):
     """Formats a record on one line (plus its indented traceback), without secrets."""
 
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        lines = [self.formatMessage(record)]
+        if record.exc_info:  # rendered here: a cached exc_text may come unscrubbed from elsewhere
+            lines.append(self.formatException(record.exc_info))
+        elif record.exc_text:  # a record without its exception (e.g. unpickled)
+            lines.append(_indented(scrub(record.exc_text)))
+        if record.stack_info:
+            lines.append(self.formatStack(record.stack_info))
+        return "\n".join(lines)
+
     def formatMessage(self, record: logging.LogRecord) -> str:
-        return scrub(escaped(super().formatMessage(record)))
+        return escaped(scrub(super().formatMessage(record)))
 
     def formatException(self, ei: logging._SysExcInfoType) -> str:
         return _indented(scrub(super().formatException(ei)))

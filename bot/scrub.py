@@ -1,38 +1,95 @@
 """The one scrubber: removes secrets from text before it is logged or sent to Slack.
 
 It masks what looks like a credential, whatever produced the text (shipbot, a playbook's task
-output, a pipeline's job log, an Argo CD message):
+output, a pipeline's job log, an Argo CD message), and keeps the words around it readable:
 
-- Slack tokens (``xoxb-``, ``xoxp-``, ``xoxa-``, ``xoxr-``, ``xoxs-``, ``xoxe-``, ``xapp-``);
+- Slack tokens (``xoxb-``, ``xoxp-``, ``xoxa-``, ``xoxr-``, ``xoxs-``, ``xoxe-``, ``xapp-``)
+  and the secret path of Slack webhook URLs;
 - GitLab tokens by their documented prefixes (``glpat-`` personal/project/group access,
   ``gldt-`` deploy, ``glptt-`` pipeline trigger, ``glrt-`` runner, ``glcbt-`` CI/CD job,
   ``gloas-``, ``glft-``, ``glimt-``, ``glagent-``, ``glsoat-``, ``glffct-``, ``glwt-``), also
-  behind an instance prefix (``acme-glpat-…``);
-- ``Bearer …`` and ``Basic …`` credentials, JSON Web Tokens (Argo CD and Kubernetes tokens);
-- the ``user:password@`` part of a URL, and ``token=``/``private_token=``/``password=`` values.
+  behind an instance prefix (``acme-glpat-…``), and legacy runner registration tokens
+  (``GR1348941…``);
+- JSON Web Tokens (Argo CD and Kubernetes tokens) and PEM private keys;
+- the credential after ``Bearer`` and ``Basic``, and the value of an ``Authorization``,
+  ``PRIVATE-TOKEN``, ``JOB-TOKEN``, ``X-Gitlab-Token``, ``X-Api-Key`` or ``Cookie`` header;
+- the ``user:password@`` of a URL;
+- the value of ``…token=``, ``…password=``, ``…secret=``, ``…api_key=`` (a query parameter, a
+  command-line option) and of such keys quoted in JSON or a Python dict.
+
+Names stay (``Authorization: Bearer [redacted]``, ``private_token=[redacted]``) so that a
+message still says what was wrong. Scrubbing twice changes nothing more.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+from collections.abc import Mapping
+from typing import Any
 
 MASK = "[redacted]"
 
 _GITLAB_PREFIXES = "pat|dt|ptt|rt|rtr|cbt|oas|ft|imt|agent|soat|ffct|wt"
-_PATTERNS = [
-    r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9.-]+",
-    rf"(?<![A-Za-z0-9])(?:[A-Za-z0-9]+-)?gl(?:{_GITLAB_PREFIXES})-[A-Za-z0-9_.-]{{8,}}",
-    r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
-    r"(?i:\bbearer\s+)[A-Za-z0-9+/=._~-]{8,}",
-    r"\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}",
+_SECRET_KEY = r"[\w-]{0,30}?(?:token|password|passwd|secret|api_?key)"
+
+# Masked whole.
+_TOKENS = re.compile(
+    "|".join(
+        f"(?:{pattern})"
+        for pattern in (
+            r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9.-]+",
+            rf"(?<![A-Za-z0-9])(?:[A-Za-z0-9]+-)?gl(?:{_GITLAB_PREFIXES})-[A-Za-z0-9_.-]{{8,}}",
+            r"\bGR1348941[A-Za-z0-9_-]{8,}",
+            r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?"
+            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+        )
+    )
+)
+
+# The ``keep`` group stays, what follows it is masked.
+_AFTER_NAME = [
+    re.compile(r"(?P<keep>https://hooks\.slack\.com/(?:services|workflows|triggers)/)[\w/-]+"),
+    re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@:]*:[^/\s]*(?=@)"),
+    re.compile(r"(?P<keep>(?i:\b(?:proxy-)?authorization)\s*:\s*(?:[A-Za-z-]+\s+)?)[^\s,;'\"]{8,}"),
+    re.compile(r"(?P<keep>(?i:\b(?:(?:private|job|x-gitlab)-token|x-api-key))\s*:\s*)[^\s,;'\"]+"),
+    re.compile(r"(?P<keep>(?i:\b(?:set-)?cookie)\s*:\s*)[^\s'\"][^\r\n'\"]*"),
+    re.compile(r"(?P<keep>(?i:\bbearer\s+))[A-Za-z0-9+/=._~-]{8,}"),
+    re.compile(rf"(?P<keep>(?i:\b{_SECRET_KEY})=)[^&\s'\"]+"),
+    re.compile(
+        rf"(?P<keep>(?P<q>[\"'])(?i:{_SECRET_KEY})(?P=q)\s*:\s*(?P<v>[\"']))(?:(?!(?P=v)).)+"
+    ),
 ]
-_SECRET = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:]*:[^/\s@]*@")
-_SECRET_PARAM = re.compile(r"(?i)\b((?:private_|access_)?token|password|secret)=[^&\s'\"]+")
+_BASIC = re.compile(r"(?P<keep>\bBasic\s+)(?P<value>[A-Za-z0-9+/]{8,}={0,2})")
 
 
 def scrub(text: str) -> str:
     """``text`` with every credential it seems to hold replaced by ``[redacted]``."""
-    text = _URL_USERINFO.sub(rf"\1{MASK}@", text)
-    text = _SECRET_PARAM.sub(rf"\1={MASK}", text)
-    return _SECRET.sub(MASK, text)
+    text = _TOKENS.sub(MASK, text)
+    for pattern in _AFTER_NAME:
+        text = pattern.sub(lambda found: found["keep"] + MASK, text)
+    return _BASIC.sub(_basic, text)
+
+
+def scrub_all(value: Any) -> Any:
+    """``value`` (a string, or JSON-like lists and mappings of them) with every string in it
+    scrubbed; keys and other values are kept as they are."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {key: scrub_all(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_all(item) for item in value]
+    return value
+
+
+def _basic(found: re.Match[str]) -> str:
+    """Masks a ``Basic`` credential: base64 of ``user:password``; prose ("Basic auth") stays."""
+    value = found["value"]
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return found[0]
+    return found["keep"] + MASK if ":" in decoded and decoded.isprintable() else found[0]

@@ -1,5 +1,6 @@
 """Work that follows an ack (telling the clicker, refreshing the card), run on the event loop
-without delaying Slack's answer. Errors are logged by type; nothing is lost silently."""
+without delaying Slack's answer. Nothing is lost silently: Redis being down is logged in a line,
+any other error (a bug) with its traceback, scrubbed by the log formatter."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from typing import Any
+
+from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,5 +30,9 @@ class Background:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("follow-up work failed: %s", type(task.exception()).__name__)
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        if isinstance(error, StoreUnavailable):
+            log.warning("follow-up work failed: Redis unavailable (%s)", error)
+        else:
+            log.error("follow-up work failed", exc_info=error)

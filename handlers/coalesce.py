@@ -35,8 +35,8 @@ class Coalescer:
         self._pending.pop(key, None)
         try:
             await self._send(key, send)
-        except Exception as error:  # nobody awaits this task: say what went wrong here
-            log.warning("delayed card update failed: %s", type(error).__name__)
+        except Exception:  # nobody awaits this task: say what went wrong, and where, here
+            log.exception("delayed card update of %s failed", key)
 
     async def _send(self, key: str, send: Send) -> None:
         self._last[key] = time.monotonic()

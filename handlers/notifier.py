@@ -1,11 +1,16 @@
 """The Notifier and Directory over Slack's Web API (chat.*, usergroups.users.list).
 
+Every message goes out through ``SlackNotifier._api``, which passes each string in it (text,
+and every string of its Block Kit blocks) through the one scrubber: what a deploy tool said
+(a task's output, a job's log, an Argo CD message) reaches Slack without its secrets.
+
 Slack being slow or down never fails a deploy: errors are logged (without tokens) and dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 
@@ -15,7 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import Catalog
 from bot.models import UNASKED, DeployRequest, State
-from bot.store import Store
+from bot.scrub import scrub_all
+from bot.store import Store, StoreUnavailable
 from handlers.blocks import Rendered, card, release_note
 from handlers.coalesce import Coalescer
 
@@ -59,7 +65,7 @@ class SlackNotifier:
             await self._card_refused(request, _describe(refused))
             return
         except SLACK_ERRORS as error:  # Slack unreachable: the sweep posts the card later
-            log.warning("Slack chat.postMessage failed: %s", _describe(error))
+            log.warning("Slack chat.postMessage failed: %s", _why(error))
             return
         if answer is not None:
             await self.store.set_card(request.id, answer["channel"], answer["ts"])
@@ -76,7 +82,11 @@ class SlackNotifier:
         await self._call("chat.postMessage", channel=request.requester, text=text)
 
     async def _update_card(self, request_id: str) -> None:
-        request = await self.store.get(request_id)
+        try:
+            request = await self.store.get(request_id)
+        except StoreUnavailable as error:  # the next update shows the latest
+            log.warning("card of %s not updated: Redis unavailable (%s)", request_id, error)
+            return
         if request is None:
             return
         text, blocks = await self._card(request)
@@ -90,8 +100,10 @@ class SlackNotifier:
 
     async def _card(self, request: DeployRequest) -> Rendered:
         """The card; a queued one says so when no worker is alive to run it."""
-        queued = request.state in (State.QUEUED, State.APPROVED)
-        workers = await self.store.workers() if queued else UNASKED
+        workers = UNASKED
+        if request.state in (State.QUEUED, State.APPROVED):
+            with contextlib.suppress(StoreUnavailable):  # then the card just does not warn
+                workers = await self.store.workers()
         return card(request, self._approvers(request), workers)
 
     def _approvers(self, request: DeployRequest) -> list[str]:
@@ -104,11 +116,12 @@ class SlackNotifier:
         try:
             return await self._api(method, kwargs)
         except SLACK_ERRORS as error:
-            log.warning("Slack %s failed: %s", method, _describe(error))
+            log.warning("Slack %s failed: %s", method, _why(error))
             return None
 
     async def _api(self, method: str, kwargs: Mapping[str, object]) -> dict | None:
-        args = {k: v for k, v in kwargs.items() if v is not None}
+        """The one way out to Slack: every string argument scrubbed, here and only here."""
+        args = {k: scrub_all(v) for k, v in kwargs.items() if v is not None}
         response = await self.client.api_call(method, json=args)
         return dict(response.data) if isinstance(response.data, dict) else None
 
@@ -137,7 +150,7 @@ class SlackDirectory:
             async with asyncio.timeout(GROUP_LOOKUP_SECONDS):
                 response = await self.client.usergroups_users_list(usergroup=group)
         except SLACK_ERRORS as error:
-            log.warning("Slack usergroups.users.list failed: %s", _describe(error))
+            log.warning("Slack usergroups.users.list failed: %s", _why(error))
             return None
         members = set(response.get("users") or [])
         await self.store.cache_group(group, members)
@@ -145,6 +158,13 @@ class SlackDirectory:
 
 
 def _describe(error: Exception) -> str:
+    """What Slack said (its error code), or the kind of transport failure."""
     if isinstance(error, SlackApiError):
         return str(error.response.get("error", "unknown error"))
     return type(error).__name__
+
+
+def _why(error: Exception) -> str:
+    """For the log: _describe and the transport's own words (the formatter scrubs them)."""
+    said = "" if isinstance(error, SlackApiError) else str(error)
+    return f"{_describe(error)} ({said})" if said else _describe(error)

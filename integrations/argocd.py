@@ -51,6 +51,7 @@ from integrations.base import (
     Progress,
     ProgressSink,
 )
+from integrations.urls import has_credentials, without_credentials
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +77,20 @@ class ArgoCDDeployer:
 
     @property
     def link(self) -> str:
-        """The Application's page in the Argo CD UI."""
-        return f"{self.server.rstrip('/')}/applications/{self.application}"
+        """The Application's page in the Argo CD UI (never with user:password@)."""
+        return f"{without_credentials(self.server).rstrip('/')}/applications/{self.application}"
 
     async def run(self, job: DeployJob, report: ProgressSink) -> None:
         """Deploy or roll back to ``job.version``; raise DeployError (or a subclass) unless done."""
         if not self.server:
             where = "set ARGOCD_URL or the catalog's argocd.server"
             raise DeployError(f"no Argo CD server for application {self.application}: {where}")
+        if has_credentials(self.server):  # the HTTP client would refuse them beside the token
+            raise DeployError(
+                f"the Argo CD server {without_credentials(self.server)} is given with a user "
+                "name and password; shipbot signs in with ARGOCD_TOKEN only, so remove them "
+                "from the catalog's argocd.server (or ARGOCD_URL)"
+            )
         watch = _Watch(self, job, report)
         async with ApplicationApi(self.server, self.token, self.application) as api:
             try:

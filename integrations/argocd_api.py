@@ -31,6 +31,7 @@ from urllib.parse import quote
 import aiohttp
 
 from integrations.base import DeployError, DeployUnreachable
+from integrations.urls import without_credentials
 
 Json = dict[str, Any]
 
@@ -47,8 +48,9 @@ class ApplicationApi:
     """One session against one Application: ``async with ApplicationApi(...) as api:``."""
 
     def __init__(self, server: str, token: str, application: str) -> None:
-        self._server, self._application = server.rstrip("/"), application
-        self._url = f"{self._server}/api/v1/applications/{quote(application, safe='')}"
+        self._application = application
+        self._url = f"{server.rstrip('/')}/api/v1/applications/{quote(application, safe='')}"
+        self._server = without_credentials(server).rstrip("/")  # as messages name it
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._session: aiohttp.ClientSession | None = None
 

@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import gitlab
 import requests
@@ -22,6 +21,7 @@ from gitlab.exceptions import GitlabAuthenticationError, GitlabCreateError, Gitl
 from gitlab.v4.objects import Project
 
 from integrations.base import DeployError, DeployUnreachable
+from integrations.urls import without_credentials
 
 T = TypeVar("T")
 
@@ -80,7 +80,7 @@ class GitLabClient:
     """The calls shipbot makes, on one python-gitlab session; ``close()`` when done."""
 
     def __init__(self, url: str, token: str) -> None:
-        self.where = shown(url)
+        self.where = without_credentials(url).rstrip("/")
         self._gl = gitlab.Gitlab(url, private_token=token, timeout=_HTTP_TIMEOUT)
 
     def close(self) -> None:
@@ -187,13 +187,6 @@ def _flatten(message: Any) -> Iterable[str]:
         yield " ".join(str(message).split())
 
 
-def shown(url: str) -> str:
-    """The URL as users may see it: any user:password@ dropped."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=host)).rstrip("/")
-
-
 def _variable(key: str, value: str) -> dict[str, str]:
     return {"key": key, "value": value, "variable_type": "env_var"}
 
@@ -203,6 +196,5 @@ def _state(pipeline: Any, jobs: Iterable[Any]) -> PipelineState:
         (JobState(j.id, j.name, j.stage, j.status, bool(j.allow_failure)) for j in jobs),
         key=lambda job: job.id,
     )
-    return PipelineState(
-        pipeline.project_id, pipeline.id, pipeline.status, pipeline.web_url, tuple(found)
-    )
+    web_url = without_credentials(pipeline.web_url)
+    return PipelineState(pipeline.project_id, pipeline.id, pipeline.status, web_url, tuple(found))

@@ -12,6 +12,7 @@ import asyncio
 import aiohttp
 
 from integrations.base import DeployFailed, Progress, ProgressSink
+from integrations.urls import without_credentials
 
 
 async def wait_healthy(
@@ -36,7 +37,7 @@ async def wait_healthy(
                 return
             await asyncio.sleep(interval)
     raise DeployFailed(
-        f"health check {url} did not answer 2xx {successes} times in a row "
+        f"health check {without_credentials(url)} did not answer 2xx {successes} times in a row "
         f"within {max_attempts} attempts (last: {last})"
     )
 

@@ -26,6 +26,7 @@ from kubernetes.config import ConfigException
 
 from integrations.base import DeployError, DeployUnreachable
 from integrations.kubernetes_rollout import Obj, controllers
+from integrations.urls import without_credentials
 
 _REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read: each API call is short, so cancelling is prompt
 _MAX_REASON = 300
@@ -66,7 +67,7 @@ class DeploymentApi:
         except (ConfigException, OSError, yaml.YAMLError) as exc:
             message = f"cannot use the Kubernetes config of {where}: {_trim(exc)}"
             raise DeployUnreachable(message) from exc
-        host = api_client.configuration.host
+        host = without_credentials(api_client.configuration.host)
         same = where.rstrip("/") == host
         return cls(target, api_client, where if same else f"{where} ({host})")
 
@@ -135,7 +136,7 @@ class DeploymentApi:
 def _cluster(target: Target) -> str:
     """How a person would name the cluster this deployer talks to."""
     if target.api_url:
-        return target.api_url
+        return without_credentials(target.api_url)
     if target.context:
         return f"kube context {target.context!r}"
     return "the in-cluster service account or the kubeconfig's current context"

@@ -25,6 +25,8 @@ GITLAB_PROJECT = "payments/pay"
 ARGOCD_TOKEN = "argocd-e2e-token"
 VERSIONS = ("v1", "v2", "v3")
 TRADE_IMAGE = "registry.example/trading/trade"
+LEAKED_TOKEN = "glpat-Leaked0123456789abcd"  # what tests/playbooks/leak.yml prints on failure
+LEAKED_BEARER = "k8s-s3cr3t-b34r3r-t0k3n"
 
 
 def write_catalog(
@@ -83,6 +85,12 @@ services:
         datacenters: [dc-a, dc-b]
         rollback_on_failure: false
         health_check: {{url: "{health_url}", successes: 1, interval_seconds: 0.1, max_attempts: 2}}
+  leaky:
+    deployer: ansible
+    playbook: {PLAYBOOKS / "leak.yml"}
+    vars: {{leaked_token: "{LEAKED_TOKEN}", leaked_bearer: "{LEAKED_BEARER}"}}
+    environments:
+      staging: {{approvals: 0}}
   crowd:
     deployer: ansible
     playbook: {PLAYBOOKS / "ok.yml"}

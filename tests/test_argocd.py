@@ -240,6 +240,25 @@ async def test_wrong_token_is_unreachable_and_not_echoed(argo: FakeArgoCD) -> No
     assert expected == str(error)
 
 
+async def test_credentials_in_the_server_url_are_refused_and_never_shown(argo: FakeArgoCD) -> None:
+    """user:password@ in `server` cannot work beside the token's Authorization header: refused
+    before anything is asked of Argo, with a message that names the server without them."""
+    server = argo.url.replace("http://", "http://admin:s3cret@")
+    error = await failure(argo, job(), server=server)
+    expected = (
+        f"the Argo CD server {argo.url} is given with a user name and password; shipbot signs "
+        "in with ARGOCD_TOKEN only, so remove them from the catalog's argocd.server (or "
+        "ARGOCD_URL)"
+    )
+    assert (expected, []) == (str(error), argo.calls)
+
+
+def test_the_application_link_never_carries_credentials(argo: FakeArgoCD) -> None:
+    """The link shown on the card is the Application's page without user:password@."""
+    server = argo.url.replace("http://", "http://admin:s3cret@") + "/"
+    assert f"{argo.url}/applications/{APP}" == deployer(argo, server=server).link
+
+
 async def test_unknown_application_is_permission_denied(argo: FakeArgoCD) -> None:
     """Argo answers 403 for an Application that does not exist; the message says both causes."""
     error = await failure(argo, job(), application="nope")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+
+import pytest
 
 from handlers.coalesce import Coalescer
 
@@ -35,3 +38,25 @@ async def test_final_waits_for_the_interval_then_sends() -> None:
     await coalescer.submit("card", send)
     await coalescer.submit("card", send, final=True)
     assert 2 == len(times) and times[1] - times[0] >= 0.19
+
+
+async def test_a_failing_delayed_send_is_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nobody awaits a delayed send, so its error is logged there, exception included."""
+    coalescer = Coalescer(interval=0.05)
+
+    async def send() -> None:
+        raise KeyError("blocks")
+
+    await coalescer.submit("card", _nothing)
+    await coalescer.submit("card", send)
+    async with asyncio.timeout(5):
+        while not caplog.records:
+            await asyncio.sleep(0.01)
+    (record,) = caplog.records
+    assert (logging.ERROR, KeyError) == (record.levelno, record.exc_info and record.exc_info[0])
+
+
+async def _nothing() -> None:
+    pass

@@ -384,6 +384,17 @@ async def test_unknown_project(gl: FakeGitLab, project_id: int) -> None:
     assert expected == str(failure.value)
 
 
+async def test_credentials_in_the_gitlab_url_are_never_shown(
+    gl: FakeGitLab, project_id: int
+) -> None:
+    """A GitLab URL given with user:password@ is named without them."""
+    url = gl.url.replace("http://", "http://ci:s3cret@")
+    with pytest.raises(DeployError) as failure:
+        await GitLabDeployer(url, TOKEN, "group/nope").run(job(), ProgressRecorder())
+    expected = f"project group/nope not found on {gl.url} (or the token cannot see it)"
+    assert expected == str(failure.value)
+
+
 async def test_unknown_version(gl: FakeGitLab, project_id: int) -> None:
     """A version that is no branch or tag of the project is named, with GitLab's reason."""
     with pytest.raises(DeployError) as failure:

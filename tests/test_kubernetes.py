@@ -248,6 +248,33 @@ async def test_missing_deployment_is_not_found(kube: FakeKubernetes, token_file:
     assert f"deployment {NS}/nope not found in {kube.url}" == str(caught.value)
 
 
+async def test_credentials_in_api_url_are_never_shown(
+    kube: FakeKubernetes, token_file: Path
+) -> None:
+    """An api_url given with user:password@ is named without them."""
+    api_url = kube.url.replace("http://", "http://admin:s3cret@")
+    deployer = KubernetesDeployer(
+        "nope", ["app"], "reg/x", NS, api_url=api_url, token_file=token_file
+    )
+    with pytest.raises(DeployError) as caught:
+        await deployer.run(job(), ProgressRecorder())
+    assert f"deployment {NS}/nope not found in {kube.url}" == str(caught.value)
+
+
+async def test_credentials_in_a_kubeconfig_server_are_never_shown(
+    kube: FakeKubernetes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API server a kubeconfig context names is shown without user:password@."""
+    server = kube.url.replace("http://", "http://admin:s3cret@")
+    config = kubeconfig(tmp_path / "config", server)
+    monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
+    deployer = KubernetesDeployer("nope", ["app"], "reg/x", NS, "dc-a")
+    with pytest.raises(DeployError) as caught:
+        await deployer.run(job(), ProgressRecorder())
+    expected = f"deployment {NS}/nope not found in kube context 'dc-a' ({kube.url})"
+    assert expected == str(caught.value)
+
+
 async def test_wrong_token_is_unreachable(kube: FakeKubernetes, tmp_path: Path) -> None:
     """A token the API server rejects is DeployUnreachable, and the message never shows it."""
     (tmp_path / "bad").write_text("not-the-token")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 
 import pytest
 
 from bot import logs
-from bot.scrub import scrub
+from bot.scrub import scrub, scrub_all
 
 SECRETS = [
     "xoxb-1234-5678-abcdefABCDEF",
@@ -23,6 +24,8 @@ SECRETS = [
     "glcbt-64_0123456789abcdef",
     "acme-glpat-0123456789abcdef",
     "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzaGlwYm90In0.c2lnbmF0dXJl",
+    "GR1348941AbCdEf0123456789xyz",
+    "https://hooks.slack.com/services/T0FAKE/B0FAKE/AbCdEf0123456789",
 ]
 
 
@@ -35,10 +38,23 @@ def test_tokens_are_masked_wherever_they_sit(secret: str) -> None:
 
 
 def test_bearer_and_basic_credentials_are_masked() -> None:
-    """The credential after Bearer or Basic goes; the scheme's name may stay."""
+    """The credential after Bearer or Basic goes; the scheme's name stays."""
     text = "Authorization: Bearer abc.def-ghi_jkl and Basic dXNlcjpwYXNzd29yZA=="
-    scrubbed = scrub(text)
-    assert "abc.def-ghi_jkl" not in scrubbed and "dXNlcjpwYXNzd29yZA" not in scrubbed
+    expected = "Authorization: Bearer [redacted] and Basic [redacted]"
+    assert expected == scrub(text)
+
+
+def test_credential_headers_are_masked() -> None:
+    """The value of a credential header goes, whatever its scheme; the header's name stays."""
+    text = (
+        "curl -H 'PRIVATE-TOKEN: 0123456789abcdefghij' -H 'Authorization: Negotiate YIIGhgYG'"
+        " -H 'Cookie: _gitlab_session=abc123; theme=dark'"
+    )
+    expected = (
+        "curl -H 'PRIVATE-TOKEN: [redacted]' -H 'Authorization: Negotiate [redacted]'"
+        " -H 'Cookie: [redacted]'"
+    )
+    assert expected == scrub(text)
 
 
 def test_url_credentials_and_token_parameters_are_masked() -> None:
@@ -48,10 +64,59 @@ def test_url_credentials_and_token_parameters_are_masked() -> None:
     assert expected == scrubbed
 
 
+def test_password_holding_an_at_sign_is_masked_whole() -> None:
+    """The user:password@ of a URL is masked up to its last @, so no part of it shows."""
+    expected = "git clone https://[redacted]@git.example.com/a.git"
+    assert expected == scrub("git clone https://deploy:p@ss@git.example.com/a.git")
+
+
+def test_secret_options_and_parameters_are_masked_whatever_their_prefix() -> None:
+    """job_token=, --client_secret=, --password= lose their values; PWD= and tokens= do not."""
+    text = "job_token=abc --client_secret=xyz --password=hunter2 PWD=/srv tokens=5"
+    expected = (
+        "job_token=[redacted] --client_secret=[redacted] --password=[redacted] PWD=/srv tokens=5"
+    )
+    assert expected == scrub(text)
+
+
+def test_secret_keys_quoted_in_json_or_a_dict_are_masked() -> None:
+    """A tool that prints its arguments as JSON or a Python dict shows no password."""
+    text = """{'password': 'hunter2', "api_key": "k-123", 'user': 'deploy'}"""
+    expected = """{'password': '[redacted]', "api_key": "[redacted]", 'user': 'deploy'}"""
+    assert expected == scrub(text)
+
+
+def test_private_keys_are_masked_from_begin_to_end() -> None:
+    """A PEM private key is masked whole, across its lines; the text after it stays."""
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----"
+    assert "key: [redacted]\ndone" == scrub(f"key: {key}\ndone")
+
+
 def test_ordinary_words_survive() -> None:
-    """Service names, versions and prose that merely look alike are left alone."""
-    text = "glance-service v1.2.3 deployed; basic auth is off; bearer of news"
+    """Service names, versions, URLs and prose that merely look alike are left alone."""
+    text = (
+        "glance-service v1.2.3 deployed; basic auth is off; bearer of news; Basic Authentication;"
+        " ssh://git@gitlab.example.com/a.git https://argocd.example:8443/x; refused the token"
+    )
     assert text == scrub(text)
+
+
+def test_scrubbing_twice_changes_nothing_more() -> None:
+    """What the scrubber returns passes through it unchanged (text scrubbed on its way to
+    Redis is scrubbed again on its way to Slack)."""
+    text = (
+        "Authorization: Bearer abcdefghij https://u:p@h/x?token=t 'password': 'x' glpat-0123456789"
+    )
+    once = scrub(text)
+    assert once == scrub(once)
+
+
+def test_every_string_in_a_message_is_scrubbed() -> None:
+    """scrub_all scrubs the strings nested in Block Kit JSON; keys, numbers and flags stay."""
+    blocks = {"type": "section", "text": {"text": "xoxb-1-abc"}, "fields": [("glpat-0123456789",)]}
+    expected = {"type": "section", "text": {"text": "[redacted]"}, "fields": [["[redacted]"]]}
+    assert expected == scrub_all(blocks)
+    assert [3, True, None] == scrub_all([3, True, None])
 
 
 def _logged(fn: object) -> str:
@@ -86,3 +151,26 @@ def test_tracebacks_are_kept_scrubbed_and_indented() -> None:
     assert "ERROR deploy broke off" == lines[0]
     assert lines[1].startswith("    Traceback")
     assert "    RuntimeError: called with [redacted]" == lines[-1]
+
+
+def test_a_traceback_cached_by_another_formatter_is_still_scrubbed() -> None:
+    """A record whose traceback another handler rendered first gets ours: scrubbed, indented."""
+    try:
+        raise RuntimeError("token glpat-0123456789abcdefghij")
+    except RuntimeError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "boom", None, sys.exc_info())
+    logging.Formatter().format(record)  # caches record.exc_text, unscrubbed
+    lines = logs.ScrubbingFormatter("%(message)s").format(record).splitlines()
+    assert "    RuntimeError: token [redacted]" == lines[-1]
+
+
+def test_unicode_line_separators_cannot_forge_a_line() -> None:
+    """U+2028 and U+2029, new lines to some log viewers, are spelled out like control characters."""
+    out = _logged(lambda log: log.warning("a\u2028b\u2029c\x85d"))
+    assert "WARNING a\\u2028b\\u2029c\\x85d\n" == out
+
+
+def test_a_secret_spanning_lines_is_scrubbed_before_the_message_is_escaped() -> None:
+    """A private key over several lines of a message is masked whole, then the line escaped."""
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----"
+    assert "WARNING key [redacted]\n" == _logged(lambda log: log.warning("key %s", key))
