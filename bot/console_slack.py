@@ -2,11 +2,13 @@
 
 It answers the same Web API methods shipbot calls (auth.test, chat.postMessage, chat.update,
 chat.postEphemeral, usergroups.users.list) so the console runs the very same handlers.
+A message prints whole when it is posted; when it is updated, only the lines that are new or
+different since it last printed, and its buttons if they changed. A button keeps its number
+for as long as its message carries it.
 """
 
 from __future__ import annotations
 
-import html
 import itertools
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -14,21 +16,19 @@ from typing import Any, TextIO
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from handlers.routes import STOP
+from bot.console_render import ButtonSpec, Shown, readable, shown
 
-UNPRESSABLE = {STOP}  # the console runs a deploy to its end before it reads the next line
+Where = tuple[str, str]  # (channel, ts): one message
 
 
-@dataclass
+@dataclass(frozen=True)
 class Button:
+    """A button on screen: its number, the message it is on, and what it does."""
+
     number: int
     channel: str
     ts: str
-    action_id: str
-    value: str
-    label: str
-    block_id: str
-    confirm: str
+    spec: ButtonSpec
 
 
 class ConsoleSlack(AsyncWebClient):
@@ -36,7 +36,8 @@ class ConsoleSlack(AsyncWebClient):
         super().__init__(token=None)
         self.out = out
         self.buttons: dict[int, Button] = {}
-        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.messages: dict[Where, dict[str, Any]] = {}
+        self._shown: dict[Where, Shown] = {}
         self._ts = itertools.count(1)
         self._numbers = itertools.count(1)
 
@@ -59,7 +60,7 @@ class ConsoleSlack(AsyncWebClient):
         ).validate()
 
     def show_ephemeral(self, text: str) -> None:
-        self.out.write(_indent(f"(only you can see this) {text}") + "\n")
+        self._write([readable(f"(only you can see this) {text}")])
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user_id": "U0SHIPBOT", "bot_id": "B0SHIPBOT", "team_id": "T0CONSOLE"}
@@ -68,16 +69,15 @@ class ConsoleSlack(AsyncWebClient):
         return {"ok": True, "users": []}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.out.write(
-            _indent(f"(only <@{args['user']}> can see this) {args.get('text', '')}") + "\n"
-        )
+        self._write([readable(f"(only <@{args['user']}> can see this) {args.get('text', '')}")])
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         ts, channel = self._next_ts(), args["channel"]
         where = f"#{channel}" + (" (thread)" if args.get("thread_ts") else "")
         self.messages[(channel, ts)] = args
-        self._print(where, channel, ts, args)
+        now = self._shown[(channel, ts)] = shown(args)
+        self._write([f"── {where} ──", *now.lines, *self._button_lines((channel, ts), now)])
         return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts}}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -85,55 +85,37 @@ class ConsoleSlack(AsyncWebClient):
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
         self.messages[key] = args
-        self._print(f"#{key[0]} (updated)", *key, args)
+        before, now = self._shown[key], shown(args)
+        self._shown[key] = now
+        changed = [line for line in now.lines if line not in before.lines]
+        buttons = self._button_lines(key, now) if _buttons_of(before) != _buttons_of(now) else []
+        if changed or buttons:
+            self._write([f"── #{key[0]}, updated: {now.title} ──", *changed, *buttons])
         return {"ok": True, "channel": key[0], "ts": key[1]}
 
-    def _print(self, where: str, channel: str, ts: str, message: dict[str, Any]) -> None:
-        self._forget_buttons(channel, ts)
-        lines = [f"── {where} ──"]
-        for block in message.get("blocks") or []:
-            lines += self._block_lines(block, channel, ts)
-        if not message.get("blocks"):
-            lines.append(message.get("text", ""))
-        self.out.write(_indent("\n".join(lines)) + "\n")
-
-    def _block_lines(self, block: dict[str, Any], channel: str, ts: str) -> list[str]:
-        kind = block.get("type")
-        if kind == "header":
-            return [f"** {block['text']['text']} **"]
-        if kind == "section":
-            texts = [block["text"]["text"]] if block.get("text") else []
-            return texts + [f["text"].replace("\n", ": ", 1) for f in block.get("fields", [])]
-        if kind == "context":
-            return [" ".join(e.get("text", "") for e in block.get("elements", []))]
-        if kind == "actions":
-            shown = [e for e in block["elements"] if e.get("action_id") not in UNPRESSABLE]
-            return ["  ".join(self._button(e, block, channel, ts) for e in shown)] if shown else []
-        return []
-
-    def _button(self, element: dict[str, Any], block: dict[str, Any], channel: str, ts: str) -> str:
-        number = next(self._numbers)
-        confirm = (element.get("confirm") or {}).get("title", {}).get("text", "")
-        self.buttons[number] = Button(
-            number,
-            channel,
-            ts,
-            element["action_id"],
-            element.get("value", ""),
-            element["text"]["text"],
-            block.get("block_id", ""),
-            confirm,
-        )
-        return f"[{number}] {element['text']['text']}"
-
-    def _forget_buttons(self, channel: str, ts: str) -> None:
-        for number in [n for n, b in self.buttons.items() if (b.channel, b.ts) == (channel, ts)]:
+    def _button_lines(self, where: Where, now: Shown) -> list[str]:
+        """Number the message's buttons, keeping the numbers of those it already had."""
+        had = {b.spec: b.number for b in self.buttons.values() if (b.channel, b.ts) == where}
+        for number in had.values():
             del self.buttons[number]
+        labels = []
+        for spec in now.buttons:
+            number = had.get(spec) or next(self._numbers)
+            self.buttons[number] = Button(number, *where, spec)
+            labels.append(f"[{number}] {spec.label}")
+        if not labels and not now.keyed:
+            return ["(no buttons now)"] if had else []
+        return ["  ".join(labels + now.keyed)]
+
+    def _write(self, lines: list[str]) -> None:
+        """Print lines already made readable, indented under the prompt."""
+        text = "\n".join(lines)
+        self.out.write("\n".join("  " + line for line in text.splitlines()) + "\n")
+        self.out.flush()  # a deploy prints as it goes, also into a pipe
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
 
 
-def _indent(text: str) -> str:
-    """Indented, with Slack's &lt; &gt; &amp; escapes turned back into characters."""
-    return "\n".join("  " + line for line in html.unescape(text).splitlines())
+def _buttons_of(message: Shown) -> tuple[list[ButtonSpec], list[str]]:
+    return message.buttons, message.keyed
