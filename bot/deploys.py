@@ -20,6 +20,7 @@ from bot.requests import entry_revision, environment_of
 from bot.rollbacks import stale_rollback
 from bot.scrub import scrub
 from bot.services import Services
+from bot.store import StoreUnavailable
 from integrations.base import (
     Deployer,
     DeployError,
@@ -156,7 +157,7 @@ async def _unless_stopped(
     try:
         await asyncio.wait({run, stop}, return_when=asyncio.FIRST_COMPLETED)
         if not run.done() and stop.exception() is not None:  # the watcher broke: run on
-            log.error("stop watcher of %s broke: %s", request.id, type(stop.exception()).__name__)
+            log.error("stop watcher of %s broke", request.id, exc_info=stop.exception())
             await asyncio.wait({run})
         if stopped := not run.done():
             request.stop_requested_by = stop.result()
@@ -291,8 +292,9 @@ async def _best_effort(work: Awaitable[object], what: str) -> None:
     """Do it, or log why not: nothing after a deploy's outcome may stop the lane."""
     try:
         await work
-    except Exception as error:
-        log.warning("could not %s: %s", what, type(error).__name__)
+    except Exception as error:  # a bug is logged with its traceback; an outage in one line
+        outage = isinstance(error, StoreUnavailable)
+        log.warning("could not %s: %s", what, type(error).__name__, exc_info=not outage)
 
 
 def _history(request: DeployRequest, state: State, failure: str) -> HistoryEntry:
