@@ -8,6 +8,7 @@ Ctrl-C during one asks it to stop, as the Stop button does (see bot/console_sess
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -189,6 +190,8 @@ class Console:
         headers: dict[str, str | Sequence[str]] = {
             "content-type": "application/x-www-form-urlencoded"
         }
+        with contextlib.suppress(StoreUnavailable):  # the console runs its jobs itself
+            await self.services.store.heartbeat("console")
         response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
         if response.body:
             self.slack.show_ephemeral(_text_of(response.body))

@@ -199,7 +199,7 @@ async def _undo(
     one that breaks does not keep the others from being tried."""
     outcomes = [await _undo_one(services, request, step, before) for step in reversed(landed)]
     await _progress(services, request)
-    return _sentence("; ".join(outcomes).capitalize())
+    return _sentence("; ".join(outcomes))
 
 
 async def _undo_one(

@@ -61,7 +61,7 @@ def test_rollback_is_refused_while_auto_sync_is_on(bot: Stack, argo: dict[str, F
     argo["dc-a"].set_automated("risk-dc-a", True)
     before = posts(argo["dc-a"], "risk-dc-a")
     request_id = bot.rollback("risk prod")
-    card = bot.wait_card(request_id, "Failed")
+    card = bot.wait_card(request_id, "Rollback failed")
     assert "auto-sync" in card
     assert before == posts(argo["dc-a"], "risk-dc-a")
     assert {"dc-a": "v2", "dc-b": "v2"} == live(argo)

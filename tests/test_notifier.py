@@ -13,7 +13,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog import load_catalog
-from bot.models import DeployRequest, Step
+from bot.models import DeployRequest, Step, StepStatus
 from bot.store import Store, connect
 from handlers.blocks import card
 from handlers.coalesce import Coalescer
@@ -42,7 +42,8 @@ async def running(notifier: SlackNotifier, detail: str) -> DeployRequest:
     """A request of web-h5 to staging, running, its one step saying ``detail``."""
     request = DeployRequest(
         id="d-leak", service="web-h5", environment="staging", version="v1", requester="U0DEV",
-        channel="C0DEPLOY", catalog_revision="abc", steps=[Step(target="")],
+        channel="C0DEPLOY", catalog_revision="abc",
+        steps=[Step(target="", status=StepStatus.RUNNING)],
     )  # fmt: skip
     await notifier.store.create(request)
     assert "running" == (await notifier.store.claim(request, "w1"))[0]
