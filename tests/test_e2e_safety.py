@@ -195,7 +195,7 @@ def test_clicks_with_fields_of_the_wrong_shape_get_400(bot: Stack) -> None:
     statuses = [bot.send(signed_click(p)).status_code for p in payloads]
     assert [400] * len(payloads) == statuses
     time.sleep(0.5)
-    assert [] == bot.slack.calls()
+    assert [] == bot.ephemerals("U0ALICE")
 
 
 def test_command_without_user_id_gets_400_and_a_warning(bot: Stack) -> None:
