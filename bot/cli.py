@@ -9,10 +9,15 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from bot import logs
 from bot.catalog import Catalog, CatalogError, check_catalog, load_catalog
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.authorization import AuthorizeResult
 
 DEMO_CATALOG = "examples/demo/catalog.yaml"
 
@@ -26,57 +31,166 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shipbot",
         description="ChatOps delivery bot: /deploy from Slack, approvals, deploys, release notes.",
-        epilog="Settings come from the environment; see the README for the full list.",
+        epilog="Settings come from the environment; `shipbot COMMAND --help` names them.",
     )
+    parser.add_argument("--version", action="version", version=f"shipbot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = sub.add_parser(
+    serve = _command(
+        sub,
         "serve",
-        help="answer Slack (POST /slack/events) and GitLab (POST /gitlab/webhook) over HTTP",
+        "answer Slack (POST /slack/events) and GitLab (POST /gitlab/webhook) over HTTP",
+        "Serve Slack's requests and GitLab's webhooks over HTTP, plus GET /healthz and\n"
+        "GET /metrics. Checks the bot token with Slack first (retrying while Slack cannot\n"
+        "be reached) and says in the log when Redis is down.",
     )
     serve.add_argument("--port", type=int, help="listen port (default $SHIPBOT_PORT or 3000)")
     serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
     serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
     serve.set_defaults(run=_serve)
-    sub.add_parser("socket", help="answer Slack over Socket Mode").set_defaults(run=_socket)
-    worker = sub.add_parser(
-        "worker", help="run queued deploys with Ansible, Kubernetes, GitLab, Argo CD"
+    _command(
+        sub,
+        "socket",
+        "answer Slack over Socket Mode",
+        "Answer Slack over Socket Mode instead of `serve`, for hosts Slack cannot reach.\n"
+        "Checks the bot token and the app-level token with Slack first.",
+    ).set_defaults(run=_socket)
+    worker = _command(
+        sub,
+        "worker",
+        "run queued deploys with Ansible, Kubernetes, GitLab, Argo CD",
+        "Run queued deploys and rollbacks, post cards, progress and release notes, and\n"
+        "sweep for expired requests and lapsed deploys every 30 seconds.",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=_worker)
-    console = sub.add_parser("console", help="the same bot in a terminal, for trying it out")
+    console = _command(
+        sub,
+        "console",
+        "the same bot in a terminal, for trying it out",
+        "The same handlers and domain in a terminal instead of Slack: type slash commands,\n"
+        "press buttons by number, switch who you are with `as USER`. Deploys run in this\n"
+        "process.",
+    )
     console.add_argument("--catalog", default=None, help=f"catalog file (default {DEMO_CATALOG})")
     console.add_argument("--as", dest="user", default="U0DEV", help="who you are at first")
     console.set_defaults(run=_console)
-    check = sub.add_parser("check", help="validate a catalog and print each error with its line")
+    check = _command(
+        sub,
+        "check",
+        "validate a catalog and print each error with its line",
+        "Validate a catalog file: print each error as file:line: location: message and exit 1\n"
+        "if there is any. Reads no settings.",
+    )
     check.add_argument("catalog")
     check.set_defaults(run=_check)
     return parser
 
 
+# What each command reads from the environment, as the README's Environment table says.
+ENVIRONMENT = {
+    "serve": (
+        "needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, REDIS_URL, SHIPBOT_CATALOG\n"
+        "reads SLACK_API_URL, SHIPBOT_PORT, SHIPBOT_KEY_PREFIX,\n"
+        "      GITLAB_WEBHOOK_SECRET (without it, /gitlab/webhook is not configured)"
+    ),
+    "socket": (
+        "needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
+        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX"
+    ),
+    "worker": (
+        "needs SLACK_BOT_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
+        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LEASE_SECONDS\n"
+        "needs, for the catalog's deployers: GITLAB_URL, GITLAB_TOKEN (gitlab),\n"
+        "      ARGOCD_TOKEN, and ARGOCD_URL unless each target gives a server (argocd)"
+    ),
+    "console": (
+        "reads REDIS_URL (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
+        "      SHIPBOT_KEY_PREFIX, and for the catalog's deployers GITLAB_URL, GITLAB_TOKEN,\n"
+        "      ARGOCD_URL, ARGOCD_TOKEN"
+    ),
+}
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    environment = ENVIRONMENT.get(name)
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"environment:\n{_indent(environment)}\nsee the README's Environment table"
+        if environment
+        else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _version() -> str:
+    try:
+        return version("shipbot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from bot.server import quiet_uvicorn
+    from bot.startup import IDENTITY_VARIABLE, identity_to_env, report_redis
+
     settings, _ = _ready("slack_bot_token", "slack_signing_secret", "redis_url", "shipbot_catalog")
+    identity = _slack_identity(settings)
+    asyncio.run(report_redis(settings.redis_url))
+    os.environ[IDENTITY_VARIABLE] = identity_to_env(identity)  # for every HTTP process
+    quiet_uvicorn()
     uvicorn.run(
         "bot.server:from_environment",
         factory=True,
         host=args.host,
         port=args.port or settings.shipbot_port,
         workers=args.workers,
-        log_level="warning",
+        log_level="info",  # reduced by quiet_uvicorn to warnings and where it listens
+        access_log=False,
         log_config=None,  # uvicorn logs through shipbot's handler, which scrubs secrets
     )
     return 0
 
 
+def _slack_identity(settings: Settings) -> AuthorizeResult:
+    """What Slack says the bot token is; exits when Slack refuses the token."""
+    from bot.startup import TokenRefused, bot_identity
+
+    token = settings.slack_bot_token.get_secret_value()
+    try:
+        return asyncio.run(bot_identity(settings.api_url, token))
+    except TokenRefused as refused:
+        raise SystemExit(f"shipbot: Slack refused SLACK_BOT_TOKEN ({refused})") from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
 def _socket(_: argparse.Namespace) -> int:
     from bot.socket_mode import AppTokenRefused, run_socket_mode
+    from bot.startup import TokenRefused
 
     settings, catalog = _ready("slack_bot_token", "slack_app_token", "redis_url", "shipbot_catalog")
+    _keep_secrets_from_playbooks()  # read once; Bolt would read them again from here
     try:
         asyncio.run(run_socket_mode(settings, catalog))
+    except TokenRefused as refused:
+        raise SystemExit(f"shipbot: Slack refused SLACK_BOT_TOKEN ({refused})") from None
     except AppTokenRefused as refused:
         raise SystemExit(f"shipbot: Slack refused SLACK_APP_TOKEN ({refused})") from None
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from arq.connections import ArqRedis
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
@@ -10,9 +13,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.queue import ArqQueue
+from bot.startup import bot_identity, report_redis
 from bot.store import connect
 from bot.wiring import build_services, shared_session, slack_client
 from handlers.app import build_app
+
+log = logging.getLogger(__name__)
 
 
 class AppTokenRefused(Exception):
@@ -20,6 +26,9 @@ class AppTokenRefused(Exception):
 
 
 async def run_socket_mode(settings: Settings, catalog: Catalog) -> None:
+    """Check the bot token (raises startup.TokenRefused), then the app token, then serve."""
+    identity = await bot_identity(settings.api_url, settings.slack_bot_token.get_secret_value())
+    await report_redis(settings.redis_url)
     client = slack_client(settings)
     await _check_app_token(client, settings.slack_app_token.get_secret_value())
     pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
@@ -30,9 +39,14 @@ async def run_socket_mode(settings: Settings, catalog: Catalog) -> None:
         ArqQueue(pool, settings.shipbot_key_prefix),
         client,
     )
-    app = build_app(services, client, settings.slack_signing_secret.get_secret_value())
+    signing_secret = settings.slack_signing_secret.get_secret_value()
+    app = build_app(services, client, signing_secret, identity=identity)
     async with shared_session(client):
-        await AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value()).start_async()
+        app_token = settings.slack_app_token.get_secret_value()
+        handler = AsyncSocketModeHandler(app, app_token, web_client=client)
+        await handler.connect_async()
+        log.info("shipbot socket: connected to Slack over Socket Mode")
+        await asyncio.Event().wait()
 
 
 async def _check_app_token(client: AsyncWebClient, app_token: str) -> None:

@@ -4,8 +4,9 @@
 the same atomic script as the transition it causes, so Slack retries (X-Slack-Retry-Num) and
 replays of a signed request within its validity window take effect at most once.
 
-``guarded`` wraps every listener: Redis being down or a bug becomes a clear, short message
-for the person, never a stack trace, and the log gets the error's type, never its contents.
+``guarded`` wraps every listener: everything it acks goes through the one scrubber, and
+Redis being down or a bug becomes a clear, short message for the person, never a stack trace;
+the log gets the error's type, never its contents.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.notify import Notifier
+from bot.scrub import scrub
 from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -31,23 +33,62 @@ Listener = Callable[..., Awaitable[None]]
 
 def delivery_key(body: dict[str, Any]) -> str:
     """What makes one delivery of a command or click unique: its trigger and action time."""
-    trigger = str(body.get("trigger_id") or "")
-    action_ts = next((a.get("action_ts", "") for a in body.get("actions") or []), "")
+    trigger = _text(body.get("trigger_id"))
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    action_ts = _text(first.get("action_ts")) if isinstance(first, dict) else ""
     return f"{trigger}:{action_ts}" if trigger and action_ts else trigger
 
 
 def where(body: dict[str, Any]) -> tuple[str, str]:
-    """(channel, user) of a slash command or an interaction payload."""
+    """(channel, user) of a slash command or an interaction payload; "" for what is absent
+    or of the wrong shape."""
     if "command" in body:
-        return body.get("channel_id", ""), body.get("user_id", "")
-    return (body.get("channel") or {}).get("id", ""), (body.get("user") or {}).get("id", "")
+        return _text(body.get("channel_id")), _text(body.get("user_id"))
+    return _id(body.get("channel")), _id(body.get("user"))
+
+
+def _id(value: object) -> str:
+    return _text(value.get("id")) if isinstance(value, dict) else ""
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class ScrubbedAck:
+    """Bolt's ack, with every string it sends back to Slack passed through the scrubber."""
+
+    def __init__(self, ack: Any) -> None:
+        self._ack = ack
+
+    @property
+    def response(self) -> Any:
+        return self._ack.response
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        scrubbed = {name: _scrubbed(value) for name, value in kwargs.items()}
+        return await self._ack(*map(_scrubbed, args), **scrubbed)
+
+
+def _scrubbed(value: Any) -> Any:
+    """``value`` with every string in it (nested in lists and dicts too) scrubbed."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list | tuple):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    return value
 
 
 def guarded(fn: Listener, notifier: Notifier) -> Listener:
-    """A Bolt listener taking (ack, body) with errors turned into a message for the person."""
+    """A Bolt listener taking (ack, body) with errors turned into a message for the person,
+    and its acks scrubbed."""
 
     @functools.wraps(fn)
     async def listener(ack: Any, body: dict[str, Any]) -> None:
+        ack = ScrubbedAck(ack)
         try:
             await fn(ack, body)
         except StoreUnavailable:

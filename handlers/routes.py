@@ -3,6 +3,8 @@
 DEPLOY = "/deploy"
 ROLLBACK = "/rollback"
 SHIPBOT = "/shipbot"
+COMMANDS = (DEPLOY, ROLLBACK, SHIPBOT)
+PLANNED = {"/metrics": "delivery metrics (DORA)"}  # in the contract, not built yet
 
 APPROVE = "shipbot_approve"
 REJECT = "shipbot_reject"

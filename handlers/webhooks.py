@@ -2,9 +2,10 @@
 
 Payloads: https://docs.gitlab.com/user/project/integrations/webhook_events/
 The token GitLab sends in ``X-Gitlab-Token`` must equal GITLAB_WEBHOOK_SECRET (compared in
-constant time). Pipeline and Job hooks wake the worker following that pipeline; a successful
-Deployment hook for a catalogued project and environment is handed to a worker, which asks
-GitLab whether shipbot ran it and records it in history if not. Nothing here calls GitLab.
+constant time); without that setting, every hook is told webhooks are not configured.
+Pipeline and Job hooks wake the worker following that pipeline; a successful Deployment hook
+for a catalogued project and environment is handed to a worker, which asks GitLab whether
+shipbot ran it and records it in history if not. Nothing here calls GitLab.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000
+NOT_CONFIGURED = (
+    "GitLab webhooks are not configured on this shipbot (GITLAB_WEBHOOK_SECRET is not set)"
+)
 
 
 class _Project(BaseModel):
@@ -63,11 +67,13 @@ HOOK = TypeAdapter(Hook)
 
 def gitlab_webhook(services: Services, secret: str) -> Callable[[Request], Awaitable[Response]]:
     if not secret:
-        log.warning("GITLAB_WEBHOOK_SECRET is not set: every GitLab webhook will get 401")
+        log.warning("GITLAB_WEBHOOK_SECRET is not set: /gitlab/webhook answers 401 to every hook")
 
     async def webhook(request: Request) -> Response:
         token = request.headers.get("x-gitlab-token", "")
-        if not secret or not hmac.compare_digest(token.encode(), secret.encode()):
+        if not secret:
+            return _answer(401, NOT_CONFIGURED)
+        if not hmac.compare_digest(token.encode(), secret.encode()):
             return _answer(401, "X-Gitlab-Token does not match GITLAB_WEBHOOK_SECRET")
         declared = request.headers.get("content-length")
         if declared is None or not declared.isdigit():

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
+README = Path(__file__).parent.parent / "README.md"
 
 
 def shipbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -97,3 +102,40 @@ def test_worker_names_the_settings_its_deployers_need(tmp_path: Path) -> None:
         "shipbot: the catalog's deployers need: GITLAB_URL, GITLAB_TOKEN, ARGOCD_TOKEN, ARGOCD_URL"
     )
     assert (1, expected) == (result.returncode, result.stderr.strip())
+
+
+def test_version_prints_the_package_version() -> None:
+    """`shipbot --version` prints the installed package's version."""
+    result = shipbot("--version")
+    assert (0, f"shipbot {version('shipbot')}\n") == (result.returncode, result.stdout)
+
+
+def readme_environment() -> dict[str, set[str]]:
+    """The README's Environment table: each variable and the commands it says use it."""
+    used_by: dict[str, set[str]] = {}
+    for line in README.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"`[A-Z_]+`", cells[0]):
+            commands = {c.strip() for c in cells[1].split(",")}
+            used_by[cells[0].strip("`")] = ALL_COMMANDS if commands == {"all"} else commands
+    return used_by
+
+
+ALL_COMMANDS = {"serve", "socket", "worker", "console"}
+
+
+@pytest.mark.parametrize("command", sorted(ALL_COMMANDS))
+def test_command_help_names_the_settings_the_readme_lists_for_it(command: str) -> None:
+    """`shipbot <command> --help` names every variable the README's Environment table
+    says that command uses, and no variable the table does not list for it."""
+    result = shipbot(command, "--help")
+    named = set(re.findall(r"\b(?:SLACK|REDIS|SHIPBOT|GITLAB|ARGOCD)_[A-Z_]+\b", result.stdout))
+    expected = {name for name, users in readme_environment().items() if command in users}
+    assert expected == named
+
+
+@pytest.mark.parametrize("command", [*sorted(ALL_COMMANDS), "check"])
+def test_command_help_has_a_description(command: str) -> None:
+    """Each command's --help says what it does, between the usage line and the options."""
+    paragraphs = shipbot(command, "--help").stdout.split("\n\n")
+    assert not paragraphs[1].startswith(("options:", "positional arguments:"))
