@@ -23,7 +23,7 @@ from bot.rollbacks import open_rollback
 from bot.services import Services
 from handlers.background import Background
 from handlers.blocks import no_worker
-from handlers.guard import delivery_key, guarded
+from handlers.guard import delivery_key, guarded, where
 from handlers.reports import (
     audit_text,
     history_text,
@@ -55,7 +55,10 @@ def _asking(services: Services, open_request: Open) -> Any:
     """/deploy and /rollback: record the request, hand it to the workers, answer."""
 
     async def ask(ack: Any, body: dict[str, Any]) -> None:
-        text, user, channel = body.get("text", ""), body["user_id"], body["channel_id"]
+        (channel, user), text = where(body), str(body.get("text", ""))
+        if not (channel and user):  # the HTTP gate refuses these; Socket Mode may not
+            await ack(response_type="ephemeral", text=NO_SENDER)
+            return
         if not text.strip():  # the command alone: how to use it, with the catalog's names
             usage = help_text if body.get("command") == DEPLOY else rollback_usage
             await ack(response_type="ephemeral", text=usage(reports.examples(services)))
@@ -73,6 +76,9 @@ def _asking(services: Services, open_request: Open) -> Any:
 
     ask.__name__ = open_request.__name__.strip("_")
     return ask
+
+
+NO_SENDER = "This command came without a user or channel, so nothing was done."
 
 
 def _acknowledged(opened: Opened) -> str:
@@ -115,7 +121,7 @@ def _shipbot(services: Services, later: Background) -> Any:
 
 async def _cancel(services: Services, later: Background, request_id: str, body: Any) -> str:
     """/shipbot cancel: what the Cancel button does, for a request whose card is out of reach."""
-    outcome = await approvals.cancel(services, request_id, body["user_id"], delivery_key(body))
+    outcome = await approvals.cancel(services, request_id, where(body)[1], delivery_key(body))
     if outcome.start:
         await hand_over(services, outcome.start, start_now=True)
     if outcome.refresh:

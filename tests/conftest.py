@@ -62,6 +62,7 @@ services:
     vars: {{marker_file: "{marker}", gate_file: "{gate}"}}
     environments:
       staging: {{approvals: 0}}
+      prod: {{approvals: 1, approvers: [U0ALICE, U0BOB]}}
   api:
     deployer: ansible
     playbook: {PLAYBOOKS / "ok.yml"}
@@ -85,6 +86,12 @@ services:
         datacenters: [dc-a, dc-b]
         rollback_on_failure: false
         health_check: {{url: "{health_url}", successes: 1, interval_seconds: 0.1, max_attempts: 2}}
+  flaky:
+    deployer: ansible
+    playbook: {PLAYBOOKS / "fail_if.yml"}
+    vars: {{marker_file: "{marker}", fail_dc: dc-b, fail_file: "{directory / "fail"}"}}
+    environments:
+      prod: {{approvals: 0, datacenters: [dc-a, dc-b]}}
   leaky:
     deployer: ansible
     playbook: {PLAYBOOKS / "leak.yml"}
@@ -216,7 +223,7 @@ def bot(
     gitlab.add_project(GITLAB_PROJECT, refs=VERSIONS)
     for server in [*argo.values(), *kube.values()]:
         server.reset()
-    for name in ("marker.log", "gate"):
+    for name in ("marker.log", "gate", "fail"):
         (stack.workdir / name).unlink(missing_ok=True)
     yield stack
 

@@ -4,6 +4,7 @@ redis-server, FakeSlack, and real playbooks run by ansible-runner against localh
 from __future__ import annotations
 
 import itertools
+import re
 
 from tests.conftest import marker_lines
 from tests.stack import Stack, reply_text
@@ -206,3 +207,100 @@ def test_requester_is_told_when_the_card_cannot_be_posted(bot: Stack) -> None:
     request_id = bot.deploy("web-h5 v2.3.1 to prod", channel="C0PRIVATE")
     told = bot.slack.wait_for(lambda: bot.slack.messages("U0DEV"))
     assert request_id in (told[0].text or "") and "not_in_channel" in (told[0].text or "")
+
+
+def test_non_approver_is_told_who_approves_when_no_groups_are_listed(bot: Stack) -> None:
+    """api's approvers are users only: an outsider hears that they are not an approver and
+    who is, never that Slack's user groups could not be checked."""
+    request_id = bot.deploy("api v1 to prod")
+    bot.click(APPROVE, request_id, "U0MALLORY")
+    said = bot.slack.wait_for(lambda: bot.ephemerals("U0MALLORY"))
+    expected = (
+        "You're not an approver for api in prod. "
+        "Its approvers are <@U0ALICE>, <@U0BOB>, <@U0CAROL>."
+    )
+    assert [expected] == said
+    assert "0 of 2" in bot.card_text(request_id)
+
+
+def test_failed_datacenter_shows_its_own_failure_after_the_rollback(bot: Stack) -> None:
+    """v1 everywhere; v2 fails in dc-b: dc-b's line keeps the failed task (not the rollback's
+    tasks), both are rolled back to v1, and the failure reads as separate sentences."""
+    bot.deployed("flaky v1 to prod")
+    (bot.workdir / "fail").touch()
+    request_id = bot.deploy("flaky v2 to prod")
+    card = bot.wait_card(request_id, "Failed")
+    failure = (
+        "dc-b: task 'check capacity' failed on host 'localhost': no capacity left in dc-b. "
+        "dc-b rolled back to v1; dc-a rolled back to v1."
+    )
+    assert failure in card
+    assert "`dc-b` rolled back — task 'check capacity' failed" in card
+    assert "; back on v1" in card and "record the request" not in card
+    rollbacks = [line for line in marker_lines(bot) if " rollback " in line]
+    assert [
+        f"flaky v1 prod dc-b rollback {request_id}",
+        f"flaky v1 prod dc-a rollback {request_id}",
+    ] == (rollbacks)
+
+
+def test_a_request_waiting_behind_another_is_acked_as_queued(bot: Stack) -> None:
+    """No approval needed but a deploy runs in its lane: the answer says it is queued behind
+    that one, not that its card tracks approvals."""
+    first = bot.deploy("slow v1 to staging")
+    bot.wait_card(first, "Deploying")
+    answer = reply_text(bot.command("slow v2 to staging"))
+    assert f"It is queued behind `{first}`" in answer and "approvals" not in answer
+    (bot.workdir / "gate").touch()
+    bot.wait_card(_request_id_in(answer), "Deployed in")
+
+
+def test_a_queued_request_is_cancelled_from_its_card_by_an_approver(bot: Stack) -> None:
+    """An approved request waiting behind a long deploy has a Cancel button; an approver's
+    click withdraws it, the card names who, and it never runs."""
+    running = bot.deploy("slow v1 to prod")
+    bot.click(APPROVE, running, "U0ALICE")
+    bot.wait_card(running, "Deploying")
+    queued = bot.deploy("slow v2 to prod")
+    bot.click(APPROVE, queued, "U0BOB")
+    bot.wait_card(queued, f"behind `{running}`")
+    bot.click(CANCEL, queued, "U0ALICE")
+    card = bot.wait_card(queued, "Cancelled")
+    assert "<@U0ALICE>" in card and CANCEL not in card
+    (bot.workdir / "gate").touch()
+    bot.wait_card(running, "Deployed in")
+    assert [f"slow v1 prod - deploy {running}"] == marker_lines(bot)
+
+
+def test_shipbot_cancel_withdraws_a_queued_request(bot: Stack) -> None:
+    """`/shipbot cancel <id>` does what the button does, for the requester."""
+    running = bot.deploy("slow v1 to staging")
+    bot.wait_card(running, "Deploying")
+    queued = bot.deploy("slow v2 to staging")
+    answer = reply_text(bot.command(f"cancel {queued}", command="/shipbot"))
+    assert f"Cancelled `{queued}`" in answer
+    bot.wait_card(queued, "Cancelled")
+    (bot.workdir / "gate").touch()
+    bot.wait_card(running, "Deployed in")
+    assert [f"slow v1 staging - deploy {running}"] == marker_lines(bot)
+
+
+def test_only_the_requester_or_an_approver_may_cancel_a_queued_request(bot: Stack) -> None:
+    """Someone else's Cancel on a queued request is refused, names who may, and is audited."""
+    running = bot.deploy("slow v1 to staging")
+    bot.wait_card(running, "Deploying")
+    queued = bot.deploy("slow v2 to staging")
+    bot.wait_card(queued, "Queued")
+    bot.click(CANCEL, queued, "U0MALLORY")
+    said = bot.slack.wait_for(lambda: bot.ephemerals("U0MALLORY"))
+    assert "Only <@U0DEV>, who asked for it, or an approver of slow in staging" in said[0]
+    audit = reply_text(bot.command(f"audit {queued}", command="/shipbot"))
+    assert "<@U0MALLORY> *cancel_refused*" in audit
+    (bot.workdir / "gate").touch()
+    bot.wait_card(queued, "Deployed in")
+
+
+def _request_id_in(answer: str) -> str:
+    found = re.search(r"Request `(d-[a-z0-9]+)`", answer)
+    assert found, answer
+    return found.group(1)
