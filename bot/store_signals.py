@@ -71,11 +71,6 @@ class SignalStore(StoreBase):
             await pipe.execute()
 
     @translated
-    async def forget_worker(self, worker: str) -> None:
-        """``worker`` stopped: it is no longer counted as alive."""
-        await self.redis.zrem(self.key.workers(), worker)
-
-    @translated
     async def workers(self) -> Workers:
         """How many workers are alive, and when the newest heartbeat came."""
         async with self.redis.pipeline(transaction=False) as pipe:

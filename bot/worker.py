@@ -23,7 +23,7 @@ from bot.heartbeat import keep_heartbeat
 from bot.keys import Keys
 from bot.options import timeout_of
 from bot.queue import ANNOUNCE, RECORD_EXTERNAL, RUN_DEPLOY, ArqQueue, queue_name
-from bot.store import Store, StoreUnavailable, connect
+from bot.store import connect
 from bot.sweep import recover_orphans, sweep
 from bot.wiring import build_services, shared_session, slack_client
 from integrations.base import DeployUnreachable
@@ -114,13 +114,6 @@ def job_timeout(catalog: Catalog) -> int:
     return max(MIN_JOB_TIMEOUT, longest + 3600)
 
 
-async def _stop_heartbeat(beat: asyncio.Task[None], store: Store, worker: str) -> None:
-    """A worker that stops says so at once, rather than being presumed gone a while later."""
-    beat.cancel()
-    with contextlib.suppress(StoreUnavailable):
-        await store.forget_worker(worker)
-
-
 def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
     keys = Keys(settings.shipbot_key_prefix)
 
@@ -134,7 +127,7 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
         queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
         ctx["services"] = services = build_services(settings, catalog, store_redis, queue, client)
         beat = asyncio.create_task(keep_heartbeat(services.store, ctx["worker_name"]))
-        resources.push_async_callback(_stop_heartbeat, beat, services.store, ctx["worker_name"])
+        resources.callback(beat.cancel)  # it counts as alive a while longer: a restart is quiet
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "resources" in ctx:

@@ -41,6 +41,15 @@ def _button(services: Services, later: Background, decide: Decide) -> Any:
             later.spawn(services.notifier.tell(channel, user, outcome.say))
         if outcome.refresh:
             later.spawn(services.notifier.show(request_id))
+        elif outcome.start == request_id:  # a worker owns the card now, if one is alive
+            later.spawn(_show_if_no_worker(services, request_id))
 
     button.__name__ = decide.__name__
     return button
+
+
+async def _show_if_no_worker(services: Services, request_id: str) -> None:
+    """Nobody will update the card of a request that is to start while no worker is alive:
+    the bot does, so that it says it is queued and that no worker runs."""
+    if not (await services.store.workers()).alive:
+        await services.notifier.show(request_id)

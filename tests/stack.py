@@ -78,6 +78,11 @@ class Stack:
         self._wait_healthy()
         return self
 
+    def spawn_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
+        """Start one more `shipbot worker` process, logging to ``<name>.log``."""
+        self._spawn(name, "worker")
+        return self.processes[name]
+
     def start_socket(self, worker: bool = True) -> Stack:
         """`shipbot socket` instead of `serve`; returns once it has linked to FakeSlack."""
         opened = self.slack.socket.opened

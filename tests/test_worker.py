@@ -1,0 +1,37 @@
+"""The worker's periodic jobs, with arq's own scheduler against a real redis-server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from arq.connections import RedisSettings, create_pool
+
+from bot.catalog import load_catalog
+from bot.config import Settings
+from bot.worker import build_worker
+from tests.conftest import write_catalog
+from tests.fakes import RedisServer
+
+
+async def test_installations_sharing_a_redis_each_run_their_own_periodic_jobs(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Two installations (different SHIPBOT_KEY_PREFIX) on one Redis, scheduling the same
+    tick: each queue gets its sweep and its lease watch, and every job id names its prefix."""
+    catalog = load_catalog(write_catalog(tmp_path))
+    pool = await create_pool(RedisSettings.from_dsn(redis_server.url))
+    await pool.flushdb()
+    tick = datetime(2026, 12, 2, 9, 0, 30, tzinfo=UTC)
+    for prefix in ("alpha", "beta"):
+        settings = Settings(redis_url=redis_server.url, shipbot_key_prefix=prefix)
+        worker = build_worker(settings, catalog)
+        worker._pool = pool  # what arq sets on start; run_cron needs only this
+        await worker.run_cron(tick, delay=0.5)
+    queued = {p: await pool.zrange(f"{p}:jobs", 0, -1) for p in ("alpha", "beta")}
+    await pool.aclose()
+    expected = {
+        p: sorted(f"cron:{p}:{name}:{int(tick.timestamp() * 1000)}" for name in ("leases", "sweep"))
+        for p in ("alpha", "beta")
+    }
+    assert expected == {p: sorted(j.decode() for j in jobs) for p, jobs in queued.items()}
