@@ -603,8 +603,20 @@ def hooked() -> Iterator[tuple[FakeGitLab, HookSink]]:
 async def run_and_collect(hooked: tuple[FakeGitLab, HookSink]) -> HookSink:
     fake, sink = hooked
     await deployer(fake).run(job(), ProgressRecorder())
-    await until(lambda: any(b["status"] == "success" for b in sink.bodies("Deployment Hook")))
+    await until(lambda: all(_succeeded(sink, event) for event in _HOOK_STATUS))
     return sink
+
+
+_HOOK_STATUS = {  # where each hook says how its subject ended
+    "Deployment Hook": lambda body: body["status"],
+    "Pipeline Hook": lambda body: body["object_attributes"]["status"],
+    "Job Hook": lambda body: body["build_name"] == "deploy" and body["build_status"],
+}
+
+
+def _succeeded(sink: HookSink, event: str) -> bool:
+    """Whether a hook of ``event`` saying success has arrived (hooks may arrive in any order)."""
+    return any(_HOOK_STATUS[event](body) == "success" for body in sink.bodies(event))
 
 
 async def test_fake_posts_pipeline_hooks(hooked: tuple[FakeGitLab, HookSink]) -> None:
