@@ -21,6 +21,7 @@ class Outcome:
     say: str | None = None
     refresh: bool = False
     start: str | None = None
+    neighbour: str | None = None  # another request whose card changed (it moved up a queue)
 
 
 GONE = Outcome("This request no longer exists.")
@@ -153,8 +154,9 @@ def _end_outcome(request: DeployRequest, result: list[str]) -> Outcome:
     match result:
         case ["replay"]:
             return Outcome()
-        case ["ended", head]:
-            return Outcome(refresh=True, start=head or None)
+        case ["ended", start, behind]:
+            neighbour = behind if behind and behind != start else None
+            return Outcome(refresh=True, start=start or None, neighbour=neighbour)
         case ["not_requester"]:
             return Outcome(
                 f"Only {mention(request.requester)}, who asked for it, can cancel a request "

@@ -58,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
         sub,
         "worker",
         "run queued deploys with Ansible, Kubernetes, GitLab, Argo CD",
-        "Run queued deploys and rollbacks, post cards, progress and release notes, and\n"
-        "sweep for expired requests and lapsed deploys every 30 seconds.",
+        "Run queued deploys and rollbacks, post cards, progress and release notes; end\n"
+        "deploys whose worker died (checked every 5 seconds) and expire requests past\n"
+        "their approval window (every 30 seconds). Workers say they are alive every 10 s.",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=_worker)

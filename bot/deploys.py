@@ -284,7 +284,8 @@ async def _tell(services: Services, request_id: str) -> None:
     if final is not None and final.state is State.SUCCEEDED:
         await services.notifier.released(final)
     elif final is not None:
-        text = f"<@{final.requester}> the {final.summary} failed. {final.failure}"
+        ended = "was not run:" if final.not_run else "failed."
+        text = f"<@{final.requester}> the {final.summary} {ended} {final.failure}"
         await services.notifier.thread(final, text)
 
 

@@ -18,8 +18,6 @@ MAX_REASON = 500
 _NAME_CHAR = re.compile(r"[a-z0-9._-]")
 _VERSION_CHAR = re.compile(r"[A-Za-z0-9._+/-]")
 _VERSION_LIKE = re.compile(r"[vV]?\d+\.\d+\S*")
-_VERSION_START = re.compile(r"[vV]?\d")
-_COMMIT = re.compile(r"[0-9a-f]{7,40}")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 _UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
 _VERSION_CHARS = "a version may only contain letters, digits and . _ + - /"
@@ -93,6 +91,9 @@ class UsageError(ValueError):
 
 @dataclass(frozen=True)
 class DeployCommand:
+    """``environment`` is "" when only one word followed the service: that word is the
+    version or the environment, which only the catalog can tell."""
+
     service: str
     version: str
     environment: str
@@ -125,12 +126,8 @@ def parse_deploy(text: str) -> DeployCommand:
         raise _missing("the version and environment", DEPLOY_LINE)
     version = _deploy_version(words[1])
     rest, after_to = _skip_to(words[2:])
-    if not rest and not after_to and not _looks_like_version(version):
-        example = _code(f"/deploy {service} v1.2.3 to {version}")
-        raise UsageError(
-            f"Missing the version: {_show(version)} reads as the environment, and the version "
-            f"goes before it, as in {example}.\nUsage: {DEPLOY_LINE}"
-        )
+    if not rest and not after_to:  # a version or an environment is missing: the catalog knows
+        return DeployCommand(service, version, "", "")
     if not rest:
         raise _missing("the environment after `to`" if after_to else "the environment", DEPLOY_LINE)
     environment = validate_name("environment", rest[0])
@@ -183,11 +180,6 @@ def validate_version(token: str) -> str:
 def _words(text: str) -> list[str]:
     """Undo Slack's escaping (in one pass), then split on any Unicode whitespace."""
     return _ENTITY.sub(lambda m: _UNESCAPED[m.group(1)], text).split()
-
-
-def _looks_like_version(token: str) -> bool:
-    """A tag such as v2.3.1 or 1.4, or a commit SHA: what an environment name never is."""
-    return bool(_VERSION_START.match(token) or _COMMIT.fullmatch(token))
 
 
 def _skip_to(words: list[str]) -> tuple[list[str], bool]:

@@ -19,4 +19,6 @@ async def keep_heartbeat(store: Store, worker: str) -> None:
             await store.heartbeat(worker)
         except StoreUnavailable:
             log.warning("could not send %s's heartbeat; Redis unavailable", worker)
+        except Exception:  # a bug must not silence the heartbeat for good
+            log.exception("could not send %s's heartbeat", worker)
         await asyncio.sleep(HEARTBEAT_SECONDS)

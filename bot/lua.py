@@ -43,8 +43,9 @@ local function close(open, state, detail)
 end
 """.replace("ENDED_TTL", str(ENDED_TTL))
 
-# KEYS: req, audit, lane, open, workers, seen; ARGV: actor, now, id, seen since (a worker
-# whose heartbeat is older is gone), then field/value pairs.
+# KEYS: req, audit, lane, open, workers, seen; ARGV: actor, now, id, gone after (seconds
+# without a heartbeat, by Redis's clock, after which a worker counts as gone), then
+# field/value pairs.
 # {state, lane head or '', the request just ahead or '', workers alive, newest heartbeat or ''}
 CREATE = (
     _AUDIT
@@ -53,7 +54,7 @@ if replayed() then return {'replay'} end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 audit('requested', redis.call('HGET', KEYS[1], 'version'))
-local alive = redis.call('ZCOUNT', KEYS[5], ARGV[4], '+inf')
+local alive = redis.call('ZCOUNT', KEYS[5], redis.call('TIME')[1] - ARGV[4], '+inf')
 local newest = redis.call('ZREVRANGE', KEYS[5], 0, 0, 'WITHSCORES')[2] or ''
 if tonumber(redis.call('HGET', KEYS[1], 'approvals_needed')) == 0 then
   local head = enqueue(KEYS[3], ARGV[3], 'shipbot', 'no approval needed')
@@ -88,7 +89,8 @@ return {'queued', enqueue(KEYS[4], redis.call('HGET', KEYS[1], 'id'), nil, quoru
 
 # KEYS: req, audit, open, lane, seen; ARGV: actor, now, new state (rejected|cancelled),
 # only_requester (a pending request), queued_too (the caller checked that the actor may end a
-# queued one). A queued request leaves its lane; {'ended', new head of the lane or ''}.
+# queued one). A queued request leaves its lane: {'ended', the lane's new head when it was
+# the head (to be started) or '', the request that was just behind it or ''}.
 END = (
     _AUDIT
     + """
@@ -102,9 +104,16 @@ if not queued and ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'requester') ~=
 end
 local by = ARGV[3] == 'rejected' and 'rejected_by' or 'cancelled_by'
 redis.call('HSET', KEYS[1], by, ARGV[1])
-if queued then redis.call('LREM', KEYS[4], 0, redis.call('HGET', KEYS[1], 'id')) end
+local start, behind = '', ''
+if queued then
+  local id = redis.call('HGET', KEYS[1], 'id')
+  local at = redis.call('LPOS', KEYS[4], id)
+  behind = at and redis.call('LINDEX', KEYS[4], at + 1) or ''
+  redis.call('LREM', KEYS[4], 0, id)
+  start = at == 0 and (redis.call('LINDEX', KEYS[4], 0) or '') or ''
+end
 close(KEYS[3], ARGV[3], queued and 'while queued' or '')
-return {'ended', redis.call('LINDEX', KEYS[4], 0) or ''}
+return {'ended', start, behind}
 """
 )
 

@@ -82,11 +82,19 @@ class DeployRequest(BaseModel):
     queued_behind: str = ""
     undoes: str = ""  # a rollback: the request whose release it undoes
     undoes_version: str = ""  # what the undone request had deployed
+    ran_before: str = ""  # a rollback: what ran where when it was asked for ("dc-a=v2 dc-b=v2")
     stop_requested_by: str = ""  # who pressed Stop while it ran
 
     @property
     def targets(self) -> list[str]:
         return [step.target for step in self.steps]
+
+    @property
+    def not_run(self) -> bool:
+        """Ended without any target being touched (its catalog entry changed, a rollback was
+        superseded, its worker died before starting)."""
+        skipped = all(step.status is StepStatus.SKIPPED for step in self.steps)
+        return self.state is State.FAILED and bool(self.steps) and skipped
 
     @property
     def summary(self) -> str:
@@ -119,6 +127,12 @@ class HistoryEntry(BaseModel):
     failure: str = ""
     source: str = ""  # "" when shipbot ran it; "gitlab" for a deployment GitLab ran alone
     undoes_version: str = ""  # a rollback: the version it rolled back from
+
+    @property
+    def not_run(self) -> bool:
+        """Ended without any target being touched."""
+        skipped = all(status == StepStatus.SKIPPED for status in self.targets.values())
+        return self.state is State.FAILED and bool(self.targets) and skipped
 
 
 class Deployed(BaseModel):

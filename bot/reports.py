@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.catalog import Catalog
 from bot.grammar import Examples
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Workers
 from bot.requests import Refused, choices, environment_of, service_of
@@ -54,13 +55,14 @@ async def _marked(
 
 @dataclass(frozen=True)
 class AuditPage:
-    """The newest events that match, and how many matched in all (of the scanned window)."""
+    """The newest events that match, and how many matched in all (among the newest
+    AUDIT_WINDOW when a subject is given)."""
 
     events: list[AuditEvent]
     matched: int
 
 
-AUDIT_WINDOW = 5000  # a subject's events are looked for among this many newest
+AUDIT_WINDOW = 2000  # a subject's events are looked for among this many newest
 
 
 async def audit(services: Services, subject: str | None, limit: int = 20) -> AuditPage:
@@ -71,7 +73,8 @@ async def audit(services: Services, subject: str | None, limit: int = 20) -> Aud
         return AuditPage(events, await services.store.audit_length())
     events = await services.store.audit_trail(count=AUDIT_WINDOW)
     matching = [e for e in events if subject in (e.request_id, e.service)]
-    if not matching and subject not in services.catalog.services:
+    known = subject in services.catalog.services or await services.store.get(subject)
+    if not matching and not known:
         raise Refused(
             f"`{subject}` is neither a service in the catalog nor a request on record. "
             f"Services: {choices(services.catalog.services)}."
@@ -83,10 +86,10 @@ async def workers(services: Services) -> Workers:
     return await services.store.workers()
 
 
-def examples(services: Services) -> Examples:
+def examples(catalog: Catalog) -> Examples:
     """Names for the help's examples from the catalog: its first service, and that service's
     production environment (``prod`` or ``production``) or else its last one."""
-    name, service = next(iter(services.catalog.services.items()))
+    name, service = next(iter(catalog.services.items()))
     environments = list(service.environments)
     production = [e for e in environments if e in ("prod", "production")]
     return Examples(service=name, environment=(production or environments)[-1])

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.catalog import Catalog, Environment, Service
-from bot.grammar import DeployCommand
+from bot.grammar import DEPLOY_LINE, DeployCommand
 from bot.ids import new_request_id
 from bot.models import UNASKED, Action, DeployRequest, State, Step, Workers
 from bot.services import Services
@@ -77,6 +77,8 @@ def environment_of(catalog: Catalog, service: str, environment: str) -> Environm
 async def open_deploy(
     services: Services, cmd: DeployCommand, user: str, channel: str, delivery: str = ""
 ) -> Opened:
+    if not cmd.environment:
+        raise Refused(_missing_piece(services.catalog, cmd))
     env = environment_of(services.catalog, cmd.service, cmd.environment)
     asked = Asked(cmd.service, cmd.environment, cmd.version, cmd.reason, user, channel)
     return await record(services, new_request(services.catalog, asked, env), delivery)
@@ -122,6 +124,21 @@ def new_request(
         created_at=now,
         expires_at=now + env.expire_after_minutes * 60,
         steps=[Step(target=t) for t in env.targets()],
+    )
+
+
+def _missing_piece(catalog: Catalog, cmd: DeployCommand) -> str:
+    """`/deploy web-h5 prod` lacks the version; `/deploy web-h5 v1` the environment."""
+    environments = service_of(catalog, cmd.service).environments
+    if cmd.version in environments:
+        example = f"/deploy {cmd.service} v1.2.3 to {cmd.version}"
+        return (
+            f"Missing the version: `{cmd.version}` is an environment of `{cmd.service}`, and "
+            f"the version goes before it, as in `{example}`.\nUsage: {DEPLOY_LINE}"
+        )
+    return (
+        f"Missing the environment. Environments of `{cmd.service}`: {choices(environments)}."
+        f"\nUsage: {DEPLOY_LINE}"
     )
 
 

@@ -38,6 +38,7 @@ async def open_rollback(
     asked = Asked(cmd.service, cmd.environment, target, reason, user, channel)
     request = new_request(services.catalog, asked, env, Action.ROLLBACK)
     request.undoes, request.undoes_version = current.request_id, current.version
+    request.ran_before = await _running(services, cmd.service, cmd.environment)
     return await record(services, request, delivery)
 
 
@@ -58,23 +59,29 @@ async def releases_of(services: Services, service: str, environment: str) -> Rel
 
 
 async def stale_rollback(services: Services, rollback: DeployRequest) -> str:
-    """Why a rollback about to run must not (the release it undoes is no longer the newest
-    live one: something ran since it was asked for), or ""."""
-    live = (await releases_of(services, rollback.service, rollback.environment)).live
-    if not live or live[0].request_id == rollback.undoes:
+    """Why a rollback about to run must not: what runs where changed since it was asked for
+    (another release ran meanwhile), so its target was worked out from what is gone; or ""."""
+    now = await _running(services, rollback.service, rollback.environment)
+    if now == rollback.ran_before:
         return ""
     return (
-        f"{rollback.undoes_version} (`{rollback.undoes}`), which this rollback was to undo, is "
-        f"no longer what runs: `{live[0].request_id}` put {live[0].version} there since. "
-        "Nothing was run; ask again with `/rollback` if it is still needed"
+        f"what runs in {rollback.environment} changed since this rollback was asked for "
+        f"({rollback.ran_before or 'nothing'} → {now or 'nothing'}), so it was not run; ask "
+        "again with `/rollback` if it is still needed"
     )
+
+
+async def _running(services: Services, service: str, environment: str) -> str:
+    """What runs in each data centre, as one comparable line: ``dc-a=v2 dc-b=v2``."""
+    current = await services.store.current(service, environment)
+    return " ".join(f"{target or environment}={d.version}" for target, d in current.items())
 
 
 async def _refuse_while_in_flight(services: Services, service: str, environment: str) -> None:
     """A rollback computed while a deploy is queued or running would skip over that deploy's
     release: refuse, and say how to undo that deploy instead."""
-    requests = await services.store.open_requests(service)
-    in_flight = [r for r in requests if r.environment == environment and r.state in _IN_FLIGHT]
+    lane = await services.store.lane(service, environment)  # queued and running, in order
+    in_flight = [r for r in [await services.store.get(rid) for rid in lane] if r is not None]
     if not in_flight:
         return
     what = ", ".join(f"`{r.id}` ({r.summary}, {r.state.value})" for r in in_flight)
@@ -93,9 +100,6 @@ async def _refuse_while_in_flight(services: Services, service: str, environment:
         f"be worked out without them, so it is refused. {' '.join(how)} Once they have ended, "
         "`/rollback` works as usual."
     )
-
-
-_IN_FLIGHT = (State.APPROVED, State.QUEUED, State.RUNNING)
 
 
 def _target(cmd: RollbackCommand, releases: Releases) -> str:

@@ -13,7 +13,8 @@ output, a pipeline's job log, an Argo CD message), and keeps the words around it
 - JSON Web Tokens (Argo CD and Kubernetes tokens) and PEM private keys;
 - the credential after ``Bearer`` and ``Basic``, and the value of an ``Authorization``,
   ``PRIVATE-TOKEN``, ``JOB-TOKEN``, ``X-Gitlab-Token``, ``X-Api-Key`` or ``Cookie`` header;
-- the ``user:password@`` of a URL;
+- the ``user:password@`` of a URL, or a long ``user@`` alone (a token given as the user name;
+  a short one such as ``git@`` stays);
 - the value of ``…token=``, ``…password=``, ``…secret=``, ``…api_key=`` (a query parameter, a
   command-line option) and of such keys quoted in JSON or a Python dict.
 
@@ -52,7 +53,7 @@ _TOKENS = re.compile(
 # The ``keep`` group stays, what follows it is masked.
 _AFTER_NAME = [
     re.compile(r"(?P<keep>https://hooks\.slack\.com/(?:services|workflows|triggers)/)[\w/-]+"),
-    re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@:]*:[^/\s]*(?=@)"),
+    re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)(?:[^/\s]*:[^/\s]*|[^/\s:@]{16,})(?=@)"),
     re.compile(r"(?P<keep>(?i:\b(?:proxy-)?authorization)\s*:\s*(?:[A-Za-z-]+\s+)?)[^\s,;'\"]{8,}"),
     re.compile(r"(?P<keep>(?i:\b(?:(?:private|job|x-gitlab)-token|x-api-key))\s*:\s*)[^\s,;'\"]+"),
     re.compile(r"(?P<keep>(?i:\b(?:set-)?cookie)\s*:\s*)[^\s'\"][^\r\n'\"]*"),

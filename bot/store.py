@@ -88,7 +88,7 @@ class Store(HistoryStore, SignalStore):
         delivery seen again within SEEN_TTL changes nothing and gives None.
         """
         keys = [*self._req_keys(r), self._lane(r), self.key.open(r.service), self.key.workers()]
-        args = [r.requester, r.created_at, r.id, time.time() - WORKER_GONE_AFTER, *_flatten(r)]
+        args = [r.requester, r.created_at, r.id, WORKER_GONE_AFTER, *_flatten(r)]
         result = await self._create([*keys, self.key.seen(delivery)], args)
         if result[0] == "replay":
             return None
@@ -160,7 +160,7 @@ class Store(HistoryStore, SignalStore):
         The grace gives a worker that was cut off from Redis a last chance to renew before
         anyone ends its deploy; a lease renewed meanwhile clears the suspicion.
         """
-        orphans, now = [], time.time()
+        orphans, now = [], await self._now()  # Redis's clock: sweepers' clocks may differ
         for rid in sorted(await self.redis.smembers(self.key.running())):
             suspect = self.key.suspect(rid)
             if await self.redis.exists(self.key.lease(rid)):
@@ -214,10 +214,14 @@ class Store(HistoryStore, SignalStore):
         mapping = {"card_channel": channel, "card_ts": ts}
         await self.redis.hset(self.key.req(request_id), mapping=mapping)
 
-    @translated
     async def lane_of(self, r: DeployRequest) -> list[str]:
         """The queued and running requests of r's service+environment, first one running."""
-        return await self.redis.lrange(self._lane(r), 0, -1)
+        return await self.lane(r.service, r.environment)
+
+    @translated
+    async def lane(self, service: str, environment: str) -> list[str]:
+        """The queued and running requests of a service+environment, first one running."""
+        return await self.redis.lrange(self.key.lane(service, environment), 0, -1)
 
     @translated
     async def open_requests(self, service: str) -> list[DeployRequest]:

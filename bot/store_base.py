@@ -38,3 +38,8 @@ class StoreBase:
     redis: aioredis.Redis
     key: Keys
     lease_seconds: int
+
+    async def _now(self) -> float:
+        """Redis's clock, which every process shares (their own clocks may differ)."""
+        seconds, micros = await self.redis.time()
+        return seconds + micros / 1e6

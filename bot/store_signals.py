@@ -64,7 +64,7 @@ class SignalStore(StoreBase):
     @translated
     async def heartbeat(self, worker: str) -> None:
         """``worker`` is alive now."""
-        now = time.time()
+        now = await self._now()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zadd(self.key.workers(), {worker: now})
             pipe.zremrangebyscore(self.key.workers(), "-inf", now - WORKERS_FORGOTTEN_AFTER)
@@ -73,8 +73,9 @@ class SignalStore(StoreBase):
     @translated
     async def workers(self) -> Workers:
         """How many workers are alive, and when the newest heartbeat came."""
+        since = await self._now() - WORKER_GONE_AFTER
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcount(self.key.workers(), time.time() - WORKER_GONE_AFTER, "+inf")
+            pipe.zcount(self.key.workers(), since, "+inf")
             pipe.zrevrange(self.key.workers(), 0, 0, withscores=True)
             alive, newest = await pipe.execute()
         return Workers(int(alive), float(newest[0][1]) if newest else None)

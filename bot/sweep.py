@@ -1,6 +1,8 @@
-"""What a worker checks every 30 seconds, so nothing waits forever:
+"""What workers check periodically, so nothing waits forever.
 
-- deploys whose worker died (lease lapsed, seen twice) end as failed and free their lane;
+Every 5 seconds (``recover_orphans``): deploys whose worker died (lease lapsed and still
+lapsed after a grace) end as failed and free their lane. Every 30 seconds (``sweep``):
+
 - pending requests past their approval window expire;
 - a lane whose head is queued gets its job (again), and a request without a card gets one,
   in case the enqueue after a Redis write did not happen (arq dedupes by job id).
@@ -18,12 +20,8 @@ LOST = "the worker running this deploy stopped unexpectedly; check the targets b
 
 
 async def sweep(services: Services, worker: str) -> list[str]:
-    """Run every check; returns the ids of the requests it acted on."""
-    return [
-        *await recover_orphans(services, worker),
-        *await expire_stale(services, worker),
-        *await reconcile(services),
-    ]
+    """The 30-second checks; returns the ids of the requests they acted on."""
+    return [*await expire_stale(services, worker), *await reconcile(services)]
 
 
 async def recover_orphans(services: Services, worker: str) -> list[str]:

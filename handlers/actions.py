@@ -9,10 +9,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import approvals
 from bot.approvals import Outcome
-from bot.requests import hand_over
 from bot.services import Services
 from handlers.background import Background
 from handlers.guard import delivery_key, guarded, where
+from handlers.outcomes import carry_out
 from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 
 Decide = Callable[[Services, str, str, str], Awaitable[Outcome]]
@@ -34,22 +34,10 @@ def _button(services: Services, later: Background, decide: Decide) -> Any:
         request_id = (body.get("actions") or [{}])[0].get("value", "")
         channel, user = where(body)
         outcome = await decide(services, request_id, user, delivery_key(body))
-        if outcome.start:
-            await hand_over(services, outcome.start, start_now=True)
+        await carry_out(services, later, request_id, outcome)
         await ack()
         if outcome.say:
             later.spawn(services.notifier.tell(channel, user, outcome.say))
-        if outcome.refresh:
-            later.spawn(services.notifier.show(request_id))
-        elif outcome.start == request_id:  # a worker owns the card now, if one is alive
-            later.spawn(_show_if_no_worker(services, request_id))
 
     button.__name__ = decide.__name__
     return button
-
-
-async def _show_if_no_worker(services: Services, request_id: str) -> None:
-    """Nobody will update the card of a request that is to start while no worker is alive:
-    the bot does, so that it says it is queued and that no worker runs."""
-    if not (await services.store.workers()).alive:
-        await services.notifier.show(request_id)

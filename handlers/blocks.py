@@ -138,6 +138,8 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
             return f"✅ *Rolled back to `{request.version}` in {took}*.{approved}"
         case State.SUCCEEDED:
             return f"✅ *Deployed in {_duration(request.duration)}*.{approved}"
+        case State.FAILED if request.not_run:
+            return f"⏭️ *Not run*: {request.failure}{approved}"
         case State.FAILED:
             what = "Rollback failed" if rollback else "Failed"
             return f"❌ *{what}*: {request.failure}{approved}"

@@ -24,6 +24,7 @@ from bot.services import Services
 from handlers.background import Background
 from handlers.blocks import no_worker
 from handlers.guard import delivery_key, guarded, where
+from handlers.outcomes import carry_out
 from handlers.reports import (
     audit_text,
     history_text,
@@ -61,7 +62,7 @@ def _asking(services: Services, open_request: Open) -> Any:
             return
         if not text.strip():  # the command alone: how to use it, with the catalog's names
             usage = help_text if body.get("command") == DEPLOY else rollback_usage
-            await ack(response_type="ephemeral", text=usage(reports.examples(services)))
+            await ack(response_type="ephemeral", text=usage(reports.examples(services.catalog)))
             return
         try:
             opened = await open_request(services, text, user, channel, delivery_key(body))
@@ -86,17 +87,17 @@ def _acknowledged(opened: Opened) -> str:
     what = f"`{request.id}` ({request.summary})"
     if request.state is State.PENDING:
         said = f"Request {what} recorded; it needs {_approvals(request)}."
-        where = "Its card in this channel will track approvals and progress"
+        then = "Its card in this channel will track approvals and progress"
     elif opened.behind:
         said = f"Request {what} accepted; no approval needed. It is queued behind "
         said += f"`{opened.behind}` (one at a time per service and environment)."
-        where = "Its card in this channel will say when it starts"
+        then = "Its card in this channel will say when it starts"
     else:
         said = f"Request {what} accepted; no approval needed."
-        where = "It starts now; its card in this channel will show progress"
+        then = "It starts now; its card in this channel will show progress"
     if not opened.workers.alive:
         return f"{said} {no_worker(opened.workers)}"
-    return f"{said} {where}."
+    return f"{said} {then}."
 
 
 def _approvals(request: DeployRequest) -> str:
@@ -121,11 +122,12 @@ def _shipbot(services: Services, later: Background) -> Any:
 
 async def _cancel(services: Services, later: Background, request_id: str, body: Any) -> str:
     """/shipbot cancel: what the Cancel button does, for a request whose card is out of reach."""
-    outcome = await approvals.cancel(services, request_id, where(body)[1], delivery_key(body))
-    if outcome.start:
-        await hand_over(services, outcome.start, start_now=True)
+    user = where(body)[1]
+    if not user:
+        return NO_SENDER
+    outcome = await approvals.cancel(services, request_id, user, delivery_key(body))
+    await carry_out(services, later, request_id, outcome)
     if outcome.refresh:
-        later.spawn(services.notifier.show(request_id))
         return outcome.say or f"Cancelled `{request_id}`; its card says so."
     return outcome.say or "Nothing to do: this was already done."
 
@@ -146,4 +148,4 @@ async def _answer(services: Services, cmd: ShipbotCommand) -> str:
         case "audit":
             subject = args[0] if args else None
             return audit_text(await reports.audit(services, subject), subject)
-    return help_text(reports.examples(services))  # `help`, the only other verb left
+    return help_text(reports.examples(services.catalog))  # `help`, the only other verb left

@@ -6,7 +6,7 @@ replays of a signed request within its validity window take effect at most once.
 
 ``guarded`` wraps every listener: everything it acks goes through the one scrubber, and
 Redis being down or a bug becomes a clear, short message for the person, never a stack trace;
-the log gets the error's type, never its contents.
+a bug's traceback goes to the log (scrubbed, like every log record).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.notify import Notifier
-from bot.scrub import scrub
+from bot.scrub import scrub_all
 from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -67,19 +67,8 @@ class ScrubbedAck:
         return self._ack.response
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        scrubbed = {name: _scrubbed(value) for name, value in kwargs.items()}
-        return await self._ack(*map(_scrubbed, args), **scrubbed)
-
-
-def _scrubbed(value: Any) -> Any:
-    """``value`` with every string in it (nested in lists and dicts too) scrubbed."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, list | tuple):
-        return [_scrubbed(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _scrubbed(item) for key, item in value.items()}
-    return value
+        scrubbed = {name: scrub_all(value) for name, value in kwargs.items()}
+        return await self._ack(*map(scrub_all, args), **scrubbed)
 
 
 def guarded(fn: Listener, notifier: Notifier) -> Listener:
@@ -94,8 +83,8 @@ def guarded(fn: Listener, notifier: Notifier) -> Listener:
         except StoreUnavailable:
             log.warning("Redis unavailable in %s", fn.__name__)
             await _tell(ack, notifier, body, STORE_DOWN)
-        except Exception as error:
-            log.error("%s failed: %s", fn.__name__, type(error).__name__)
+        except Exception:
+            log.exception("%s failed", fn.__name__)
             await _tell(ack, notifier, body, INTERNAL)
 
     del listener.__wrapped__  # Bolt must see the wrapper's own parameters

@@ -7,7 +7,7 @@ import time
 from bot.catalog import Catalog, Environment
 from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
 from bot.policy import mention
-from bot.reports import AuditPage, EnvironmentStatus
+from bot.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from handlers.blocks import no_worker
 
 
@@ -55,8 +55,10 @@ def history_text(service: str, entries: list[HistoryEntry]) -> str:
 
 
 def audit_text(page: AuditPage, subject: str | None) -> str:
+    if not page.events and subject:
+        return f"No audit events for `{subject}` among the newest {AUDIT_WINDOW}."
     if not page.events:
-        return f"No audit events for `{subject}` yet." if subject else "The audit trail is empty."
+        return "The audit trail is empty."
     shown = len(page.events)
     head = "*Audit trail*" + (f" of `{subject}`" if subject else "") + " (newest first"
     if page.matched > shown:
@@ -100,7 +102,7 @@ def _history_line(entry: HistoryEntry) -> str:
 
 def _outcome(entry: HistoryEntry) -> str:
     """``v2 *succeeded*``, ``v2 *rolled back*`` (undone later), ``*rolled back to* v1``."""
-    state = entry.state.value.replace("_", " ")
+    state = "not run" if entry.not_run else entry.state.value.replace("_", " ")
     if entry.action is not Action.ROLLBACK:
         return f"`{entry.version}` *{state}*"
     source = f" (from `{entry.undoes_version}`)" if entry.undoes_version else ""

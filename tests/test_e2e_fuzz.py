@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 import redis
 
+from tests.conftest import flush_keeping_workers
 from tests.fakes import DEFAULT_SIGNING_SECRET, block_action, slash_command
 from tests.stack import Stack
 
@@ -209,15 +210,21 @@ def settled(bot: Stack, quiet: float = 1.0, timeout: float = 30.0) -> Stack:
     while (calls := len(bot.slack.calls())) != seen and time.monotonic() < deadline:
         seen = calls
         time.sleep(quiet)
-    redis.Redis.from_url(bot.redis.url).flushdb()
+    flush_keeping_workers(bot.redis.url)
     bot.slack.reset()
     return bot
 
 
+PERIODIC = {"shipbot:workers", "shipbot:jobs", "shipbot:jobs:health-check"}
+
+
 def written(bot: Stack) -> list[str]:
-    """shipbot's keys in Redis other than the worker's health check."""
-    keys = redis.Redis.from_url(bot.redis.url, decode_responses=True).keys("shipbot:*")
-    return sorted(k for k in keys if not k.endswith(":health-check"))
+    """What requests wrote to Redis: shipbot's keys and arq's jobs, but for what the workers
+    keep on their own (heartbeats, health checks, and the queue of their periodic jobs)."""
+    client = redis.Redis.from_url(bot.redis.url, decode_responses=True)
+    ours = [key for key in client.keys("shipbot:*") if key not in PERIODIC]
+    jobs = [key for key in client.keys("arq:*") if ":cron:" not in key]
+    return sorted(ours + jobs)
 
 
 def test_thousands_of_malformed_requests_get_400_or_401_and_change_nothing(bot: Stack) -> None:

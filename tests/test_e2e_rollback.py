@@ -84,16 +84,47 @@ def test_rollback_uses_the_smaller_rollback_approval_count(bot: Stack) -> None:
 
 
 def test_a_rollback_says_rolling_back_and_rolled_back_everywhere(bot: Stack) -> None:
-    """Card title and outcome, history and the failure-free card never call it a deploy."""
-    bot.deployed("web-h5 v1 to staging")
-    undone = bot.deployed("web-h5 v2 to staging")
-    request_id = bot.rollback("web-h5 staging")
-    card = bot.wait_card(request_id, "Rolled back to `v1` in")
-    assert "Roll back web-h5 in staging to v1" in card and "Deploy" not in card
-    history = reply_text(bot.command("history web-h5 staging", command="/shipbot"))
-    line = next(line for line in history.splitlines() if request_id in line)
-    assert "*rolled back to* `v1` (from `v2`)" in line
-    assert undone in history
+    """Its card reads Rolling back while it runs and Rolled back to when done, never Deploy;
+    history says rolled back to, from which version, and the undone release rolled back."""
+    gate = bot.workdir / "gate"
+    gate.touch()
+    bot.deployed("slow v1 to staging")
+    undone = bot.deployed("slow v2 to staging")
+    gate.unlink()
+    request_id = bot.rollback("slow staging")
+    running = bot.wait_card(request_id, "*Rolling back* to `v1`")
+    gate.touch()
+    done = bot.wait_card(request_id, "Rolled back to `v1` in")
+    for card in (running, done):
+        assert "Roll back slow in staging to v1" in card and "Deploy" not in card
+    history = reply_text(bot.command("history slow staging", command="/shipbot")).splitlines()
+    assert "*rolled back to* `v1` (from `v2`)" in next(x for x in history if request_id in x)
+    assert "`v2` *rolled back*" in next(x for x in history if undone in x)
+
+
+def test_a_rollback_overtaken_by_another_release_is_not_run(bot: Stack) -> None:
+    """api v1, v2; a rollback waits for its approval while v3 is deployed. Approved after
+    that, it is not run (it would undo v3 unasked): its card and thread say why."""
+    for version in ("v1", "v2"):
+        approved_deploy(bot, f"api {version} to prod")
+    rollback = bot.rollback("api prod")
+    bot.wait_card(rollback, "Waiting for approval")
+    approved_deploy(bot, "api v3 to prod")
+    bot.click(APPROVE, rollback, "U0CAROL")
+    card = bot.wait_card(rollback, "Not run")
+    assert "changed since this rollback was asked for (prod=v2 → prod=v3)" in card
+    assert not [line for line in marker_lines(bot) if " rollback " in line]
+    thread = bot.slack.wait_for(lambda: bot.thread(rollback))
+    assert "was not run" in (thread[0].text or "")
+
+
+def approved_deploy(bot: Stack, text: str) -> str:
+    """/deploy, approved by two approvers, and done."""
+    request_id = bot.deploy(text)
+    bot.click(APPROVE, request_id, "U0ALICE")
+    bot.click(APPROVE, request_id, "U0BOB")
+    bot.wait_card(request_id, "Deployed in")
+    return request_id
 
 
 def test_rollback_while_deploys_run_or_wait_is_refused_and_says_how_to_undo_them(

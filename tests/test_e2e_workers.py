@@ -79,7 +79,8 @@ def test_a_killed_workers_deploy_ends_within_its_lease_and_fifteen_seconds(
     lonely.slack.wait_for(lambda: alive(lonely) == 2, timeout=30)
     running = lonely.deploy("slow v1 to staging")
     lonely.wait_card(running, "Deploying")
-    waiting = lonely.deploy("web-h5 v2 to staging")
+    waiting = lonely.deploy("slow v2 to staging")
+    lonely.wait_card(waiting, f"behind `{running}`")
     client = redis.Redis.from_url(lonely.redis.url, decode_responses=True)
     pid = int(str(client.hget(f"shipbot:req:{running}", "worker")).rsplit(":", 1)[1])
     victim = next(w for w in workers if w.pid == pid)
@@ -89,4 +90,6 @@ def test_a_killed_workers_deploy_ends_within_its_lease_and_fifteen_seconds(
     took = time.monotonic() - killed
     assert took <= LEASE + 15, f"ended {took:.1f}s after the kill"
     assert "stopped unexpectedly" in card
+    lonely.wait_card(waiting, "Deploying")
+    (lonely.workdir / "gate").touch()
     lonely.wait_card(waiting, "Deployed in")

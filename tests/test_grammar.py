@@ -46,6 +46,9 @@ DEPLOYS = [
         id="with-to-and-reason",
     ),
     pytest.param("web-h5 v2.3.1 prod", DeployCommand("web-h5", "v2.3.1", "prod", ""), id="no-to"),
+    pytest.param(
+        "web-h5 prod", DeployCommand("web-h5", "prod", "", ""), id="one-word-left-for-the-catalog"
+    ),
     pytest.param("web-h5 1.4.0 TO prod", DeployCommand("web-h5", "1.4.0", "prod", ""), id="TO"),
     pytest.param(
         "web-h5 feature/login-fix staging",
@@ -94,16 +97,8 @@ def test_parse_deploy_accepts(text: str, expected: DeployCommand) -> None:
 
 DEPLOY_ERRORS = [
     pytest.param("web-h5", "Missing the version and environment.", id="only-service"),
-    pytest.param("web-h5 v1", "Missing the environment.", id="no-env"),
     pytest.param("web-h5 v1 to", "Missing the environment after `to`.", id="nothing-after-to"),
     pytest.param("web-h5 to prod", "Missing the version", id="to-in-version-place"),
-    pytest.param(
-        "web-h5 prod",
-        "Missing the version: `prod` reads as the environment, and the version goes before it, "
-        "as in `/deploy web-h5 v1.2.3 to prod`.",
-        id="environment-without-version",
-    ),
-    pytest.param("web-h5 3f2a9c1", "Missing the environment.", id="commit-without-env"),
     pytest.param("Web-H5 v1 prod", "names are lowercase, try `web-h5`", id="uppercase-service"),
     pytest.param("web-h5 v1 PROD", "`PROD` is not a valid environment name", id="uppercase-env"),
     pytest.param("<@U123> v1 prod", "Slack mention", id="mention-as-service"),

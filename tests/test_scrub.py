@@ -64,6 +64,12 @@ def test_url_credentials_and_token_parameters_are_masked() -> None:
     assert expected == scrubbed
 
 
+def test_a_token_given_as_the_url_user_is_masked() -> None:
+    """``https://<token>@host`` (a token used as the user name) hides the token, not the host."""
+    scrubbed = scrub("git clone https://ghp_0123456789abcdefABCDEF@github.com/acme/app.git")
+    assert "git clone https://[redacted]@github.com/acme/app.git" == scrubbed
+
+
 def test_password_holding_an_at_sign_is_masked_whole() -> None:
     """The user:password@ of a URL is masked up to its last @, so no part of it shows."""
     expected = "git clone https://[redacted]@git.example.com/a.git"

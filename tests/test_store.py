@@ -119,24 +119,34 @@ async def test_only_the_requester_can_cancel(store: Store) -> None:
     r = request()
     await store.create(r)
     assert ["not_requester"] == await store.end(r, "U0ALICE", State.CANCELLED)
-    assert ["ended", ""] == await store.end(r, "U0DEV", State.CANCELLED)
+    assert ["ended", "", ""] == await store.end(r, "U0DEV", State.CANCELLED)
 
 
 async def test_a_queued_request_is_cancelled_only_when_the_caller_allows_it(
     store: Store,
 ) -> None:
-    """Without queued_too a queued request stays; with it, it leaves its lane and the lane's
-    new head is named, and it can no longer be claimed."""
+    """Without queued_too a queued request stays; with it, it leaves its lane, the lane's new
+    head is named, and it can no longer be claimed."""
     first, second = request("d-1", approvals=0), request("d-2", approvals=0)
     await store.create(first)
     await store.create(second)
     assert ["closed", "queued"] == await store.end(first, "U0DEV", State.CANCELLED)
-    assert ["ended", "d-2"] == await store.end(first, "U0ALICE", State.CANCELLED, queued_too=True)
+    ended = await store.end(first, "U0ALICE", State.CANCELLED, queued_too=True)
+    assert ["ended", "d-2", "d-2"] == ended  # the new head, to start; and who moved up
     cancelled = await store.get("d-1")
     assert cancelled is not None
     assert (State.CANCELLED, "U0ALICE") == (cancelled.state, cancelled.cancelled_by)
     assert ["d-2"] == await store.lane_of(second)
     assert ["not_queued", "cancelled"] == await store.claim(first, "w")
+
+
+async def test_cancelling_a_request_behind_the_head_starts_nothing(store: Store) -> None:
+    """d-2 is cancelled while d-1 heads the lane: nothing is to start, and d-3 moved up."""
+    for rid in ("d-1", "d-2", "d-3"):
+        await store.create(request(rid, approvals=0))
+    ended = await store.end(request("d-2"), "U0DEV", State.CANCELLED, queued_too=True)
+    assert ["ended", "", "d-3"] == ended
+    assert ["d-1", "d-3"] == await store.lane_of(request("d-1"))
 
 
 async def test_second_request_waits_behind_the_first(store: Store) -> None:
