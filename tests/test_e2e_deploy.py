@@ -273,16 +273,21 @@ def test_a_queued_request_is_cancelled_from_its_card_by_an_approver(bot: Stack) 
 
 
 def test_shipbot_cancel_withdraws_a_queued_request(bot: Stack) -> None:
-    """`/shipbot cancel <id>` does what the button does, for the requester."""
+    """`/shipbot cancel <id>` does what the button does, for the requester; the card of the
+    request that was behind it then says it waits for the running one."""
     running = bot.deploy("slow v1 to staging")
     bot.wait_card(running, "Deploying")
     queued = bot.deploy("slow v2 to staging")
+    last = bot.deploy("slow v3 to staging")
+    bot.wait_card(last, f"behind `{queued}`")
     answer = reply_text(bot.command(f"cancel {queued}", command="/shipbot"))
     assert f"Cancelled `{queued}`" in answer
     bot.wait_card(queued, "Cancelled")
+    bot.wait_card(last, f"behind `{running}`")
     (bot.workdir / "gate").touch()
-    bot.wait_card(running, "Deployed in")
-    assert [f"slow v1 staging - deploy {running}"] == marker_lines(bot)
+    bot.wait_card(last, "Deployed in")
+    expected = [f"slow {v} staging - deploy {r}" for v, r in (("v1", running), ("v3", last))]
+    assert expected == marker_lines(bot)
 
 
 def test_only_the_requester_or_an_approver_may_cancel_a_queued_request(bot: Stack) -> None:
