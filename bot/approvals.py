@@ -33,7 +33,7 @@ async def approve(services: Services, request_id: str, user: str, delivery: str 
         return GONE
     refusal = await _refusal(services, request, user)
     if refusal:
-        return await _refused(services, request, user, "approval_refused", refusal)
+        return await _refused(services, request, (user, delivery), "approval_refused", refusal)
     result = await services.store.approve(request, user, delivery)
     return _approve_outcome(request, result)
 
@@ -46,7 +46,7 @@ async def reject(services: Services, request_id: str, user: str, delivery: str =
         return Outcome("That's your own request: use Cancel to withdraw it.")
     refusal = await _refusal(services, request, user)
     if refusal:
-        return await _refused(services, request, user, "rejection_refused", refusal)
+        return await _refused(services, request, (user, delivery), "rejection_refused", refusal)
     result = await services.store.end(request, user, State.REJECTED, delivery)
     return _end_outcome(request, result)
 
@@ -62,7 +62,9 @@ async def cancel(services: Services, request_id: str, user: str, delivery: str =
         refusal = await _refusal(services, request, user)
         if refusal:
             say = _only_they_may(request, "cancel it")
-            return await _refused(services, request, user, "cancel_refused", refusal, say)
+            return await _refused(
+                services, request, (user, delivery), "cancel_refused", refusal, say
+            )
     result = await services.store.end(request, user, State.CANCELLED, delivery, queued_too=queued)
     return _end_outcome(request, result)
 
@@ -75,7 +77,7 @@ async def stop(services: Services, request_id: str, user: str, delivery: str = "
     refusal = None if user == request.requester else await _refusal(services, request, user)
     if refusal:
         say = _only_they_may(request, f"stop this {request.action.value}")
-        return await _refused(services, request, user, "stop_refused", refusal, say)
+        return await _refused(services, request, (user, delivery), "stop_refused", refusal, say)
     match await services.store.request_stop(request, user, delivery):
         case ["stopping"]:
             return Outcome(
@@ -112,22 +114,23 @@ def _only_they_may(request: DeployRequest, what: str) -> str:
 async def _refused(
     services: Services,
     request: DeployRequest,
-    user: str,
+    attempt: tuple[str, str],
     event: str,
     refusal: Refusal,
     say: str = "",
 ) -> Outcome:
-    """Record the refused attempt in the audit trail, and tell the person why."""
-    await services.store.note(
-        AuditEvent(
-            actor=user,
-            event=event,
-            request_id=request.id,
-            service=request.service,
-            environment=request.environment,
-            detail=refusal.why,
-        )
+    """Record the refused attempt (who, in which Slack delivery) in the audit trail, once
+    per delivery, and tell the person why."""
+    user, delivery = attempt
+    noted = AuditEvent(
+        actor=user,
+        event=event,
+        request_id=request.id,
+        service=request.service,
+        environment=request.environment,
+        detail=refusal.why,
     )
+    await services.store.note(noted, delivery)
     return Outcome(say or refusal.say)
 
 

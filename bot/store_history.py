@@ -79,8 +79,12 @@ class HistoryStore(StoreBase):
         return True
 
     @translated
-    async def note(self, event: AuditEvent) -> None:
-        """Add an event that changes no state (a refused click, say) to the audit trail."""
+    async def note(self, event: AuditEvent, delivery: str = "") -> None:
+        """Add an event that changes no state (a refused click, say) to the audit trail, once
+        per Slack ``delivery``: a retry or replay of it adds nothing."""
+        seen = self.key.seen(delivery)
+        if seen and not await self.redis.set(seen, 1, nx=True, ex=lua.SEEN_TTL):
+            return
         await self.redis.xadd(self.key.audit(), _fields(event))
 
     @translated

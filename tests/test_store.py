@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import pytest
 
-from bot.models import Action, Deployed, DeployRequest, HistoryEntry, State, Step
+from bot.models import Action, AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Step
 from bot.store import Store, StoreUnavailable, connect
 from tests.fakes import RedisServer
 
@@ -319,3 +319,12 @@ async def until(probe: Callable[[], Awaitable[T]], want: T, timeout: float = 10)
         assert time.monotonic() < deadline, f"still {got!r}, wanted {want!r}"
         await asyncio.sleep(0.05)
     return got
+
+
+async def test_a_note_is_recorded_once_per_delivery(store: Store) -> None:
+    """A refused click that Slack retries is in the audit trail once; another click is not
+    swallowed."""
+    refused = AuditEvent(actor="U0MALLORY", event="approval_refused", detail="not an approver")
+    for delivery in ("click-1", "click-1", "click-2"):
+        await store.note(refused, delivery)
+    assert 2 == len(await store.audit_trail())
