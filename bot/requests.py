@@ -27,7 +27,6 @@ class Opened:
     request: DeployRequest
     start_now: bool = False  # queued and at the head of its lane: a worker should run it
     replay: bool = False  # this Slack delivery was seen before; nothing was created
-    behind: str = ""  # queued behind this request of its lane
     workers: Workers = UNASKED
 
 
@@ -89,9 +88,9 @@ async def record(services: Services, request: DeployRequest, delivery: str) -> O
     created = await services.store.create(request, delivery)
     if created is None:
         return Opened(request, replay=True)
-    request.state = created.state
+    request.state, request.queued_behind = created.state, created.ahead
     at_head = created.state is State.QUEUED and created.head == request.id
-    return Opened(request, at_head, behind=created.ahead, workers=created.workers)
+    return Opened(request, at_head, workers=created.workers)
 
 
 @dataclass(frozen=True)

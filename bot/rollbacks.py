@@ -27,7 +27,7 @@ async def open_rollback(
 ) -> Opened:
     env = environment_of(services.catalog, cmd.service, cmd.environment)
     await _refuse_while_in_flight(services, cmd.service, cmd.environment)
-    releases = await releases_of(services, cmd.service, cmd.environment)
+    releases = await _releases(services, cmd.service, cmd.environment)
     if not releases.live:
         raise Refused(
             f"Nothing to roll back: no successful deploy of `{cmd.service}` to "
@@ -48,7 +48,7 @@ class Releases:
     undone: list[HistoryEntry]  # successful deploys a rollback undid, newest first
 
 
-async def releases_of(services: Services, service: str, environment: str) -> Releases:
+async def _releases(services: Services, service: str, environment: str) -> Releases:
     entries = await services.store.history(service, environment, HISTORY_DEPTH)
     undone_ids = await services.store.rolled_back(service, environment)
     succeeded = [e for e in entries if e.state is State.SUCCEEDED]

@@ -114,11 +114,12 @@ class Store(HistoryStore, SignalStore):
     ) -> list[str]:
         """Reject or cancel a pending request: a cancel only by its requester. With
         ``queued_too`` (the caller checked the user may), a queued request is cancelled too
-        and leaves its lane; ['ended', the lane's new head or ''] then."""
+        and leaves its lane. Ended: ['ended', the lane's new head to start or '', the request
+        that was just behind it or '']."""
         only_requester = "1" if state is State.CANCELLED else "0"
         keys = [*self._req_keys(r), self.key.open(r.service), self._lane(r)]
-        args: list[str | float] = [user, time.time(), state.value, only_requester]
-        args.append("1" if queued_too else "0")
+        queued = "1" if queued_too else "0"
+        args: list[str | float] = [user, time.time(), state.value, only_requester, queued]
         result = await self._end([*keys, self.key.seen(delivery)], args)
         await self._forget_approvers(r)
         return result

@@ -57,9 +57,6 @@ def _asking(services: Services, open_request: Open) -> Any:
 
     async def ask(ack: Any, body: dict[str, Any]) -> None:
         (channel, user), text = where(body), str(body.get("text", ""))
-        if not (channel and user):  # the HTTP gate refuses these; Socket Mode may not
-            await ack(response_type="ephemeral", text=NO_SENDER)
-            return
         if not text.strip():  # the command alone: how to use it, with the catalog's names
             usage = help_text if body.get("command") == DEPLOY else rollback_usage
             await ack(response_type="ephemeral", text=usage(reports.examples(services.catalog)))
@@ -79,18 +76,15 @@ def _asking(services: Services, open_request: Open) -> Any:
     return ask
 
 
-NO_SENDER = "This command came without a user or channel, so nothing was done."
-
-
 def _acknowledged(opened: Opened) -> str:
     request = opened.request
     what = f"`{request.id}` ({request.summary})"
     if request.state is State.PENDING:
         said = f"Request {what} recorded; it needs {_approvals(request)}."
         then = "Its card in this channel will track approvals and progress"
-    elif opened.behind:
+    elif request.queued_behind:
         said = f"Request {what} accepted; no approval needed. It is queued behind "
-        said += f"`{opened.behind}` (one at a time per service and environment)."
+        said += f"`{request.queued_behind}` (one at a time per service and environment)."
         then = "Its card in this channel will say when it starts"
     else:
         said = f"Request {what} accepted; no approval needed."
@@ -122,10 +116,7 @@ def _shipbot(services: Services, later: Background) -> Any:
 
 async def _cancel(services: Services, later: Background, request_id: str, body: Any) -> str:
     """/shipbot cancel: what the Cancel button does, for a request whose card is out of reach."""
-    user = where(body)[1]
-    if not user:
-        return NO_SENDER
-    outcome = await approvals.cancel(services, request_id, user, delivery_key(body))
+    outcome = await approvals.cancel(services, request_id, where(body)[1], delivery_key(body))
     await carry_out(services, later, request_id, outcome)
     if outcome.refresh:
         return outcome.say or f"Cancelled `{request_id}`; its card says so."

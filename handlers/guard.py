@@ -26,6 +26,7 @@ STORE_DOWN = (
     "shipbot can't reach its state store (Redis) right now, so nothing was done or recorded. "
     "Please try again in a minute."
 )
+NO_SENDER = "This command came without a user or channel, so nothing was done."
 INTERNAL = "shipbot hit an internal error; nothing was changed. The operators have been told."
 
 Listener = Callable[..., Awaitable[None]]
@@ -78,6 +79,10 @@ def guarded(fn: Listener, notifier: Notifier) -> Listener:
     @functools.wraps(fn)
     async def listener(ack: Any, body: dict[str, Any]) -> None:
         ack = ScrubbedAck(ack)
+        if not _sender_known(body):  # the HTTP gate refuses these; Socket Mode may not
+            log.warning("%s: no user or channel in the payload; nothing done", fn.__name__)
+            await (ack(response_type="ephemeral", text=NO_SENDER) if "command" in body else ack())
+            return
         try:
             await fn(ack, body)
         except StoreUnavailable:
@@ -89,6 +94,12 @@ def guarded(fn: Listener, notifier: Notifier) -> Listener:
 
     del listener.__wrapped__  # Bolt must see the wrapper's own parameters
     return listener
+
+
+def _sender_known(body: dict[str, Any]) -> bool:
+    """Whether a command names its user and channel, or a click its user."""
+    channel, user = where(body)
+    return bool(user and (channel or "command" not in body))
 
 
 async def _tell(ack: Any, notifier: Notifier, body: dict[str, Any], text: str) -> None:

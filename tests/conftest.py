@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.keys import Keys
 from tests.fakes import (
     FakeArgoCD,
     FakeGitLab,
@@ -231,10 +232,11 @@ def bot(
 def flush_keeping_workers(url: str, prefix: str = "shipbot") -> None:
     """Empty Redis, but keep the workers' heartbeats: the workers are still running."""
     client = redis.Redis.from_url(url, decode_responses=True)
-    workers = client.zrange(f"{prefix}:workers", 0, -1, withscores=True)
+    key = Keys(prefix).workers()
+    workers = client.zrange(key, 0, -1, withscores=True)
     client.flushdb()
     if workers:
-        client.zadd(f"{prefix}:workers", dict(workers))
+        client.zadd(key, dict(workers))
     client.close()
 
 

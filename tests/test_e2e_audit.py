@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis
 
+from bot.keys import Keys
 from tests.stack import Stack, reply_text
 
 APPROVE = "shipbot_approve"
@@ -66,6 +67,6 @@ def test_a_refused_approval_is_in_the_audit_trail(bot: Stack) -> None:
 def test_status_says_how_many_workers_are_alive(bot: Stack) -> None:
     """With the stack's worker running, status starts by saying a worker is alive."""
     client = redis.Redis.from_url(bot.redis.url)
-    bot.slack.wait_for(lambda: client.zcard("shipbot:workers"), timeout=30)
+    bot.slack.wait_for(lambda: client.zcard(Keys().workers()), timeout=30)
     status = reply_text(bot.command("status web-h5", command="/shipbot"))
     assert status.startswith("Workers alive: 1.")

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import httpx
 import redis
 
+from bot.keys import Keys
 from tests.conftest import flush_keeping_workers
 from tests.fakes import DEFAULT_SIGNING_SECRET, block_action, slash_command
 from tests.stack import Stack
@@ -215,7 +216,7 @@ def settled(bot: Stack, quiet: float = 1.0, timeout: float = 30.0) -> Stack:
     return bot
 
 
-PERIODIC = {"shipbot:workers", "shipbot:jobs", "shipbot:jobs:health-check"}
+PERIODIC = {Keys().workers(), Keys().jobs(), f"{Keys().jobs()}:health-check"}
 
 
 def written(bot: Stack) -> list[str]:

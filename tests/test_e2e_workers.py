@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.keys import Keys
 from tests.conftest import write_catalog
 from tests.fakes import FakeSlack, RedisServer
 from tests.stack import Stack, reply_text
@@ -18,6 +19,7 @@ from tests.stack import Stack, reply_text
 APPROVE = "shipbot_approve"
 LEASE = 10
 NO_WORKER = "No shipbot worker"
+KEYS = Keys()
 
 
 @pytest.fixture
@@ -32,15 +34,15 @@ def lonely(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Stack]:
 
 
 def alive(stack: Stack) -> int:
-    return int(redis.Redis.from_url(stack.redis.url).zcard("shipbot:workers"))
+    return int(redis.Redis.from_url(stack.redis.url).zcard(KEYS.workers()))
 
 
 def two_minutes_ago(stack: Stack) -> None:
     """As if every worker had last been heard from two minutes ago (a stopped worker counts
     as alive for 45 s, which would make the test wait)."""
     client = redis.Redis.from_url(stack.redis.url, decode_responses=True)
-    for name in client.zrange("shipbot:workers", 0, -1):
-        client.zadd("shipbot:workers", {name: time.time() - 120})
+    for name in client.zrange(KEYS.workers(), 0, -1):
+        client.zadd(KEYS.workers(), {name: time.time() - 120})
 
 
 def test_without_a_worker_the_ack_and_status_say_so(lonely: Stack) -> None:
@@ -82,7 +84,7 @@ def test_a_killed_workers_deploy_ends_within_its_lease_and_fifteen_seconds(
     waiting = lonely.deploy("slow v2 to staging")
     lonely.wait_card(waiting, f"behind `{running}`")
     client = redis.Redis.from_url(lonely.redis.url, decode_responses=True)
-    pid = int(str(client.hget(f"shipbot:req:{running}", "worker")).rsplit(":", 1)[1])
+    pid = int(str(client.hget(KEYS.req(running), "worker")).rsplit(":", 1)[1])
     victim = next(w for w in workers if w.pid == pid)
     victim.send_signal(signal.SIGKILL)
     killed = time.monotonic()

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.models import DeployRequest
-from handlers.guard import INTERNAL, delivery_key, guarded, where
+from handlers.guard import INTERNAL, NO_SENDER, delivery_key, guarded, where
 
 
 class Told:
@@ -28,6 +28,9 @@ class Told:
     async def released(self, request: DeployRequest) -> None: ...
 
 
+SENDER = {"user_id": "U0DEV", "channel_id": "C0DEPLOY"}
+
+
 def acked_text(ack: AsyncAck) -> str:
     assert ack.response is not None
     return str(json.loads(str(ack.response.body))["text"])
@@ -40,7 +43,8 @@ async def test_ack_text_passes_through_the_scrubber() -> None:
         await ack(response_type="ephemeral", text=f"Unknown service `{body['text']}`")
 
     ack = AsyncAck()
-    await guarded(echo, Told())(ack, {"command": "/deploy", "text": "xoxb-1234-abcdef"})
+    body = {"command": "/deploy", "text": "xoxb-1234-abcdef", **SENDER}
+    await guarded(echo, Told())(ack, body)
     assert "Unknown service `[redacted]`" == acked_text(ack)
 
 
@@ -51,7 +55,7 @@ async def test_positional_ack_text_is_scrubbed_too() -> None:
         await ack("token glpat-abcdefghijklmnop")
 
     ack = AsyncAck()
-    await guarded(echo, Told())(ack, {"command": "/deploy"})
+    await guarded(echo, Told())(ack, {"command": "/deploy", **SENDER})
     assert ack.response is not None and "token [redacted]" == ack.response.body
 
 
@@ -76,3 +80,16 @@ async def test_error_path_survives_a_malformed_click() -> None:
     notifier, ack = Told(), AsyncAck()
     await guarded(broken, notifier)(ack, {"user": {"id": "U0ALICE"}, "channel": "C0DEPLOY"})
     assert ack.response is not None and [("", "U0ALICE", INTERNAL)] == notifier.told
+
+
+async def test_a_command_without_a_user_is_refused_before_its_listener() -> None:
+    """A slash command without user_id (Socket Mode has no gate before Bolt): the person is
+    told nothing was done, and the listener never runs."""
+    ran: list[str] = []
+
+    async def listener(ack: Any, body: dict[str, Any]) -> None:
+        ran.append("ran")
+
+    ack = AsyncAck()
+    await guarded(listener, Told())(ack, {"command": "/deploy", "channel_id": "C0DEPLOY"})
+    assert ([], NO_SENDER) == (ran, acked_text(ack))
