@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from integrations.base import DeployError, DeployUnreachable
+from bot.ports.deployer import DeployError, DeployUnreachable
 from integrations.urls import without_credentials
 
 Json = dict[str, Any]

@@ -11,7 +11,7 @@ import asyncio
 
 import aiohttp
 
-from integrations.base import DeployFailed, Progress, ProgressSink
+from bot.ports.deployer import DeployFailed, Progress, ProgressSink
 from integrations.urls import without_credentials
 
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from integrations.argocd import ArgoCDDeployer
-from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from tests.fakes.argocd_api import FakeArgoCD
 from tests.fakes.http_server import bound_socket
 from tests.fakes.recorders import ProgressRecorder
