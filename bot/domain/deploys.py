@@ -28,7 +28,7 @@ from bot.ports.deployer import (
     Progress,
     ProgressSink,
 )
-from bot.ports.store import StoreUnavailable
+from bot.ports.store import ClaimOutcome, FinishOutcome, FinishRecord, StoreUnavailable
 from bot.scrub import scrub
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,8 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
         log.warning("request %s not found; nothing to run", request_id)
         return None
     claim = await services.store.claim(request, worker)
-    if claim[0] != "running":
-        log.info("request %s not run: %s", request_id, " ".join(claim))
+    if claim.outcome is not ClaimOutcome.RUNNING:
+        log.info("request %s not run: %s", request_id, claim)
         return None
     request = await services.store.get(request_id) or request
     if request.catalog_revision != entry_revision(services.catalog, request.service):
@@ -262,20 +262,21 @@ async def _progress(services: Services, request: DeployRequest) -> None:
     await _best_effort(services.notifier.show(request.id), "show progress")
 
 
-async def finish(services: Services, request: DeployRequest, worker: str, failure: str) -> State:
-    """End a running request and hand its lane to the next one, then tell people."""
+async def finish(
+    services: Services, request: DeployRequest, worker: str, failure: str, *, orphan: bool = False
+) -> State:
+    """End a running request (its steps, history entry and the release it undid recorded at
+    once) and hand its lane to the next one, then tell people. ``orphan``: the sweep (as
+    ``worker``) ends a request whose worker is gone."""
     state = State.FAILED if failure else State.SUCCEEDED
-    await _best_effort(services.store.save_steps(request), "save steps")
-    result = await services.store.finish(request, worker, state, failure)
-    if result[0] != "finished":  # someone else ended it (the sweep): record nothing twice
-        log.warning("request %s was already ended: %s", request.id, " ".join(result))
+    record = FinishRecord(request, worker, state, failure, _history(request, state, failure))
+    ended = await (services.store.finish_orphan if orphan else services.store.finish)(record)
+    if ended.outcome is not FinishOutcome.FINISHED:  # someone else ended it (the sweep)
+        log.warning("request %s was already ended: %s", request.id, ended)
         return state
-    if result[1]:  # its card first, so this update can't land after the next worker's
-        await _best_effort(services.notifier.show(result[1]), "show the next request")
-        await services.queue.start(result[1])
-    if state is State.SUCCEEDED and request.undoes:
-        await _best_effort(services.store.mark_rolled_back(request), "mark the undone release")
-    await _best_effort(services.store.add_history(_history(request, state, failure)), "history")
+    if ended.next:  # its card first, so this update can't land after the next worker's
+        await _best_effort(services.notifier.show(ended.next), "show the next request")
+        await services.queue.start(ended.next)
     await _best_effort(_tell(services, request.id), "notify")
     return state
 

@@ -15,6 +15,7 @@ import time
 from bot.domain.deploys import finish
 from bot.domain.services import Services
 from bot.models import DeployRequest, State, StepStatus
+from bot.ports.store import ExpireOutcome
 
 LOST = "the worker running this deploy stopped unexpectedly; check the targets before retrying"
 
@@ -35,7 +36,7 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
                 step.status, step.detail = StepStatus.FAILED, "outcome unknown: its worker stopped"
             elif step.status is StepStatus.WAITING:
                 step.status = StepStatus.SKIPPED
-        await finish(services, request, worker, LOST)
+        await finish(services, request, worker, LOST, orphan=True)
         recovered.append(request_id)
     return recovered
 
@@ -44,7 +45,7 @@ async def expire_stale(services: Services, actor: str) -> list[str]:
     expired = []
     for request in await _open(services):
         overdue = request.state is State.PENDING and request.expires_at < time.time()
-        if overdue and (await services.store.expire(request, actor))[0] == "expired":
+        if overdue and await services.store.expire(request, actor) is ExpireOutcome.EXPIRED:
             expired.append(request.id)
             await services.notifier.show(request.id)
     return expired
