@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -62,8 +63,10 @@ class RedisStore(HistoryStore, SignalStore):
         prefix: str = "shipbot",
         lease_seconds: int = LEASE_SECONDS,
         lease_grace: float = LEASE_GRACE_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
+        self.clock = clock  # the time transitions record and compare expiries with
         self.prefix = prefix
         self.key = Keys(prefix)
         self.lease_seconds, self.lease_grace = lease_seconds, lease_grace
@@ -107,7 +110,7 @@ class RedisStore(HistoryStore, SignalStore):
 
     @translated
     async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> Approval:
-        raw = await self._run(scripts.APPROVE, r, delivery, actor=user, now=time.time())
+        raw = await self._run(scripts.APPROVE, r, delivery, actor=user, now=self.clock())
         return answers.decode(raw, Approval)
 
     @translated
@@ -125,7 +128,7 @@ class RedisStore(HistoryStore, SignalStore):
         and leaves its lane."""
         event = Event.REJECT if state is State.REJECTED else Event.CANCEL
         raw = await self._run(
-            scripts.END, r, delivery, actor=user, now=time.time(), event=event.value,
+            scripts.END, r, delivery, actor=user, now=self.clock(), event=event.value,
             queued_too="1" if queued_too else "0",
         )  # fmt: skip
         return answers.decode(raw, Ended)
@@ -133,13 +136,13 @@ class RedisStore(HistoryStore, SignalStore):
     @translated
     async def expire(self, r: DeployRequest, actor: str) -> ExpireOutcome:
         """End a pending request whose approval window has passed."""
-        raw = await self._run(scripts.EXPIRE, r, actor=actor, now=time.time())
+        raw = await self._run(scripts.EXPIRE, r, actor=actor, now=self.clock())
         return answers.outcome(raw, ExpireOutcome)
 
     @translated
     async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> StopAsked:
         """Ask the worker running ``r`` to stop it (STOPPING when this asked first)."""
-        raw = await self._run(scripts.STOP, r, delivery, actor=user, now=time.time())
+        raw = await self._run(scripts.STOP, r, delivery, actor=user, now=self.clock())
         asked = answers.decode(raw, StopAsked)
         if asked.outcome is StopOutcome.STOPPING:
             await self.tell(stop_topic(r.id))
@@ -149,7 +152,7 @@ class RedisStore(HistoryStore, SignalStore):
     async def claim(self, r: DeployRequest, worker: str) -> Claim:
         """Start running r if it heads its lane; the worker then holds a lease on it."""
         raw = await self._run(
-            scripts.CLAIM, r, actor=worker, now=time.time(), lease_seconds=self.lease_seconds
+            scripts.CLAIM, r, actor=worker, now=self.clock(), lease_seconds=self.lease_seconds
         )
         return answers.decode(raw, Claim)
 
@@ -167,7 +170,7 @@ class RedisStore(HistoryStore, SignalStore):
     async def _finish(self, record: FinishRecord, event: Event) -> Finished:
         r = record.request
         raw = await self._run(
-            scripts.FINISH, r, actor=record.worker, now=time.time(), event=event.value,
+            scripts.FINISH, r, actor=record.worker, now=self.clock(), event=event.value,
             failure=record.failure, steps=_steps(r), entry=record.history.model_dump_json(),
             undoes=r.undoes, undoer=r.requester,
         )  # fmt: skip

@@ -32,6 +32,10 @@ HISTORY_KEEP = 1000  # history entries kept per service and environment
 CONSTANTS = {"SEEN_TTL": SEEN_TTL, "ENDED_TTL": ENDED_TTL, "HISTORY_KEEP": HISTORY_KEEP}
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+_LUA_WORDS = {
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in",
+    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+}  # fmt: skip
 
 
 class ScriptCallError(TypeError):
@@ -50,7 +54,7 @@ class Script:
 
     def __post_init__(self) -> None:
         names = [*self.keys, *self.args, *([self.rest] if self.rest else [])]
-        bad = [n for n in names if not _NAME.match(n)]
+        bad = [n for n in names if not _NAME.match(n) or n in _LUA_WORDS]
         if bad or len(set(self.keys)) < len(self.keys) or len(set(names)) < len(names):
             raise ValueError(f"script {self.name}: bad or repeated names {names}")
 
