@@ -71,7 +71,7 @@ def deployers(
                 options = {"server": settings.argocd_url, **options}
                 return ArgoCDDeployer(token=_secret(settings.argocd_token), **options)
         assert entry.playbook is not None  # the catalog guarantees it for ansible
-        return AnsibleDeployer(entry.playbook, entry.inventory, entry.vars, workdir)
+        return AnsibleDeployer(entry.playbook, entry.inventory, entry.vars, workdir, **options)
 
     return deployer_for
 
