@@ -16,9 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.notify import Notifier
+from bot.ports.notify import Notifier
+from bot.ports.store import StoreUnavailable
 from bot.scrub import scrub_all
-from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

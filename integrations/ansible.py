@@ -37,8 +37,8 @@ import ansible_runner
 import yaml
 from ansible_runner.exceptions import AnsibleRunnerException
 
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, ProgressSink
 from integrations.ansible_events import Events, trim
-from integrations.base import DeployError, DeployFailed, DeployJob, ProgressSink
 
 _LOCALHOST = (
     f"localhost ansible_connection=local ansible_python_interpreter={shlex.quote(sys.executable)}"

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from integrations.base import DeployError, DeployFailed, DeployUnreachable, Progress, ProgressSink
+from bot.ports.deployer import DeployError, DeployFailed, DeployUnreachable, Progress, ProgressSink
 
 log = logging.getLogger(__name__)
 

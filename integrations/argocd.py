@@ -32,6 +32,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from bot.ports.deployer import (
+    DeployError,
+    DeployFailed,
+    DeployJob,
+    DeployUnreachable,
+    ProgressSink,
+)
 from integrations.argocd_api import (
     ApplicationApi,
     Json,
@@ -42,13 +49,6 @@ from integrations.argocd_api import (
     op_revision,
     reconciled_since,
     trim,
-)
-from integrations.base import (
-    DeployError,
-    DeployFailed,
-    DeployJob,
-    DeployUnreachable,
-    ProgressSink,
 )
 from integrations.follow import Reporter, Rules, Seen, follow
 from integrations.urls import has_credentials, without_credentials

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
-from integrations.base import DeployError, DeployFailed, DeployUnreachable, Progress, ProgressSink
+from bot.ports.deployer import DeployError, DeployFailed, DeployUnreachable, Progress, ProgressSink
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from gitlab.v4.objects import Project
 
-from integrations.base import DeployFailed, DeployJob, ProgressSink, Wake, pipeline_topic
+from bot.ports.deployer import DeployFailed, DeployJob, ProgressSink, Wake, pipeline_topic
 from integrations.follow import Reporter, Rules, Seen, follow
 from integrations.gitlab_client import GitLabClient, JobState, PipelineState
 
@@ -184,7 +184,7 @@ class _Pipeline:
 
 @dataclass(frozen=True)
 class GitLabDeployment:
-    """What GitLab says about one deployment (integrations.base.ToolDeployment)."""
+    """What GitLab says about one deployment (bot.ports.deployer.ToolDeployment)."""
 
     project_id: int
     project_path: str

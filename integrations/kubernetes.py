@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from integrations.base import DeployError, DeployFailed, DeployJob, ProgressSink
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, ProgressSink
 from integrations.follow import Reporter, Rules, Seen, follow
 from integrations.kubernetes_api import DeploymentApi
 from integrations.kubernetes_rollout import (

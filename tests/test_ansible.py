@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from integrations.ansible import AnsibleDeployer
-from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from tests.fakes.recorders import ProgressRecorder
 from tests.processes import left_running, playbook_processes
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.catalog import check_catalog, load_catalog
-from bot.config import Settings
-from bot.wiring import deployers
+from bot.app.wiring import deployers
+from bot.catalog.model import check_catalog, load_catalog
+from bot.catalog.settings import Settings
 from integrations.ansible import AnsibleDeployer
 from tests.test_catalog import issues_of, write
 

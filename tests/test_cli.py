@@ -22,7 +22,7 @@ def shipbot(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         if not k.startswith(("SLACK_", "REDIS_", "SHIPBOT_", "GITLAB_", "ARGOCD_"))
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         capture_output=True,
         text=True,
         env={**clean, **(env or {})},

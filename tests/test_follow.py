@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from integrations.base import DeployError, DeployFailed, DeployUnreachable, Progress
+from bot.ports.deployer import DeployError, DeployFailed, DeployUnreachable, Progress
 from integrations.follow import Reporter, Rules, Seen, follow
 from tests.fakes.recorders import ProgressRecorder
 

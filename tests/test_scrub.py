@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot import logs
+from bot.app import logs
 from bot.scrub import scrub, scrub_all
 
 SECRETS = [
