@@ -156,7 +156,7 @@ class _Follow(Generic[H]):
             await self._pace.wait(news=self._reporter.count != said)
 
     def _missed(self, misses: int, error: DeployError) -> int:
-        """Count one more failed read in a row; past ``lost_after``, raise ``error``."""
+        """Count one more failed read in a row; the ``lost_after``-th raises ``error``."""
         if misses >= self._rules.lost_after:
             raise error
         log.warning("%s; reading it again (%d of %d)", error, misses, self._rules.lost_after)
