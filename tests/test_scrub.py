@@ -22,6 +22,16 @@ SECRETS = [
     "glptt-0123456789abcdef0123",
     "glrt-0123456789abcdef0123",
     "glcbt-64_0123456789abcdef",
+    "glrtr-0123456789abcdef0123",
+    "glrt-t1_AbCdEf0123456789xyz",  # a routable runner token
+    "gloas-0123456789abcdef0123",
+    "glsoat-0123456789abcdef0123",
+    "glft-0123456789abcdef0123",
+    "glimt-0123456789abcdef0123",
+    "glagent-0123456789abcdef0123",
+    "glwt-0123456789abcdef0123",
+    "glffct-0123456789abcdef0123",
+    "gltst-0123456789abcdef0123",
     "acme-glpat-0123456789abcdef",
     "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzaGlwYm90In0.c2lnbmF0dXJl",
     "GR1348941AbCdEf0123456789xyz",
@@ -41,6 +51,24 @@ def test_bearer_and_basic_credentials_are_masked() -> None:
     """The credential after Bearer or Basic goes; the scheme's name stays."""
     text = "Authorization: Bearer abc.def-ghi_jkl and Basic dXNlcjpwYXNzd29yZA=="
     expected = "Authorization: Bearer [redacted] and Basic [redacted]"
+    assert expected == scrub(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Authorization: Bearer eyJhbGciOi.x-y_z", "Authorization: Bearer [redacted]"),
+        ("authorization: bearer 0123456789abcdef", "authorization: bearer [redacted]"),
+        ("Proxy-Authorization: Bearer a+b/c=d~e.f", "Proxy-Authorization: Bearer [redacted]"),
+        ('{"Authorization": "Bearer s3cr3t-t0k3n"}', '{"Authorization": "Bearer [redacted]"}'),
+        ("{'headers': {'authorization': 'BEARER s3cr3t-t0k3n'}}", None),
+        ("GET /x?access=Bearer%20s3cr3t-t0k3n&y=1", "GET /x?access=Bearer%20[redacted]&y=1"),
+    ],
+)
+def test_bearer_tokens_are_masked_however_they_are_written(text: str, expected: str | None) -> None:
+    """A bearer token goes whether in a header, a JSON or dict dump, or URL-encoded; the
+    scheme's name stays."""
+    expected = expected or text.replace("s3cr3t-t0k3n", "[redacted]")
     assert expected == scrub(text)
 
 
