@@ -21,7 +21,7 @@ from redis import asyncio as aioredis
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot import approvals
+from bot import approvals, logcontext
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.console_render import readable
@@ -95,7 +95,8 @@ class Console:
         """The queue's deploy job: run the request, knowing which one runs for Ctrl-C."""
         self.running, self.stop_asked = request_id, False
         try:
-            await run_request(self.services, request_id, "console")
+            with logcontext.scope(request_id=request_id):
+                await run_request(self.services, request_id, "console")
         finally:
             self.running = None
         if self.stop_asked:

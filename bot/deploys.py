@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 
 from bot.catalog import HealthCheck
 from bot.leases import keep_lease
+from bot.logcontext import bind
 from bot.models import Action, Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.policy import mention
 from bot.requests import entry_revision, environment_of
@@ -44,6 +45,7 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
     if request is None:
         log.warning("request %s not found; nothing to run", request_id)
         return None
+    bind(request)  # the records of this run carry its id, service and environment
     claim = await services.store.claim(request, worker)
     if claim[0] != "running":
         log.info("request %s not run: %s", request_id, " ".join(claim))

@@ -37,10 +37,12 @@ def bind_fields(**fields: str) -> None:
 
 
 @contextmanager
-def scope() -> Iterator[None]:
-    """What is bound inside is unbound when the block ends (what was bound before stays)."""
+def scope(**fields: str) -> Iterator[None]:
+    """Records logged in the block carry ``fields``; what is bound inside is unbound when the
+    block ends (what was bound before stays)."""
     before = structlog.contextvars.get_contextvars()
     try:
+        bind_fields(**fields)
         yield
     finally:
         structlog.contextvars.clear_contextvars()
@@ -50,6 +52,5 @@ def scope() -> Iterator[None]:
 @contextmanager
 def bound(request: _Request) -> Iterator[None]:
     """Records logged in the block carry the request's id, service and environment."""
-    with scope():
-        bind(request)
+    with scope(request_id=request.id, service=request.service, environment=request.environment):
         yield

@@ -141,8 +141,8 @@ def render_text(_: WrappedLogger, __: str, event: EventDict) -> str:
     return "\n".join([escaped(head + fields), *map(_indented, below)])
 
 
-def _ordered(event: EventDict) -> EventDict:
-    return {key: event.pop(key) for key in _FIRST if key in event} | event
+def _ordered(event: EventDict) -> dict[str, Any]:
+    return {key: event.pop(key) for key in _FIRST if key in event} | dict(event)
 
 
 def _text_value(value: object) -> str:
