@@ -148,7 +148,8 @@ def test_text_records_carry_the_bound_request_after_the_message() -> None:
     with captured("text") as out, logcontext.bound(REQUEST), logcontext.scope(user="U0 DEV"):
         logging.getLogger("tests.logs").info("running")
     expected = (
-        'INFO tests.logs: running request_id=d-ab12cd34 service=web-h5 environment=prod user="U0 DEV"'
+        "INFO tests.logs: running"
+        ' request_id=d-ab12cd34 service=web-h5 environment=prod user="U0 DEV"'
     )
     assert [expected] == lines(out)
     assert ISO_UTC.match(out.getvalue())
@@ -162,7 +163,8 @@ def test_text_keeps_tracebacks_scrubbed_and_indented() -> None:
     logged = lines(out)
     assert "ERROR tests.logs: deploy broke off" == logged[0]
     assert logged[1].startswith("    Traceback")
-    assert "    RuntimeError: called with [redacted] and Authorization: Bearer [redacted]" == logged[-1]
+    expected = "    RuntimeError: called with [redacted] and Authorization: Bearer [redacted]"
+    assert expected == logged[-1]
 
 
 def test_a_traceback_cached_by_another_formatter_is_still_scrubbed() -> None:
