@@ -179,7 +179,7 @@ def shipbot_worker(redis: RedisServer, slack: SlackProcess, logdir: Path) -> Ite
     env = {**os.environ, **shipbot_env(redis, slack), "PYTHONUNBUFFERED": "1"}
     with (logdir / "worker.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "worker"],
+            [sys.executable, "-m", "bot.app.cli", "worker"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -204,7 +204,7 @@ def servers(
 ) -> tuple[Server, Server]:
     env = shipbot_env(redis, slack)
     bare = Server("bare", [str(BARE_APP)], env, logdir, workers)
-    shipbot = Server("shipbot", ["-m", "bot.cli", "serve"], env, logdir, workers)
+    shipbot = Server("shipbot", ["-m", "bot.app.cli", "serve"], env, logdir, workers)
     return bare, shipbot
 
 

@@ -3,7 +3,7 @@
 Each unit of work opens a ``scope()`` where it enters shipbot (a Slack delivery in the guard,
 a worker's job, a console deploy); the domain ``bind``s a request as soon as it knows it, and
 every record logged until the scope ends, in that task and the tasks it starts, carries the
-request's fields. The fields live in structlog's context variables, which bot/logs.py merges
+request's fields. The fields live in structlog's context variables, which bot/app/logs.py merges
 into each record.
 """
 

@@ -36,7 +36,7 @@ from typing import Any
 MASK = "[redacted]"
 
 _GITLAB_PREFIXES = "pat|dt|ptt|rt|rtr|cbt|oas|ft|imt|agent|soat|ffct|wt|tst"
-_SECRET_KEY = r"[\w-]{0,30}?(?:token|password|passwd|secret|api_?key)"
+_SECRET_KEY = r"[\w-]{0,30}?(?:token|password|passwd|secret|api_?key)"  # noqa: S105 (a pattern)
 
 # Masked whole.
 _TOKENS = re.compile(
@@ -97,3 +97,17 @@ def _basic(found: re.Match[str]) -> str:
     except (binascii.Error, UnicodeDecodeError):
         return found[0]
     return found["keep"] + MASK if ":" in decoded and decoded.isprintable() else found[0]
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]} | {
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    0x2028: "\\u2028",  # line and paragraph separators: new lines to some log viewers
+    0x2029: "\\u2029",
+}
+
+
+def escaped(text: str) -> str:
+    """``text`` on one line: control characters spelled out."""
+    return text.translate(_CONTROL)

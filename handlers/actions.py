@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import approvals
-from bot.approvals import Outcome
-from bot.services import Services
+from bot.domain import approvals
+from bot.domain.approvals import Outcome
+from bot.domain.services import Services
 from handlers.background import Background
 from handlers.guard import delivery_key, guarded, where
 from handlers.outcomes import carry_out

@@ -12,8 +12,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.logs import escaped
-from bot.services import Services
+from bot.domain.services import Services
+from bot.scrub import escaped
 from handlers import actions, commands, unknown
 from handlers.background import Background
 

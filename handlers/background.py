@@ -9,7 +9,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from bot.store import StoreUnavailable
+from bot.ports.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.policy import mention
 from bot.models import UNASKED, Action, DeployRequest, State, Step, StepStatus, Workers
-from bot.policy import mention
 from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 
 Rendered = tuple[str, list[dict[str, Any]]]

@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import approvals, reports
-from bot.grammar import (
+from bot.domain import approvals, reports
+from bot.domain.grammar import (
     ShipbotCommand,
     UsageError,
     help_text,
@@ -17,10 +17,10 @@ from bot.grammar import (
     parse_shipbot,
     rollback_usage,
 )
+from bot.domain.requests import Opened, Refused, hand_over, open_deploy
+from bot.domain.rollbacks import open_rollback
+from bot.domain.services import Services
 from bot.models import DeployRequest, State
-from bot.requests import Opened, Refused, hand_over, open_deploy
-from bot.rollbacks import open_rollback
-from bot.services import Services
 from handlers.background import Background
 from handlers.blocks import no_worker
 from handlers.guard import delivery_key, guarded, where

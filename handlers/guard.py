@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import logcontext
-from bot.notify import Notifier
+from bot.ports.notify import Notifier
+from bot.ports.store import StoreUnavailable
 from bot.scrub import scrub_all
-from bot.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

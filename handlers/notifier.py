@@ -18,10 +18,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.catalog import Catalog
+from bot.catalog.model import Catalog
 from bot.models import UNASKED, DeployRequest, State
+from bot.ports.store import Store, StoreUnavailable
 from bot.scrub import scrub_all
-from bot.store import Store, StoreUnavailable
 from handlers.blocks import Rendered, card, release_note
 from handlers.coalesce import Coalescer
 

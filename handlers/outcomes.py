@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.approvals import Outcome
-from bot.requests import hand_over
-from bot.services import Services
+from bot.domain.approvals import Outcome
+from bot.domain.requests import hand_over
+from bot.domain.services import Services
 from handlers.background import Background
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from bot.catalog import Catalog, Environment
+from bot.catalog.model import Catalog, Environment
+from bot.domain.policy import mention
+from bot.domain.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
-from bot.policy import mention
-from bot.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from handlers.blocks import no_worker
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.services import Services
+from bot.domain.services import Services
 from handlers.guard import guarded
 from handlers.routes import COMMANDS, PLANNED
 

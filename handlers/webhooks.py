@@ -19,9 +19,9 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot import external
-from bot.services import Services
-from bot.store import StoreUnavailable
+from bot.domain import external
+from bot.domain.services import Services
+from bot.ports.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000

@@ -29,7 +29,7 @@ import ansible_runner
 import yaml
 from ansible_runner.exceptions import AnsibleRunnerException
 
-from integrations.base import (
+from bot.ports.deployer import (
     DeployError,
     DeployFailed,
     DeployJob,

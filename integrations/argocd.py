@@ -32,6 +32,14 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
+from bot.ports.deployer import (
+    DeployError,
+    DeployFailed,
+    DeployJob,
+    DeployUnreachable,
+    Progress,
+    ProgressSink,
+)
 from integrations.argocd_api import (
     ApplicationApi,
     Json,
@@ -42,14 +50,6 @@ from integrations.argocd_api import (
     op_revision,
     reconciled_since,
     trim,
-)
-from integrations.base import (
-    DeployError,
-    DeployFailed,
-    DeployJob,
-    DeployUnreachable,
-    Progress,
-    ProgressSink,
 )
 from integrations.urls import has_credentials, without_credentials
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from gitlab.v4.objects import Project
 
-from integrations.base import (
+from bot.ports.deployer import (
     DeployError,
     DeployFailed,
     DeployJob,
@@ -242,7 +242,7 @@ async def _logged(cancel: Awaitable[None]) -> None:
 
 @dataclass(frozen=True)
 class GitLabDeployment:
-    """What GitLab says about one deployment (integrations.base.ToolDeployment)."""
+    """What GitLab says about one deployment (bot.ports.deployer.ToolDeployment)."""
 
     project_id: int
     project_path: str

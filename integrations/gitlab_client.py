@@ -20,7 +20,7 @@ import requests
 from gitlab.exceptions import GitlabAuthenticationError, GitlabCreateError, GitlabError
 from gitlab.v4.objects import Project
 
-from integrations.base import DeployError, DeployUnreachable
+from bot.ports.deployer import DeployError, DeployUnreachable
 from integrations.urls import without_credentials
 
 T = TypeVar("T")

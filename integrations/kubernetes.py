@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from integrations.base import (
+from bot.ports.deployer import (
     DeployError,
     DeployFailed,
     DeployJob,

@@ -24,7 +24,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import ConfigException
 
-from integrations.base import DeployError, DeployUnreachable
+from bot.ports.deployer import DeployError, DeployUnreachable
 from integrations.kubernetes_rollout import Obj, controllers
 from integrations.urls import without_credentials
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from integrations.base import DeployFailed
+from bot.ports.deployer import DeployFailed
 
 Obj = dict[str, Any]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.keys import Keys
+from bot.store.keys import Keys
 from tests.fakes import (
     FakeArgoCD,
     FakeGitLab,

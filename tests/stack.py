@@ -106,7 +106,7 @@ class Stack:
 
     def _spawn(self, name: str, *args: str) -> None:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - the process owns it
-        command = [sys.executable, "-m", "bot.cli", *args]
+        command = [sys.executable, "-m", "bot.app.cli", *args]
         self.processes[name] = subprocess.Popen(
             command, cwd=self.workdir, env=self.env(), stdout=log, stderr=subprocess.STDOUT
         )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from integrations.ansible import AnsibleDeployer
-from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from tests.fakes.recorders import ProgressRecorder
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"

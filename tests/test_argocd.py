@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from integrations.argocd import ArgoCDDeployer
-from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from tests.fakes.argocd_api import FakeArgoCD
 from tests.fakes.http_server import bound_socket
 from tests.fakes.recorders import ProgressRecorder
@@ -221,7 +221,8 @@ async def test_a_sync_argo_refuses_terminates_nothing(argo: FakeArgoCD) -> None:
     """A sync Argo refuses (another operation runs) leaves that other operation alone."""
     argo.op_seconds = 30
     headers = {"Authorization": "Bearer t"}
-    httpx.post(f"{argo.url}{PATH}/sync", json={"revision": "v9"}, headers=headers)
+    url, body = f"{argo.url}{PATH}/sync", {"revision": "v9"}
+    await asyncio.to_thread(httpx.post, url, json=body, headers=headers)
     await failure(argo, job("v2"))
     assert [] == [call for call in argo.calls if call[0] == "DELETE"]
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.store import StoreUnavailable
+from bot.store.requests import StoreUnavailable
 from handlers.background import Background
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.catalog import (
+from bot.catalog.model import (
     Catalog,
     CatalogError,
     CatalogIssue,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.catalog import Environment, check_catalog, load_catalog
+from bot.catalog.model import Environment, check_catalog, load_catalog
 from tests.test_catalog import VALID, issues_of, with_prod, write
 
 SEVERAL_MISTAKES = """\

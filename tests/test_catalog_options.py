@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.catalog import check_catalog, load_catalog
+from bot.catalog.model import check_catalog, load_catalog
 from tests.test_catalog import issues_of, write
 
 KUBERNETES = """\

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import check_catalog
+from bot.catalog.model import check_catalog
 from tests.test_catalog import write
 
 HEAD = "notify: {releases_channel: C0REL}\nservices:\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.catalog.settings import Settings
 
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
 README = Path(__file__).parent.parent / "README.md"
@@ -24,7 +24,7 @@ def shipbot(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         if not k.startswith(("SLACK_", "REDIS_", "SHIPBOT_", "GITLAB_", "ARGOCD_"))
     }
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.app.cli", *args],
         capture_output=True,
         text=True,
         env={**clean, **(env or {})},

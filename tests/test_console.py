@@ -17,10 +17,10 @@ from typing import IO, TypeVar
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.config import Settings
-from bot.console import Console, banner, build_console, state_note
-from bot.console_render import readable
+from bot.app.console import Console, banner, build_console, state_note
+from bot.app.console_render import readable
+from bot.catalog.model import load_catalog
+from bot.catalog.settings import Settings
 
 T = TypeVar("T")
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
@@ -216,7 +216,7 @@ def test_shipbot_console_runs_from_the_command_line(tmp_path: Path) -> None:
     """`shipbot console` reads lines from standard input and exits at its end."""
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--catalog", str(DEMO)],
+        [sys.executable, "-m", "bot.app.cli", "console", "--catalog", str(DEMO)],
         input="/deploy web-h5 v1.4.0 to staging\n",
         capture_output=True,
         text=True,
@@ -246,7 +246,7 @@ class ConsoleProcess:
     def __init__(self, catalog: Path, cwd: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "console", "--catalog", str(catalog)],
+            [sys.executable, "-m", "bot.app.cli", "console", "--catalog", str(catalog)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

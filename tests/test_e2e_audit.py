@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from bot.keys import Keys
+from bot.store.keys import Keys
 from tests.stack import Stack, reply_text
 
 APPROVE = "shipbot_approve"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.catalog import load_catalog
-from bot.grammar import help_text
-from bot.reports import examples
+from bot.catalog.model import load_catalog
+from bot.domain.grammar import help_text
+from bot.domain.reports import examples
 from tests.stack import Stack, reply_text
 
 CATALOG = """

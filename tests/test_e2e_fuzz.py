@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import httpx
 import redis
 
-from bot.keys import Keys
+from bot.store.keys import Keys
 from tests.conftest import flush_keeping_workers
 from tests.fakes import DEFAULT_SIGNING_SECRET, block_action, slash_command
 from tests.stack import Stack

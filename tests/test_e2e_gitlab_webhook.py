@@ -10,9 +10,9 @@ import httpx
 import pytest
 import redis
 
-from bot.keys import Keys
-from bot.store import Store, connect
-from integrations.base import pipeline_topic
+from bot.ports.deployer import pipeline_topic
+from bot.store.keys import Keys
+from bot.store.requests import RedisStore, connect
 from tests.stack import GITLAB_HOOK_SECRET, Stack
 
 PIPELINE_HOOK = {
@@ -51,7 +51,7 @@ JOB_HOOK = {
 
 async def listened(stack: Stack, topic: str) -> bool:
     """True when news on ``topic`` is waiting for the worker that follows it."""
-    store = Store(connect(stack.redis.url))
+    store = RedisStore(connect(stack.redis.url))
     try:
         return await store.listen(topic, 1)
     finally:

@@ -108,7 +108,7 @@ def test_socket_without_app_token_says_so_and_exits(tmp_path: Path) -> None:
         "SHIPBOT_CATALOG": str(write_catalog(tmp_path)),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "socket"], env=env, capture_output=True, timeout=30
+        [sys.executable, "-m", "bot.app.cli", "socket"], env=env, capture_output=True, timeout=30
     )
     expected = ["shipbot: missing settings: SLACK_APP_TOKEN (see the README)"]
     assert (1, expected) == (done.returncode, done.stderr.decode().splitlines())
@@ -122,7 +122,7 @@ def test_socket_with_a_refused_app_token_says_why_and_exits(tmp_path: Path, stac
         "SHIPBOT_CATALOG": str(write_catalog(tmp_path)),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "socket"], env=env, capture_output=True, timeout=30
+        [sys.executable, "-m", "bot.app.cli", "socket"], env=env, capture_output=True, timeout=30
     )
     expected = "shipbot: Slack refused SLACK_APP_TOKEN (invalid_auth)"
     assert (1, expected) == (done.returncode, done.stderr.decode().splitlines()[-1])

@@ -37,7 +37,7 @@ class Started:
             args = ("--host", "127.0.0.1", "--port", str(self.port), *args)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", command, *args],
+                [sys.executable, "-m", "bot.app.cli", command, *args],
                 cwd=workdir,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
                 stdout=log,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.keys import Keys
+from bot.store.keys import Keys
 from tests.conftest import write_catalog
 from tests.fakes import FakeSlack, RedisServer
 from tests.stack import Stack, reply_text

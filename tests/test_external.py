@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from arq import Retry
 
-from bot import worker
-from bot.catalog import load_catalog
-from bot.external import HookTarget, hook_targets, record_external
-from bot.services import Services
-from bot.store import Store, connect
-from integrations.base import DeployError, DeployUnreachable, Lookup
+from bot.app import worker
+from bot.catalog.model import load_catalog
+from bot.domain.external import HookTarget, hook_targets, record_external
+from bot.domain.services import Services
+from bot.ports.deployer import DeployError, DeployUnreachable, Lookup
+from bot.store.requests import RedisStore, connect
 from tests.conftest import GITLAB_PROJECT, tool_services, write_catalog
 from tests.fakes import RedisServer
 from tests.fakes.recorders import FixedDirectory, RecordingNotifier, RecordingQueue
@@ -45,11 +45,12 @@ async def services(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[S
     tools = tool_services(NOWHERE, NOWHERE)
     yield Services(
         catalog=load_catalog(write_catalog(tmp_path, tools=tools)),
-        store=Store(client),
+        store=RedisStore(client),
         notifier=RecordingNotifier(),
         directory=FixedDirectory(),
         queue=RecordingQueue(),
         deployer_for=lambda *target: pytest.fail("recording deploys nothing"),
+        health=lambda *args, **kwargs: pytest.fail("recording checks nothing"),
     )
     await client.aclose()
 

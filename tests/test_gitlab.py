@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from integrations.base import (
+from bot.ports.deployer import (
     DeployError,
     DeployFailed,
     DeployJob,

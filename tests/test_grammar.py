@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.grammar import (
+from bot.domain.grammar import (
     DEPLOY_USAGE,
     HELP_TEXT,
     ROLLBACK_USAGE,

@@ -6,7 +6,7 @@ import contextlib
 
 import pytest
 
-from integrations.base import DeployFailed
+from bot.ports.deployer import DeployFailed
 from integrations.health import wait_healthy
 from tests.fakes.http_server import bound_socket
 from tests.fakes.recorders import ProgressRecorder

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from kubernetes.config import kube_config
 
-from integrations.base import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from integrations.kubernetes import KubernetesDeployer
 from tests.fakes.http_server import bound_socket
 from tests.fakes.kube_api import FakeKubernetes

@@ -17,7 +17,8 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from structlog.contextvars import get_contextvars
 
-from bot import logcontext, logs
+from bot import logcontext
+from bot.app import logs
 from handlers.guard import INTERNAL, guarded
 from tests.test_guard import Told
 

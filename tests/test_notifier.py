@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.catalog import load_catalog
+from bot.catalog.model import load_catalog
 from bot.models import DeployRequest, Step, StepStatus
-from bot.store import Store, connect
+from bot.store.requests import RedisStore, connect
 from handlers.blocks import card
 from handlers.coalesce import Coalescer
 from handlers.notifier import SlackNotifier
@@ -34,7 +34,7 @@ async def notifier(
     redis = connect(redis_server.url)
     await redis.flushdb()
     client = AsyncWebClient(token=DEFAULT_BOT_TOKEN, base_url=fake_slack.base_url)
-    yield SlackNotifier(client, Store(redis), load_catalog(write_catalog(tmp_path)))
+    yield SlackNotifier(client, RedisStore(redis), load_catalog(write_catalog(tmp_path)))
     await redis.aclose()
 
 
@@ -136,7 +136,7 @@ async def test_redis_down_during_a_delayed_card_update_is_one_warning_line(
     await notifier.show("d-leak")  # posts the card
     await notifier.show("d-leak")  # updates it
     await notifier.show("d-leak")  # within the interval: updates it later
-    notifier.store = Store(connect("redis://127.0.0.1:9"))
+    notifier.store = RedisStore(connect("redis://127.0.0.1:9"))
     (record,) = await logged(caplog)
     assert (logging.WARNING, None) == (record.levelno, record.exc_info)
     assert record.getMessage().startswith("card of d-leak not updated: Redis unavailable")

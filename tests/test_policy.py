@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.policy import approval_refusal, mention
 from bot.models import DeployRequest
-from bot.policy import approval_refusal, mention
 
 APPROVERS = ["U0ALICE", "U0BOB", "S0CHANGE"]
 

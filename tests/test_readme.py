@@ -49,7 +49,7 @@ def test_demo_transcript_is_what_the_console_prints(tmp_path: Path) -> None:
     transcript = block.split("```", 1)[0].splitlines()
     inputs = [line.split("> ", 1)[1] for line in transcript if re.match(r"U0\w+> ", line)]
     run = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console", "--catalog", str(DEMO_CATALOG)],
+        [sys.executable, "-m", "bot.app.cli", "console", "--catalog", str(DEMO_CATALOG)],
         input="\n".join(inputs) + "\n",
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""bot/slack_gate.py: what reaches Bolt from POST /slack/events, and what is answered first.
+"""bot/app/slack_gate.py: what reaches Bolt from POST /slack/events, and what is answered first.
 
 Property tests (hypothesis) feed it arbitrary bodies and headers; the end-to-end fuzz test
 (test_e2e_fuzz.py) sends malformed requests to the real server.
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.slack_gate import SSL_CHECK, Admitted, Answer, admit
+from bot.app.slack_gate import SSL_CHECK, Admitted, Answer, admit
 from tests.fakes import DEFAULT_SIGNING_SECRET, block_action, sign, slash_command
 
 SECRET = DEFAULT_SIGNING_SECRET.encode()

@@ -1,4 +1,4 @@
-"""bot/startup.py: checking the bot token with Slack at start, against FakeSlack over HTTP."""
+"""bot/app/startup.py: checking the bot token with Slack at start, against FakeSlack over HTTP."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.startup import IDENTITY_VARIABLE, bot_identity, identity_from_env, identity_to_env
+from bot.app.startup import IDENTITY_VARIABLE, bot_identity, identity_from_env, identity_to_env
 from tests.fakes import BOT_ID, BOT_USER_ID, DEFAULT_BOT_TOKEN, TEAM_ID, FakeSlack
 
 
@@ -22,7 +22,7 @@ async def test_slack_trouble_is_retried_with_growing_delays(
     async def sleep(seconds: float) -> None:
         delays.append(seconds)
 
-    with caplog.at_level(logging.WARNING, logger="bot.startup"):
+    with caplog.at_level(logging.WARNING, logger="bot.app.startup"):
         identity = await bot_identity(fake_slack.base_url, DEFAULT_BOT_TOKEN, sleep)
     assert [1, 2] == delays
     assert 2 == sum("retrying in" in message for message in caplog.messages)

@@ -10,17 +10,17 @@ from typing import TypeVar
 import pytest
 
 from bot.models import Action, AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Step
-from bot.store import Store, StoreUnavailable, connect
+from bot.store.requests import RedisStore, StoreUnavailable, connect
 from tests.fakes import RedisServer
 
 T = TypeVar("T")
 
 
 @pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[Store]:
+async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
     client = connect(redis_server.url)
     await client.flushdb()
-    yield Store(client)
+    yield RedisStore(client)
     await client.aclose()
 
 
@@ -41,7 +41,7 @@ def request(rid: str = "d-1", approvals: int = 2, **extra: object) -> DeployRequ
     return DeployRequest.model_validate(fields)
 
 
-async def test_new_request_round_trips(store: Store) -> None:
+async def test_new_request_round_trips(store: RedisStore) -> None:
     """What is created is what is read back, pending, with its steps."""
     await store.create(request())
     stored = await store.get("d-1")
@@ -49,7 +49,7 @@ async def test_new_request_round_trips(store: Store) -> None:
     assert (State.PENDING, ["dc-a"], "v1") == (stored.state, stored.targets, stored.version)
 
 
-async def test_no_approvals_needed_queues_at_once(store: Store) -> None:
+async def test_no_approvals_needed_queues_at_once(store: RedisStore) -> None:
     """approvals 0: the request is queued and heads its lane."""
     created = await store.create(request(approvals=0))
     assert created is not None and (State.QUEUED, "d-1", "") == (
@@ -59,7 +59,7 @@ async def test_no_approvals_needed_queues_at_once(store: Store) -> None:
     )
 
 
-async def test_a_request_queued_behind_others_names_the_one_just_ahead(store: Store) -> None:
+async def test_a_request_queued_behind_others_names_the_one_just_ahead(store: RedisStore) -> None:
     """Third in its lane: the head is the first, the one just ahead the second."""
     for rid in ("d-1", "d-2"):
         await store.create(request(rid, approvals=0))
@@ -67,7 +67,7 @@ async def test_a_request_queued_behind_others_names_the_one_just_ahead(store: St
     assert created is not None and ("d-1", "d-2") == (created.head, created.ahead)
 
 
-async def test_creating_a_request_says_which_workers_are_alive(store: Store) -> None:
+async def test_creating_a_request_says_which_workers_are_alive(store: RedisStore) -> None:
     """No heartbeat yet: none alive, never seen; after one, one alive, seen just now."""
     before = await store.create(request("d-1"))
     await store.heartbeat("worker:a")
@@ -79,7 +79,7 @@ async def test_creating_a_request_says_which_workers_are_alive(store: Store) -> 
 
 
 async def test_requests_with_no_approval_are_approved_by_shipbot_in_the_audit(
-    store: Store,
+    store: RedisStore,
 ) -> None:
     """approvals 0: the audit says shipbot approved it because none was needed, not the
     requester."""
@@ -88,7 +88,7 @@ async def test_requests_with_no_approval_are_approved_by_shipbot_in_the_audit(
     assert [("shipbot", "no approval needed")] == [(e.actor, e.detail) for e in approved]
 
 
-async def test_quorum_queues_exactly_once_under_concurrency(store: Store) -> None:
+async def test_quorum_queues_exactly_once_under_concurrency(store: RedisStore) -> None:
     """Twenty simultaneous approvals produce one 'queued' outcome."""
     r = request()
     await store.create(r)
@@ -97,7 +97,7 @@ async def test_quorum_queues_exactly_once_under_concurrency(store: Store) -> Non
     assert ["d-1"] == await store.lane_of(r)
 
 
-async def test_duplicate_approval_is_not_counted(store: Store) -> None:
+async def test_duplicate_approval_is_not_counted(store: RedisStore) -> None:
     """The same approver twice: the second is 'duplicate'."""
     r = request()
     await store.create(r)
@@ -105,7 +105,7 @@ async def test_duplicate_approval_is_not_counted(store: Store) -> None:
     assert ["duplicate"] == await store.approve(r, "U0ALICE")
 
 
-async def test_expired_request_cannot_be_approved(store: Store) -> None:
+async def test_expired_request_cannot_be_approved(store: RedisStore) -> None:
     """Past expires_at, an approval ends the request as expired."""
     r = request(expires_at=time.time() - 1)
     await store.create(r)
@@ -114,7 +114,7 @@ async def test_expired_request_cannot_be_approved(store: Store) -> None:
     assert stored is not None and State.EXPIRED == stored.state
 
 
-async def test_only_the_requester_can_cancel(store: Store) -> None:
+async def test_only_the_requester_can_cancel(store: RedisStore) -> None:
     """Cancel by someone else is refused; by the requester it ends the request."""
     r = request()
     await store.create(r)
@@ -123,7 +123,7 @@ async def test_only_the_requester_can_cancel(store: Store) -> None:
 
 
 async def test_a_queued_request_is_cancelled_only_when_the_caller_allows_it(
-    store: Store,
+    store: RedisStore,
 ) -> None:
     """Without queued_too a queued request stays; with it, it leaves its lane, the lane's new
     head is named, and it can no longer be claimed."""
@@ -140,7 +140,7 @@ async def test_a_queued_request_is_cancelled_only_when_the_caller_allows_it(
     assert ["not_queued", "cancelled"] == await store.claim(first, "w")
 
 
-async def test_cancelling_a_request_behind_the_head_starts_nothing(store: Store) -> None:
+async def test_cancelling_a_request_behind_the_head_starts_nothing(store: RedisStore) -> None:
     """d-2 is cancelled while d-1 heads the lane: nothing is to start, and d-3 moved up."""
     for rid in ("d-1", "d-2", "d-3"):
         await store.create(request(rid, approvals=0))
@@ -149,7 +149,7 @@ async def test_cancelling_a_request_behind_the_head_starts_nothing(store: Store)
     assert ["d-1", "d-3"] == await store.lane_of(request("d-1"))
 
 
-async def test_second_request_waits_behind_the_first(store: Store) -> None:
+async def test_second_request_waits_behind_the_first(store: RedisStore) -> None:
     """Only the head of a lane may be claimed; finishing it hands over to the next."""
     first, second = request("d-1", approvals=0), request("d-2", approvals=0)
     await store.create(first)
@@ -161,7 +161,7 @@ async def test_second_request_waits_behind_the_first(store: Store) -> None:
     assert waiting is not None and "" == waiting.queued_behind
 
 
-async def test_queued_request_knows_what_it_waits_for(store: Store) -> None:
+async def test_queued_request_knows_what_it_waits_for(store: RedisStore) -> None:
     """queued_behind names the request ahead in the lane."""
     await store.create(request("d-1", approvals=0))
     await store.create(request("d-2", approvals=0))
@@ -169,7 +169,7 @@ async def test_queued_request_knows_what_it_waits_for(store: Store) -> None:
     assert waiting is not None and "d-1" == waiting.queued_behind
 
 
-async def test_a_request_is_claimed_once(store: Store) -> None:
+async def test_a_request_is_claimed_once(store: RedisStore) -> None:
     """A second claim (a duplicate job) is refused."""
     r = request(approvals=0)
     await store.create(r)
@@ -177,7 +177,7 @@ async def test_a_request_is_claimed_once(store: Store) -> None:
     assert ["not_queued", "running"] == await store.claim(r, "w2")
 
 
-async def test_every_transition_is_audited(store: Store) -> None:
+async def test_every_transition_is_audited(store: RedisStore) -> None:
     """requested, approval, approved, queued, running, succeeded: all in the audit stream."""
     r = request(approvals=1)
     await store.create(r)
@@ -188,7 +188,7 @@ async def test_every_transition_is_audited(store: Store) -> None:
     assert ["requested", "approval", "approved", "queued", "running", "succeeded"] == events
 
 
-async def test_a_replayed_delivery_changes_nothing(store: Store) -> None:
+async def test_a_replayed_delivery_changes_nothing(store: RedisStore) -> None:
     """The same delivery key twice: the second create and approve are answered 'replay'."""
     r = request()
     created = await store.create(r, "trigger-1")
@@ -203,7 +203,7 @@ async def test_unreachable_redis_raises_store_unavailable() -> None:
     """A Redis that is not there becomes StoreUnavailable, not a raw redis error."""
     client = connect("redis://127.0.0.1:1/0")
     with pytest.raises(StoreUnavailable):
-        await Store(client).get("d-1")
+        await RedisStore(client).get("d-1")
     await client.aclose()
 
 
@@ -212,7 +212,7 @@ async def test_running_request_with_a_lapsed_lease_is_an_orphan(redis_server: Re
     its request is an orphan."""
     client = connect(redis_server.url)
     await client.flushdb()
-    store = Store(client, lease_seconds=2, lease_grace=0.5)
+    store = RedisStore(client, lease_seconds=2, lease_grace=0.5)
     await store.create(request(approvals=0))
     await store.claim(request(), "w")
     assert [] == await store.orphans()
@@ -228,7 +228,7 @@ async def test_a_lease_renewed_within_the_grace_clears_the_suspicion(
     """A worker that renews after its lease was seen lapsed keeps its deploy."""
     client = connect(redis_server.url)
     await client.flushdb()
-    store = Store(client, lease_seconds=2, lease_grace=0.5)
+    store = RedisStore(client, lease_seconds=2, lease_grace=0.5)
     await store.create(request(approvals=0))
     await store.claim(request(), "w")
     await until(lambda: client.exists(store.key.lease("d-1")), want=0)
@@ -239,7 +239,7 @@ async def test_a_lease_renewed_within_the_grace_clears_the_suspicion(
     await client.aclose()
 
 
-async def test_finished_request_is_no_orphan(store: Store) -> None:
+async def test_finished_request_is_no_orphan(store: RedisStore) -> None:
     """Finishing a request drops it from the running set together with its lease."""
     r = request(approvals=0)
     await store.create(r)
@@ -248,17 +248,17 @@ async def test_finished_request_is_no_orphan(store: Store) -> None:
     assert [] == await store.orphans()
 
 
-async def test_news_told_before_listening_is_kept(store: Store) -> None:
+async def test_news_told_before_listening_is_kept(store: RedisStore) -> None:
     """A webhook's news that arrives while nobody listens wakes the next listener at once."""
     await store.tell("gitlab-pipeline:1:7")
     assert await asyncio.wait_for(store.listen("gitlab-pipeline:1:7", 30), timeout=5)
 
 
 async def test_news_wakes_a_listener_in_another_connection(
-    store: Store, redis_server: RedisServer
+    store: RedisStore, redis_server: RedisServer
 ) -> None:
     """tell() from one client (the web process) ends listen() in another (the worker)."""
-    other = Store(connect(redis_server.url))
+    other = RedisStore(connect(redis_server.url))
     listening = asyncio.create_task(store.listen("gitlab-pipeline:1:8", 30))
     await asyncio.sleep(0.2)
     await other.tell("gitlab-pipeline:1:8")
@@ -266,7 +266,7 @@ async def test_news_wakes_a_listener_in_another_connection(
     await other.redis.aclose()
 
 
-async def test_listen_without_news_waits_out_its_time(store: Store) -> None:
+async def test_listen_without_news_waits_out_its_time(store: RedisStore) -> None:
     """No news: listen returns after its seconds, not before."""
     started = time.monotonic()
     assert not await store.listen("gitlab-pipeline:1:9", 0.3)
@@ -292,7 +292,7 @@ def external(at: float, *targets: str) -> tuple[HistoryEntry, Deployed]:
     return entry, Deployed(version="v7", request_id="gitlab-5-9", requester=entry.requester, at=at)
 
 
-async def test_external_deployment_is_recorded_once(store: Store) -> None:
+async def test_external_deployment_is_recorded_once(store: RedisStore) -> None:
     """The same GitLab deployment announced twice lands in history once."""
     entry, deployed = external(1.0, "dc-a")
     assert [True, False] == [await store.record_external(entry, deployed) for _ in range(2)]
@@ -302,7 +302,7 @@ async def test_external_deployment_is_recorded_once(store: Store) -> None:
     assert ("deployed_outside_shipbot", "v7 on dc-a") == (event.event, event.detail)
 
 
-async def test_older_external_deployment_does_not_replace_what_runs(store: Store) -> None:
+async def test_older_external_deployment_does_not_replace_what_runs(store: RedisStore) -> None:
     """A late webhook for an older deployment goes into history but not into `current`."""
     await store.record_deployed(request("d-8", version="v8"), "dc-a")  # now: newer
     entry, older = external(10.0, "dc-a", "dc-b")
@@ -321,7 +321,7 @@ async def until(probe: Callable[[], Awaitable[T]], want: T, timeout: float = 10)
     return got
 
 
-async def test_a_note_is_recorded_once_per_delivery(store: Store) -> None:
+async def test_a_note_is_recorded_once_per_delivery(store: RedisStore) -> None:
     """A refused click that Slack retries is in the audit trail once; another click is not
     swallowed."""
     refused = AuditEvent(actor="U0MALLORY", event="approval_refused", detail="not an approver")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.deploys import run_request
+from bot.catalog.model import load_catalog
+from bot.domain.deploys import run_request
+from bot.domain.services import Services
+from bot.domain.sweep import LOST, expire_stale, reconcile, recover_orphans
 from bot.models import DeployRequest, State, Step, StepStatus
-from bot.services import Services
-from bot.store import Store, connect
-from bot.sweep import LOST, expire_stale, reconcile, recover_orphans
+from bot.store.requests import RedisStore, connect
 from tests.conftest import write_catalog
 from tests.fakes import RedisServer
 from tests.fakes.recorders import FixedDirectory, RecordingNotifier, RecordingQueue
@@ -28,11 +28,12 @@ async def services(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[S
     await client.flushdb()
     yield Services(
         catalog=load_catalog(write_catalog(tmp_path)),
-        store=Store(client, lease_seconds=2, lease_grace=0),
+        store=RedisStore(client, lease_seconds=2, lease_grace=0),
         notifier=RecordingNotifier(),
         directory=FixedDirectory(),
         queue=RecordingQueue(),
         deployer_for=lambda *target: pytest.fail("the sweep never deploys"),
+        health=lambda *args, **kwargs: pytest.fail("the sweep never checks health"),
     )
     await client.aclose()
 

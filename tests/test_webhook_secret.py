@@ -8,7 +8,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from bot.services import Services
+from bot.domain.services import Services
 from handlers.webhooks import gitlab_webhook
 
 

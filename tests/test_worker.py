@@ -7,9 +7,9 @@ from pathlib import Path
 
 from arq.connections import RedisSettings, create_pool
 
-from bot.catalog import load_catalog
-from bot.config import Settings
-from bot.worker import build_worker
+from bot.app.worker import build_worker
+from bot.catalog.model import load_catalog
+from bot.catalog.settings import Settings
 from tests.conftest import write_catalog
 from tests.fakes import RedisServer
 

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from bot.models import DeployRequest
-from integrations.base import Progress
+from bot.ports.deployer import Progress
 
 
 @dataclass

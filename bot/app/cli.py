@@ -1,0 +1,274 @@
+"""The `shipbot` command: serve, socket, worker, console, check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+from bot.app import logs
+from bot.catalog.model import Catalog, CatalogError, check_catalog, load_catalog
+from bot.catalog.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from slack_bolt.authorization import AuthorizeResult
+
+DEMO_CATALOG = "examples/demo/catalog.yaml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shipbot",
+        description="ChatOps delivery bot: /deploy from Slack, approvals, deploys, release notes.",
+        epilog="Settings come from the environment; `shipbot COMMAND --help` names them.",
+    )
+    parser.add_argument("--version", action="version", version=f"shipbot {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = _command(
+        sub,
+        "serve",
+        "answer Slack (POST /slack/events) and GitLab (POST /gitlab/webhook) over HTTP",
+        "Serve Slack's requests and GitLab's webhooks over HTTP, plus GET /healthz and\n"
+        "GET /metrics. Checks the bot token with Slack first (retrying while Slack cannot\n"
+        "be reached) and says in the log when Redis is down.",
+    )
+    serve.add_argument("--port", type=int, help="listen port (default $SHIPBOT_PORT or 3000)")
+    every = "0.0.0.0"  # noqa: S104 (a server in a container listens on its pod's address)
+    serve.add_argument("--host", default=every, help="listen address (default 0.0.0.0)")
+    serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
+    serve.set_defaults(run=_serve)
+    _command(
+        sub,
+        "socket",
+        "answer Slack over Socket Mode",
+        "Answer Slack over Socket Mode instead of `serve`, for hosts Slack cannot reach.\n"
+        "Checks the bot token and the app-level token with Slack first.",
+    ).set_defaults(run=_socket)
+    worker = _command(
+        sub,
+        "worker",
+        "run queued deploys with Ansible, Kubernetes, GitLab, Argo CD",
+        "Run queued deploys and rollbacks, post cards, progress and release notes; end\n"
+        "deploys whose worker died (checked every 5 seconds) and expire requests past\n"
+        "their approval window (every 30 seconds). Workers say they are alive every 10 s.",
+    )
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(run=_worker)
+    console = _command(
+        sub,
+        "console",
+        "the same bot in a terminal, for trying it out",
+        "The same handlers and domain in a terminal instead of Slack: type slash commands,\n"
+        "press buttons by number, switch who you are with `as USER`. Deploys run in this\n"
+        "process.",
+    )
+    console.add_argument("--catalog", default=None, help=f"catalog file (default {DEMO_CATALOG})")
+    console.add_argument("--as", dest="user", default="U0DEV", help="who you are at first")
+    console.set_defaults(run=_console)
+    check = _command(
+        sub,
+        "check",
+        "validate a catalog and print each error with its line",
+        "Validate a catalog file: print each error as file:line: location: message and exit 1\n"
+        "if there is any. Reads no settings.",
+    )
+    check.add_argument("catalog")
+    check.set_defaults(run=_check)
+    return parser
+
+
+# What each command reads from the environment, as the README's Environment table says.
+ENVIRONMENT = {
+    "serve": (
+        "needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, REDIS_URL, SHIPBOT_CATALOG\n"
+        "reads SLACK_API_URL, SHIPBOT_PORT, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json),\n"
+        "      GITLAB_WEBHOOK_SECRET (without it, /gitlab/webhook is not configured)"
+    ),
+    "socket": (
+        "needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
+        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
+    ),
+    "worker": (
+        "needs SLACK_BOT_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
+        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LEASE_SECONDS,\n"
+        "      SHIPBOT_LOG_FORMAT (text|json)\n"
+        "needs, for the catalog's deployers: GITLAB_URL, GITLAB_TOKEN (gitlab),\n"
+        "      ARGOCD_TOKEN, and ARGOCD_URL unless each target gives a server (argocd)"
+    ),
+    "console": (
+        "reads REDIS_URL (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
+        "      SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json), and for the catalog's\n"
+        "      deployers GITLAB_URL, GITLAB_TOKEN, ARGOCD_URL, ARGOCD_TOKEN"
+    ),
+}
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    environment = ENVIRONMENT.get(name)
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"environment:\n{_indent(environment)}\nsee the README's Environment table"
+        if environment
+        else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _version() -> str:
+    try:
+        return version("shipbot")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.app.server import quiet_uvicorn
+    from bot.app.startup import IDENTITY_VARIABLE, identity_to_env, report_redis
+
+    settings, _ = _ready("slack_bot_token", "slack_signing_secret", "redis_url", "shipbot_catalog")
+    identity = _slack_identity(settings)
+    asyncio.run(report_redis(settings.redis_url))
+    os.environ[IDENTITY_VARIABLE] = identity_to_env(identity)  # for every HTTP process
+    quiet_uvicorn()
+    uvicorn.run(
+        "bot.app.server:from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port or settings.shipbot_port,
+        workers=args.workers,
+        log_level="info",  # reduced by quiet_uvicorn to warnings and where it listens
+        access_log=False,
+        log_config=None,  # uvicorn logs through shipbot's handler, which scrubs secrets
+    )
+    return 0
+
+
+def _slack_identity(settings: Settings) -> AuthorizeResult:
+    """What Slack says the bot token is; exits when Slack refuses the token."""
+    from bot.app.startup import TokenRefused, bot_identity
+
+    token = settings.slack_bot_token.get_secret_value()
+    try:
+        return asyncio.run(bot_identity(settings.api_url, token))
+    except TokenRefused as refused:
+        raise SystemExit(f"shipbot: Slack refused SLACK_BOT_TOKEN ({refused})") from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _socket(_: argparse.Namespace) -> int:
+    from bot.app.socket_mode import AppTokenRefused, run_socket_mode
+    from bot.app.startup import TokenRefused
+
+    settings, catalog = _ready("slack_bot_token", "slack_app_token", "redis_url", "shipbot_catalog")
+    _keep_secrets_from_playbooks()  # read once; Bolt would read them again from here
+    try:
+        asyncio.run(run_socket_mode(settings, catalog))
+    except TokenRefused as refused:
+        raise SystemExit(f"shipbot: Slack refused SLACK_BOT_TOKEN ({refused})") from None
+    except AppTokenRefused as refused:
+        raise SystemExit(f"shipbot: Slack refused SLACK_APP_TOKEN ({refused})") from None
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.app.wiring import settings_needed
+    from bot.app.worker import work
+
+    settings, catalog = _ready("slack_bot_token", "redis_url", "shipbot_catalog")
+    missing = settings.missing(*settings_needed(catalog))
+    if missing:
+        raise SystemExit(f"shipbot: the catalog's deployers need: {', '.join(missing)}")
+    _keep_secrets_from_playbooks()
+    with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
+        asyncio.run(work(settings, catalog, burst=args.burst))
+    return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from bot.app.console import run_console
+
+    settings = _settings()
+    logs.setup(settings.shipbot_log_format, logging.WARNING)
+    catalog = _catalog(args.catalog or settings.shipbot_catalog or DEMO_CATALOG)
+    _keep_secrets_from_playbooks()
+    return asyncio.run(run_console(settings, catalog, args.user, sys.stdin, sys.stdout))
+
+
+def _check(args: argparse.Namespace) -> int:
+    issues = check_catalog(args.catalog)
+    for issue in issues:
+        print(issue, file=sys.stderr)
+    if not issues:
+        print(f"{args.catalog}: ok")
+    return 1 if issues else 0
+
+
+SECRETS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "GITLAB_TOKEN",
+    "GITLAB_WEBHOOK_SECRET",
+    "ARGOCD_TOKEN",
+    "REDIS_URL",
+)
+
+
+def _keep_secrets_from_playbooks() -> None:
+    """Settings are read; drop secrets from the environment that playbooks inherit."""
+    for name in SECRETS:
+        os.environ.pop(name, None)
+
+
+def _ready(*required: str) -> tuple[Settings, Catalog]:
+    settings = _settings()
+    logs.setup(settings.shipbot_log_format)
+    missing = settings.missing(*required)
+    if missing:
+        raise SystemExit(f"shipbot: missing settings: {', '.join(missing)} (see the README)")
+    return settings, _catalog(settings.shipbot_catalog)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.load()
+    except SettingsError as error:
+        raise SystemExit(f"shipbot: invalid settings (see the README):\n{error}") from None
+
+
+def _catalog(path: str) -> Catalog:
+    try:
+        return load_catalog(path)
+    except CatalogError as error:
+        raise SystemExit(f"shipbot: the catalog is not valid:\n{error}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""A worker's heartbeat: it tells Redis it is alive every few seconds, so the bot can tell
+people when no worker is running (queued deploys would wait for one)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.ports.store import Store, StoreUnavailable
+from bot.store.signals import HEARTBEAT_SECONDS
+
+log = logging.getLogger(__name__)
+
+
+async def keep_heartbeat(store: Store, worker: str) -> None:
+    """Beat until cancelled; Redis being away only skips beats."""
+    while True:
+        try:
+            await store.heartbeat(worker)
+        except StoreUnavailable:
+            log.warning("could not send %s's heartbeat; Redis unavailable", worker)
+        except Exception:  # a bug must not silence the heartbeat for good
+            log.exception("could not send %s's heartbeat", worker)
+        await asyncio.sleep(HEARTBEAT_SECONDS)

@@ -1,0 +1,179 @@
+"""The HTTP face of shipbot: Slack events, GitLab webhooks, health and Prometheus metrics
+(Starlette + uvicorn).
+
+``POST /slack/events`` goes through the gate (bot/app/slack_gate.py) before Bolt: the signature
+is checked there, once, and Bolt gets the parsed body of a signed, well-formed request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from urllib.parse import urlsplit
+
+from arq.connections import ArqRedis
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.app import logs
+from bot.app.slack_gate import SSL_CHECK, Admitted, Answer, admit
+from bot.app.startup import identity_from_env
+from bot.app.wiring import build_services, shared_session, slack_client
+from bot.catalog.model import Catalog, load_catalog
+from bot.catalog.settings import Settings
+from bot.ports.store import Store, StoreUnavailable
+from bot.store.queue import ArqQueue
+from bot.store.requests import connect
+from handlers.app import build_app
+from handlers.webhooks import gitlab_webhook
+
+log = logging.getLogger(__name__)
+SLACK_REQUESTS = Counter("shipbot_slack_requests_total", "Requests received from Slack", ["status"])
+SLACK_LATENCY = Histogram(
+    "shipbot_slack_response_seconds",
+    "Time to answer Slack (the ack)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3),
+)
+
+
+_UVICORN_LISTENING = re.compile(r"Uvicorn running on (\S+)")
+
+
+class _OnlyListening(logging.Filter):
+    """uvicorn's own lines reduced to its warnings; its "running on" line, logged once the
+    port is bound, becomes shipbot's one line saying where it listens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        if found := _UVICORN_LISTENING.match(record.getMessage()):
+            threading.Thread(target=_announce, args=(found.group(1),), daemon=True).start()
+        return False
+
+
+def quiet_uvicorn() -> None:
+    """Run uvicorn at log level info (it says where it listens at info) with this filter."""
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _OnlyListening) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(_OnlyListening())
+
+
+def _announce(url: str, timeout: float = 60.0) -> None:
+    """Log "listening on ``url``" once a connection there succeeds: with --workers N the
+    parent binds the port, and it accepts once the first HTTP process has started."""
+    address = urlsplit(url)
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (where to connect to it)
+    host = loopback.get(address.hostname or "", address.hostname)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, address.port or 80), timeout=1).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        log.info("shipbot serve: listening on %s", url)
+        return
+
+
+def from_environment() -> Starlette:
+    """The app as `shipbot serve` runs it in each uvicorn worker process."""
+    settings = Settings()
+    logs.setup(settings.shipbot_log_format)
+    quiet_uvicorn()
+    # Read once: Bolt would read these again from the environment (and warn about them).
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        os.environ.pop(name, None)
+    return create_app(settings, load_catalog(settings.shipbot_catalog))
+
+
+def create_app(settings: Settings, catalog: Catalog) -> Starlette:
+    redis = connect(settings.redis_url)
+    pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
+    client = slack_client(settings)
+    services = build_services(
+        settings, catalog, redis, ArqQueue(pool, settings.shipbot_key_prefix), client
+    )
+    signing_secret = settings.slack_signing_secret.get_secret_value()
+    identity = identity_from_env(os.environ, settings.slack_bot_token.get_secret_value())
+    bolt = build_app(services, client, signing_secret, identity=identity)
+    gitlab_secret = settings.gitlab_webhook_secret.get_secret_value()
+
+    async def events(request: Request) -> Response:
+        started = time.perf_counter()
+        response = await _slack_answer(bolt, signing_secret.encode(), request)
+        SLACK_LATENCY.observe(time.perf_counter() - started)
+        SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
+        return response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with shared_session(client):
+            yield
+        await redis.aclose()
+        await pool.aclose()
+
+    routes = [
+        Route("/slack/events", events, methods=["POST"]),
+        Route("/gitlab/webhook", gitlab_webhook(services, gitlab_secret), methods=["POST"]),
+        Route("/healthz", _healthz(services.store), methods=["GET"]),
+        Route("/metrics", _metrics, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _slack_answer(bolt: AsyncApp, secret: bytes, request: Request) -> Response:
+    raw = await request.body()
+    verdict = admit(raw, request.headers, secret, time.time())
+    if isinstance(verdict, Answer):
+        return _gate_answer(verdict, len(raw))
+    bolt_request = _bolt_request(verdict, request)
+    if bolt_request is None:
+        return _gate_answer(Answer(400, "malformed payload"), len(raw))
+    return to_starlette_response(await bolt.async_dispatch(bolt_request))
+
+
+def _bolt_request(admitted: Admitted, request: Request) -> AsyncBoltRequest | None:
+    """Bolt's request for a body the gate parsed; None when Bolt cannot read its fields.
+
+    Bolt takes a parsed body only in its "socket_mode" mode; here that changes nothing but
+    to skip Bolt's own signature check, which the gate has made already.
+    """
+    try:
+        headers: dict[str, str | Sequence[str]] = dict(request.headers)
+        return AsyncBoltRequest(body=admitted.body, headers=headers, mode="socket_mode")
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+        return None
+
+
+def _gate_answer(answer: Answer, size: int) -> Response:
+    if answer == SSL_CHECK:
+        return Response(status_code=200)
+    log.warning("refused a Slack request (%d bytes): %d %s", size, answer.status, answer.reason)
+    return JSONResponse({"error": answer.reason}, status_code=answer.status)
+
+
+def _healthz(store: Store) -> Callable[[Request], Awaitable[Response]]:
+    async def healthz(_: Request) -> Response:
+        try:
+            await store.ping()
+        except StoreUnavailable:
+            return JSONResponse({"ok": False, "redis": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True, "redis": "ok"})
+
+    return healthz
+
+
+async def _metrics(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

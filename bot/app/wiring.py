@@ -1,0 +1,135 @@
+"""The composition root: settings and catalog in, a ready Services out."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+from pydantic import SecretStr
+from redis import asyncio as aioredis
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.catalog.model import Catalog
+from bot.catalog.settings import Settings
+from bot.domain.services import Services
+from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
+from bot.ports.notify import JobQueue
+from bot.store.requests import RedisStore
+from handlers.notifier import SlackDirectory, SlackNotifier
+from integrations.ansible import AnsibleDeployer
+from integrations.health import wait_healthy
+
+
+@contextlib.asynccontextmanager
+async def shared_session(client: AsyncWebClient) -> AsyncIterator[None]:
+    """One HTTP session (kept-alive TLS connections) for all of a process's Web API calls;
+    without it slack_sdk opens a new connection per call. Must run inside the event loop."""
+    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+    try:
+        yield
+    finally:
+        await client.session.close()
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value() or None,
+        base_url=settings.api_url,
+        timeout=5,
+    )
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def deployers(
+    catalog: Catalog, settings: Settings, workdir: Path, wake: Wake
+) -> Callable[[str, str, str], Deployer]:
+    """The deployer of one target (service, environment, data centre), from its catalog
+    options merged over the levels (see bot/catalog/options.py). Each tool's client is imported only
+    by a process that deploys with it."""
+
+    def deployer_for(service: str, environment: str, datacenter: str) -> Deployer:
+        entry = catalog.services[service]
+        options = entry.options_for(environment, datacenter)
+        match entry.deployer:
+            case "kubernetes":
+                from integrations.kubernetes import KubernetesDeployer
+
+                return KubernetesDeployer(**options)
+            case "gitlab":
+                from integrations.gitlab import GitLabDeployer
+
+                return GitLabDeployer(
+                    settings.gitlab_url, _secret(settings.gitlab_token), wake=wake, **options
+                )
+            case "argocd":
+                from integrations.argocd import ArgoCDDeployer
+
+                options = {"server": settings.argocd_url, **options}
+                return ArgoCDDeployer(token=_secret(settings.argocd_token), **options)
+        if entry.playbook is None:  # the catalog's checks make this unreachable
+            raise ValueError(f"{service} deploys with ansible but names no playbook")
+        return AnsibleDeployer(entry.playbook, entry.inventory, entry.vars, workdir)
+
+    return deployer_for
+
+
+def settings_needed(catalog: Catalog) -> list[str]:
+    """The settings a worker needs for the deployers this catalog uses."""
+    kinds = {service.deployer for service in catalog.services.values()}
+    needed = ["gitlab_url", "gitlab_token"] if "gitlab" in kinds else []
+    needed += ["argocd_token"] if "argocd" in kinds else []
+    return needed + (["argocd_url"] if _argocd_without_server(catalog) else [])
+
+
+def _argocd_without_server(catalog: Catalog) -> bool:
+    """Whether some argocd target gives no ``server`` and so needs ARGOCD_URL."""
+    return any(
+        "server" not in service.options_for(name, target)
+        for service in catalog.services.values()
+        if service.deployer == "argocd"
+        for name, env in service.environments.items()
+        for target in env.targets()
+    )
+
+
+def gitlab_lookup(settings: Settings) -> Lookup | None:
+    """What GitLab says about one deployment, when shipbot may ask GitLab."""
+    if settings.missing("gitlab_url", "gitlab_token"):
+        return None
+
+    async def lookup(project_id: int, deployment_id: int) -> ToolDeployment:
+        from integrations.gitlab import describe_deployment
+
+        url, token = settings.gitlab_url, _secret(settings.gitlab_token)
+        return await describe_deployment(url, token, project_id, deployment_id)
+
+    return lookup
+
+
+def _secret(value: SecretStr) -> str:
+    return value.get_secret_value()
+
+
+def build_services(
+    settings: Settings,
+    catalog: Catalog,
+    redis: aioredis.Redis,
+    queue: JobQueue,
+    client: AsyncWebClient,
+) -> Services:
+    store = RedisStore(redis, settings.shipbot_key_prefix, settings.shipbot_lease_seconds)
+    return Services(
+        catalog=catalog,
+        store=store,
+        notifier=SlackNotifier(client, store, catalog),
+        directory=SlackDirectory(client, store),
+        queue=queue,
+        deployer_for=deployers(catalog, settings, Path(os.getcwd()), store.listen),
+        health=wait_healthy,
+        lookup_deployment=gitlab_lookup(settings),
+    )

@@ -1,0 +1,166 @@
+"""`shipbot worker`: runs queued deploys from Redis with arq (https://arq-docs.helpmanual.io/)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from arq import Retry, cron, func
+from arq.connections import RedisSettings
+from arq.worker import Worker
+from redis.exceptions import RedisError
+
+from bot import logcontext
+from bot.app.heartbeat import keep_heartbeat
+from bot.app.wiring import build_services, shared_session, slack_client
+from bot.catalog.model import Catalog
+from bot.catalog.options import timeout_of
+from bot.catalog.settings import Settings
+from bot.domain import external
+from bot.domain.deploys import run_request
+from bot.domain.sweep import recover_orphans, sweep
+from bot.ports.deployer import DeployUnreachable
+from bot.store.keys import Keys
+from bot.store.queue import ANNOUNCE, RECORD_EXTERNAL, RUN_DEPLOY, ArqQueue, queue_name
+from bot.store.requests import connect
+
+MIN_JOB_TIMEOUT = 3 * 3600
+EXTERNAL_RETRY_SECONDS = 60
+STOP_GRACE_SECONDS = 300  # on SIGTERM, running deploys get this long to finish
+RECONNECT_SECONDS = (1, 2, 5, 10)  # back-off while Redis is unreachable, then every 10 s
+LEASE_WATCH = set(range(0, 60, 5))  # seconds of the minute: a lapsed lease is seen within 5 s
+
+log = logging.getLogger(__name__)
+
+
+async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> None:
+    """Run the arq worker until stopped; while Redis can't be reached at start, keep trying."""
+    failures = 0
+    while True:
+        worker, started = build_worker(settings, catalog, burst), time.monotonic()
+        try:
+            await worker.async_run()
+            return
+        except (RedisError, OSError) as error:
+            failures = 0 if time.monotonic() - started > 60 else failures
+            delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+            log.warning("Redis unreachable (%s); retrying in %ss", type(error).__name__, delay)
+            failures += 1
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await worker.close()
+        await asyncio.sleep(delay)
+
+
+async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
+    with logcontext.scope(request_id=request_id):
+        state = await run_request(ctx["services"], request_id, ctx["worker_name"])
+        if state is not None:
+            log.info("request %s ended: %s", request_id, state.value)
+    return state.value if state else None
+
+
+async def announce(ctx: dict[str, Any], request_id: str) -> None:
+    """Post a new request's card (kept off the bot's ack path)."""
+    with logcontext.scope(request_id=request_id):
+        await ctx["services"].notifier.show(request_id)
+
+
+async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: int) -> list[str]:
+    """A GitLab deployment a webhook announced (see bot/domain/external.py)."""
+    services = ctx["services"]
+    if services.lookup_deployment is None:
+        log.warning("a GitLab deployment hook arrived, but GITLAB_URL/GITLAB_TOKEN are not set")
+        return []
+    try:
+        return await external.record_external(
+            services, services.lookup_deployment, project_id, deployment_id
+        )
+    except DeployUnreachable as error:
+        log.warning("GitLab unreachable (%s); will ask again", error)
+        raise Retry(defer=EXTERNAL_RETRY_SECONDS) from None
+
+
+async def sweep_now(ctx: dict[str, Any]) -> list[str]:
+    """The periodic sweep (see bot/domain/sweep.py)."""
+    return await sweep(ctx["services"], ctx["worker_name"])
+
+
+async def watch_leases(ctx: dict[str, Any]) -> list[str]:
+    """End the deploys whose worker died (see bot/domain/sweep.py), every few seconds."""
+    return await recover_orphans(ctx["services"], ctx["worker_name"])
+
+
+class ResilientWorker(Worker):
+    """arq's worker, except that a Redis blip pauses polling instead of stopping the worker
+    (which would wait for every running deploy before it could poll again)."""
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisError, OSError) as error:
+            log.warning("Redis unreachable while polling (%s); retrying", type(error).__name__)
+            await asyncio.sleep(1)
+
+
+def job_timeout(catalog: Catalog) -> int:
+    """Long enough for the slowest environment to deploy every data centre and roll each
+    back, at its deployers' own timeouts, with an hour to spare; at least 3 hours."""
+    longest = max(
+        sum(2 * timeout_of(service.deployer, service.options_for(name, t)) for t in env.targets())
+        for service in catalog.services.values()
+        for name, env in service.environments.items()
+    )
+    return max(MIN_JOB_TIMEOUT, longest + 3600)
+
+
+def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
+    keys = Keys(settings.shipbot_key_prefix)
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
+        ctx["resources"] = resources = contextlib.AsyncExitStack()
+        store_redis = connect(settings.redis_url)
+        resources.push_async_callback(store_redis.aclose)
+        client = slack_client(settings)
+        await resources.enter_async_context(shared_session(client))
+        queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
+        ctx["services"] = services = build_services(settings, catalog, store_redis, queue, client)
+        beat = asyncio.create_task(keep_heartbeat(services.store, ctx["worker_name"]))
+        resources.callback(beat.cancel)  # it counts as alive a while longer: a restart is quiet
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if "resources" in ctx:
+            await ctx["resources"].aclose()
+
+    return ResilientWorker(
+        queue_name=queue_name(settings.shipbot_key_prefix),
+        functions=[
+            func(
+                run_deploy,
+                name=RUN_DEPLOY,
+                timeout=job_timeout(catalog),
+                max_tries=1,
+                keep_result=0,
+            ),
+            func(announce, name=ANNOUNCE, timeout=60, max_tries=3, keep_result=0),
+            func(record_external, name=RECORD_EXTERNAL, timeout=60, max_tries=3, keep_result=0),
+        ],
+        cron_jobs=[
+            cron(sweep_now, name=keys.cron("sweep"), second={0, 30}, run_at_startup=True),
+            cron(watch_leases, name=keys.cron("leases"), second=LEASE_WATCH, run_at_startup=True),
+        ],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        burst=burst,
+        max_jobs=20,
+        poll_delay=0.2,
+        handle_signals=True,
+        job_completion_wait=STOP_GRACE_SECONDS,
+    )

@@ -1,0 +1,180 @@
+"""Approve, reject, cancel and stop: policy first, then one atomic transition in Redis.
+
+A refused decision changes nothing but the audit trail, which records who tried and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.policy import Refusal, approval_refusal, group_ids, mention
+from bot.domain.requests import Refused, environment_of
+from bot.domain.services import Services
+from bot.logcontext import bind
+from bot.models import AuditEvent, DeployRequest, State
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a decision did: a private word for the person, whether the bot should refresh the
+    card, and which request a worker should start now (a worker then owns that card)."""
+
+    say: str | None = None
+    refresh: bool = False
+    start: str | None = None
+    neighbour: str | None = None  # another request whose card changed (it moved up a queue)
+
+
+GONE = Outcome("This request no longer exists.")
+
+
+async def approve(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
+    request = await services.store.get(request_id)
+    if request is None:
+        return GONE
+    bind(request)
+    refusal = await _refusal(services, request, user)
+    if refusal:
+        return await _refused(services, request, (user, delivery), "approval_refused", refusal)
+    result = await services.store.approve(request, user, delivery)
+    return _approve_outcome(request, result)
+
+
+async def reject(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
+    request = await services.store.get(request_id)
+    if request is None:
+        return GONE
+    bind(request)
+    if user == request.requester:
+        return Outcome("That's your own request: use Cancel to withdraw it.")
+    refusal = await _refusal(services, request, user)
+    if refusal:
+        return await _refused(services, request, (user, delivery), "rejection_refused", refusal)
+    result = await services.store.end(request, user, State.REJECTED, delivery)
+    return _end_outcome(request, result)
+
+
+async def cancel(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
+    """Withdraw a request: while it waits for approval, its requester may; once approved and
+    queued, its requester or one of the environment's approvers may."""
+    request = await services.store.get(request_id)
+    if request is None:
+        return GONE
+    bind(request)
+    queued = request.state is State.QUEUED
+    if queued and user != request.requester:
+        refusal = await _refusal(services, request, user)
+        if refusal:
+            say = _only_they_may(request, "cancel it")
+            return await _refused(
+                services, request, (user, delivery), "cancel_refused", refusal, say
+            )
+    result = await services.store.end(request, user, State.CANCELLED, delivery, queued_too=queued)
+    return _end_outcome(request, result)
+
+
+async def stop(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
+    """Stop a running deploy: its requester or one of the environment's approvers may."""
+    request = await services.store.get(request_id)
+    if request is None:
+        return GONE
+    bind(request)
+    refusal = None if user == request.requester else await _refusal(services, request, user)
+    if refusal:
+        say = _only_they_may(request, f"stop this {request.action.value}")
+        return await _refused(services, request, (user, delivery), "stop_refused", refusal, say)
+    match await services.store.request_stop(request, user, delivery):
+        case ["stopping"]:
+            return Outcome(
+                f"Stopping `{request.id}` (unless it finishes first); the card will show "
+                "what was stopped and what was rolled back."
+            )
+        case ["duplicate", who]:
+            return Outcome(f"{mention(who)} already asked to stop it; it is stopping.")
+        case ["closed", state]:
+            return Outcome(f"This request is {state}, not running: there is nothing to stop.")
+    return Outcome()
+
+
+async def _refusal(services: Services, request: DeployRequest, user: str) -> Refusal | None:
+    """Why the user may not decide on this request (fail closed), or None."""
+    try:
+        approvers = environment_of(services.catalog, request.service, request.environment).approvers
+    except Refused as gone:
+        say = f"{gone} It was removed from the catalog, so this request can't be decided."
+        return Refusal("not in the catalog", say)
+    groups: set[str] | None = set()
+    if user not in approvers and group_ids(approvers):
+        groups = await services.directory.groups_of(user, group_ids(approvers))
+    return approval_refusal(request, user, approvers, groups)
+
+
+def _only_they_may(request: DeployRequest, what: str) -> str:
+    return (
+        f"Only {mention(request.requester)}, who asked for it, or an approver of "
+        f"{request.service} in {request.environment} can {what}."
+    )
+
+
+async def _refused(
+    services: Services,
+    request: DeployRequest,
+    attempt: tuple[str, str],
+    event: str,
+    refusal: Refusal,
+    say: str = "",
+) -> Outcome:
+    """Record the refused attempt (who, in which Slack delivery) in the audit trail, once
+    per delivery, and tell the person why."""
+    user, delivery = attempt
+    noted = AuditEvent(
+        actor=user,
+        event=event,
+        request_id=request.id,
+        service=request.service,
+        environment=request.environment,
+        detail=refusal.why,
+    )
+    await services.store.note(noted, delivery)
+    return Outcome(say or refusal.say)
+
+
+def _approve_outcome(request: DeployRequest, result: list[str]) -> Outcome:
+    match result:
+        case ["replay"]:
+            return Outcome()
+        case ["recorded", _]:
+            return Outcome(refresh=True)
+        case ["queued", head] if head == request.id:
+            return Outcome(start=request.id)
+        case ["queued", _]:
+            return Outcome(refresh=True)
+        case ["duplicate"]:
+            return Outcome("You've already approved this request; one approval per person.")
+        case ["expired"]:
+            return Outcome("This request expired before it was approved.", refresh=True)
+        case ["closed", state]:
+            return Outcome(f"This request is already {state}.")
+    return GONE
+
+
+def _end_outcome(request: DeployRequest, result: list[str]) -> Outcome:
+    match result:
+        case ["replay"]:
+            return Outcome()
+        case ["ended", start, behind]:
+            neighbour = behind if behind and behind != start else None
+            return Outcome(refresh=True, start=start or None, neighbour=neighbour)
+        case ["not_requester"]:
+            return Outcome(
+                f"Only {mention(request.requester)}, who asked for it, can cancel a request "
+                "waiting for approval; approvers can Reject it."
+            )
+        case ["closed", "running"]:
+            return Outcome(
+                f"`{request.id}` is running: press Stop on its card to stop it and return "
+                "what it changed."
+            )
+        case ["closed", state]:
+            return Outcome(f"This request is already {state}.")
+    return GONE

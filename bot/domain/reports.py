@@ -1,0 +1,99 @@
+"""Read-only views of a service: what runs where, what is waiting, what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.catalog.model import Catalog
+from bot.domain.grammar import Examples
+from bot.domain.requests import Refused, choices, environment_of, service_of
+from bot.domain.services import Services
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Workers
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    environment: str
+    running: dict[str, Deployed]  # data centre ("" when none) -> what runs there
+    open: list[DeployRequest]
+
+
+async def status(services: Services, service: str) -> list[EnvironmentStatus]:
+    environments = _environments(services, service)
+    open_requests = await services.store.open_requests(service)
+    return [
+        EnvironmentStatus(
+            env,
+            await services.store.current(service, env),
+            [r for r in open_requests if r.environment == env],
+        )
+        for env in environments
+    ]
+
+
+async def history(
+    services: Services, service: str, environment: str | None, limit: int = 10
+) -> list[HistoryEntry]:
+    if environment is not None:
+        environment_of(services.catalog, service, environment)
+        environments = [environment]
+    else:
+        environments = _environments(services, service)
+    entries = [e for env in environments for e in await _marked(services, service, env, limit)]
+    return sorted(entries, key=lambda e: e.finished_at, reverse=True)[:limit]
+
+
+async def _marked(
+    services: Services, service: str, environment: str, limit: int
+) -> list[HistoryEntry]:
+    """History with the releases a rollback undid shown as rolled back."""
+    undone = await services.store.rolled_back(service, environment)
+    entries = await services.store.history(service, environment, limit)
+    rolled = {"state": State.ROLLED_BACK}
+    return [e.model_copy(update=rolled) if e.request_id in undone else e for e in entries]
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """The newest events that match, and how many matched in all (among the newest
+    AUDIT_WINDOW when a subject is given)."""
+
+    events: list[AuditEvent]
+    matched: int
+
+
+AUDIT_WINDOW = 2000  # a subject's events are looked for among this many newest
+
+
+async def audit(services: Services, subject: str | None, limit: int = 20) -> AuditPage:
+    """The newest audit events, optionally only those of one request id or service; Refused
+    when the subject is neither a catalogued service nor a request on record."""
+    if not subject:
+        events = await services.store.audit_trail(count=limit)
+        return AuditPage(events, await services.store.audit_length())
+    events = await services.store.audit_trail(count=AUDIT_WINDOW)
+    matching = [e for e in events if subject in (e.request_id, e.service)]
+    known = subject in services.catalog.services or await services.store.get(subject)
+    if not matching and not known:
+        raise Refused(
+            f"`{subject}` is neither a service in the catalog nor a request on record. "
+            f"Services: {choices(services.catalog.services)}."
+        )
+    return AuditPage(matching[:limit], len(matching))
+
+
+async def workers(services: Services) -> Workers:
+    return await services.store.workers()
+
+
+def examples(catalog: Catalog) -> Examples:
+    """Names for the help's examples from the catalog: its first service, and that service's
+    production environment (``prod`` or ``production``) or else its last one."""
+    name, service = next(iter(catalog.services.items()))
+    environments = list(service.environments)
+    production = [e for e in environments if e in ("prod", "production")]
+    return Examples(service=name, environment=(production or environments)[-1])
+
+
+def _environments(services: Services, service: str) -> list[str]:
+    return list(service_of(services.catalog, service).environments)

@@ -1,0 +1,43 @@
+"""What every part of the store shares: its Redis, its key names, and its one error."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.ports.store import StoreUnavailable
+from bot.store.keys import Keys
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Redis errors out of ``fn`` become :class:`StoreUnavailable`."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except RedisError as error:
+            raise StoreUnavailable(type(error).__name__) from None
+
+    return wrapper
+
+
+class StoreBase:
+    """The attributes the store's parts rely on; :class:`~bot.store.requests.RedisStore`
+    sets them."""
+
+    redis: aioredis.Redis
+    key: Keys
+    lease_seconds: int
+
+    async def _now(self) -> float:
+        """Redis's clock, which every process shares (their own clocks may differ)."""
+        seconds, micros = await self.redis.time()
+        return seconds + micros / 1e6

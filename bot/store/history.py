@@ -1,0 +1,101 @@
+"""The store's record of what runs where, what ran, what was undone, and the audit trail."""
+
+from __future__ import annotations
+
+import time
+
+from redis.typing import EncodableT, FieldT
+
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
+from bot.store import lua
+from bot.store.base import StoreBase, translated
+
+HISTORY_KEEP = 1000
+EXTERNAL_TTL = 30 * 86400
+
+
+class HistoryStore(StoreBase):
+    @translated
+    async def record_deployed(self, r: DeployRequest, target: str, version: str = "") -> None:
+        """``target`` now runs ``version`` (default: the request's), put there by r."""
+        deployed = Deployed(
+            version=version or r.version, request_id=r.id, requester=r.requester, at=time.time()
+        )
+        key = self.key.current(r.service, r.environment)
+        await self.redis.hset(key, target, deployed.model_dump_json())
+
+    @translated
+    async def current(self, service: str, environment: str) -> dict[str, Deployed]:
+        raw = await self.redis.hgetall(self.key.current(service, environment))
+        return {dc: Deployed.model_validate_json(v) for dc, v in sorted(raw.items())}
+
+    @translated
+    async def add_history(self, entry: HistoryEntry) -> None:
+        key = self.key.history(entry.service, entry.environment)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, entry.model_dump_json())
+            pipe.ltrim(key, 0, HISTORY_KEEP - 1)
+            await pipe.execute()
+
+    @translated
+    async def rolled_back(self, service: str, environment: str) -> set[str]:
+        """Ids of the requests whose releases were undone by a rollback."""
+        return set(await self.redis.smembers(self.key.undone(service, environment)))
+
+    @translated
+    async def history(self, service: str, environment: str, limit: int = 10) -> list[HistoryEntry]:
+        raw = await self.redis.lrange(self.key.history(service, environment), 0, limit - 1)
+        return [HistoryEntry.model_validate_json(item) for item in raw]
+
+    @translated
+    async def record_external(self, entry: HistoryEntry, deployed: Deployed) -> bool:
+        """A deploy run outside shipbot, into history, ``current`` (where nothing newer runs)
+        and the audit trail, once per ``entry.request_id``; False when already recorded."""
+        if not await self.redis.set(
+            self.key.external(entry.request_id, entry.service, entry.environment),
+            1,
+            nx=True,
+            ex=EXTERNAL_TTL,
+        ):
+            return False
+        current = self.key.current(entry.service, entry.environment)
+        history = self.key.history(entry.service, entry.environment)
+        detail = f"{entry.version} on {', '.join(t or entry.environment for t in entry.targets)}"
+        event = AuditEvent(
+            actor=entry.requester,
+            event="deployed_outside_shipbot",
+            request_id=entry.request_id,
+            service=entry.service,
+            environment=entry.environment,
+            detail=detail,
+        )
+        when: list[str | float] = [deployed.at, deployed.model_dump_json(), *entry.targets]
+        await self.redis.register_script(lua.CURRENT_IF_NEWER)(keys=[current], args=when)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(history, entry.model_dump_json())
+            pipe.ltrim(history, 0, HISTORY_KEEP - 1)
+            pipe.xadd(self.key.audit(), _fields(event))
+            await pipe.execute()
+        return True
+
+    @translated
+    async def note(self, event: AuditEvent, delivery: str = "") -> None:
+        """Add an event that changes no state (a refused click, say) to the audit trail, once
+        per Slack ``delivery``: a retry or replay of it adds nothing."""
+        seen = self.key.seen(delivery)
+        if seen and not await self.redis.set(seen, 1, nx=True, ex=lua.SEEN_TTL):
+            return
+        await self.redis.xadd(self.key.audit(), _fields(event))
+
+    @translated
+    async def audit_length(self) -> int:
+        return int(await self.redis.xlen(self.key.audit()))
+
+    @translated
+    async def audit_trail(self, count: int = 100) -> list[AuditEvent]:
+        entries = await self.redis.xrevrange(self.key.audit(), count=count)
+        return [AuditEvent.model_validate(fields) for _, fields in entries]
+
+
+def _fields(event: AuditEvent) -> dict[FieldT, EncodableT]:
+    return {k: str(v) for k, v in event.model_dump().items()}

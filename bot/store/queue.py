@@ -1,0 +1,76 @@
+"""Handing queued requests to workers: arq over Redis in production, inline in the console."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+from bot.store.keys import Keys
+from bot.store.requests import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+RUN_DEPLOY = "run_deploy"
+ANNOUNCE = "announce"
+RECORD_EXTERNAL = "record_external"
+
+
+def queue_name(prefix: str) -> str:
+    """arq's queue for this installation, so installations sharing a Redis never mix jobs."""
+    return Keys(prefix).jobs()
+
+
+class ArqQueue:
+    def __init__(self, pool: ArqRedis, prefix: str = "shipbot") -> None:
+        self.pool, self.prefix, self.key = pool, prefix, Keys(prefix)
+
+    async def start(self, request_id: str) -> None:
+        await self._enqueue(RUN_DEPLOY, request_id)
+
+    async def announce(self, request_id: str) -> None:
+        await self._enqueue(ANNOUNCE, request_id)
+
+    async def record_external(self, project_id: int, deployment_id: int) -> None:
+        await self._enqueue(RECORD_EXTERNAL, project_id, deployment_id)
+
+    async def _enqueue(self, function: str, *args: str | int) -> None:
+        subject = ":".join(map(str, args))
+        try:
+            job = await self.pool.enqueue_job(
+                function,
+                *args,
+                _job_id=self.key.job(function, subject),  # once per subject and kind
+                _queue_name=self.key.jobs(),
+            )
+        except RedisError as error:
+            raise StoreUnavailable(type(error).__name__) from None
+        if job is None:
+            log.info("%s already has a %s job", subject, function)
+
+
+Job = Callable[[str], Awaitable[object]]
+
+
+class InlineQueue:
+    """Runs jobs in this process, after the current command has been answered."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[str, str]] = []
+        self.jobs: dict[str, Job] = {}
+
+    async def start(self, request_id: str) -> None:
+        self.waiting.append((RUN_DEPLOY, request_id))
+
+    async def announce(self, request_id: str) -> None:
+        self.waiting.append((ANNOUNCE, request_id))
+
+    async def record_external(self, project_id: int, deployment_id: int) -> None:
+        """The console receives no webhooks; nothing to record."""
+
+    async def drain(self) -> None:
+        while self.waiting:
+            function, request_id = self.waiting.pop(0)
+            await self.jobs[function](request_id)
