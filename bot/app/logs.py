@@ -2,7 +2,7 @@
 
 Two formats (``SHIPBOT_LOG_FORMAT``), one record per event:
 
-- ``text`` (the default): ``2025-05-01T09:30:00.123Z ERROR bot.deploys: deploy broke off
+- ``text`` (the default): ``2025-05-01T09:30:00.123Z ERROR bot.domain.deploys: deploy broke off
   request_id=d-ab12cd34 service=web-h5 environment=prod`` on one line, control characters
   spelled out so that text from outside (a request body, a tool's output) can never forge a
   line; an internal error's traceback follows, indented;
