@@ -16,8 +16,9 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from bot.models import Created, DeployRequest, State, Workers
+from bot.ports.store import StoreUnavailable
 from bot.store import lua
-from bot.store.base import StoreUnavailable, translated
+from bot.store.base import translated
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
 from bot.store.signals import WORKER_GONE_AFTER, SignalStore, stop_topic
