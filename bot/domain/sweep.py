@@ -14,6 +14,7 @@ import time
 
 from bot.domain.deploys import finish
 from bot.domain.services import Services
+from bot.logcontext import bound
 from bot.models import DeployRequest, State, StepStatus
 
 LOST = "the worker running this deploy stopped unexpectedly; check the targets before retrying"
@@ -35,7 +36,8 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
                 step.status, step.detail = StepStatus.FAILED, "outcome unknown: its worker stopped"
             elif step.status is StepStatus.WAITING:
                 step.status = StepStatus.SKIPPED
-        await finish(services, request, worker, LOST)
+        with bound(request):
+            await finish(services, request, worker, LOST)
         recovered.append(request_id)
     return recovered
 
@@ -46,7 +48,8 @@ async def expire_stale(services: Services, actor: str) -> list[str]:
         overdue = request.state is State.PENDING and request.expires_at < time.time()
         if overdue and (await services.store.expire(request, actor))[0] == "expired":
             expired.append(request.id)
-            await services.notifier.show(request.id)
+            with bound(request):
+                await services.notifier.show(request.id)
     return expired
 
 
