@@ -18,6 +18,7 @@ from bot.domain.policy import mention
 from bot.domain.requests import entry_revision, environment_of
 from bot.domain.rollbacks import stale_rollback
 from bot.domain.services import Services
+from bot.logcontext import bind
 from bot.models import Action, Deployed, DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.ports.deployer import (
     Deployer,
@@ -43,6 +44,7 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
     if request is None:
         log.warning("request %s not found; nothing to run", request_id)
         return None
+    bind(request)  # the records of this run carry its id, service and environment
     claim = await services.store.claim(request, worker)
     if claim.outcome is not ClaimOutcome.RUNNING:
         log.info("request %s not run: %s", request_id, claim)

@@ -14,6 +14,7 @@ import time
 
 from bot.domain.deploys import finish
 from bot.domain.services import Services
+from bot.logcontext import bound
 from bot.models import DeployRequest, State, StepStatus
 from bot.ports.store import ExpireOutcome
 
@@ -36,7 +37,8 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
                 step.status, step.detail = StepStatus.FAILED, "outcome unknown: its worker stopped"
             elif step.status is StepStatus.WAITING:
                 step.status = StepStatus.SKIPPED
-        await finish(services, request, worker, LOST, orphan=True)
+        with bound(request):
+            await finish(services, request, worker, LOST, orphan=True)
         recovered.append(request_id)
     return recovered
 
@@ -47,7 +49,8 @@ async def expire_stale(services: Services, actor: str) -> list[str]:
         overdue = request.state is State.PENDING and request.expires_at < time.time()
         if overdue and await services.store.expire(request, actor) is ExpireOutcome.EXPIRED:
             expired.append(request.id)
-            await services.notifier.show(request.id)
+            with bound(request):
+                await services.notifier.show(request.id)
     return expired
 
 
