@@ -40,6 +40,11 @@ def test_the_table_has_one_row_per_state_and_event() -> None:
     assert len(set(pairs)) == len(pairs)
 
 
+def test_each_event_has_one_audit_name() -> None:
+    """Wherever an event happens, the audit trail calls it the same."""
+    assert len({row.event for row in TABLE}) == len({(row.event, row.audit) for row in TABLE})
+
+
 def test_every_state_is_reached_from_a_new_request() -> None:
     """Following the table from creation reaches every state a request can be in."""
     reached, frontier = set(), {row.next for row in TABLE if row.state is None}

@@ -15,6 +15,7 @@ an extra name is an error, not a silently shifted position.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,14 +54,19 @@ class Script:
     machine: bool = True  # changes requests: gets the transition table and the prelude
 
     def __post_init__(self) -> None:
-        names = [*self.keys, *self.args, *([self.rest] if self.rest else [])]
+        names = [*self.keys, *self.arg_names]
         bad = [n for n in names if not _NAME.match(n) or n in _LUA_WORDS]
-        if bad or len(set(self.keys)) < len(self.keys) or len(set(names)) < len(names):
+        if bad or len(set(names)) < len(names):
             raise ValueError(f"script {self.name}: bad or repeated names {names}")
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        return (*self.args, self.rest) if self.rest else self.args
 
     def body(self) -> str:
         return _read(f"{self.name}.lua")
 
+    @functools.cache  # noqa: B019 (a few scripts, declared once, live as long as the process)
     def source(self) -> str:
         """The whole script as Redis runs it."""
         parts = [_names("K", "KEYS", self.keys), _names("A", "ARGV", self.args)]
@@ -76,12 +82,9 @@ class Script:
     ) -> tuple[list[str], list[EncodableT]]:
         """KEYS and ARGV in the declared order; ScriptCallError unless the names match."""
         _check(self.name, "keys", self.keys, keys)
-        _check(self.name, "args", (*self.args, *([self.rest] if self.rest else [])), args)
-        values = [args[name] for name in self.args]
-        return [keys[name] for name in self.keys], [
-            *values,
-            *(args[self.rest] if self.rest else []),
-        ]
+        _check(self.name, "args", self.arg_names, args)
+        rest = args[self.rest] if self.rest else []
+        return [keys[name] for name in self.keys], [*(args[n] for n in self.args), *rest]
 
 
 class Loaded:
