@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import time
 
-from bot.domain.deploys import finish
+from bot.domain.finish import finish_orphan
+from bot.domain.progress import settled
+from bot.domain.run import Outcome, cut_off
 from bot.domain.services import Services
-from bot.models import DeployRequest, State, StepStatus
+from bot.models import DeployRequest, State
 
 LOST = "the worker running this deploy stopped unexpectedly; check the targets before retrying"
 
@@ -30,12 +32,8 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
         request = await services.store.get(request_id)
         if request is None:
             continue
-        for step in request.steps:
-            if step.status is StepStatus.RUNNING:
-                step.status, step.detail = StepStatus.FAILED, "outcome unknown: its worker stopped"
-            elif step.status is StepStatus.WAITING:
-                step.status = StepStatus.SKIPPED
-        await finish(services, request, worker, LOST)
+        result = cut_off(request.steps, {}, LOST, Outcome.FAILED)
+        await finish_orphan(services, settled(request, result), worker, result)
         recovered.append(request_id)
     return recovered
 
