@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog.model import load_catalog
 from bot.models import DeployRequest, Step, StepStatus
+from bot.ports.store import ClaimOutcome
 from bot.store.requests import RedisStore, connect
 from handlers.blocks import card
 from handlers.coalesce import Coalescer
@@ -46,7 +47,7 @@ async def running(notifier: SlackNotifier, detail: str) -> DeployRequest:
         steps=[Step(target="", status=StepStatus.RUNNING)],
     )  # fmt: skip
     await notifier.store.create(request)
-    assert "running" == (await notifier.store.claim(request, "w1"))[0]
+    assert ClaimOutcome.RUNNING == (await notifier.store.claim(request, "w1")).outcome
     request.steps[0].detail = detail
     await notifier.store.save_steps(request)
     return request

@@ -10,6 +10,17 @@ from typing import TypeVar
 import pytest
 
 from bot.models import Action, AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Step
+from bot.ports.store import (
+    Approval,
+    ApprovalOutcome,
+    Claim,
+    ClaimOutcome,
+    Ended,
+    EndOutcome,
+    Finished,
+    FinishOutcome,
+    FinishRecord,
+)
 from bot.store.requests import RedisStore, StoreUnavailable, connect
 from tests.fakes import RedisServer
 
@@ -39,6 +50,17 @@ def request(rid: str = "d-1", approvals: int = 2, **extra: object) -> DeployRequ
         **extra,
     }
     return DeployRequest.model_validate(fields)
+
+
+def finish_record(r: DeployRequest, worker: str, state: State, failure: str = "") -> FinishRecord:
+    """How r's run ended, with the history entry a worker would append."""
+    entry = HistoryEntry(
+        request_id=r.id, action=r.action, service=r.service, environment=r.environment,
+        version=r.version, state=state, requester=r.requester, approvers=r.approvers,
+        targets={s.target: s.status.value for s in r.steps}, started_at=r.started_at,
+        finished_at=time.time(), failure=failure,
+    )  # fmt: skip
+    return FinishRecord(r, worker, state, failure, entry)
 
 
 async def test_new_request_round_trips(store: RedisStore) -> None:
@@ -93,7 +115,7 @@ async def test_quorum_queues_exactly_once_under_concurrency(store: RedisStore) -
     r = request()
     await store.create(r)
     results = await asyncio.gather(*(store.approve(r, f"U{i}") for i in range(20)))
-    assert 1 == sum(1 for result in results if result[0] == "queued")
+    assert 1 == sum(1 for result in results if result.outcome is ApprovalOutcome.QUEUED)
     assert ["d-1"] == await store.lane_of(r)
 
 
@@ -102,14 +124,14 @@ async def test_duplicate_approval_is_not_counted(store: RedisStore) -> None:
     r = request()
     await store.create(r)
     await store.approve(r, "U0ALICE")
-    assert ["duplicate"] == await store.approve(r, "U0ALICE")
+    assert Approval(ApprovalOutcome.DUPLICATE) == await store.approve(r, "U0ALICE")
 
 
 async def test_expired_request_cannot_be_approved(store: RedisStore) -> None:
     """Past expires_at, an approval ends the request as expired."""
     r = request(expires_at=time.time() - 1)
     await store.create(r)
-    assert ["expired"] == await store.approve(r, "U0ALICE")
+    assert Approval(ApprovalOutcome.EXPIRED) == await store.approve(r, "U0ALICE")
     stored = await store.get("d-1")
     assert stored is not None and State.EXPIRED == stored.state
 
@@ -118,8 +140,8 @@ async def test_only_the_requester_can_cancel(store: RedisStore) -> None:
     """Cancel by someone else is refused; by the requester it ends the request."""
     r = request()
     await store.create(r)
-    assert ["not_requester"] == await store.end(r, "U0ALICE", State.CANCELLED)
-    assert ["ended", "", ""] == await store.end(r, "U0DEV", State.CANCELLED)
+    assert Ended(EndOutcome.NOT_REQUESTER) == await store.end(r, "U0ALICE", State.CANCELLED)
+    assert Ended(EndOutcome.ENDED, "", "") == await store.end(r, "U0DEV", State.CANCELLED)
 
 
 async def test_a_queued_request_is_cancelled_only_when_the_caller_allows_it(
@@ -130,14 +152,17 @@ async def test_a_queued_request_is_cancelled_only_when_the_caller_allows_it(
     first, second = request("d-1", approvals=0), request("d-2", approvals=0)
     await store.create(first)
     await store.create(second)
-    assert ["closed", "queued"] == await store.end(first, "U0DEV", State.CANCELLED)
+    closed = Ended(EndOutcome.CLOSED, state=State.QUEUED)
+    assert closed == await store.end(first, "U0DEV", State.CANCELLED)
     ended = await store.end(first, "U0ALICE", State.CANCELLED, queued_too=True)
-    assert ["ended", "d-2", "d-2"] == ended  # the new head, to start; and who moved up
+    assert (
+        Ended(EndOutcome.ENDED, "d-2", "d-2") == ended
+    )  # the new head, to start; and who moved up
     cancelled = await store.get("d-1")
     assert cancelled is not None
     assert (State.CANCELLED, "U0ALICE") == (cancelled.state, cancelled.cancelled_by)
     assert ["d-2"] == await store.lane_of(second)
-    assert ["not_queued", "cancelled"] == await store.claim(first, "w")
+    assert Claim(ClaimOutcome.NOT_QUEUED, state=State.CANCELLED) == await store.claim(first, "w")
 
 
 async def test_cancelling_a_request_behind_the_head_starts_nothing(store: RedisStore) -> None:
@@ -145,7 +170,7 @@ async def test_cancelling_a_request_behind_the_head_starts_nothing(store: RedisS
     for rid in ("d-1", "d-2", "d-3"):
         await store.create(request(rid, approvals=0))
     ended = await store.end(request("d-2"), "U0DEV", State.CANCELLED, queued_too=True)
-    assert ["ended", "", "d-3"] == ended
+    assert Ended(EndOutcome.ENDED, "", "d-3") == ended
     assert ["d-1", "d-3"] == await store.lane_of(request("d-1"))
 
 
@@ -154,9 +179,10 @@ async def test_second_request_waits_behind_the_first(store: RedisStore) -> None:
     first, second = request("d-1", approvals=0), request("d-2", approvals=0)
     await store.create(first)
     await store.create(second)
-    assert ["waiting", "d-1"] == await store.claim(second, "w")
-    assert ["running"] == await store.claim(first, "w")
-    assert ["finished", "d-2"] == await store.finish(first, "w", State.SUCCEEDED, "")
+    assert Claim(ClaimOutcome.WAITING, head="d-1") == await store.claim(second, "w")
+    assert Claim(ClaimOutcome.RUNNING) == await store.claim(first, "w")
+    finished = Finished(FinishOutcome.FINISHED, "d-2", State.SUCCEEDED)
+    assert finished == await store.finish(finish_record(first, "w", State.SUCCEEDED))
     waiting = await store.get("d-2")
     assert waiting is not None and "" == waiting.queued_behind
 
@@ -174,7 +200,7 @@ async def test_a_request_is_claimed_once(store: RedisStore) -> None:
     r = request(approvals=0)
     await store.create(r)
     await store.claim(r, "w1")
-    assert ["not_queued", "running"] == await store.claim(r, "w2")
+    assert Claim(ClaimOutcome.NOT_QUEUED, state=State.RUNNING) == await store.claim(r, "w2")
 
 
 async def test_every_transition_is_audited(store: RedisStore) -> None:
@@ -183,7 +209,7 @@ async def test_every_transition_is_audited(store: RedisStore) -> None:
     await store.create(r)
     await store.approve(r, "U0ALICE")
     await store.claim(r, "w")
-    await store.finish(r, "w", State.SUCCEEDED, "")
+    await store.finish(finish_record(r, "w", State.SUCCEEDED))
     events = [e.event for e in reversed(await store.audit_trail())]
     assert ["requested", "approval", "approved", "queued", "running", "succeeded"] == events
 
@@ -195,8 +221,10 @@ async def test_a_replayed_delivery_changes_nothing(store: RedisStore) -> None:
     assert created is not None and State.PENDING == created.state
     assert None is await store.create(request("d-2"), "trigger-1")
     assert None is await store.get("d-2")
-    assert ["recorded", "1"] == await store.approve(r, "U0ALICE", "click-1")
-    assert ["replay"] == await store.approve(r, "U0BOB", "click-1")
+    assert Approval(ApprovalOutcome.RECORDED, count=1) == await store.approve(
+        r, "U0ALICE", "click-1"
+    )
+    assert Approval(ApprovalOutcome.REPLAY) == await store.approve(r, "U0BOB", "click-1")
 
 
 async def test_unreachable_redis_raises_store_unavailable() -> None:
@@ -244,7 +272,7 @@ async def test_finished_request_is_no_orphan(store: RedisStore) -> None:
     r = request(approvals=0)
     await store.create(r)
     await store.claim(r, "w")
-    await store.finish(r, "w", State.SUCCEEDED, "")
+    await store.finish(finish_record(r, "w", State.SUCCEEDED))
     assert [] == await store.orphans()
 
 

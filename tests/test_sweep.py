@@ -20,6 +20,7 @@ from bot.store.requests import RedisStore, connect
 from tests.conftest import write_catalog
 from tests.fakes import RedisServer
 from tests.fakes.recorders import FixedDirectory, RecordingNotifier, RecordingQueue
+from tests.test_store import finish_record
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ async def test_lost_lease_stops_the_deploy(services: Services) -> None:
     await services.store.create(r)
     await services.store.claim(r, "worker:slow")
     assert await services.store.renew_lease("d-1", "worker:slow")
-    await services.store.finish(r, "sweeper", State.FAILED, LOST)
+    await services.store.finish_orphan(finish_record(r, "sweeper", State.FAILED, LOST))
     assert not await services.store.renew_lease("d-1", "worker:slow")
 
 

@@ -11,6 +11,7 @@ from bot.domain.policy import Refusal, approval_refusal, group_ids, mention
 from bot.domain.requests import Refused, environment_of
 from bot.domain.services import Services
 from bot.models import AuditEvent, DeployRequest, State
+from bot.ports.store import Approval, ApprovalOutcome, Ended, EndOutcome, StopOutcome
 
 
 @dataclass(frozen=True)
@@ -78,16 +79,17 @@ async def stop(services: Services, request_id: str, user: str, delivery: str = "
     if refusal:
         say = _only_they_may(request, f"stop this {request.action.value}")
         return await _refused(services, request, (user, delivery), "stop_refused", refusal, say)
-    match await services.store.request_stop(request, user, delivery):
-        case ["stopping"]:
+    asked = await services.store.request_stop(request, user, delivery)
+    match asked.outcome:
+        case StopOutcome.STOPPING:
             return Outcome(
                 f"Stopping `{request.id}` (unless it finishes first); the card will show "
                 "what was stopped and what was rolled back."
             )
-        case ["duplicate", who]:
-            return Outcome(f"{mention(who)} already asked to stop it; it is stopping.")
-        case ["closed", state]:
-            return Outcome(f"This request is {state}, not running: there is nothing to stop.")
+        case StopOutcome.DUPLICATE:
+            return Outcome(f"{mention(asked.by)} already asked to stop it; it is stopping.")
+        case StopOutcome.CLOSED:
+            return Outcome(f"This request is {asked.state}, not running: there is nothing to stop.")
     return Outcome()
 
 
@@ -134,42 +136,43 @@ async def _refused(
     return Outcome(say or refusal.say)
 
 
-def _approve_outcome(request: DeployRequest, result: list[str]) -> Outcome:
-    match result:
-        case ["replay"]:
+def _approve_outcome(request: DeployRequest, result: Approval) -> Outcome:
+    match result.outcome:
+        case ApprovalOutcome.REPLAY:
             return Outcome()
-        case ["recorded", _]:
+        case ApprovalOutcome.RECORDED:
             return Outcome(refresh=True)
-        case ["queued", head] if head == request.id:
+        case ApprovalOutcome.QUEUED if result.head == request.id:
             return Outcome(start=request.id)
-        case ["queued", _]:
+        case ApprovalOutcome.QUEUED:
             return Outcome(refresh=True)
-        case ["duplicate"]:
+        case ApprovalOutcome.DUPLICATE:
             return Outcome("You've already approved this request; one approval per person.")
-        case ["expired"]:
+        case ApprovalOutcome.EXPIRED:
             return Outcome("This request expired before it was approved.", refresh=True)
-        case ["closed", state]:
-            return Outcome(f"This request is already {state}.")
+        case ApprovalOutcome.CLOSED:
+            return Outcome(f"This request is already {result.state}.")
     return GONE
 
 
-def _end_outcome(request: DeployRequest, result: list[str]) -> Outcome:
-    match result:
-        case ["replay"]:
+def _end_outcome(request: DeployRequest, result: Ended) -> Outcome:
+    match result.outcome:
+        case EndOutcome.REPLAY:
             return Outcome()
-        case ["ended", start, behind]:
+        case EndOutcome.ENDED:
+            start, behind = result.start, result.behind
             neighbour = behind if behind and behind != start else None
             return Outcome(refresh=True, start=start or None, neighbour=neighbour)
-        case ["not_requester"]:
+        case EndOutcome.NOT_REQUESTER:
             return Outcome(
                 f"Only {mention(request.requester)}, who asked for it, can cancel a request "
                 "waiting for approval; approvers can Reject it."
             )
-        case ["closed", "running"]:
+        case EndOutcome.CLOSED if result.state is State.RUNNING:
             return Outcome(
                 f"`{request.id}` is running: press Stop on its card to stop it and return "
                 "what it changed."
             )
-        case ["closed", state]:
-            return Outcome(f"This request is already {state}.")
+        case EndOutcome.CLOSED:
+            return Outcome(f"This request is already {result.state}.")
     return GONE

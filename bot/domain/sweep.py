@@ -17,6 +17,7 @@ from bot.domain.progress import settled
 from bot.domain.run import Outcome, cut_off
 from bot.domain.services import Services
 from bot.models import DeployRequest, State
+from bot.ports.store import ExpireOutcome
 
 LOST = "the worker running this deploy stopped unexpectedly; check the targets before retrying"
 
@@ -42,7 +43,7 @@ async def expire_stale(services: Services, actor: str) -> list[str]:
     expired = []
     for request in await _open(services):
         overdue = request.state is State.PENDING and request.expires_at < time.time()
-        if overdue and (await services.store.expire(request, actor))[0] == "expired":
+        if overdue and await services.store.expire(request, actor) is ExpireOutcome.EXPIRED:
             expired.append(request.id)
             await services.notifier.show(request.id)
     return expired

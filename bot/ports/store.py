@@ -6,6 +6,8 @@ then changed. Transitions are atomic: two callers racing on one request see one 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from bot.models import AuditEvent, Created, Deployed, DeployRequest, HistoryEntry, State, Workers
@@ -15,12 +17,111 @@ class StoreUnavailable(Exception):
     """The store could not be reached or answered with an error; nothing was changed by us."""
 
 
+# What the transitions answer (see bot/machine.py for the transitions themselves). REPLAY: the
+# Slack delivery was seen before, nothing changed; MISSING: no such request; CLOSED: the request
+# is no longer in a state where this can happen (``state`` says which).
+
+
+class ApprovalOutcome(StrEnum):
+    RECORDED = "recorded"  # counted; the quorum is not reached yet
+    QUEUED = "queued"  # the quorum is reached: approved and queued in its lane
+    DUPLICATE = "duplicate"  # this approver had approved already
+    EXPIRED = "expired"  # its approval window had passed: it expired instead
+    CLOSED = "closed"
+    MISSING = "missing"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class Approval:
+    outcome: ApprovalOutcome
+    count: int = 0  # RECORDED: approvals so far
+    head: str = ""  # QUEUED: the request heading the lane (to start when it is this one)
+    state: State | None = None  # CLOSED: the state it is in
+
+
+class EndOutcome(StrEnum):
+    ENDED = "ended"
+    NOT_REQUESTER = "not_requester"  # only its requester may cancel a pending request
+    CLOSED = "closed"
+    MISSING = "missing"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A rejection or cancellation. A queued request that ended left its lane."""
+
+    outcome: EndOutcome
+    start: str = ""  # the lane's new head, to start, when the ended request headed it
+    behind: str = ""  # the request that was just behind it (it moved up)
+    state: State | None = None  # CLOSED: the state it is in
+
+
+class ClaimOutcome(StrEnum):
+    RUNNING = "running"  # this worker runs it now and holds its lease
+    WAITING = "waiting"  # another request heads the lane
+    NOT_QUEUED = "not_queued"
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    head: str = ""  # WAITING: the request heading the lane
+    state: State | None = None  # NOT_QUEUED: the state it is in (None: no such request)
+
+
+class StopOutcome(StrEnum):
+    STOPPING = "stopping"  # asked first: the worker is told to stop
+    DUPLICATE = "duplicate"  # someone asked already
+    CLOSED = "closed"  # not running
+    MISSING = "missing"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class StopAsked:
+    outcome: StopOutcome
+    by: str = ""  # DUPLICATE: who asked first
+    state: State | None = None  # CLOSED: the state it is in
+
+
+class ExpireOutcome(StrEnum):
+    EXPIRED = "expired"
+    NOT_PENDING = "not_pending"
+    NOT_DUE = "not_due"  # its approval window is still open
+
+
+@dataclass(frozen=True)
+class FinishRecord:
+    """How a run ended, recorded by :meth:`Store.finish` in one step."""
+
+    request: DeployRequest  # its .steps are the final steps to save
+    worker: str  # the worker that claimed it (or, for finish_orphan, the sweeping worker)
+    state: State  # SUCCEEDED | FAILED
+    failure: str  # "" when succeeded
+    history: HistoryEntry  # the history entry to append
+
+
+class FinishOutcome(StrEnum):
+    FINISHED = "finished"
+    ALREADY = "already"  # this worker had finished it (a retry whose answer was lost)
+    NOT_RUNNING = "not_running"  # someone else ended it (the sweep): nothing was written
+
+
+@dataclass(frozen=True)
+class Finished:
+    outcome: FinishOutcome
+    next: str  # the lane's head after this request left it ("" when none): to be started
+    state: State | None  # the request's state now, as recorded (None: no such request)
+
+
 class Store(Protocol):
     lease_seconds: int  # a running deploy's worker renews its lease within this
 
     # transitions of a request (atomic, audited)
     async def create(self, r: DeployRequest, delivery: str = "") -> Created | None: ...
-    async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> list[str]: ...
+    async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> Approval: ...
     async def end(
         self,
         r: DeployRequest,
@@ -29,12 +130,15 @@ class Store(Protocol):
         delivery: str = "",
         *,
         queued_too: bool = False,
-    ) -> list[str]: ...
-    async def expire(self, r: DeployRequest, actor: str) -> list[str]: ...
-    async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> list[str]: ...
-    async def claim(self, r: DeployRequest, worker: str) -> list[str]: ...
-    async def finish(self, r: DeployRequest, worker: str, state: State, why: str) -> list[str]: ...
-    async def mark_rolled_back(self, rollback: DeployRequest) -> None: ...
+    ) -> Ended: ...
+    async def expire(self, r: DeployRequest, actor: str) -> ExpireOutcome: ...
+    async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> StopAsked: ...
+    async def claim(self, r: DeployRequest, worker: str) -> Claim: ...
+    # finish: the claiming worker ends its run: final state and steps, out of its lane, the
+    # history entry, and the release a successful rollback undid marked rolled back; at once.
+    async def finish(self, record: FinishRecord) -> Finished: ...
+    # the same for the sweep (record.worker) ending a run whose worker is gone, always failed
+    async def finish_orphan(self, record: FinishRecord) -> Finished: ...
 
     # running requests: leases and stops
     async def renew_lease(self, request_id: str, worker: str) -> bool: ...
@@ -53,7 +157,6 @@ class Store(Protocol):
     # what runs where, and what ran
     async def record_deployed(self, r: DeployRequest, target: str, version: str = "") -> None: ...
     async def current(self, service: str, environment: str) -> dict[str, Deployed]: ...
-    async def add_history(self, entry: HistoryEntry) -> None: ...
     async def rolled_back(self, service: str, environment: str) -> set[str]: ...
     async def history(
         self, service: str, environment: str, limit: int = 10

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from bot.ports.store import StoreUnavailable
 from bot.store.keys import Keys
+from bot.store.scripts import Loaded
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,6 +37,7 @@ class StoreBase:
     redis: aioredis.Redis
     key: Keys
     lease_seconds: int
+    scripts: dict[str, Loaded]  # by name: see bot/store/scripts.py
 
     async def _now(self) -> float:
         """Redis's clock, which every process shares (their own clocks may differ)."""

@@ -7,10 +7,10 @@ import time
 from redis.typing import EncodableT, FieldT
 
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
-from bot.store import lua
+from bot.store import scripts
 from bot.store.base import StoreBase, translated
+from bot.store.scripts import HISTORY_KEEP, SEEN_TTL
 
-HISTORY_KEEP = 1000
 EXTERNAL_TTL = 30 * 86400
 
 
@@ -28,14 +28,6 @@ class HistoryStore(StoreBase):
     async def current(self, service: str, environment: str) -> dict[str, Deployed]:
         raw = await self.redis.hgetall(self.key.current(service, environment))
         return {dc: Deployed.model_validate_json(v) for dc, v in sorted(raw.items())}
-
-    @translated
-    async def add_history(self, entry: HistoryEntry) -> None:
-        key = self.key.history(entry.service, entry.environment)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, entry.model_dump_json())
-            pipe.ltrim(key, 0, HISTORY_KEEP - 1)
-            await pipe.execute()
 
     @translated
     async def rolled_back(self, service: str, environment: str) -> set[str]:
@@ -69,8 +61,8 @@ class HistoryStore(StoreBase):
             environment=entry.environment,
             detail=detail,
         )
-        when: list[str | float] = [deployed.at, deployed.model_dump_json(), *entry.targets]
-        await self.redis.register_script(lua.CURRENT_IF_NEWER)(keys=[current], args=when)
+        when = {"at": deployed.at, "what": deployed.model_dump_json(), "targets": [*entry.targets]}
+        await self.scripts[scripts.CURRENT_IF_NEWER.name]({"current": current}, when)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(history, entry.model_dump_json())
             pipe.ltrim(history, 0, HISTORY_KEEP - 1)
@@ -83,7 +75,7 @@ class HistoryStore(StoreBase):
         """Add an event that changes no state (a refused click, say) to the audit trail, once
         per Slack ``delivery``: a retry or replay of it adds nothing."""
         seen = self.key.seen(delivery)
-        if seen and not await self.redis.set(seen, 1, nx=True, ex=lua.SEEN_TTL):
+        if seen and not await self.redis.set(seen, 1, nx=True, ex=SEEN_TTL):
             return
         await self.redis.xadd(self.key.audit(), _fields(event))
 

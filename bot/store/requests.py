@@ -9,24 +9,37 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import asyncio as aioredis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from bot.models import Created, DeployRequest, State, Workers
-from bot.store import lua
+from bot.machine import Event
+from bot.models import Created, DeployRequest, State
+from bot.ports.store import (
+    Approval,
+    Claim,
+    Ended,
+    ExpireOutcome,
+    Finished,
+    FinishRecord,
+    StopAsked,
+    StopOutcome,
+)
+from bot.store import answers, scripts
 from bot.store.base import StoreUnavailable, translated
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
+from bot.store.scripts import Loaded, Script
 from bot.store.signals import WORKER_GONE_AFTER, SignalStore, stop_topic
 
 __all__ = ["RedisStore", "StoreUnavailable", "connect"]
 
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 LEASE_GRACE_SECONDS = 5.0  # a lapsed lease is trusted lost once it stayed lapsed this long
-_NOT_STORED = {"steps", "approvers", "queued_behind"}
+_NOT_STORED = {"steps", "approvers", "queued_behind", "state"}
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -50,37 +63,37 @@ class RedisStore(HistoryStore, SignalStore):
         prefix: str = "shipbot",
         lease_seconds: int = LEASE_SECONDS,
         lease_grace: float = LEASE_GRACE_SECONDS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
+        self.clock = clock  # the time transitions record and compare expiries with
         self.prefix = prefix
         self.key = Keys(prefix)
         self.lease_seconds, self.lease_grace = lease_seconds, lease_grace
-        self._create = redis.register_script(lua.CREATE)
-        self._approve = redis.register_script(lua.APPROVE)
-        self._end = redis.register_script(lua.END)
-        self._claim = redis.register_script(lua.CLAIM)
-        self._finish = redis.register_script(lua.FINISH)
-        self._expire = redis.register_script(lua.EXPIRE)
-        self._renew = redis.register_script(lua.RENEW)
-        self._rolled_back = redis.register_script(lua.ROLLED_BACK)
-        self._stop = redis.register_script(lua.STOP)
+        self.scripts = {script.name: Loaded(redis, script) for script in scripts.SCRIPTS}
 
-    def _req_keys(self, request: DeployRequest | str) -> tuple[str, str]:
-        rid = request if isinstance(request, str) else request.id
-        return self.key.req(rid), self.key.audit()
+    def _keys(self, r: DeployRequest, script: Script, delivery: str = "") -> dict[str, str]:
+        """The keys ``script`` names, for request r (see bot/store/scripts.py)."""
+        k, where = self.key, (r.service, r.environment)
+        every = {
+            "req": k.req(r.id), "audit": k.audit(), "approvers": k.approvers(r.id),
+            "lane": k.lane(*where), "open": k.open(r.service), "workers": k.workers(),
+            "seen": k.seen(delivery), "lease": k.lease(r.id), "running": k.running(),
+            "history": k.history(*where), "undone": k.undone(*where),
+            "undone_req": k.req(r.undoes) if r.undoes else "",
+        }  # fmt: skip
+        return {name: every[name] for name in script.keys}
 
-    def _lane(self, r: DeployRequest) -> str:
-        return self.key.lane(r.service, r.environment)
-
-    def _undone(self, r: DeployRequest) -> str:
-        return self.key.undone(r.service, r.environment)
+    async def _run(self, script: Script, r: DeployRequest, delivery: str = "", **args: Any) -> Any:
+        """Run ``script`` on request r with the arguments it names."""
+        return await self.scripts[script.name](self._keys(r, script, delivery), args)
 
     # health ------------------------------------------------------------------
     @translated
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
 
-    # transitions -------------------------------------------------------------
+    # transitions (bot/machine.py lists them) -----------------------------------
     @translated
     async def create(self, r: DeployRequest, delivery: str = "") -> Created | None:
         """Store a new request; with no approvals needed it is queued at once. Also says which
@@ -89,20 +102,16 @@ class RedisStore(HistoryStore, SignalStore):
         ``delivery`` identifies the Slack delivery (see :func:`delivery_key`); the same
         delivery seen again within SEEN_TTL changes nothing and gives None.
         """
-        keys = [*self._req_keys(r), self._lane(r), self.key.open(r.service), self.key.workers()]
-        args = [r.requester, r.created_at, r.id, WORKER_GONE_AFTER, *_flatten(r)]
-        result = await self._create([*keys, self.key.seen(delivery)], args)
-        if result[0] == "replay":
-            return None
-        state, head, ahead, alive, newest = result
-        workers = Workers(int(alive), float(newest) if newest else None)
-        return Created(State(state), head, ahead, workers)
+        raw = await self._run(
+            scripts.CREATE, r, delivery, actor=r.requester, now=r.created_at, id=r.id,
+            gone_after=WORKER_GONE_AFTER, fields=_flatten(r),
+        )  # fmt: skip
+        return answers.created(raw)
 
     @translated
-    async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> list[str]:
-        keys = [*self._req_keys(r), self.key.approvers(r.id), self._lane(r)]
-        keys += [self.key.open(r.service), self.key.seen(delivery)]
-        return await self._approve(keys, [user, time.time()])
+    async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> Approval:
+        raw = await self._run(scripts.APPROVE, r, delivery, actor=user, now=self.clock())
+        return answers.decode(raw, Approval)
 
     @translated
     async def end(
@@ -113,47 +122,66 @@ class RedisStore(HistoryStore, SignalStore):
         delivery: str = "",
         *,
         queued_too: bool = False,
-    ) -> list[str]:
+    ) -> Ended:
         """Reject or cancel a pending request: a cancel only by its requester. With
         ``queued_too`` (the caller checked the user may), a queued request is cancelled too
-        and leaves its lane. Ended: ['ended', the lane's new head to start or '', the request
-        that was just behind it or '']."""
-        only_requester = "1" if state is State.CANCELLED else "0"
-        keys = [*self._req_keys(r), self.key.open(r.service), self._lane(r)]
-        queued = "1" if queued_too else "0"
-        args: list[str | float] = [user, time.time(), state.value, only_requester, queued]
-        result = await self._end([*keys, self.key.seen(delivery)], args)
-        await self._forget_approvers(r)
-        return result
+        and leaves its lane."""
+        event = Event.REJECT if state is State.REJECTED else Event.CANCEL
+        raw = await self._run(
+            scripts.END, r, delivery, actor=user, now=self.clock(), event=event.value,
+            queued_too="1" if queued_too else "0",
+        )  # fmt: skip
+        return answers.decode(raw, Ended)
 
     @translated
-    async def expire(self, r: DeployRequest, actor: str) -> list[str]:
+    async def expire(self, r: DeployRequest, actor: str) -> ExpireOutcome:
         """End a pending request whose approval window has passed."""
-        keys = [*self._req_keys(r), self.key.open(r.service)]
-        result = await self._expire(keys, [actor, time.time()])
-        await self._forget_approvers(r)
-        return result
+        raw = await self._run(scripts.EXPIRE, r, actor=actor, now=self.clock())
+        return answers.outcome(raw, ExpireOutcome)
 
     @translated
-    async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> list[str]:
-        """Ask the worker running ``r`` to stop it; ['stopping'] when this asked first."""
-        keys = [*self._req_keys(r), self.key.seen(delivery)]
-        result = await self._stop(keys, [user, time.time()])
-        if result[0] == "stopping":
+    async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> StopAsked:
+        """Ask the worker running ``r`` to stop it (STOPPING when this asked first)."""
+        raw = await self._run(scripts.STOP, r, delivery, actor=user, now=self.clock())
+        asked = answers.decode(raw, StopAsked)
+        if asked.outcome is StopOutcome.STOPPING:
             await self.tell(stop_topic(r.id))
-        return result
+        return asked
 
     @translated
-    async def claim(self, r: DeployRequest, worker: str) -> list[str]:
+    async def claim(self, r: DeployRequest, worker: str) -> Claim:
         """Start running r if it heads its lane; the worker then holds a lease on it."""
-        keys = [*self._req_keys(r), self._lane(r), self.key.lease(r.id), self.key.running()]
-        return await self._claim(keys, [worker, time.time(), self.lease_seconds])
+        raw = await self._run(
+            scripts.CLAIM, r, actor=worker, now=self.clock(), lease_seconds=self.lease_seconds
+        )
+        return answers.decode(raw, Claim)
+
+    @translated
+    async def finish(self, record: FinishRecord) -> Finished:
+        """The claiming worker ends its run, in one idempotent step (see finish.lua)."""
+        event = Event.SUCCEED if record.state is State.SUCCEEDED else Event.FAIL
+        return await self._finish(record, event)
+
+    @translated
+    async def finish_orphan(self, record: FinishRecord) -> Finished:
+        """The sweep (``record.worker``) ends a run whose worker is gone, as failed."""
+        return await self._finish(record, Event.ORPHAN)
+
+    async def _finish(self, record: FinishRecord, event: Event) -> Finished:
+        r = record.request
+        raw = await self._run(
+            scripts.FINISH, r, actor=record.worker, now=self.clock(), event=event.value,
+            failure=record.failure, steps=_steps(r), entry=record.history.model_dump_json(),
+            undoes=r.undoes, undoer=r.requester,
+        )  # fmt: skip
+        return answers.decode(raw, Finished)
 
     @translated
     async def renew_lease(self, request_id: str, worker: str) -> bool:
         """Extend the worker's lease; False when the request is no longer its to run."""
-        keys = [self.key.req(request_id), self.key.lease(request_id)]
-        return await self._renew(keys, [worker, self.lease_seconds]) == "held"
+        keys = {"req": self.key.req(request_id), "lease": self.key.lease(request_id)}
+        args = {"worker": worker, "lease_seconds": self.lease_seconds}
+        return bool(await self.scripts[scripts.RENEW.name](keys, args) == "held")
 
     @translated
     async def orphans(self) -> list[str]:
@@ -174,24 +202,6 @@ class RedisStore(HistoryStore, SignalStore):
                 orphans.append(rid)
         return orphans
 
-    @translated
-    async def finish(self, r: DeployRequest, worker: str, state: State, why: str) -> list[str]:
-        keys = [*self._req_keys(r), self._lane(r), self.key.open(r.service)]
-        keys += [self.key.lease(r.id), self.key.running()]
-        result = await self._finish(keys, [worker, time.time(), state.value, why])
-        await self._forget_approvers(r)
-        return result
-
-    async def _forget_approvers(self, r: DeployRequest) -> None:
-        """Approvers of an ended request go when the request does (its hash expires in Lua)."""
-        await self.redis.expire(self.key.approvers(r.id), lua.ENDED_TTL)
-
-    @translated
-    async def mark_rolled_back(self, rollback: DeployRequest) -> None:
-        """The release ``rollback`` undid is rolled back: in its record and in history."""
-        keys = [*self._req_keys(rollback.undoes), self._undone(rollback)]
-        await self._rolled_back(keys, [rollback.requester, time.time(), rollback.id])
-
     # reads and small writes ----------------------------------------------------
     @translated
     async def get(self, request_id: str) -> DeployRequest | None:
@@ -209,8 +219,7 @@ class RedisStore(HistoryStore, SignalStore):
 
     @translated
     async def save_steps(self, r: DeployRequest) -> None:
-        steps = json.dumps([s.model_dump(mode="json") for s in r.steps])
-        await self.redis.hset(self.key.req(r.id), "steps", steps)
+        await self.redis.hset(self.key.req(r.id), "steps", _steps(r))
 
     @translated
     async def set_card(self, request_id: str, channel: str, ts: str) -> None:
@@ -239,7 +248,12 @@ def _ahead_of(request_id: str, lane: list[str]) -> str:
 
 
 def _flatten(r: DeployRequest) -> list[Any]:
-    """Field/value pairs for HSET; steps as JSON, approvers live in their own key."""
+    """Field/value pairs for HSET; steps as JSON, approvers live in their own key, and the
+    state is the transitions' to set."""
     data = r.model_dump(mode="json", exclude=_NOT_STORED)
-    data["steps"] = json.dumps([s.model_dump(mode="json") for s in r.steps])
+    data["steps"] = _steps(r)
     return [item for pair in data.items() for item in pair]
+
+
+def _steps(r: DeployRequest) -> str:
+    return json.dumps([step.model_dump(mode="json") for step in r.steps])

@@ -1,0 +1,17 @@
+-- create: a new request, pending; with no approval needed, approved by shipbot and queued at
+-- once (create, quorum, enqueue). Also says which workers are alive (heartbeats within
+-- A.gone_after seconds, by Redis's clock).
+-- Answers {outcome = 'created', state, head, ahead, alive, newest} or {outcome = 'replay'}.
+if replayed() then return answer({outcome = 'replay'}) end
+redis.call('HSET', K.req, unpack(A.fields))
+redis.call('ZADD', K.open, A.now, A.id)
+move(K.req, 'create', redis.call('HGET', K.req, 'version'))
+local created = {outcome = 'created', state = 'pending', head = '', ahead = ''}
+created.alive = redis.call('ZCOUNT', K.workers, redis.call('TIME')[1] - A.gone_after, '+inf')
+created.newest = redis.call('ZREVRANGE', K.workers, 0, 0, 'WITHSCORES')[2] or ''
+if tonumber(redis.call('HGET', K.req, 'approvals_needed')) == 0 then
+  created.head = enqueue('no approval needed', 'shipbot')
+  created.state = 'queued'
+  created.ahead = created.head == A.id and '' or redis.call('LINDEX', K.lane, -2)
+end
+return answer(created)

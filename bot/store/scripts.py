@@ -1,0 +1,163 @@
+"""The Lua scripts of bot/store/lua/, loaded with named keys and arguments.
+
+Each script is declared here once, as a :class:`Script`: its file, the names of its keys and of
+its arguments. The loader puts in front of the file's body::
+
+    local K = {req = KEYS[1], audit = KEYS[2], ...}   -- so the body reads K.req
+    local A = {actor = ARGV[1], now = ARGV[2], ...}   -- and A.actor
+    local SEEN_TTL = 600 ...                          -- CONSTANTS, from this module only
+
+and, for a script that changes requests, the transition table generated from
+:data:`bot.machine.TABLE` and the shared helpers of ``_prelude.lua`` (``move``, ``audit``,
+``close``, ``enqueue``, ...). A call passes dicts, checked against the declaration: a missing or
+an extra name is an error, not a silently shifted position.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis import asyncio as aioredis
+from redis.typing import EncodableT
+
+from bot.machine import TABLE
+
+SEEN_TTL = 600  # seconds; longer than Slack's 5-minute signature window
+ENDED_TTL = 90 * 24 * 3600  # an ended request is kept 90 days (history and audit stay longer)
+HISTORY_KEEP = 1000  # history entries kept per service and environment
+CONSTANTS = {"SEEN_TTL": SEEN_TTL, "ENDED_TTL": ENDED_TTL, "HISTORY_KEEP": HISTORY_KEEP}
+
+_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+_LUA_WORDS = {
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "if", "in",
+    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+}  # fmt: skip
+
+
+class ScriptCallError(TypeError):
+    """A script was called with keys or arguments other than the ones it declares."""
+
+
+@dataclass(frozen=True)
+class Script:
+    """A Lua script: bot/store/lua/<name>.lua, with named keys and arguments."""
+
+    name: str
+    keys: tuple[str, ...]
+    args: tuple[str, ...]
+    rest: str = ""  # a trailing list of arguments, A.<rest> in Lua (a Lua list)
+    machine: bool = True  # changes requests: gets the transition table and the prelude
+
+    def __post_init__(self) -> None:
+        names = [*self.keys, *self.args, *([self.rest] if self.rest else [])]
+        bad = [n for n in names if not _NAME.match(n) or n in _LUA_WORDS]
+        if bad or len(set(self.keys)) < len(self.keys) or len(set(names)) < len(names):
+            raise ValueError(f"script {self.name}: bad or repeated names {names}")
+
+    def body(self) -> str:
+        return _read(f"{self.name}.lua")
+
+    def source(self) -> str:
+        """The whole script as Redis runs it."""
+        parts = [_names("K", "KEYS", self.keys), _names("A", "ARGV", self.args)]
+        if self.rest:
+            parts.append(f"A.{self.rest} = {{unpack(ARGV, {len(self.args) + 1})}}")
+        parts += [f"local {name} = {value}" for name, value in CONSTANTS.items()]
+        if self.machine:
+            parts += [lua_table(), _read("_prelude.lua")]
+        return "\n".join([*parts, self.body()])
+
+    def call(
+        self, keys: Mapping[str, str], args: Mapping[str, Any]
+    ) -> tuple[list[str], list[EncodableT]]:
+        """KEYS and ARGV in the declared order; ScriptCallError unless the names match."""
+        _check(self.name, "keys", self.keys, keys)
+        _check(self.name, "args", (*self.args, *([self.rest] if self.rest else [])), args)
+        values = [args[name] for name in self.args]
+        return [keys[name] for name in self.keys], [
+            *values,
+            *(args[self.rest] if self.rest else []),
+        ]
+
+
+class Loaded:
+    """A script registered with one Redis client: ``await loaded(keys={...}, args={...})``."""
+
+    def __init__(self, redis: aioredis.Redis, script: Script) -> None:
+        self.script = script
+        self._run = redis.register_script(script.source())
+
+    async def __call__(self, keys: Mapping[str, str], args: Mapping[str, Any]) -> Any:
+        ordered_keys, ordered_args = self.script.call(keys, args)
+        return await self._run(keys=ordered_keys, args=ordered_args)
+
+
+def lua_table() -> str:
+    """bot.machine.TABLE as Lua: ``MOVES[state][event] = {to=, audit=, who={...}}`` (the
+    state '' is a request that does not exist yet) and ``AUDIT[event]``, its audit name."""
+    moves: dict[str, list[str]] = {}
+    for row in TABLE:
+        who = ", ".join(f"{member.name.lower()} = true" for member in row.who if member.name)
+        entry = f"{row.event} = {{to = '{row.next}', audit = '{row.audit}', who = {{{who}}}}}"
+        moves.setdefault(row.state.value if row.state else "", []).append(entry)
+    states = [f"  ['{state}'] = {{{', '.join(entries)}}}," for state, entries in moves.items()]
+    audits = ", ".join(sorted({f"{row.event} = '{row.audit}'" for row in TABLE}))
+    return "\n".join(["local MOVES = {", *states, "}", f"local AUDIT = {{{audits}}}"])
+
+
+def _names(table: str, source: str, names: Sequence[str]) -> str:
+    fields = ", ".join(f"{name} = {source}[{i}]" for i, name in enumerate(names, start=1))
+    return f"local {table} = {{{fields}}}"
+
+
+def _check(script: str, what: str, declared: Sequence[str], given: Mapping[str, Any]) -> None:
+    missing, extra = set(declared) - set(given), set(given) - set(declared)
+    if missing or extra:
+        raise ScriptCallError(
+            f"script {script}: {what} missing {sorted(missing)}, unknown {sorted(extra)}"
+        )
+
+
+def _read(filename: str) -> str:
+    return resources.files("bot.store").joinpath("lua", filename).read_text(encoding="utf-8")
+
+
+# The scripts. Each .lua file starts with a comment saying what it does and what it answers.
+CREATE = Script(
+    "create",
+    keys=("req", "audit", "lane", "open", "workers", "seen"),
+    args=("actor", "now", "id", "gone_after"),
+    rest="fields",
+)
+APPROVE = Script(
+    "approve", keys=("req", "audit", "approvers", "lane", "open", "seen"), args=("actor", "now")
+)
+END = Script(
+    "end",
+    keys=("req", "audit", "approvers", "open", "lane", "seen"),
+    args=("actor", "now", "event", "queued_too"),
+)
+CLAIM = Script(
+    "claim",
+    keys=("req", "audit", "lane", "lease", "running"),
+    args=("actor", "now", "lease_seconds"),
+)
+STOP = Script("stop", keys=("req", "audit", "seen"), args=("actor", "now"))
+EXPIRE = Script("expire", keys=("req", "audit", "approvers", "open"), args=("actor", "now"))
+FINISH = Script(
+    "finish",
+    keys=(
+        "req", "audit", "approvers", "open", "lane", "lease", "running", "history",
+        "undone_req", "undone",
+    ),
+    args=("actor", "now", "event", "failure", "steps", "entry", "undoes", "undoer"),
+)  # fmt: skip
+RENEW = Script("renew", keys=("req", "lease"), args=("worker", "lease_seconds"), machine=False)
+CURRENT_IF_NEWER = Script(
+    "current_if_newer", keys=("current",), args=("at", "what"), rest="targets", machine=False
+)
+SCRIPTS = (CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER)
