@@ -15,7 +15,7 @@ from bot.domain.context import Run
 from bot.domain.finish import finish
 from bot.domain.leases import under_lease
 from bot.domain.patience import until_answered
-from bot.domain.progress import Board, settled
+from bot.domain.progress import Board
 from bot.domain.requests import entry_revision, environment_of
 from bot.domain.rollbacks import stale_rollback
 from bot.domain.rollout import roll_out
@@ -41,29 +41,8 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
     if claim.outcome is not ClaimOutcome.RUNNING:
         log.info("request %s not run: %s", request_id, claim)
         return None
-    request = await until_answered(lambda: services.store.get(request_id), "read it") or request
-    if why := await _why_not_run(services, request):
-        result = not_run(request.targets, why)
-        return await _finish(services, settled(request, result), worker, result)
-    return await _run_claimed(services, request, worker)
-
-
-async def _why_not_run(services: Services, request: DeployRequest) -> str:
-    """Why the request must not run after all ("" when it may)."""
-    if request.catalog_revision != entry_revision(services.catalog, request.service):
-        return _changed(services, request)
-    if request.action is Action.ROLLBACK:
-        stale = await until_answered(lambda: stale_rollback(services, request), "check it")
-        return stale or ""
-    return ""
-
-
-def _changed(services: Services, request: DeployRequest) -> str:
-    now = entry_revision(services.catalog, request.service)
-    return (
-        f"the catalog entry of {request.service} changed since this request was made "
-        f"(`{request.catalog_revision}` → `{now}`), so nothing was run; please ask again"
-    )
+    reread = await until_answered(lambda: services.store.get(request_id), f"read {request_id}")
+    return await _run_claimed(services, reread or request, worker)
 
 
 async def _run_claimed(services: Services, request: DeployRequest, worker: str) -> State | None:
@@ -78,6 +57,44 @@ async def _run_claimed(services: Services, request: DeployRequest, worker: str) 
     return await _finish(services, board.request(result), worker, result)
 
 
+async def _result(services: Services, request: DeployRequest, board: Board) -> RunResult:
+    """How the run ended; a bug in shipbot ends it too, saying what it knew."""
+    try:
+        if why := await _why_not_run(services, request):
+            return not_run(request.targets, why)
+        return await _rolled_out(services, request, board)
+    except Exception:
+        log.exception("deploy %s broke off", request.id)
+        return board.cut_off(INTERNAL, Outcome.FAILED)
+
+
+async def _why_not_run(services: Services, request: DeployRequest) -> str:
+    """Why the request must not run after all ("" when it may)."""
+    if request.catalog_revision != entry_revision(services.catalog, request.service):
+        return _changed(services, request)
+    if request.action is Action.ROLLBACK:
+        check = "check the rollback is still wanted"
+        return await until_answered(lambda: stale_rollback(services, request), check)
+    return ""
+
+
+def _changed(services: Services, request: DeployRequest) -> str:
+    now = entry_revision(services.catalog, request.service)
+    return (
+        f"the catalog entry of {request.service} changed since this request was made "
+        f"(`{request.catalog_revision}` → `{now}`), so nothing was run; please ask again"
+    )
+
+
+async def _rolled_out(services: Services, request: DeployRequest, board: Board) -> RunResult:
+    stop = StopWatch(services.store, request.id)
+    try:
+        environment = environment_of(services.catalog, request.service, request.environment)
+        return await roll_out(Run(services, request, environment, board, stop))
+    finally:
+        stop.close()
+
+
 async def _finish(
     services: Services, request: DeployRequest, worker: str, result: RunResult
 ) -> State | None:
@@ -85,16 +102,3 @@ async def _finish(
     this very record that ended the run)."""
     ending = finish(services, request, worker, result)
     return await under_lease(services, request.id, worker, ending, stop_when_lost=False)
-
-
-async def _result(services: Services, request: DeployRequest, board: Board) -> RunResult:
-    """How the rollout ended; a bug in shipbot ends it too, saying what it knew."""
-    stop = StopWatch(services.store, request.id)
-    try:
-        environment = environment_of(services.catalog, request.service, request.environment)
-        return await roll_out(Run(services, request, environment, board, stop))
-    except Exception:
-        log.exception("deploy %s broke off", request.id)
-        return board.cut_off(INTERNAL, Outcome.FAILED)
-    finally:
-        stop.close()

@@ -76,8 +76,9 @@ class Board:
         self._known: dict[str, TargetOutcome] = {}
 
     async def tell(self, *events: StepEvent) -> None:
-        self.steps = fold_all(self.steps, events)
-        await self._publish()
+        if events:
+            self.steps = fold_all(self.steps, events)
+            await self._publish()
 
     async def ended(self, *targets: TargetOutcome) -> None:
         """These targets ended so (a later end of the same target replaces an earlier one)."""

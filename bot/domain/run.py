@@ -102,9 +102,6 @@ class RunResult:
         """The request's final state."""
         return State.SUCCEEDED if self.outcome is Outcome.SUCCEEDED else State.FAILED
 
-    def fate_of(self, target: str) -> Fate | None:
-        return next((t.fate for t in self.targets if t.target == target), None)
-
 
 def succeeded(targets: Sequence[TargetOutcome]) -> RunResult:
     return RunResult(Outcome.SUCCEEDED, tuple(targets))
