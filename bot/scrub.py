@@ -33,7 +33,7 @@ from typing import Any
 MASK = "[redacted]"
 
 _GITLAB_PREFIXES = "pat|dt|ptt|rt|rtr|cbt|oas|ft|imt|agent|soat|ffct|wt"
-_SECRET_KEY = r"[\w-]{0,30}?(?:token|password|passwd|secret|api_?key)"
+_SECRET_KEY = r"[\w-]{0,30}?(?:token|password|passwd|secret|api_?key)"  # noqa: S105 (a pattern)
 
 # Masked whole.
 _TOKENS = re.compile(

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -111,7 +112,7 @@ class SlackNotifier:
         env = service.environments.get(request.environment) if service else None
         return env.approvers if env else []
 
-    async def _call(self, method: str, **kwargs: object) -> dict | None:
+    async def _call(self, method: str, **kwargs: object) -> dict[str, Any] | None:
         """A Web API call whose failure is logged and dropped (the deploy goes on)."""
         try:
             return await self._api(method, kwargs)
@@ -119,7 +120,7 @@ class SlackNotifier:
             log.warning("Slack %s failed: %s", method, _why(error))
             return None
 
-    async def _api(self, method: str, kwargs: Mapping[str, object]) -> dict | None:
+    async def _api(self, method: str, kwargs: Mapping[str, object]) -> dict[str, Any] | None:
         """The one way out to Slack: every string argument scrubbed, here and only here."""
         args = {k: scrub_all(v) for k, v in kwargs.items() if v is not None}
         response = await self.client.api_call(method, json=args)

@@ -82,7 +82,8 @@ class ApplicationApi:
         await self._call("DELETE", "/operation", "terminate the operation")
 
     async def _call(self, method: str, suffix: str, doing: str, body: Json | None = None) -> Json:
-        assert self._session is not None, "use ApplicationApi as an async context manager"
+        if self._session is None:
+            raise RuntimeError("use ApplicationApi as an async context manager")
         try:
             url = self._url + suffix  # no redirects: they would turn a POST into a GET
             async with self._session.request(method, url, json=body, allow_redirects=False) as r:

@@ -20,7 +20,7 @@ async def wait_healthy(
     *,
     datacenter: str,
     report: ProgressSink,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 (each probe's HTTP timeout, not the whole wait's)
     successes: int,
     interval: float,
     max_attempts: int,

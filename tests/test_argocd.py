@@ -221,7 +221,8 @@ async def test_a_sync_argo_refuses_terminates_nothing(argo: FakeArgoCD) -> None:
     """A sync Argo refuses (another operation runs) leaves that other operation alone."""
     argo.op_seconds = 30
     headers = {"Authorization": "Bearer t"}
-    httpx.post(f"{argo.url}{PATH}/sync", json={"revision": "v9"}, headers=headers)
+    url, body = f"{argo.url}{PATH}/sync", {"revision": "v9"}
+    await asyncio.to_thread(httpx.post, url, json=body, headers=headers)
     await failure(argo, job("v2"))
     assert [] == [call for call in argo.calls if call[0] == "DELETE"]
 

@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         "be reached) and says in the log when Redis is down.",
     )
     serve.add_argument("--port", type=int, help="listen port (default $SHIPBOT_PORT or 3000)")
-    serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
+    every = "0.0.0.0"  # noqa: S104 (a server in a container listens on its pod's address)
+    serve.add_argument("--host", default=every, help="listen address (default 0.0.0.0)")
     serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
     serve.set_defaults(run=_serve)
     _command(

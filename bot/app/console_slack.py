@@ -41,7 +41,7 @@ class ConsoleSlack(AsyncWebClient):
         self._ts = itertools.count(1)
         self._numbers = itertools.count(1)
 
-    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:  # type: ignore[override]
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
         args = {
             **(kwargs.get("params") or {}),
             **(kwargs.get("data") or {}),

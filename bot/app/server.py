@@ -74,7 +74,8 @@ def _announce(url: str, timeout: float = 60.0) -> None:
     """Log "listening on ``url``" once a connection there succeeds: with --workers N the
     parent binds the port, and it accepts once the first HTTP process has started."""
     address = urlsplit(url)
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(address.hostname or "", address.hostname)
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 (where to connect to it)
+    host = loopback.get(address.hostname or "", address.hostname)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -71,7 +71,8 @@ def deployers(
 
                 options = {"server": settings.argocd_url, **options}
                 return ArgoCDDeployer(token=_secret(settings.argocd_token), **options)
-        assert entry.playbook is not None  # the catalog guarantees it for ansible
+        if entry.playbook is None:  # the catalog's checks make this unreachable
+            raise ValueError(f"{service} deploys with ansible but names no playbook")
         return AnsibleDeployer(entry.playbook, entry.inventory, entry.vars, workdir)
 
     return deployer_for

@@ -32,7 +32,7 @@ async def patiently(call: Callable[[], Awaitable[T]], what: str) -> T | None:
     try:
         return await _retried(call, what, attempts=TELLING_ATTEMPTS)
     except Exception as error:  # telling people never stops a lane
-        _log_failure(what, error)
+        log.warning("could not %s: %s", what, type(error).__name__, exc_info=_bug(error))
         return None
 
 
@@ -41,7 +41,7 @@ async def best_effort(work: Awaitable[object], what: str) -> None:
     try:
         await work
     except Exception as error:  # a bug is logged with its traceback; an outage in one line
-        _log_failure(what, error)
+        log.warning("could not %s: %s", what, type(error).__name__, exc_info=_bug(error))
 
 
 async def _retried(call: Callable[[], Awaitable[T]], what: str, attempts: int | None) -> T:
@@ -64,6 +64,6 @@ def _delays() -> Iterator[float]:
         delay = min(2 * delay, LONGEST_DELAY)
 
 
-def _log_failure(what: str, error: Exception) -> None:
-    outage = isinstance(error, StoreUnavailable)
-    log.warning("could not %s: %s", what, type(error).__name__, exc_info=not outage)
+def _bug(error: Exception) -> bool:
+    """Not an outage: worth its traceback in the log."""
+    return not isinstance(error, StoreUnavailable)

@@ -14,7 +14,7 @@ class HealthProbe(Protocol):
         *,
         datacenter: str,
         report: ProgressSink,
-        timeout: float,
+        timeout: float,  # noqa: ASYNC109 (each probe's HTTP timeout, not the whole wait's)
         successes: int,
         interval: float,
         max_attempts: int,

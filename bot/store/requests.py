@@ -27,9 +27,10 @@ from bot.ports.store import (
     FinishRecord,
     StopAsked,
     StopOutcome,
+    StoreUnavailable,
 )
 from bot.store import answers, scripts
-from bot.store.base import StoreUnavailable, translated
+from bot.store.base import translated
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
 from bot.store.scripts import Loaded, Script
