@@ -6,13 +6,16 @@ output, a pipeline's job log, an Argo CD message), and keeps the words around it
 - Slack tokens (``xoxb-``, ``xoxp-``, ``xoxa-``, ``xoxr-``, ``xoxs-``, ``xoxe-``, ``xapp-``)
   and the secret path of Slack webhook URLs;
 - GitLab tokens by their documented prefixes (``glpat-`` personal/project/group access,
-  ``gldt-`` deploy, ``glptt-`` pipeline trigger, ``glrt-`` runner, ``glcbt-`` CI/CD job,
-  ``gloas-``, ``glft-``, ``glimt-``, ``glagent-``, ``glsoat-``, ``glffct-``, ``glwt-``), also
-  behind an instance prefix (``acme-glpat-…``), and legacy runner registration tokens
-  (``GR1348941…``);
+  ``gldt-`` deploy, ``glptt-`` pipeline trigger, ``glrt-`` and ``glrtr-`` runner
+  authentication, ``glcbt-`` CI/CD job, ``gloas-`` OAuth application secret, ``glft-`` feed,
+  ``glimt-`` incoming mail, ``glagent-`` agent for Kubernetes, ``glsoat-`` SCIM, ``glffct-``
+  feature flags client, ``glwt-`` workspace, and ``gltst-``; see
+  https://docs.gitlab.com/security/tokens/#token-prefixes), also behind an instance prefix
+  (``acme-glpat-…``), and legacy runner registration tokens (``GR1348941…``);
 - JSON Web Tokens (Argo CD and Kubernetes tokens) and PEM private keys;
-- the credential after ``Bearer`` and ``Basic``, and the value of an ``Authorization``,
-  ``PRIVATE-TOKEN``, ``JOB-TOKEN``, ``X-Gitlab-Token``, ``X-Api-Key`` or ``Cookie`` header;
+- the credential after ``Bearer`` (also URL-encoded: ``Bearer%20…``) and ``Basic``, and the
+  value of an ``Authorization``, ``PRIVATE-TOKEN``, ``JOB-TOKEN``, ``X-Gitlab-Token``,
+  ``X-Api-Key`` or ``Cookie`` header;
 - the ``user:password@`` of a URL, or a long ``user@`` alone (a token given as the user name;
   a short one such as ``git@`` stays);
 - the value of ``…token=``, ``…password=``, ``…secret=``, ``…api_key=`` (a query parameter, a
@@ -32,7 +35,7 @@ from typing import Any
 
 MASK = "[redacted]"
 
-_GITLAB_PREFIXES = "pat|dt|ptt|rt|rtr|cbt|oas|ft|imt|agent|soat|ffct|wt"
+_GITLAB_PREFIXES = "pat|dt|ptt|rt|rtr|cbt|oas|ft|imt|agent|soat|ffct|wt|tst"
 _SECRET_KEY = r"[\w-]{0,30}?(?:token|password|passwd|secret|api_?key)"  # noqa: S105 (a pattern)
 
 # Masked whole.
@@ -57,7 +60,7 @@ _AFTER_NAME = [
     re.compile(r"(?P<keep>(?i:\b(?:proxy-)?authorization)\s*:\s*(?:[A-Za-z-]+\s+)?)[^\s,;'\"]{8,}"),
     re.compile(r"(?P<keep>(?i:\b(?:(?:private|job|x-gitlab)-token|x-api-key))\s*:\s*)[^\s,;'\"]+"),
     re.compile(r"(?P<keep>(?i:\b(?:set-)?cookie)\s*:\s*)[^\s'\"][^\r\n'\"]*"),
-    re.compile(r"(?P<keep>(?i:\bbearer\s+))[A-Za-z0-9+/=._~-]{8,}"),
+    re.compile(r"(?P<keep>(?i:\bbearer(?:\s+|%20|\+)))[A-Za-z0-9+/=._~-]{8,}"),
     re.compile(rf"(?P<keep>(?i:\b{_SECRET_KEY})=)[^&\s'\"]+"),
     re.compile(
         rf"(?P<keep>(?P<q>[\"'])(?i:{_SECRET_KEY})(?P=q)\s*:\s*(?P<v>[\"']))(?:(?!(?P=v)).)+"

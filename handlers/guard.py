@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import logcontext
 from bot.ports.notify import Notifier
 from bot.ports.store import StoreUnavailable
 from bot.scrub import scrub_all
@@ -83,17 +84,25 @@ def guarded(fn: Listener, notifier: Notifier) -> Listener:
             log.warning("%s: no user or channel in the payload; nothing done", fn.__name__)
             await (ack(response_type="ephemeral", text=NO_SENDER) if "command" in body else ack())
             return
-        try:
-            await fn(ack, body)
-        except StoreUnavailable:
-            log.warning("Redis unavailable in %s", fn.__name__)
-            await _tell(ack, notifier, body, STORE_DOWN)
-        except Exception:
-            log.exception("%s failed", fn.__name__)
-            await _tell(ack, notifier, body, INTERNAL)
+        channel, user = where(body)
+        with logcontext.scope(user=user, channel=channel):
+            await _run(fn, ack, body, notifier)
 
     del listener.__wrapped__  # Bolt must see the wrapper's own parameters
     return listener
+
+
+async def _run(fn: Listener, ack: Any, body: dict[str, Any], notifier: Notifier) -> None:
+    """The listener; its errors told to the person, a bug's traceback logged at ERROR with the
+    request's fields (bound by the domain once it knows the request)."""
+    try:
+        await fn(ack, body)
+    except StoreUnavailable:
+        log.warning("Redis unavailable in %s", fn.__name__)
+        await _tell(ack, notifier, body, STORE_DOWN)
+    except Exception:
+        log.exception("%s failed", fn.__name__)
+        await _tell(ack, notifier, body, INTERNAL)
 
 
 def _sender_known(body: dict[str, Any]) -> bool:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalog.settings import Settings
+
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
 README = Path(__file__).parent.parent / "README.md"
 
@@ -77,6 +79,25 @@ def test_serve_with_a_broken_catalog_refuses_to_start(tmp_path: Path) -> None:
     result = shipbot("worker", env=env)
     assert 0 != result.returncode
     assert "the catalog is not valid" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_log_format_stops_the_process_naming_the_setting() -> None:
+    """SHIPBOT_LOG_FORMAT other than text or json: exit 1 with the variable and the choices,
+    before anything else is checked, and no traceback."""
+    result = shipbot("worker", env={"SHIPBOT_LOG_FORMAT": "xml"})
+    expected = (
+        "shipbot: invalid settings (see the README):\n"
+        "SHIPBOT_LOG_FORMAT: Input should be 'text' or 'json'"
+    )
+    assert (1, expected) == (result.returncode, result.stderr.strip())
+
+
+def test_the_log_format_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SHIPBOT_LOG_FORMAT=JSON means json; unset means text."""
+    monkeypatch.setenv("SHIPBOT_LOG_FORMAT", " JSON")
+    chosen = Settings.load().shipbot_log_format
+    monkeypatch.delenv("SHIPBOT_LOG_FORMAT")
+    assert ("json", "text") == (chosen, Settings.load().shipbot_log_format)
 
 
 def test_help_lists_every_command() -> None:

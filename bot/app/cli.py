@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.app import logs
 from bot.catalog.model import Catalog, CatalogError, check_catalog, load_catalog
-from bot.catalog.settings import Settings
+from bot.catalog.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from slack_bolt.authorization import AuthorizeResult
@@ -92,23 +92,24 @@ def _parser() -> argparse.ArgumentParser:
 ENVIRONMENT = {
     "serve": (
         "needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, REDIS_URL, SHIPBOT_CATALOG\n"
-        "reads SLACK_API_URL, SHIPBOT_PORT, SHIPBOT_KEY_PREFIX,\n"
+        "reads SLACK_API_URL, SHIPBOT_PORT, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json),\n"
         "      GITLAB_WEBHOOK_SECRET (without it, /gitlab/webhook is not configured)"
     ),
     "socket": (
         "needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
-        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX"
+        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
     ),
     "worker": (
         "needs SLACK_BOT_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
-        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LEASE_SECONDS\n"
+        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LEASE_SECONDS,\n"
+        "      SHIPBOT_LOG_FORMAT (text|json)\n"
         "needs, for the catalog's deployers: GITLAB_URL, GITLAB_TOKEN (gitlab),\n"
         "      ARGOCD_TOKEN, and ARGOCD_URL unless each target gives a server (argocd)"
     ),
     "console": (
         "reads REDIS_URL (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
-        "      SHIPBOT_KEY_PREFIX, and for the catalog's deployers GITLAB_URL, GITLAB_TOKEN,\n"
-        "      ARGOCD_URL, ARGOCD_TOKEN"
+        "      SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json), and for the catalog's\n"
+        "      deployers GITLAB_URL, GITLAB_TOKEN, ARGOCD_URL, ARGOCD_TOKEN"
     ),
 }
 
@@ -213,8 +214,8 @@ def _worker(args: argparse.Namespace) -> int:
 def _console(args: argparse.Namespace) -> int:
     from bot.app.console import run_console
 
-    logs.setup(logging.WARNING)
-    settings = Settings()
+    settings = _settings()
+    logs.setup(settings.shipbot_log_format, logging.WARNING)
     catalog = _catalog(args.catalog or settings.shipbot_catalog or DEMO_CATALOG)
     _keep_secrets_from_playbooks()
     return asyncio.run(run_console(settings, catalog, args.user, sys.stdin, sys.stdout))
@@ -247,12 +248,19 @@ def _keep_secrets_from_playbooks() -> None:
 
 
 def _ready(*required: str) -> tuple[Settings, Catalog]:
-    logs.setup()
-    settings = Settings()
+    settings = _settings()
+    logs.setup(settings.shipbot_log_format)
     missing = settings.missing(*required)
     if missing:
         raise SystemExit(f"shipbot: missing settings: {', '.join(missing)} (see the README)")
     return settings, _catalog(settings.shipbot_catalog)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.load()
+    except SettingsError as error:
+        raise SystemExit(f"shipbot: invalid settings (see the README):\n{error}") from None
 
 
 def _catalog(path: str) -> Catalog:

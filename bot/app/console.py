@@ -21,6 +21,7 @@ from redis import asyncio as aioredis
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot import logcontext
 from bot.app.console_render import readable
 from bot.app.console_session import Lines, Session
 from bot.app.console_slack import Button, ConsoleSlack
@@ -95,7 +96,8 @@ class Console:
         """The queue's deploy job: run the request, knowing which one runs for Ctrl-C."""
         self.running, self.stop_asked = request_id, False
         try:
-            await run_request(self.services, request_id, "console")
+            with logcontext.scope(request_id=request_id):
+                await run_request(self.services, request_id, "console")
         finally:
             self.running = None
         if self.stop_asked:

@@ -89,9 +89,9 @@ def _announce(url: str, timeout: float = 60.0) -> None:
 
 def from_environment() -> Starlette:
     """The app as `shipbot serve` runs it in each uvicorn worker process."""
-    logs.setup()
-    quiet_uvicorn()
     settings = Settings()
+    logs.setup(settings.shipbot_log_format)
+    quiet_uvicorn()
     # Read once: Bolt would read these again from the environment (and warn about them).
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         os.environ.pop(name, None)

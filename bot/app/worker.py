@@ -15,6 +15,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
+from bot import logcontext
 from bot.app.heartbeat import keep_heartbeat
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
@@ -57,13 +58,17 @@ async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> Non
 
 
 async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
-    state = await run_request(ctx["services"], request_id, ctx["worker_name"])
+    with logcontext.scope(request_id=request_id):
+        state = await run_request(ctx["services"], request_id, ctx["worker_name"])
+        if state is not None:
+            log.info("request %s ended: %s", request_id, state.value)
     return state.value if state else None
 
 
 async def announce(ctx: dict[str, Any], request_id: str) -> None:
     """Post a new request's card (kept off the bot's ack path)."""
-    await ctx["services"].notifier.show(request_id)
+    with logcontext.scope(request_id=request_id):
+        await ctx["services"].notifier.show(request_id)
 
 
 async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: int) -> list[str]:

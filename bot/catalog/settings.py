@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_PUBLIC_API = "https://slack.com/api/"
+
+LogFormat = Literal["text", "json"]
+
+
+class SettingsError(Exception):
+    """A setting has a value shipbot can't use; the message names the variable and why."""
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -27,6 +39,15 @@ class Settings(BaseSettings):
     shipbot_port: int = Field(default=3000, ge=1, le=65535)
     shipbot_key_prefix: str = "shipbot"
     shipbot_lease_seconds: int = Field(default=90, ge=2)
+    shipbot_log_format: Annotated[LogFormat, BeforeValidator(_lower)] = "text"
+
+    @classmethod
+    def load(cls) -> Settings:
+        """The settings from the environment, or SettingsError naming each bad variable."""
+        try:
+            return cls()
+        except ValidationError as error:
+            raise SettingsError(_described(error)) from None
 
     @property
     def api_url(self) -> str:
@@ -36,6 +57,15 @@ class Settings(BaseSettings):
     def missing(self, *names: str) -> list[str]:
         """The upper-case names of required settings that are empty."""
         return [n.upper() for n in names if not _present(getattr(self, n))]
+
+
+def _described(error: ValidationError) -> str:
+    """One line per bad variable: its name and what is wrong (never its value: it may be a
+    secret)."""
+    return "\n".join(
+        f"{'.'.join(map(str, problem['loc'])).upper()}: {problem['msg']}"
+        for problem in error.errors()
+    )
 
 
 def _present(value: object) -> bool:

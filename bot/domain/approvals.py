@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.domain.policy import Refusal, approval_refusal, group_ids, mention
 from bot.domain.requests import Refused, environment_of
 from bot.domain.services import Services
+from bot.logcontext import bind
 from bot.models import AuditEvent, DeployRequest, State
 from bot.ports.store import Approval, ApprovalOutcome, Ended, EndOutcome, StopOutcome
 
@@ -32,6 +33,7 @@ async def approve(services: Services, request_id: str, user: str, delivery: str 
     request = await services.store.get(request_id)
     if request is None:
         return GONE
+    bind(request)
     refusal = await _refusal(services, request, user)
     if refusal:
         return await _refused(services, request, (user, delivery), "approval_refused", refusal)
@@ -43,6 +45,7 @@ async def reject(services: Services, request_id: str, user: str, delivery: str =
     request = await services.store.get(request_id)
     if request is None:
         return GONE
+    bind(request)
     if user == request.requester:
         return Outcome("That's your own request: use Cancel to withdraw it.")
     refusal = await _refusal(services, request, user)
@@ -58,6 +61,7 @@ async def cancel(services: Services, request_id: str, user: str, delivery: str =
     request = await services.store.get(request_id)
     if request is None:
         return GONE
+    bind(request)
     queued = request.state is State.QUEUED
     if queued and user != request.requester:
         refusal = await _refusal(services, request, user)
@@ -75,6 +79,7 @@ async def stop(services: Services, request_id: str, user: str, delivery: str = "
     request = await services.store.get(request_id)
     if request is None:
         return GONE
+    bind(request)
     refusal = None if user == request.requester else await _refusal(services, request, user)
     if refusal:
         say = _only_they_may(request, f"stop this {request.action.value}")

@@ -22,6 +22,7 @@ from bot.domain.rollout import roll_out
 from bot.domain.run import Outcome, RunResult, not_run
 from bot.domain.services import Services
 from bot.domain.stop import StopWatch
+from bot.logcontext import bind
 from bot.models import Action, DeployRequest, State
 from bot.ports.store import ClaimOutcome
 
@@ -37,6 +38,7 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
     if request is None:
         log.warning("request %s not found; nothing to run", request_id)
         return None
+    bind(request)  # the records of this run carry its id, service and environment
     claim = await services.store.claim(request, worker)
     if claim.outcome is not ClaimOutcome.RUNNING:
         log.info("request %s not run: %s", request_id, claim)

@@ -12,6 +12,7 @@ from bot.catalog.model import Catalog, Environment, Service
 from bot.domain.grammar import DEPLOY_LINE, DeployCommand
 from bot.domain.ids import new_request_id
 from bot.domain.services import Services
+from bot.logcontext import bind
 from bot.models import UNASKED, Action, DeployRequest, State, Step, Workers
 from bot.ports.store import StoreUnavailable
 
@@ -85,6 +86,7 @@ async def open_deploy(
 
 async def record(services: Services, request: DeployRequest, delivery: str) -> Opened:
     """Store a new request once per Slack delivery; say whether a worker should start it."""
+    bind(request)
     created = await services.store.create(request, delivery)
     if created is None:
         return Opened(request, replay=True)

@@ -16,6 +16,7 @@ from bot.domain.finish import finish_orphan
 from bot.domain.progress import settled
 from bot.domain.run import Outcome, cut_off
 from bot.domain.services import Services
+from bot.logcontext import bound
 from bot.models import DeployRequest, State
 from bot.ports.store import ExpireOutcome
 
@@ -34,7 +35,8 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
         if request is None:
             continue
         result = cut_off(request.steps, {}, LOST, Outcome.FAILED)
-        await finish_orphan(services, settled(request, result), worker, result)
+        with bound(request):
+            await finish_orphan(services, settled(request, result), worker, result)
         recovered.append(request_id)
     return recovered
 
@@ -45,7 +47,8 @@ async def expire_stale(services: Services, actor: str) -> list[str]:
         overdue = request.state is State.PENDING and request.expires_at < time.time()
         if overdue and await services.store.expire(request, actor) is ExpireOutcome.EXPIRED:
             expired.append(request.id)
-            await services.notifier.show(request.id)
+            with bound(request):
+                await services.notifier.show(request.id)
     return expired
 
 
