@@ -7,19 +7,27 @@ Each run gets a fresh private data directory, deleted afterwards, holding the ex
 files (never on a command line), ansible's temp dirs and runner's artifacts. Job values
 (``shipbot_*``, ``job.vars``) are tagged ``!unsafe`` so ansible never templates them: a
 version typed as ``{{ lookup('pipe', 'id') }}`` stays text. Catalog ``vars`` may be templates.
+Runner's job events become progress in integrations/ansible_events.py.
+
+A run stopped (asyncio cancellation) or still running after ``timeout_seconds`` is ended the
+way ansible means it to be: SIGTERM to ansible-playbook, which passes it on to its workers
+(each in a session of its own, so a kill of ansible-playbook's process group would leave them
+and their tasks running); only if it lingers does runner kill its process group. A run out of
+time is DeployFailed: the playbook may have changed the target.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import re
+import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,23 +37,14 @@ import ansible_runner
 import yaml
 from ansible_runner.exceptions import AnsibleRunnerException
 
-from bot.ports.deployer import (
-    DeployError,
-    DeployFailed,
-    DeployJob,
-    DeployUnreachable,
-    Progress,
-    ProgressSink,
-)
-
-log = logging.getLogger(__name__)
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, ProgressSink
+from integrations.ansible_events import Events, trim
 
 _LOCALHOST = (
     f"localhost ansible_connection=local ansible_python_interpreter={shlex.quote(sys.executable)}"
 )
-_ERROR_LINE = re.compile(r"^(?:\[ERROR\]:|ERROR!)\s*")
-_MAX_REASON = 300
-_STOP_WAIT = 15  # seconds a cancelled run waits for ansible-playbook to be killed
+_STOP_WAIT = 15  # seconds a stopped run waits for ansible-playbook to end
+_TERM_GRACE = 5  # seconds ansible-playbook has to end on SIGTERM before runner kills it
 
 
 @dataclass(frozen=True)
@@ -56,31 +55,43 @@ class AnsibleDeployer:
     inventory: Path | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
     workdir: Path | None = None  # shipbot_workdir; the process cwd when None
-    timeout: int | None = None  # seconds; ansible-runner kills the run after it
+    timeout_seconds: int = 3600
 
     def __post_init__(self) -> None:
-        if self.timeout is not None and self.timeout < 1:
-            raise ValueError("timeout must be at least 1 second")  # runner treats 0 as "none"
+        if self.timeout_seconds < 1:
+            raise ValueError("timeout_seconds must be at least 1")
 
     async def run(self, job: DeployJob, report: ProgressSink) -> None:
         """Run the playbook for ``job``; raise DeployError (or a subclass) unless it succeeds."""
         binary = self._preflight()
-        events = _Events(job.datacenter, self.playbook.name)
+        events = Events(job.datacenter, self.playbook.name)
         relay = asyncio.create_task(events.relay(report))
-        cancelled = threading.Event()
+        stop = _Stop(events)
         execution = asyncio.ensure_future(
-            asyncio.to_thread(self._execute, job, binary, events, cancelled.is_set)
+            asyncio.to_thread(self._execute, job, binary, events, stop)
         )
         try:
-            status, rc = await asyncio.shield(execution)
-        except asyncio.CancelledError:
-            cancelled.set()  # runner polls this and kills ansible-playbook
-            await asyncio.wait([execution], timeout=_STOP_WAIT)  # so nothing runs on after us
-            raise
+            status, rc = await self._outcome(execution, stop)
         finally:
             events.close()
         await relay
         self._verdict(status, rc, events)
+
+    async def _outcome(
+        self, execution: asyncio.Future[tuple[str, int | None]], stop: _Stop
+    ) -> tuple[str, int | None]:
+        """Runner's status and rc, or ("timeout", None) once ``timeout_seconds`` have passed.
+        Stopped or out of time, wait for ansible-playbook to end: nothing runs on after us."""
+        deadline = asyncio.timeout(self.timeout_seconds)
+        try:
+            async with deadline:
+                return await asyncio.shield(execution)
+        except (asyncio.CancelledError, TimeoutError):
+            stop.set()
+            await asyncio.wait([execution], timeout=_STOP_WAIT)
+            if not deadline.expired():
+                raise
+        return "timeout", None
 
     def _preflight(self) -> Path:
         for kind, path in (("playbook", self.playbook), ("inventory", self.inventory)):
@@ -94,7 +105,7 @@ class AnsibleDeployer:
         return binary
 
     def _execute(
-        self, job: DeployJob, binary: Path, events: _Events, cancelled: Callable[[], bool]
+        self, job: DeployJob, binary: Path, events: Events, stop: Callable[[], bool]
     ) -> tuple[str, int | None]:
         """Worker thread: one ansible-runner run in a private dir deleted afterwards."""
         with tempfile.TemporaryDirectory(prefix="shipbot-ansible-") as tmp:
@@ -103,7 +114,7 @@ class AnsibleDeployer:
                 runner = ansible_runner.run(
                     **self._runner_kwargs(job, binary, private),
                     event_handler=events,
-                    cancel_callback=cancelled,
+                    cancel_callback=stop,
                 )
             except (AnsibleRunnerException, OSError, ValueError, yaml.YAMLError) as exc:
                 events.errors.append(str(exc))
@@ -120,7 +131,6 @@ class AnsibleDeployer:
             "envvars": self._envvars(private),
             "settings": {"pexpect_timeout": 1, "suppress_output_file": True},
             "quiet": True,
-            "timeout": self.timeout,
         }
 
     def _envvars(self, private: Path) -> dict[str, str]:
@@ -151,85 +161,43 @@ class AnsibleDeployer:
             "shipbot_workdir": str((self.workdir or Path.cwd()).absolute()),
         }
 
-    def _verdict(self, status: str, rc: int | None, events: _Events) -> None:
+    def _verdict(self, status: str, rc: int | None, events: Events) -> None:
         if status == "successful" and events.hosts:
             return
         if status == "successful":  # rc 0, but a deploy that touched nothing is not done
             raise DeployError(f"playbook {self.playbook} matched no hosts in its inventory")
         if status == "timeout":
-            raise DeployError(f"playbook {self.playbook} timed out after {self.timeout}s")
+            raise DeployFailed(
+                f"playbook {self.playbook} did not finish within {self.timeout_seconds}s, so "
+                f"shipbot stopped it (last: {events.last or 'no news'})"
+            )
         if events.failure is not None:
             raise events.failure
-        detail = _trim(" ".join(events.errors[:2])) or f"ansible-playbook exited with {rc}"
+        detail = trim(" ".join(events.errors[:2])) or f"ansible-playbook exited with {rc}"
         raise DeployError(f"playbook {self.playbook} could not run: {detail}")
 
 
-class _Events:
-    """Runner's event_handler: events in on the worker thread, Progress out on the loop."""
+class _Stop:
+    """Runner's cancel_callback, polled on its thread about every second. Once set, it sends
+    ansible-playbook SIGTERM, and answers True (kill its process group) after a grace period,
+    or at once if the playbook has not started (no workers yet)."""
 
-    def __init__(self, datacenter: str, playbook: str) -> None:
-        self._datacenter, self._playbook = datacenter, playbook
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Progress | None] = asyncio.Queue()
-        self.failure: DeployError | None = None
-        self.errors: list[str] = []  # ansible's own error lines, when no task ran
-        self.hosts = 0  # hosts the playbook ran on, from the final stats
+    def __init__(self, events: Events) -> None:
+        self._events, self._asked = events, threading.Event()
+        self._since: float | None = None  # when SIGTERM was sent
 
-    def __call__(self, event: dict[str, Any]) -> bool:
-        data = event.get("event_data") or {}
-        task, host = data.get("task", ""), data.get("host", "")
-        match event.get("event"):
-            case "playbook_on_start":
-                self._say(f"playbook {self._playbook} started")
-            case "playbook_on_task_start":
-                self._say(f"TASK [{task}]")
-            case "runner_on_ok":
-                changed = (data.get("res") or {}).get("changed")
-                self._say(f"TASK [{task}] {'changed' if changed else 'ok'} on {host}")
-            case "runner_on_failed" if data.get("ignore_errors"):
-                self._say(f"TASK [{task}] failed on {host} (ignored)")
-            case "runner_on_failed":
-                why = _reason(data)
-                self._fail(
-                    f"TASK [{task}] failed on {host}: {why}",
-                    DeployFailed(f"task '{task}' failed on host '{host}': {why}"),
-                )
-            case "runner_on_unreachable":
-                why = _reason(data)
-                self._fail(
-                    f"TASK [{task}] unreachable on {host}: {why}",
-                    DeployUnreachable(f"host '{host}' unreachable: {why}"),
-                )
-            case "playbook_on_stats":
-                self.hosts = len(data.get("processed") or {})
-            case "verbose":
-                self._note(event.get("stdout", ""))
-        return False  # nobody reads runner's on-disk copy of the event
+    def set(self) -> None:
+        self._asked.set()
 
-    async def relay(self, report: ProgressSink) -> None:
-        """Await ``report`` in order on the loop; a failing sink is logged, the deploy goes on."""
-        while (progress := await self._queue.get()) is not None:
-            try:
-                await report(progress)
-            except Exception:
-                log.exception("progress report failed: %s", progress.message)
-
-    def close(self) -> None:
-        """On the loop, after the run: let relay() finish what is queued, then stop."""
-        self._queue.put_nowait(None)
-
-    def _say(self, message: str, failed: bool = False) -> None:
-        progress = Progress(datacenter=self._datacenter, message=message, failed=failed)
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is listening
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, progress)
-
-    def _fail(self, message: str, error: DeployError) -> None:
-        self._say(message, failed=True)
-        self.failure = self.failure or error
-
-    def _note(self, line: str) -> None:
-        if _ERROR_LINE.match(line) or (self.errors and line.startswith("Origin:")):
-            self.errors.append(_ERROR_LINE.sub("", line).strip())
+    def __call__(self) -> bool:
+        if not self._asked.is_set():
+            return False
+        pid = self._events.pid
+        if self._since is None and pid is not None:
+            self._since = time.monotonic()
+            with contextlib.suppress(ProcessLookupError):  # it has just ended by itself
+                os.kill(pid, signal.SIGTERM)
+        return self._since is None or time.monotonic() - self._since > _TERM_GRACE
 
 
 class _Unsafe(str):
@@ -265,16 +233,3 @@ def _ansible_playbook() -> Path | None:
         return beside
     found = shutil.which("ansible-playbook")
     return Path(found) if found else None
-
-
-def _reason(data: Mapping[str, Any]) -> str:
-    res = data.get("res") or {}
-    text = str(res.get("msg") or res.get("censored") or "no message")
-    if res.get("stderr"):  # command/shell: msg is just "non-zero return code"
-        text = f"{text}: {res['stderr']}"
-    return _trim(text.removeprefix("Task failed: "))
-
-
-def _trim(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"

@@ -18,26 +18,25 @@ with it (RevisionMetadata, for at most ``_MAX_LOOKUPS`` commits, passing over an
 Argo cannot give: a tag names one commit, so that may miss it but never picks a wrong one). No
 rollback under auto-sync, which would sync straight back.
 
-Once Argo has taken our sync or rollback, every failure is DeployFailed (the target may have
-changed), Argo out of reach ``_MISSES`` polls in a row too; and every way out but success (a
-timeout, asyncio cancellation even while the POST is under way, losing track) terminates our
-operation if it may still be running, so it does not block the next one.
+Our operation is followed by the rules of integrations/follow.py. Once Argo has taken it,
+every failure is DeployFailed (the target may have changed), Argo out of reach ``_MISSES``
+polls in a row too; and every way out but success (``timeout_seconds`` after the POST, asyncio
+cancellation even while the POST is under way, losing track) terminates our operation unless
+it was seen to end, so it does not block the next one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from bot.ports.deployer import (
     DeployError,
     DeployFailed,
     DeployJob,
     DeployUnreachable,
-    Progress,
     ProgressSink,
 )
 from integrations.argocd_api import (
@@ -51,6 +50,7 @@ from integrations.argocd_api import (
     reconciled_since,
     trim,
 )
+from integrations.follow import Reporter, Rules, Seen, follow
 from integrations.urls import has_credentials, without_credentials
 
 log = logging.getLogger(__name__)
@@ -91,39 +91,36 @@ class ArgoCDDeployer:
                 "name and password; shipbot signs in with ARGOCD_TOKEN only, so remove them "
                 "from the catalog's argocd.server (or ARGOCD_URL)"
             )
-        watch = _Watch(self, job, report)
+        reporter = Reporter(job.datacenter, report, self.link)
         async with ApplicationApi(self.server, self.token, self.application) as api:
-            try:
-                async with asyncio.timeout(self.timeout_seconds):
-                    await self._start(api, job, watch)
-                    await watch.until_done(api)
-            except BaseException as error:  # asyncio cancellation included
-                await watch.abandon(api)
-                if isinstance(error, TimeoutError):
-                    raise DeployFailed(
-                        f"application {self.application} was not done within "
-                        f"{self.timeout_seconds}s (last: {watch.latest or 'no news'})"
-                    ) from None
-                if isinstance(error, DeployFailed) or not watch.started:
-                    raise
-                if isinstance(error, DeployError):
-                    raise watch.lost(error) from error
-                raise
+            plan = await self._plan(api, job, reporter)
+            operation = _Operation(self, api, job, plan, reporter)
+            await follow(operation, self._rules(), reporter)
 
-    async def _start(self, api: ApplicationApi, job: DeployJob, watch: _Watch) -> None:
+    def _rules(self) -> Rules:
+        first = min(0.1, self.poll_seconds)
+        return Rules(
+            self.timeout_seconds,
+            first,
+            self.poll_seconds,
+            lost_after=_MISSES,
+            missable=Lost,
+            cancel_seconds=_TERMINATE_SECONDS,
+        )
+
+    async def _plan(self, api: ApplicationApi, job: DeployJob, reporter: Reporter) -> _Plan:
+        """What to send Argo: a sync to the version, or a rollback to its history entry."""
         app = await api.application()
-        if job.action == "rollback":
-            entry, note = await self._history_entry(api, app, job.version, watch)
-            started = await watch.begin(api.rollback(history_id(entry)))
-            wanted = str(entry.get("revision") or "")
-        else:
-            started = await watch.begin(api.sync(job.version))
-            wanted, note = job.version, f"sync to {job.version} started"
-        watch.revision = op_revision(started) or wanted
-        await watch.say("start", note)
+        if job.action != "rollback":
+            note = f"sync to {job.version} started"
+            return _Plan(partial(api.sync, job.version), job.version, note)
+        entry, note = await self._history_entry(api, app, job.version, reporter)
+        return _Plan(
+            partial(api.rollback, history_id(entry)), str(entry.get("revision") or ""), note
+        )
 
     async def _history_entry(
-        self, api: ApplicationApi, app: Json, version: str, watch: _Watch
+        self, api: ApplicationApi, app: Json, version: str, reporter: Reporter
     ) -> tuple[Json, str]:
         """The newest history entry of ``version`` and its start note, or DeployError."""
         automated = ((app.get("spec") or {}).get("syncPolicy") or {}).get("automated")
@@ -141,7 +138,7 @@ class ArgoCDDeployer:
             return entry, f"rollback to {version} started (history id {history_id(entry)})"
         search = _TagSearch(api, version, history)
         if search.commits:
-            await watch.say("start", f"looking for the commit tagged {version} in Argo CD")
+            await reporter.say(f"looking for the commit tagged {version} in Argo CD", topic="start")
         entry = await search.find()
         if entry is None:
             raise DeployError(search.refusal(self.application))
@@ -197,64 +194,51 @@ class _TagSearch:
         return [str(tag) for tag in metadata.get("tags") or []]
 
 
-class _Watch:
-    """Follows our operation to the end, reporting each new state once."""
+@dataclass(frozen=True)
+class _Plan:
+    """Our operation, ready to send: the request, the revision it aims at, its start note."""
 
-    def __init__(self, deployer: ArgoCDDeployer, job: DeployJob, report: ProgressSink) -> None:
-        self._deployer, self._job, self._report = deployer, job, report
-        self.kind = "rollback" if job.action == "rollback" else "sync"
-        self._said: dict[str, str] = {}
-        self.revision = ""  # the operation's revision, as Argo resolved it
-        self.pending = False  # an operation of ours may still be running in Argo
-        self.started = False  # Argo took our sync or rollback: the target may change
-        self.latest = ""
+    send: Callable[[], Awaitable[Json]]
+    revision: str
+    note: str
 
-    def lost(self, error: DeployError) -> DeployFailed:
-        """``error`` once Argo took our operation: DeployFailed, for the target may have changed."""
-        lost = f"the {self.kind} was started; shipbot lost track of it: {self._deployer.link}"
-        return DeployFailed(f"{error} ({lost})")
 
-    async def begin(self, request: Awaitable[Json]) -> Json:
-        """Send the sync or rollback, pending from before it goes. Stopped meanwhile, wait
-        briefly for Argo's answer, so that abandon() terminates what Argo started."""
-        self.pending = True
-        sending = asyncio.ensure_future(request)
-        sending.add_done_callback(_retrieved)
-        try:
-            answer = await asyncio.shield(sending)
-        except asyncio.CancelledError:
-            await asyncio.wait({sending}, timeout=_TERMINATE_SECONDS)
-            failed = sending.done() and (sending.cancelled() or sending.exception() is not None)
-            self.pending = not failed  # unanswered yet: it may start, so terminate all the same
-            raise
-        except DeployError:
-            self.pending = False  # refused, or never reached Argo: nothing of ours runs
-            raise
-        self.started = True
+@dataclass
+class _Operation:
+    """Argo CD's side of following our sync or rollback (an integrations.follow.Tool)."""
+
+    deployer: ArgoCDDeployer
+    api: ApplicationApi
+    job: DeployJob
+    plan: _Plan
+    reporter: Reporter
+    revision: str = ""  # the operation's revision, as Argo resolved it
+    ended: bool = False  # our operation has finished in Argo: nothing to terminate
+    kind: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kind = "rollback" if self.job.action == "rollback" else "sync"
+
+    async def start(self) -> Json:
+        answer = await self.plan.send()
+        self.revision = op_revision(answer) or self.plan.revision
+        await self.reporter.say(self.plan.note, topic="start")
         return answer
 
-    async def until_done(self, api: ApplicationApi) -> None:
-        delay, misses = min(0.1, self._deployer.poll_seconds), 0
-        while True:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self._deployer.poll_seconds)
-            try:
-                app = await api.application()
-            except Lost:
-                misses += 1
-                if misses >= _MISSES:
-                    raise
-                continue
-            misses = 0
-            if await self._done(app):
-                return
+    async def read(self, started: Json) -> Seen:
+        return Seen.DONE if await self._done(await self.api.application()) else Seen.RUNNING
 
-    async def abandon(self, api: ApplicationApi) -> None:
-        """Best effort, briefly: terminate our operation if it may still be running."""
-        if self.pending:
-            with contextlib.suppress(DeployError, TimeoutError):
-                async with asyncio.timeout(_TERMINATE_SECONDS):
-                    await api.terminate()
+    async def cancel(self, started: Json | None) -> None:
+        """Terminate our operation unless it was seen to end (Argo refuses when none runs)."""
+        if not self.ended:
+            await self.api.terminate()
+
+    def lost(self, started: Json) -> str:
+        return f"the {self.kind} was started; shipbot lost track of it: {self.deployer.link}"
+
+    def overdue(self, started: Json | None, last: str) -> str:
+        app, seconds = self.deployer.application, self.deployer.timeout_seconds
+        return f"application {app} was not done within {seconds}s (last: {last or 'no news'})"
 
     async def _done(self, app: Json) -> bool:
         status: Json = app.get("status") or {}
@@ -262,54 +246,40 @@ class _Watch:
         phase = op.get("phase") or ""
         if phase in _RUNNING or app.get("operation") or op_revision(op) != self.revision:
             line = _phase_line(self.kind, op) if phase in _RUNNING else f"{self.kind} pending"
-            await self.say("op", line)
+            await self.reporter.say(line, topic="op")
             return False
-        self.pending = False
-        await self.say("op", _phase_line(self.kind, op), failed=phase != "Succeeded")
+        self.ended = True
+        await self.reporter.say(_phase_line(self.kind, op), phase != "Succeeded", "op")
         if phase != "Succeeded":
             raise DeployFailed(
-                f"{self.kind} of application {self._deployer.application} to "
-                f"{self._job.version} ended {phase}: {trim(op.get('message') or 'no message')}"
+                f"{self.kind} of application {self.deployer.application} to "
+                f"{self.job.version} ended {phase}: {trim(op.get('message') or 'no message')}"
             )
         return reconciled_since(status, op) and await self._healthy(app, status, op)
 
     async def _healthy(self, app: Json, status: Json, op: Json) -> bool:
-        name, health = self._deployer.application, (status.get("health") or {}).get("status")
+        name, health = self.deployer.application, (status.get("health") or {}).get("status")
         if health == "Degraded":
-            await self.say("health", "health Degraded", failed=True)
+            await self.reporter.say("health Degraded", failed=True, topic="health")
             raise DeployFailed(f"application {name} is Degraded: {degraded_reason(status)}")
         sync: Json = status.get("sync") or {}
         aimed = sync.get("revision") == (op.get("syncResult") or {}).get("revision")
         if health != "Healthy":
-            await self.say("health", f"health {health or 'Unknown'}")
+            await self.reporter.say(f"health {health or 'Unknown'}", topic="health")
             return False
         if self.kind == "sync" and aimed and sync.get("status") != "Synced":
-            await self.say("health", f"health Healthy, sync {sync.get('status') or 'Unknown'}")
+            line = f"health Healthy, sync {sync.get('status') or 'Unknown'}"
+            await self.reporter.say(line, topic="health")
             return False
         if aimed and sync.get("status") == "Synced":
-            await self.say("done", f"{name} Synced and Healthy at {self._job.version}")
+            await self.reporter.say(
+                f"{name} Synced and Healthy at {self.job.version}", topic="done"
+            )
         else:
             target = ((app.get("spec") or {}).get("source") or {}).get("targetRevision") or "HEAD"
             note = f"OutOfSync: its target is {target}"
-            await self.say("done", f"{name} Healthy at {self._job.version} ({note})")
+            await self.reporter.say(f"{name} Healthy at {self.job.version} ({note})", topic="done")
         return True
-
-    async def say(self, topic: str, message: str, failed: bool = False) -> None:
-        """Report ``message`` unless it is what was last said on ``topic``."""
-        if self._said.get(topic) == message:
-            return
-        self._said[topic] = self.latest = message
-        progress = Progress(self._job.datacenter, message, failed, self._deployer.link)
-        try:
-            await self._report(progress)
-        except Exception:
-            log.exception("progress report failed: %s", message)
-
-
-def _retrieved(task: asyncio.Future[Json]) -> None:
-    """Mark a request's failure as seen: a stopped deploy may never await it."""
-    if not task.cancelled():
-        task.exception()
 
 
 def _phase_line(kind: str, op: Json) -> str:

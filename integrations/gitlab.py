@@ -13,6 +13,8 @@ A deploy, or a rollback, is a pipeline on the version (a tag or branch) whose ``
 variables say what to do. The deployer reads the pipeline and its jobs, reports each change of
 "pipeline #N status — stage S: job J status", and waits between looks: at once when a webhook
 wakes it, otherwise ``poll_seconds`` doubling up to ``max_poll_seconds`` while nothing changes.
+It follows the pipeline by the rules of integrations/follow.py, which it shares with Argo CD
+and Kubernetes.
 
 How it ends: ``success`` returns; ``failed``, ``canceled`` and ``skipped`` raise DeployFailed.
 ``play_job`` is played (once) when it reaches ``manual``. A pipeline blocked on any other
@@ -27,23 +29,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from gitlab.v4.objects import Project
 
-from bot.ports.deployer import (
-    DeployError,
-    DeployFailed,
-    DeployJob,
-    DeployUnreachable,
-    Progress,
-    ProgressSink,
-    Wake,
-    pipeline_topic,
-)
+from bot.ports.deployer import DeployFailed, DeployJob, ProgressSink, Wake, pipeline_topic
+from integrations.follow import Reporter, Rules, Seen, follow
 from integrations.gitlab_client import GitLabClient, JobState, PipelineState
 
 log = logging.getLogger(__name__)
@@ -74,9 +68,8 @@ class GitLabDeployer:
         client = GitLabClient(self.url, self.token)
         try:
             project = await client.project(self.project)
-            run = _Run(client, project, job.datacenter, report)
-            pipeline = await run.create(job.version, self.pipeline_variables(job))
-            await self._see_through(run, pipeline)
+            run = _Pipeline(self, client, project, job, Reporter(job.datacenter, report))
+            await follow(run, self._rules(run), run.reporter)
         finally:
             client.close()
 
@@ -93,151 +86,100 @@ class GitLabDeployer:
             "SHIPBOT_ACTION": job.action,
         }
 
-    async def _see_through(self, run: _Run, pipeline: PipelineState) -> None:
-        """Follow the pipeline; on any way out but success, cancel it (unless it has ended),
-        and fail as DeployFailed: once it exists, GitLab may have changed the target."""
-        try:
-            async with asyncio.timeout(self.timeout_seconds):
-                await self._follow(run, pipeline)
-        except BaseException as error:  # stopped (asyncio cancellation) included
-            await run.cancel()
-            number, link = f"pipeline #{pipeline.id}", pipeline.web_url
-            if isinstance(error, TimeoutError):
-                raise DeployFailed(
-                    f"{number} did not finish within {self.timeout_seconds}s, "
-                    f"so shipbot canceled it ({link})"
-                ) from None
-            if isinstance(error, DeployError) and not isinstance(error, DeployFailed):
-                lost = f"{number} was started; shipbot lost track of it: {link}"
-                raise DeployFailed(f"{error} ({lost})") from error
-            raise
+    def _rules(self, run: _Pipeline) -> Rules:
+        return Rules(
+            self.timeout_seconds,
+            self.poll_seconds,
+            self.max_poll_seconds,
+            lost_after=_MISSED_POLLS,
+            cancel_seconds=_CANCEL_WAIT,
+            wake=run.news if self.wake else None,
+        )
 
-    async def _follow(self, run: _Run, pipeline: PipelineState) -> None:
-        delay, shown, played, missed = self.poll_seconds, "", False, 0
-        while True:
-            try:
-                pipeline = run.latest = await run.client.pipeline(run.project, pipeline.id)
-                missed = 0
-            except DeployUnreachable as error:
-                missed += 1
-                if missed >= _MISSED_POLLS:
-                    raise
-                log.warning("pipeline #%s: %s; looking again", pipeline.id, error)
-            else:
-                if (summary := pipeline.summary()) != shown:
-                    shown, delay = summary, self.poll_seconds
-                    failed = pipeline.status in _BAD_END
-                    await run.say(Progress(run.datacenter, summary, failed, pipeline.web_url))
-                if not played and (manual := self._to_play(pipeline)):
-                    await run.play(pipeline, manual)
-                    played, delay = True, self.poll_seconds
-                    continue
-                if pipeline.status in _SETTLED:
-                    await self._verdict(run, pipeline)
-                    return
-            woke = await self._wait(pipeline, delay)
-            delay = self.poll_seconds if woke else min(delay * 2, self.max_poll_seconds)
+
+@dataclass
+class _Pipeline:
+    """GitLab's side of following one pipeline (an integrations.follow.Tool)."""
+
+    deployer: GitLabDeployer
+    client: GitLabClient
+    project: Project
+    job: DeployJob
+    reporter: Reporter
+    latest: PipelineState | None = None  # the pipeline as last seen, once created
+    played: bool = False
+
+    async def start(self) -> PipelineState:
+        variables = self.deployer.pipeline_variables(self.job)
+        pipeline = await self.client.create_pipeline(self.project, self.job.version, variables)
+        self.latest, self.reporter.link = pipeline, pipeline.web_url
+        return pipeline
+
+    async def read(self, started: PipelineState) -> Seen:
+        """Report a change of stage or job; play ``play_job`` once; judge a settled pipeline."""
+        pipeline = self.latest = await self.client.pipeline(self.project, started.id)
+        await self.reporter.say(pipeline.summary(), failed=pipeline.status in _BAD_END)
+        if not self.played and (manual := self._to_play(pipeline)):
+            await self._play(pipeline, manual)
+            return await self.read(started)  # look again at once
+        if pipeline.status not in _SETTLED:
+            return Seen.RUNNING
+        return self._verdict(pipeline)
+
+    async def cancel(self, started: PipelineState | None) -> None:
+        """Nothing to do for a pipeline seen to have ended, or never known to be made."""
+        if self.latest is None:
+            log.warning("GitLab did not answer the pipeline's creation in time; it may run on")
+        elif not self.latest.ended:
+            await self.client.cancel(self.project, self.latest.id)
+
+    def lost(self, started: PipelineState) -> str:
+        return f"pipeline #{started.id} was started; shipbot lost track of it: {started.web_url}"
+
+    def overdue(self, started: PipelineState | None, last: str) -> str:
+        within = f"within {self.deployer.timeout_seconds}s"
+        if started is None:
+            return f"GitLab did not create the pipeline {within}"
+        number, link = f"pipeline #{started.id}", started.web_url
+        return f"{number} did not finish {within}, so shipbot canceled it ({link})"
+
+    async def news(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if a webhook brings news of the pipeline."""
+        if self.deployer.wake is None or self.latest is None:
+            await asyncio.sleep(seconds)
+            return
+        await self.deployer.wake(pipeline_topic(self.latest.project_id, self.latest.id), seconds)
 
     def _to_play(self, pipeline: PipelineState) -> JobState | None:
         waiting = [job for job in pipeline.jobs if job.status == "manual"]
-        return next((job for job in waiting if job.name == self.play_job), None)
+        return next((job for job in waiting if job.name == self.deployer.play_job), None)
 
-    async def _verdict(self, run: _Run, pipeline: PipelineState) -> None:
+    async def _play(self, pipeline: PipelineState, job: JobState) -> None:
+        await self.client.play(self.project, job.id)
+        self.played = True
+        message = f"pipeline #{pipeline.id}: started manual job {job.name}"
+        await self.reporter.say(message, topic="play")
+
+    def _verdict(self, pipeline: PipelineState) -> Seen:
         number, link = f"pipeline #{pipeline.id}", pipeline.web_url
         match pipeline.status:
             case "success":
-                return
+                return Seen.DONE
             case "failed":
                 raise DeployFailed(f"{number} failed: {pipeline.failures()} ({link})")
-            case "manual":  # _see_through cancels it
+            case "manual":  # follow cancels it
                 raise DeployFailed(f"{number} {self._blocked(pipeline)} ({link})")
         raise DeployFailed(f"{number} was {pipeline.status} in GitLab ({link})")
 
     def _blocked(self, pipeline: PipelineState) -> str:
         names = ", ".join(job.name for job in pipeline.jobs if job.status == "manual")
+        play_job = self.deployer.play_job
         advice = (
-            f"only {self.play_job} (play_job) is started by shipbot"
-            if self.play_job
+            f"only {play_job} (play_job) is started by shipbot"
+            if play_job
             else "set play_job in the gitlab options to have shipbot start it"
         )
         return f"waits for manual job {names} in GitLab; {advice}, so shipbot canceled it"
-
-    async def _wait(self, pipeline: PipelineState, delay: float) -> bool:
-        """Wait ``delay`` seconds, or less if a webhook brings news; True when it did."""
-        if self.wake is None:
-            await asyncio.sleep(delay)
-            return False
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        await self.wake(pipeline_topic(pipeline.project_id, pipeline.id), delay)
-        return loop.time() - started < delay * 0.9
-
-
-@dataclass
-class _Run:
-    """What one deploy talks to (GitLab, the project, the progress sink), and its pipeline."""
-
-    client: GitLabClient
-    project: Project
-    datacenter: str
-    report: ProgressSink
-    latest: PipelineState | None = None  # the pipeline as last seen, once created
-
-    async def create(self, ref: str, variables: Mapping[str, str]) -> PipelineState:
-        """Create the pipeline. Stopped meanwhile, wait briefly for GitLab to answer, and cancel
-        what it made: the POST goes on in its thread whether or not anyone waits for it."""
-        creating = asyncio.ensure_future(self.client.create_pipeline(self.project, ref, variables))
-        creating.add_done_callback(_retrieved)
-        try:
-            self.latest = await asyncio.shield(creating)
-        except asyncio.CancelledError:
-            await self._cancel_once_made(creating)
-            raise
-        return self.latest
-
-    async def say(self, progress: Progress) -> None:
-        try:
-            await self.report(progress)
-        except Exception:  # a failing sink must not fail the deploy
-            log.exception("progress report failed: %s", progress.message)
-
-    async def play(self, pipeline: PipelineState, job: JobState) -> None:
-        await self.client.play(self.project, job.id)
-        message = f"pipeline #{pipeline.id}: started manual job {job.name}"
-        await self.say(Progress(self.datacenter, message, link=pipeline.web_url))
-
-    async def cancel(self) -> None:
-        """Best effort, and bounded: a stopped deploy does not wait long on GitLab. Nothing to
-        do for a pipeline not made, or seen to have ended."""
-        pipeline = self.latest
-        if pipeline is None or pipeline.ended:
-            return
-        task = asyncio.ensure_future(_logged(self.client.cancel(self.project, pipeline.id)))
-        try:
-            await asyncio.wait_for(asyncio.shield(task), _CANCEL_WAIT)
-        except TimeoutError:
-            log.warning("pipeline #%s: GitLab did not take the cancel in time", pipeline.id)
-
-    async def _cancel_once_made(self, creating: asyncio.Future[PipelineState]) -> None:
-        await asyncio.wait({creating}, timeout=_CANCEL_WAIT)
-        if not creating.done():
-            log.warning("GitLab did not answer the pipeline's creation in time; it may run on")
-        elif not creating.cancelled() and creating.exception() is None:
-            self.latest = creating.result()
-            await self.cancel()
-
-
-def _retrieved(task: asyncio.Future[PipelineState]) -> None:
-    """Mark a creation's failure as seen: a stopped deploy may never await it."""
-    if not task.cancelled():
-        task.exception()
-
-
-async def _logged(cancel: Awaitable[None]) -> None:
-    try:
-        await cancel
-    except DeployError as error:
-        log.warning("could not cancel a pipeline: %s", error)
 
 
 @dataclass(frozen=True)

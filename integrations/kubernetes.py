@@ -11,26 +11,20 @@ containers). A rollback to the previous revision does what ``kubectl rollout und
 previous ReplicaSet's pod template back into the Deployment); to any older version it sets the
 image. Both then wait the way ``kubectl rollout status`` does. Each patch carries the
 resourceVersion it was computed from, so a Deployment changed meanwhile is refused, not clobbered.
-Once the Deployment is patched, every failure is DeployFailed (it may have changed), and a
-look at it may fail ``_MISSED_READS - 1`` times in a row before shipbot gives up on it.
+The rollout is followed by the rules of integrations/follow.py, ``timeout_seconds`` counted
+from the patch. Once the Deployment is patched, every failure is DeployFailed (it may have
+changed), said as the rollout's last line as kubectl prints it, and a look at it may fail
+``_MISSED_READS - 1`` times in a row before shipbot gives up on it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ports.deployer import (
-    DeployError,
-    DeployFailed,
-    DeployJob,
-    DeployUnreachable,
-    Progress,
-    ProgressSink,
-)
+from bot.ports.deployer import DeployError, DeployFailed, DeployJob, ProgressSink
+from integrations.follow import Reporter, Rules, Seen, follow
 from integrations.kubernetes_api import DeploymentApi
 from integrations.kubernetes_rollout import (
     Obj,
@@ -40,8 +34,6 @@ from integrations.kubernetes_rollout import (
     rollout_status,
     undo_patch,
 )
-
-log = logging.getLogger(__name__)
 
 _STRATEGIC = "application/strategic-merge-patch+json"
 _JSON_PATCH = "application/json-patch+json"
@@ -71,20 +63,26 @@ class KubernetesDeployer:
                 f"version {job.version!r} cannot be an image tag (letters, digits, _ . -;"
                 " not starting with . or -; at most 128 characters)"
             )
+        reporter = Reporter(job.datacenter, report)
         api = await DeploymentApi.connect(self)
         try:
-            current = await api.deployment()
-            self._refuse_paused(current)
-            if job.action == "rollback":
-                change = await self._rollback(api, current, job.version)
-            else:
-                change = await self._set_image(api, current, job.version)
-            await report(Progress(job.datacenter, change))
-            await self._wait(api, job.datacenter, report)
+            patch = await self._patch(api, job)
+            rules = Rules(self.timeout_seconds, self.poll_seconds, lost_after=_MISSED_READS)
+            await follow(_Rollout(self, api, patch, reporter), rules, reporter)
+        except DeployFailed as failure:  # as kubectl, the rollout's last line says why it failed
+            await reporter.say(str(failure), failed=True, topic="failed")
+            raise
         finally:
             api.close()
 
-    async def _set_image(self, api: DeploymentApi, current: Obj, version: str) -> str:
+    async def _patch(self, api: DeploymentApi, job: DeployJob) -> _Patch:
+        current = await api.deployment()
+        self._refuse_paused(current)
+        if job.action == "rollback":
+            return await self._rollback(api, current, job.version)
+        return self._set_image(current, job.version)
+
+    def _set_image(self, current: Obj, version: str) -> _Patch:
         """``kubectl set image``: patch the named containers, merged by name."""
         names = [container["name"] for container in containers(current["spec"]["template"])]
         if missing := [name for name in self.containers if name not in names]:
@@ -96,43 +94,22 @@ class KubernetesDeployer:
         patched = [{"name": name, "image": image} for name in self.containers]
         rv = current["metadata"]["resourceVersion"]
         spec = {"template": {"spec": {"containers": patched}}}
-        await api.patch({"metadata": {"resourceVersion": rv}, "spec": spec}, _STRATEGIC)
-        return f"set image deployment/{self.deployment} {self._pairs(image)}"
+        body = {"metadata": {"resourceVersion": rv}, "spec": spec}
+        return _Patch(
+            body, _STRATEGIC, f"set image deployment/{self.deployment} {self._pairs(image)}"
+        )
 
-    async def _rollback(self, api: DeploymentApi, current: Obj, version: str) -> str:
+    async def _rollback(self, api: DeploymentApi, current: Obj, version: str) -> _Patch:
         """``kubectl rollout undo`` when ``version`` is the previous revision, else set image."""
         image = f"{self.image}:{version}"
         before = previous(current, await api.replicasets(current))
         if before is None or not self._runs(before, image) or self._runs(current, image):
             why = "already running" if self._runs(current, image) else "not the previous revision"
-            return f"{await self._set_image(api, current, version)} ({version} is {why})"
-        await api.patch(undo_patch(current, before), _JSON_PATCH)
+            patch = self._set_image(current, version)
+            return _Patch(patch.body, patch.content_type, f"{patch.says} ({version} is {why})")
         to = f"to revision {revision(before)}"
-        return f"rollout undo deployment/{self.deployment} {to} ({self._pairs(image)})"
-
-    async def _wait(self, api: DeploymentApi, datacenter: str, report: ProgressSink) -> None:
-        """After the patch: follow the rollout; any failure is DeployFailed, reported as such."""
-        watch = _Watch(api, datacenter, report, self.poll_seconds)
-        try:
-            async with asyncio.timeout(self.timeout_seconds):
-                await watch.until_done()
-        except DeployFailed as failure:
-            await report(Progress(datacenter, str(failure), failed=True))
-            raise
-        except DeployError as error:  # unreachable, or refused: the Deployment may have changed
-            lost = DeployFailed(
-                f"{error} (deployment/{self.deployment} was patched; shipbot lost track of"
-                " its rollout)"
-            )
-            await report(Progress(datacenter, str(lost), failed=True))
-            raise lost from error
-        except TimeoutError:
-            timeout = DeployFailed(
-                f'deployment "{self.deployment}" did not finish rolling out'
-                f" within {self.timeout_seconds}s (last: {watch.said or 'no status'})"
-            )
-            await report(Progress(datacenter, str(timeout), failed=True))
-            raise timeout from None
+        says = f"rollout undo deployment/{self.deployment} {to} ({self._pairs(image)})"
+        return _Patch(undo_patch(current, before), _JSON_PATCH, says)
 
     def _refuse_paused(self, current: Obj) -> None:
         if current["spec"].get("paused"):
@@ -154,32 +131,44 @@ class KubernetesDeployer:
         return f"{self.namespace}/{self.deployment}"
 
 
-@dataclass
-class _Watch:
-    """Polls one Deployment like ``kubectl rollout status``, reporting each new message once."""
+@dataclass(frozen=True)
+class _Patch:
+    """A change to the Deployment, ready to send, and what kubectl would print for it."""
 
+    body: Obj | list[Obj]
+    content_type: str
+    says: str
+
+
+@dataclass(frozen=True)
+class _Rollout:
+    """The Kubernetes side of following one rollout (an integrations.follow.Tool): read the
+    Deployment like ``kubectl rollout status``."""
+
+    deployer: KubernetesDeployer
     api: DeploymentApi
-    datacenter: str
-    report: ProgressSink
-    poll_seconds: float
-    said: str = ""
+    patch: _Patch
+    reporter: Reporter
 
-    async def until_done(self) -> None:
-        missed = 0
-        while True:
-            try:
-                deployment = await self.api.deployment()
-            except DeployUnreachable as error:
-                missed += 1
-                if missed >= _MISSED_READS:
-                    raise
-                log.warning("%s; looking at the deployment again", error)
-            else:
-                missed = 0
-                message, done = rollout_status(deployment)
-                if message != self.said:
-                    await self.report(Progress(self.datacenter, message))
-                    self.said = message
-                if done:
-                    return
-            await asyncio.sleep(self.poll_seconds)
+    async def start(self) -> Obj:
+        patched = await self.api.patch(self.patch.body, self.patch.content_type)
+        await self.reporter.say(self.patch.says)
+        return patched
+
+    async def read(self, started: Obj) -> Seen:
+        message, done = rollout_status(await self.api.deployment())
+        await self.reporter.say(message)
+        return Seen.DONE if done else Seen.RUNNING
+
+    async def cancel(self, started: Obj | None) -> None:
+        """Nothing to cancel: the Deployment rolls on, and the domain rolls it back."""
+
+    def lost(self, started: Obj) -> str:
+        return (
+            f"deployment/{self.deployer.deployment} was patched; shipbot lost track of its rollout"
+        )
+
+    def overdue(self, started: Obj | None, last: str) -> str:
+        name, seconds = self.deployer.deployment, self.deployer.timeout_seconds
+        within = f"did not finish rolling out within {seconds}s"
+        return f'deployment "{name}" {within} (last: {last or "no status"})'

@@ -28,6 +28,7 @@ VERSIONS = ("v1", "v2", "v3")
 TRADE_IMAGE = "registry.example/trading/trade"
 LEAKED_TOKEN = "glpat-Leaked0123456789abcd"  # what tests/playbooks/leak.yml prints on failure
 LEAKED_BEARER = "k8s-s3cr3t-b34r3r-t0k3n"
+SLEEPY_TIMEOUT = 5  # seconds sleepy's playbook may run in staging (it sleeps for a minute)
 
 
 def write_catalog(
@@ -99,6 +100,15 @@ services:
     vars: {{leaked_token: "{LEAKED_TOKEN}", leaked_bearer: "{LEAKED_BEARER}"}}
     environments:
       staging: {{approvals: 0}}
+  sleepy:
+    deployer: ansible
+    playbook: {PLAYBOOKS / "sleep.yml"}
+    vars: {{pid_file: "{directory}/pids-{{{{ shipbot_request_id }}}}"}}
+    ansible: {{timeout_seconds: 600}}
+    environments:
+      staging:
+        approvals: 0
+        ansible: {{timeout_seconds: {SLEEPY_TIMEOUT}}}
   crowd:
     deployer: ansible
     playbook: {PLAYBOOKS / "ok.yml"}

@@ -12,6 +12,7 @@ import pytest
 from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
 from integrations.ansible import AnsibleDeployer
 from tests.fakes.recorders import ProgressRecorder
+from tests.processes import left_running, playbook_processes
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "deploy" / "site.yml"
@@ -192,16 +193,47 @@ async def test_unreachable_host_raises_deploy_unreachable(tmp_path: Path) -> Non
     assert str(caught.value).startswith("host 'web1' unreachable: Failed to connect to the host")
 
 
-async def test_timeout_raises_deploy_error(tmp_path: Path) -> None:
-    """A run that outlives its timeout is killed and reported as a DeployError."""
-    deployer = AnsibleDeployer(
-        PLAYBOOKS / "slow.yml",
-        vars={"marker_file": str(tmp_path / "marker"), "gate_file": str(tmp_path / "gate")},
-        timeout=2,
-    )
+def sleeper(tmp_path: Path, timeout_seconds: int = 3600) -> AnsibleDeployer:
+    """A deployer of sleep.yml, which names its processes in tmp_path/pids."""
+    pids = {"pid_file": str(tmp_path / "pids")}
+    return AnsibleDeployer(PLAYBOOKS / "sleep.yml", vars=pids, timeout_seconds=timeout_seconds)
+
+
+async def test_timeout_is_deploy_failed_naming_the_last_task(tmp_path: Path) -> None:
+    """A run that outlives timeout_seconds is stopped and fails as DeployFailed (the playbook
+    may have changed the target), naming the task it was at."""
     with pytest.raises(DeployError) as caught:
-        await deployer.run(job(), ProgressRecorder())
-    assert str(caught.value) == f"playbook {PLAYBOOKS / 'slow.yml'} timed out after 2s"
+        await sleeper(tmp_path, timeout_seconds=4).run(job(), ProgressRecorder())
+    expected = (
+        f"playbook {PLAYBOOKS / 'sleep.yml'} did not finish within 4s, so shipbot stopped it"
+        " (last: TASK [sleep])"
+    )
+    assert (DeployFailed, expected) == (type(caught.value), str(caught.value))
+
+
+async def test_timeout_leaves_no_process_running(tmp_path: Path) -> None:
+    """Out of time, ansible-playbook, its worker and the task's process all end."""
+    with pytest.raises(DeployFailed):
+        await sleeper(tmp_path, timeout_seconds=4).run(job(), ProgressRecorder())
+    assert (True, []) == ((tmp_path / "pids").exists(), left_running(tmp_path / "pids"))
+
+
+async def test_stopping_leaves_no_process_running(tmp_path: Path) -> None:
+    """Cancelled, ansible-playbook, its worker and the task's process all end."""
+    running = asyncio.create_task(sleeper(tmp_path).run(job(), ProgressRecorder()))
+    async with asyncio.timeout(30):
+        while not playbook_processes(tmp_path / "pids"):
+            await asyncio.sleep(0.05)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert [] == left_running(tmp_path / "pids")
+
+
+def test_timeout_must_be_positive() -> None:
+    """timeout_seconds below 1 is refused when the deployer is made."""
+    with pytest.raises(ValueError):
+        AnsibleDeployer(PLAYBOOKS / "ok.yml", timeout_seconds=0)
 
 
 async def test_slow_playbook_holds_until_the_gate_opens(tmp_path: Path) -> None:

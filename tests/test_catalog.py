@@ -141,7 +141,7 @@ def test_unknown_key_like_no_allowed_one_lists_them(tmp_path: Path) -> None:
             11,
             "unknown key 'owner' (allowed: approvals, approvers, datacenters, "
             "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure, "
-            "kubernetes, gitlab, argocd)",
+            "ansible, kubernetes, gitlab, argocd)",
         )
     ]
     assert expected == issues_of(path)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.app.wiring import deployers
 from bot.catalog.model import check_catalog, load_catalog
+from bot.catalog.settings import Settings
+from integrations.ansible import AnsibleDeployer
 from tests.test_catalog import issues_of, write
 
 KUBERNETES = """\
@@ -137,3 +140,55 @@ def test_pipeline_variables_merge_key_by_key(tmp_path: Path) -> None:
     """
     options = load_catalog(write(tmp_path, text)).services["web"].options_for("prod", "dc-a")
     assert {"TEAM": "front", "REGION": "east"} == options["variables"]
+
+
+ANSIBLE = """\
+notify: {releases_channel: C0RELEASES}
+services:
+  web-h5:
+    deployer: ansible
+    playbook: deploy/web-h5.yml
+    ansible: {timeout_seconds: 1800}
+    environments:
+      staging: {}
+      prod:
+        ansible: {timeout_seconds: 900}
+        datacenters:
+          dc-a: {ansible: {timeout_seconds: 600}}
+          dc-b:
+"""
+
+
+def test_ansible_timeout_is_given_at_three_levels(tmp_path: Path) -> None:
+    """An ansible service's timeout_seconds comes from the nearest of the data centre, the
+    environment and the service."""
+    service = load_catalog(write(tmp_path, ANSIBLE)).services["web-h5"]
+    targets = [("staging", ""), ("prod", "dc-a"), ("prod", "dc-b")]
+    expected = [{"timeout_seconds": seconds} for seconds in (1800, 600, 900)]
+    assert expected == [service.options_for(env, dc) for env, dc in targets]
+
+
+def test_ansible_timeout_must_be_positive(tmp_path: Path) -> None:
+    """timeout_seconds: 0 is refused on its line."""
+    text = ANSIBLE.replace("{timeout_seconds: 600}", "{timeout_seconds: 0}")
+    expected = [(12, "Input should be greater than 0, got 0")]
+    assert expected == issues_of(write(tmp_path, text))
+
+
+def test_ansible_options_on_another_deployer_are_refused(tmp_path: Path) -> None:
+    """ansible: options on a kubernetes service are reported at the stray key."""
+    text = KUBERNETES.replace("staging:\n", "staging:\n        ansible: {timeout_seconds: 60}\n")
+    expected = [(8, "ansible options given, but the service's deployer is kubernetes")]
+    assert expected == issues_of(write(tmp_path, text))
+
+
+def test_the_ansible_deployer_gets_its_target_s_timeout(tmp_path: Path) -> None:
+    """The worker's deployer of prod dc-a runs the playbook with dc-a's timeout."""
+    catalog = load_catalog(write(tmp_path, ANSIBLE))
+    deployer_for = deployers(catalog, Settings(), tmp_path, wake=no_news)
+    deployer = deployer_for("web-h5", "prod", "dc-a")
+    assert (AnsibleDeployer, 600) == (type(deployer), getattr(deployer, "timeout_seconds", None))
+
+
+async def no_news(topic: str, seconds: float) -> None:
+    """A Wake that never wakes anyone."""

@@ -73,7 +73,7 @@ def deployers(
                 return ArgoCDDeployer(token=_secret(settings.argocd_token), **options)
         if entry.playbook is None:  # the catalog's checks make this unreachable
             raise ValueError(f"{service} deploys with ansible but names no playbook")
-        return AnsibleDeployer(entry.playbook, entry.inventory, entry.vars, workdir)
+        return AnsibleDeployer(entry.playbook, entry.inventory, entry.vars, workdir, **options)
 
     return deployer_for
 

@@ -33,6 +33,7 @@ from bot.catalog.checks import checked, environment_problems, service_problems
 from bot.catalog.issues import CatalogIssue, at, issue
 from bot.catalog.keys import spelled
 from bot.catalog.options import (
+    AnsibleOptions,
     ArgoCDOptions,
     Deployer,
     DeployerOptions,
@@ -93,6 +94,7 @@ class Environment(_Model):
     rollback_approvals: int | None = Field(default=None, ge=0, strict=True)
     health_check: HealthCheck | None = None
     rollback_on_failure: bool = True
+    ansible: AnsibleOptions | None = None
     kubernetes: KubernetesOptions | None = None
     gitlab: GitLabOptions | None = None
     argocd: ArgoCDOptions | None = None
@@ -139,6 +141,7 @@ class Service(_Model):
     playbook: Path | None = None
     inventory: Path | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
+    ansible: AnsibleOptions | None = None
     kubernetes: KubernetesOptions | None = None
     gitlab: GitLabOptions | None = None
     argocd: ArgoCDOptions | None = None

@@ -1,10 +1,10 @@
 """Deployer options in the catalog: what each deployer needs to know, and how levels merge.
 
 A service names its deployer and may give that deployer's options under a key of the same
-name (``kubernetes:``, ``gitlab:``, ``argocd:``) at three levels: the service, one of its
-environments, and one data centre of that environment. The nearest level wins, key by key,
-so a service says what is common (the Deployment, the image) and a data centre says what is
-its own (its kube context, its Argo CD Application).
+name (``ansible:``, ``kubernetes:``, ``gitlab:``, ``argocd:``) at three levels: the service,
+one of its environments, and one data centre of that environment. The nearest level wins, key
+by key, so a service says what is common (the Deployment, the image) and a data centre says
+what is its own (its kube context, its Argo CD Application, its timeout).
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ class _Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     REQUIRED: ClassVar[tuple[str, ...]] = ()
+
+
+class AnsibleOptions(_Options):
+    """How long one run of the service's playbook may take. The playbook, its inventory and
+    vars are the service's own keys (``playbook``, ``inventory``, ``vars``)."""
+
+    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # default 3600
 
 
 class KubernetesOptions(_Options):
@@ -79,6 +86,7 @@ class ArgoCDOptions(_Options):
 class DeployerOptions(_Options):
     """The per-deployer option blocks one level may carry."""
 
+    ansible: AnsibleOptions | None = None
     kubernetes: KubernetesOptions | None = None
     gitlab: GitLabOptions | None = None
     argocd: ArgoCDOptions | None = None
@@ -87,12 +95,13 @@ class DeployerOptions(_Options):
 Deployer = Literal["ansible", "kubernetes", "gitlab", "argocd"]
 DEPLOYERS: tuple[str, ...] = get_args(Deployer)
 OPTION_KEYS = tuple(DeployerOptions.model_fields)  # the deployers that take an options block
-DEFAULT_TIMEOUTS = {"kubernetes": 600, "gitlab": 3600, "argocd": 600}  # as the deployers'
+# as the deployers' own defaults
+DEFAULT_TIMEOUTS = {"ansible": 3600, "kubernetes": 600, "gitlab": 3600, "argocd": 600}
 
 
 def timeout_of(deployer: str, options: dict[str, Any]) -> int:
-    """How long one run of ``deployer`` may take, in seconds (0: it sets no limit)."""
-    return int(options.get("timeout_seconds", DEFAULT_TIMEOUTS.get(deployer, 0)))
+    """How long one run of ``deployer`` may take, in seconds."""
+    return int(options.get("timeout_seconds", DEFAULT_TIMEOUTS[deployer]))
 
 
 def merged(deployer: str, *levels: object) -> dict[str, Any]:
@@ -109,8 +118,8 @@ def merged(deployer: str, *levels: object) -> dict[str, Any]:
 
 
 def required_options(deployer: str) -> tuple[str, ...]:
-    """The options ``deployer`` needs once the levels are merged (none for ansible: its keys
-    are the service's own)."""
+    """The options ``deployer`` needs once the levels are merged (none for ansible: its
+    playbook is the service's own key)."""
     field = DeployerOptions.model_fields.get(deployer)
     kind = _block_type(field.annotation) if field else None
     required: tuple[str, ...] = getattr(kind, "REQUIRED", ())
