@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from bot.domain.services import Services
 from bot.ports.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def under_lease(
+    services: Services, request_id: str, worker: str, work: Awaitable[T], *, stop_when_lost: bool
+) -> T:
+    """Await ``work`` while the lease is renewed, so the sweep leaves the run alone. When the
+    lease turns out lost (the run was ended elsewhere), ``stop_when_lost`` cancels this task."""
+    deploy = asyncio.current_task() if stop_when_lost else None
+    lease = asyncio.create_task(keep_lease(services, request_id, worker, deploy))
+    try:
+        return await work
+    finally:
+        lease.cancel()
 
 
 async def keep_lease(

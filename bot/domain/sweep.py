@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import time
 
-from bot.domain.deploys import finish
+from bot.domain.finish import finish_orphan
+from bot.domain.progress import settled
+from bot.domain.run import Outcome, cut_off
 from bot.domain.services import Services
 from bot.logcontext import bound
-from bot.models import DeployRequest, State, StepStatus
+from bot.models import DeployRequest, State
 from bot.ports.store import ExpireOutcome
 
 LOST = "the worker running this deploy stopped unexpectedly; check the targets before retrying"
@@ -32,13 +34,9 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
         request = await services.store.get(request_id)
         if request is None:
             continue
-        for step in request.steps:
-            if step.status is StepStatus.RUNNING:
-                step.status, step.detail = StepStatus.FAILED, "outcome unknown: its worker stopped"
-            elif step.status is StepStatus.WAITING:
-                step.status = StepStatus.SKIPPED
+        result = cut_off(request.steps, {}, LOST, Outcome.FAILED)
         with bound(request):
-            await finish(services, request, worker, LOST, orphan=True)
+            await finish_orphan(services, settled(request, result), worker, result)
         recovered.append(request_id)
     return recovered
 

@@ -1,0 +1,103 @@
+"""Ending a run: record its result once, hand its lane to the next request, then tell people.
+
+The record is one atomic, idempotent step of the store (state, steps, failure, history entry,
+the release a rollback undid): retried while Redis is unavailable, so a blip neither loses a
+deploy's outcome nor lets the sweep report it as lost (the caller keeps the lease renewed
+meanwhile). A retry whose first attempt was recorded (its answer lost) is told ALREADY and
+goes on as if it had been told FINISHED. Then the lane's next request is started (retried:
+starting is idempotent), and only then are people told, best effort.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.domain.patience import best_effort, patiently, until_answered
+from bot.domain.run import RunResult
+from bot.domain.services import Services
+from bot.models import DeployRequest, HistoryEntry, State
+from bot.ports.store import Finished, FinishOutcome, FinishRecord
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[FinishRecord], Awaitable[Finished]]
+
+
+async def finish(
+    services: Services, request: DeployRequest, worker: str, result: RunResult
+) -> State | None:
+    """End ``worker``'s run of ``request`` (its steps as ``request`` carries them, final) with
+    ``result``; returns the request's state as recorded."""
+    return await _end(services, services.store.finish, _record(request, worker, result))
+
+
+async def finish_orphan(
+    services: Services, request: DeployRequest, sweeper: str, result: RunResult
+) -> State | None:
+    """The same, by the sweep (``sweeper``), for a run whose worker is gone."""
+    return await _end(services, services.store.finish_orphan, _record(request, sweeper, result))
+
+
+async def _end(services: Services, recorder: Recorder, record: FinishRecord) -> State | None:
+    request_id = record.request.id
+    finished = await until_answered(lambda: recorder(record), f"record the end of {request_id}")
+    if finished.outcome is FinishOutcome.NOT_RUNNING:  # ended elsewhere: record nothing twice
+        log.warning("request %s was ended elsewhere (%s); not recorded", request_id, finished)
+        return finished.state
+    if finished.next:
+        await _start(services, finished.next)
+    await _tell(services, request_id)
+    return finished.state
+
+
+async def _start(services: Services, request_id: str) -> None:
+    """Its card first, so this update can't land after the next worker's; then its job."""
+    await best_effort(services.notifier.show(request_id), "show the next request")
+    await until_answered(lambda: services.queue.start(request_id), f"start {request_id}")
+
+
+async def _tell(services: Services, request_id: str) -> None:
+    """The final card, then the release note, or a word to the requester in its thread."""
+    show = services.notifier.show
+    await patiently(lambda: show(request_id, final=True), "show the final card")
+    final = await patiently(lambda: services.store.get(request_id), "read the ended request")
+    if final is not None and final.state is State.SUCCEEDED:
+        await patiently(lambda: services.notifier.released(final), "post the release note")
+    elif final is not None:
+        text = _failed(final)
+        await patiently(lambda: services.notifier.thread(final, text), "tell the requester")
+
+
+def _failed(request: DeployRequest) -> str:
+    ended = "was not run:" if request.not_run else "failed."
+    return f"<@{request.requester}> the {request.summary} {ended} {request.failure}"
+
+
+def _record(request: DeployRequest, worker: str, result: RunResult) -> FinishRecord:
+    return FinishRecord(
+        request=request,
+        worker=worker,
+        state=result.state,
+        failure=result.failure,
+        history=_history(request, result),
+    )
+
+
+def _history(request: DeployRequest, result: RunResult) -> HistoryEntry:
+    return HistoryEntry(
+        request_id=request.id,
+        action=request.action,
+        service=request.service,
+        environment=request.environment,
+        version=request.version,
+        state=result.state,
+        requester=request.requester,
+        approvers=request.approvers,
+        targets={s.target: s.status.value for s in request.steps},
+        started_at=request.started_at or time.time(),
+        finished_at=time.time(),
+        failure=result.failure,
+        undoes_version=request.undoes_version,
+    )

@@ -1,0 +1,111 @@
+"""Deploying a request data centre by data centre, as :mod:`bot.domain.run` values.
+
+Each target is deployed, recorded as running the new version, and checked by the
+environment's health check before the next one starts. The first failure (or Stop) ends the
+rollout: the targets not reached are skipped, and the ones it changed are returned to what
+they ran before (:mod:`bot.domain.undo`) unless the catalog says not to.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.catalog.model import HealthCheck
+from bot.domain.context import Run
+from bot.domain.patience import best_effort, until_answered
+from bot.domain.policy import mention
+from bot.domain.progress import StepEvent
+from bot.domain.run import Fate, Outcome, RunResult, TargetOutcome, halted, succeeded
+from bot.domain.undo import undo_changed
+from bot.models import StepStatus
+from bot.ports.deployer import DeployError, DeployFailed
+from bot.scrub import scrub
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Why a rollout stopped before its last target."""
+
+    why: str  # "dc-a: task 'x' failed ...", "stopped by <@U1> before dc-b"
+    outcome: Outcome  # FAILED or STOPPED
+
+
+async def roll_out(run: Run) -> RunResult:
+    """Deploy every target in order, or stop at the first failure and undo what changed."""
+    request, store = run.request, run.services.store
+    before = await until_answered(
+        lambda: store.current(request.service, request.environment), "read what runs where"
+    )
+    done, halt = await _in_order(run)
+    skipped = [TargetOutcome(t, Fate.SKIPPED) for t in request.targets[len(done) :]]
+    await run.board.ended(*skipped)
+    if halt is None:
+        return succeeded(done)
+    if run.environment.rollback_on_failure:
+        done = await undo_changed(run, done, before)
+    return halted([*done, *skipped], halt.why, halt.outcome, request.environment)
+
+
+async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
+    """The targets deployed, up to the first that failed; and why it stopped there, if it did."""
+    done: list[TargetOutcome] = []
+    for target in run.request.targets:
+        if who := await run.stop.asked():
+            why = f"stopped by {mention(who)} before {run.place(target)}"
+            return done, Halt(why, Outcome.STOPPED)
+        outcome = await _deploy_one(run, target)
+        await run.board.ended(outcome)
+        done.append(outcome)
+        if outcome.fate is not Fate.DEPLOYED:
+            stopped = Outcome.STOPPED if run.stop.who else Outcome.FAILED
+            return done, Halt(f"{run.place(target)}: {outcome.why}", stopped)
+    return done, None
+
+
+async def _deploy_one(run: Run, target: str) -> TargetOutcome:
+    await run.board.tell(StepEvent(target, StepStatus.RUNNING))
+    try:
+        work = run.deployer(target).run(run.job(target), run.reporter(target))
+        await run.stop.race(work)
+    except DeployFailed as error:  # the tool ran (or was stopped): the target may have changed
+        return _failed(target, Fate.FAILED, str(error))
+    except DeployError as error:
+        return _failed(target, Fate.REFUSED, str(error))
+    except Exception:  # a bug in a deployer must still end the request
+        log.exception("deployer crashed on %s", run.request.id)
+        return _failed(target, Fate.REFUSED, "internal error in the deployer")
+    await best_effort(run.services.store.record_deployed(run.request, target), "record")
+    return await _checked(run, target, run.environment.health_check)
+
+
+async def _checked(run: Run, target: str, health: HealthCheck | None) -> TargetOutcome:
+    """Deployed, once the health check (if any) passed."""
+    if health is None:
+        return TargetOutcome(target, Fate.DEPLOYED)
+    try:
+        await run.stop.race(_wait_healthy(run, health, target))
+    except DeployError as error:
+        return _failed(target, Fate.FAILED, str(error))
+    except Exception:  # a bug in the check: the new version may be unhealthy
+        log.exception("health check crashed on %s", run.request.id)
+        return _failed(target, Fate.FAILED, "internal error in the health check")
+    return TargetOutcome(target, Fate.DEPLOYED)
+
+
+async def _wait_healthy(run: Run, health: HealthCheck, target: str) -> None:
+    await run.services.health(
+        health.url_for(target),
+        datacenter=target,
+        report=run.reporter(target),
+        timeout=health.timeout_seconds,
+        successes=health.successes,
+        interval=health.interval_seconds,
+        max_attempts=health.max_attempts,
+    )
+
+
+def _failed(target: str, fate: Fate, why: str) -> TargetOutcome:
+    return TargetOutcome(target, fate, why=scrub(why))
