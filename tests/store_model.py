@@ -34,7 +34,8 @@ class Act:
     rid: str
     who: str
     delivery: str  # a Slack delivery: "" a fresh one (named when played), else maybe seen
-    flag: bool  # cancel: the caller allows a queued one; finish: succeeded; tick: a long one
+    flag: bool  # cancel: the caller allows a queued one; finish: succeeded; tick: a long one;
+    # orphan: its lease lapsed first
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Req:
     worker: str = ""
     stop_by: str = ""
     finished_by: str = ""
+    leased: bool = False  # its worker's lease is held
 
 
 class Model:
@@ -136,7 +138,7 @@ class Model:
             return Claim(ClaimOutcome.NOT_QUEUED, state=r.state)
         if self.head() != act.rid:
             return Claim(ClaimOutcome.WAITING, head=self.head())
-        r.worker = act.who
+        r.worker, r.leased = act.who, True
         return Claim(ClaimOutcome.RUNNING)
 
     def finish(self, act: Act, r: Req, orphan: bool = False) -> Finished:
@@ -146,12 +148,15 @@ class Model:
             return Finished(FinishOutcome.NOT_RUNNING, "", r.state)
         if not orphan and r.worker != act.who:
             return Finished(FinishOutcome.NOT_RUNNING, "", r.state)
+        if orphan and r.leased:  # its worker is alive after all
+            return Finished(FinishOutcome.NOT_RUNNING, "", r.state)
         r.finished_by, self.finished = act.who, self.finished + 1
         self.lane.remove(act.rid)
         final = State.SUCCEEDED if act.flag and not orphan else State.FAILED
         return Finished(FinishOutcome.FINISHED, self.head(), final)
 
     def orphan(self, act: Act, r: Req) -> Finished:
+        r.leased = r.leased and not act.flag
         return self.finish(Act("orphan", act.rid, SWEEPER, "", False), r, orphan=True)
 
     def expire(self, act: Act, r: Req) -> ExpireOutcome:

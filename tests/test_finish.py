@@ -127,15 +127,16 @@ async def test_while_the_final_write_fails_the_lease_is_kept(build: Build) -> No
 
 
 async def test_a_run_the_sweep_ended_first_is_not_recorded_again(build: Build) -> None:
-    """The sweep ends a run as lost while its worker is still deploying: the worker's lease
-    is lost, its deploy cancelled, and its own end records nothing (one history entry, one
-    word to the requester, from the sweep)."""
+    """The sweep ends a run as lost while its worker, cut off from Redis until its lease
+    lapsed, is still deploying: the worker's lease is lost, its deploy cancelled, and its own
+    end records nothing (one history entry, one word to the requester, from the sweep)."""
     kit, _ = build()
     kit.deployer.plan["deploy dc-a"] = "hang"
     request = await kit.queued("d-1")
     run = asyncio.create_task(run_request(kit.services, "d-1", "worker"))
     await kit.deployer.started("deploy dc-a")
     lost = cut_off((await kit.ended("d-1")).steps, {}, LOST, Outcome.FAILED)
+    await kit.store.redis.delete(kit.store.key.lease("d-1"))  # it lapsed
     await finish_orphan(kit.services, settled(request, lost), "sweeper", lost)
     with pytest.raises(asyncio.CancelledError):
         await run
@@ -143,3 +144,18 @@ async def test_a_run_the_sweep_ended_first_is_not_recorded_again(build: Build) -
     assert [LOST] == [entry.failure for entry in await kit.history()]
     assert 1 == len(kit.notifier.threads)
     assert LOST == (await kit.ended("d-1")).failure
+
+
+@pytest.mark.parametrize("blip", [Blip("claim"), Blip("claim", lost_answer=True)])
+async def test_a_blip_while_claiming_runs_the_request_once(build: Build, blip: Blip) -> None:
+    """The claim fails, or takes but its answer is lost: the worker claims again as the same
+    attempt and runs the request once, rather than leaving it to the sweep as lost."""
+    kit, blips = build(blip)
+    await kit.queued("d-1")
+    assert State.SUCCEEDED == await run_request(kit.services, "d-1", "worker")
+    assert 1 == blips.failed["claim"]
+    assert (["d-1"], 1) == (
+        [entry.request_id for entry in await kit.history()],
+        await audited(kit, "d-1", "running"),
+    )
+    assert ["d-1"] == kit.notifier.releases

@@ -1,4 +1,4 @@
-"""Log records for operators (bot/logs.py, bot/logcontext.py): text or JSON, the request's
+"""Log records for operators (bot/app/logs.py, bot/logcontext.py): text or JSON, the request's
 fields, tracebacks kept and scrubbed."""
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ async def test_an_internal_error_is_logged_at_error_with_the_request() -> None:
     at ERROR, its scrubbed traceback, the request the domain had bound, and who asked."""
 
     async def broken(ack: Any, body: dict[str, Any]) -> None:
-        logcontext.bind(REQUEST)  # as bot/approvals.py does once it has read the request
+        logcontext.bind(REQUEST)  # as bot/domain/approvals.py does once it has read the request
         raise RuntimeError(f"bug near {TOKEN}")
 
     notifier, click = Told(), {"user": {"id": "U0ALICE"}, "channel": {"id": "C0DEPLOY"}}

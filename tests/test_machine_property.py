@@ -70,6 +70,8 @@ async def perform(store: RedisStore, model: Model, act: Act) -> object:
             ended = State.SUCCEEDED if act.flag else State.FAILED
             return await store.finish(finish_record(r, who, ended, "" if act.flag else "broke"))
         case "orphan":
+            if act.flag:  # its lease lapsed: the worker is gone
+                await store.redis.delete(store.key.lease(r.id))
             return await store.finish_orphan(finish_record(r, SWEEPER, State.FAILED, "lost"))
         case "expire":
             return await store.expire(r, SWEEPER)

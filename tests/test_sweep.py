@@ -104,6 +104,7 @@ async def test_lost_lease_stops_the_deploy(services: Services) -> None:
     await services.store.create(r)
     await services.store.claim(r, "worker:slow")
     assert await services.store.renew_lease("d-1", "worker:slow")
+    await services.store.redis.delete(services.store.key.lease("d-1"))  # it lapsed: gone?
     await services.store.finish_orphan(finish_record(r, "sweeper", State.FAILED, LOST))
     assert not await services.store.renew_lease("d-1", "worker:slow")
 

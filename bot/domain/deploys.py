@@ -13,6 +13,7 @@ import logging
 
 from bot.domain.context import Run
 from bot.domain.finish import finish
+from bot.domain.ids import new_attempt_id
 from bot.domain.leases import under_lease
 from bot.domain.patience import until_answered
 from bot.domain.progress import Board
@@ -24,7 +25,7 @@ from bot.domain.services import Services
 from bot.domain.stop import StopWatch
 from bot.logcontext import bind
 from bot.models import Action, DeployRequest, State
-from bot.ports.store import ClaimOutcome
+from bot.ports.store import Claim, ClaimOutcome
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,20 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
         log.warning("request %s not found; nothing to run", request_id)
         return None
     bind(request)  # the records of this run carry its id, service and environment
-    claim = await services.store.claim(request, worker)
+    claim = await _claim(services, request, worker)
     if claim.outcome is not ClaimOutcome.RUNNING:
         log.info("request %s not run: %s", request_id, claim)
         return None
     reread = await until_answered(lambda: services.store.get(request_id), f"read {request_id}")
     return await _run_claimed(services, reread or request, worker)
+
+
+async def _claim(services: Services, request: DeployRequest, worker: str) -> Claim:
+    """Claim it, retried through Redis blips as one attempt: a retry whose first answer was
+    lost is answered RUNNING again, so a claim that took is never left to the sweep."""
+    attempt = new_attempt_id()
+    claiming = f"claim {request.id}"
+    return await until_answered(lambda: services.store.claim(request, worker, attempt), claiming)
 
 
 async def _run_claimed(services: Services, request: DeployRequest, worker: str) -> State | None:
@@ -54,9 +63,9 @@ async def _run_claimed(services: Services, request: DeployRequest, worker: str) 
         result = await under_lease(services, request.id, worker, running, stop_when_lost=True)
     except asyncio.CancelledError:  # stopping, timed out, or the lease was lost
         cut_off = board.cut_off(STOPPED, Outcome.STOPPED)
-        await _finish(services, board.request(cut_off), worker, cut_off)
+        await finish(services, board.request(cut_off), worker, cut_off)
         raise
-    return await _finish(services, board.request(result), worker, result)
+    return await finish(services, board.request(result), worker, result)
 
 
 async def _result(services: Services, request: DeployRequest, board: Board) -> RunResult:
@@ -95,12 +104,3 @@ async def _rolled_out(services: Services, request: DeployRequest, board: Board) 
         return await roll_out(Run(services, request, environment, board, stop))
     finally:
         stop.close()
-
-
-async def _finish(
-    services: Services, request: DeployRequest, worker: str, result: RunResult
-) -> State | None:
-    """Record the end, keeping the lease meanwhile (a lost one stops nothing now: it may be
-    this very record that ended the run)."""
-    ending = finish(services, request, worker, result)
-    return await under_lease(services, request.id, worker, ending, stop_when_lost=False)

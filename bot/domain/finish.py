@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.domain.leases import under_lease
 from bot.domain.patience import best_effort, patiently, until_answered
 from bot.domain.run import RunResult
 from bot.domain.services import Services
@@ -29,20 +30,27 @@ async def finish(
     services: Services, request: DeployRequest, worker: str, result: RunResult
 ) -> State | None:
     """End ``worker``'s run of ``request`` (its steps as ``request`` carries them, final) with
-    ``result``; returns the request's state as recorded."""
-    return await _end(services, services.store.finish, _record(request, worker, result))
+    ``result``; returns the request's state as recorded. The lease is renewed until the end is
+    recorded (a lost one stops nothing now: it may be this very record that ended the run)."""
+    recording = _recorded(services.store.finish, _record(request, worker, result))
+    kept = under_lease(services, request.id, worker, recording, stop_when_lost=False)
+    return await _end(services, request.id, await kept)
 
 
 async def finish_orphan(
     services: Services, request: DeployRequest, sweeper: str, result: RunResult
 ) -> State | None:
     """The same, by the sweep (``sweeper``), for a run whose worker is gone."""
-    return await _end(services, services.store.finish_orphan, _record(request, sweeper, result))
+    record = _record(request, sweeper, result)
+    return await _end(services, request.id, await _recorded(services.store.finish_orphan, record))
 
 
-async def _end(services: Services, recorder: Recorder, record: FinishRecord) -> State | None:
-    request_id = record.request.id
-    finished = await until_answered(lambda: recorder(record), f"record the end of {request_id}")
+async def _recorded(recorder: Recorder, record: FinishRecord) -> Finished:
+    what = f"record the end of {record.request.id}"
+    return await until_answered(lambda: recorder(record), what)
+
+
+async def _end(services: Services, request_id: str, finished: Finished) -> State | None:
     if finished.outcome is FinishOutcome.NOT_RUNNING:  # ended elsewhere: record nothing twice
         log.warning("request %s was ended elsewhere (%s); not recorded", request_id, finished)
         return finished.state

@@ -38,6 +38,9 @@ async def keep_lease(
         except StoreUnavailable:
             log.warning("could not renew the lease of %s; Redis unavailable", request_id)
             continue
+        except Exception:  # a bug must not end the renewals silently: the sweep would step in
+            log.exception("renewing the lease of %s broke; trying again", request_id)
+            continue
         if not held:
             log.error("lease of %s lost: it was ended elsewhere; stopping", request_id)
             if deploy is not None:

@@ -19,6 +19,7 @@ T = TypeVar("T")
 
 FIRST_DELAY, LONGEST_DELAY = 0.05, 1.0  # seconds between attempts, doubling up to the longest
 TELLING_ATTEMPTS = 60  # about a minute for what only tells people
+PATIENT_ATTEMPTS = 10  # failures said as warnings; past them, as an error every tenth
 
 
 async def until_answered(call: Callable[[], Awaitable[T]], what: str) -> T:
@@ -52,9 +53,17 @@ async def _retried(call: Callable[[], Awaitable[T]], what: str, attempts: int | 
         except StoreUnavailable as error:
             if attempt == attempts:
                 raise
-            log.warning("could not %s (%s); trying again in %.2fs", what, error, delay)
+            _complain(attempt, "could not %s (%s); trying again in %.2fs", what, error, delay)
         await asyncio.sleep(delay)
     raise AssertionError("the delays never end")  # pragma: no cover
+
+
+def _complain(attempt: int, message: str, *args: object) -> None:
+    """A warning for the first attempts; then an error every tenth: it is no blip any more."""
+    if attempt < PATIENT_ATTEMPTS:
+        log.warning(message, *args)
+    elif attempt % PATIENT_ATTEMPTS == 0:
+        log.error(message + " (attempt %d)", *args, attempt)
 
 
 def _delays() -> Iterator[float]:

@@ -45,10 +45,12 @@ async def hand_over(services: Services, request_id: str, start_now: bool) -> Non
 
 def entry_revision(catalog: Catalog, service: str) -> str:
     """A fingerprint of one service's catalog entry: what a request was checked and approved
-    against. Edits to other services leave it alone. Computed once per catalog file."""
+    against. Edits to other services leave it alone, and so does a new shipbot release that
+    adds a catalog key with a default: keys left at their defaults are not fingerprinted.
+    Computed once per catalog file."""
     key = (catalog.revision, service)
     if key not in _FINGERPRINTS:
-        entry = catalog.services[service].model_dump_json().encode()
+        entry = catalog.services[service].model_dump_json(exclude_defaults=True).encode()
         _FINGERPRINTS[key] = hashlib.sha256(entry).hexdigest()[:12]
     return _FINGERPRINTS[key]
 

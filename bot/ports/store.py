@@ -14,7 +14,13 @@ from bot.models import AuditEvent, Created, Deployed, DeployRequest, HistoryEntr
 
 
 class StoreUnavailable(Exception):
-    """The store could not be reached or answered with an error; nothing was changed by us."""
+    """The store could not be reached, or cannot take writes for now (loading, read-only
+    during a failover, out of memory); nothing was changed by us. Worth retrying."""
+
+
+class StoreFailed(Exception):
+    """The store refused what was asked for a reason retrying will not mend (a script that
+    stopped on an error, a key of the wrong type): a bug, logged with its traceback."""
 
 
 # What the transitions answer (see bot/machine.py for the transitions themselves). REPLAY: the
@@ -133,7 +139,7 @@ class Store(Protocol):
     ) -> Ended: ...
     async def expire(self, r: DeployRequest, actor: str) -> ExpireOutcome: ...
     async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> StopAsked: ...
-    async def claim(self, r: DeployRequest, worker: str) -> Claim: ...
+    async def claim(self, r: DeployRequest, worker: str, attempt: str = "") -> Claim: ...
     # finish: the claiming worker ends its run: final state and steps, out of its lane, the
     # history entry, and the release a successful rollback undid marked rolled back; at once.
     async def finish(self, record: FinishRecord) -> Finished: ...

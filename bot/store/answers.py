@@ -8,6 +8,7 @@ An unknown key or a missing field without a default is an error, not a silent mi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import typing
 from typing import Any, TypeVar
@@ -19,10 +20,9 @@ T = TypeVar("T")
 
 def decode(raw: str | bytes, kind: type[T]) -> T:
     """The answer ``raw`` as a ``kind``, a frozen dataclass with an ``outcome`` enum field."""
-    hints = typing.get_type_hints(kind)
-    fields = {f.name for f in dataclasses.fields(kind)}  # type: ignore[arg-type]
+    hints = _hints(kind)  # type: ignore[arg-type]  # a class is hashable
     data = json.loads(raw)
-    unknown = set(data) - fields
+    unknown = set(data) - set(hints)
     if unknown:
         raise ValueError(f"{kind.__name__} has no fields {sorted(unknown)}: {data}")
     return kind(**{name: _typed(hints[name], value) for name, value in data.items()})
@@ -44,6 +44,13 @@ def created(raw: str | bytes) -> Created | None:
     newest = data["newest"]
     workers = Workers(int(data["alive"]), float(newest) if newest else None)
     return Created(State(data["state"]), data["head"], data["ahead"], workers)
+
+
+@functools.cache
+def _hints(kind: type[Any]) -> dict[str, Any]:
+    """The types of ``kind``'s fields, by name (read once per kind)."""
+    hints = typing.get_type_hints(kind)
+    return {f.name: hints[f.name] for f in dataclasses.fields(kind)}
 
 
 def _typed(hint: Any, value: Any) -> Any:

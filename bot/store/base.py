@@ -7,9 +7,18 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 from redis import asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import (
+    ClusterDownError,
+    ConnectionError,
+    InvalidResponse,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    TimeoutError,
+    TryAgainError,
+)
 
-from bot.ports.store import StoreUnavailable
+from bot.ports.store import StoreFailed, StoreUnavailable
 from bot.store.keys import Keys
 from bot.store.scripts import Loaded
 
@@ -17,17 +26,31 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+# Redis cannot serve for now: unreachable, loading (a ConnectionError), a replica during a
+# failover, out of memory, no master. Any other error it answers is a bug.
+_PASSING = (ConnectionError, TimeoutError, InvalidResponse, ReadOnlyError, OutOfMemoryError)
+_PASSING_TOO = (ClusterDownError, TryAgainError)
+_PASSING_WORDS = ("MASTERDOWN", "BUSY", "NOREPLICAS")
+
+
 def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Redis errors out of ``fn`` become :class:`StoreUnavailable`."""
+    """Redis errors out of ``fn`` become :class:`StoreUnavailable` when Redis cannot serve for
+    now, :class:`StoreFailed` when it refused what was asked."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await fn(*args, **kwargs)
         except RedisError as error:
-            raise StoreUnavailable(type(error).__name__) from None
+            if _passing(error):
+                raise StoreUnavailable(type(error).__name__) from None
+            raise StoreFailed(f"{type(error).__name__}: {error}") from error
 
     return wrapper
+
+
+def _passing(error: RedisError) -> bool:
+    return isinstance(error, _PASSING + _PASSING_TOO) or str(error).startswith(_PASSING_WORDS)
 
 
 class StoreBase:

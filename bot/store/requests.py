@@ -150,11 +150,13 @@ class RedisStore(HistoryStore, SignalStore):
         return asked
 
     @translated
-    async def claim(self, r: DeployRequest, worker: str) -> Claim:
-        """Start running r if it heads its lane; the worker then holds a lease on it."""
+    async def claim(self, r: DeployRequest, worker: str, attempt: str = "") -> Claim:
+        """Start running r if it heads its lane; the worker then holds a lease on it. The same
+        ``attempt`` again (a retry whose answer was lost) is answered RUNNING again."""
         raw = await self._run(
-            scripts.CLAIM, r, actor=worker, now=self.clock(), lease_seconds=self.lease_seconds
-        )
+            scripts.CLAIM, r, actor=worker, now=self.clock(), lease_seconds=self.lease_seconds,
+            attempt=attempt,
+        )  # fmt: skip
         return answers.decode(raw, Claim)
 
     @translated

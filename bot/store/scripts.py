@@ -147,7 +147,7 @@ END = Script(
 CLAIM = Script(
     "claim",
     keys=("req", "audit", "lane", "lease", "running"),
-    args=("actor", "now", "lease_seconds"),
+    args=("actor", "now", "lease_seconds", "attempt"),
 )
 STOP = Script("stop", keys=("req", "audit", "seen"), args=("actor", "now"))
 EXPIRE = Script("expire", keys=("req", "audit", "approvers", "open"), args=("actor", "now"))

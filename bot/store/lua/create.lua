@@ -3,6 +3,7 @@
 -- A.gone_after seconds, by Redis's clock).
 -- Answers {outcome = 'created', state, head, ahead, alive, newest} or {outcome = 'replay'}.
 if replayed() then return answer({outcome = 'replay'}) end
+if state_of(K.req) ~= '' then error('shipbot: request id ' .. A.id .. ' exists') end
 redis.call('HSET', K.req, unpack(A.fields))
 redis.call('ZADD', K.open, A.now, A.id)
 move(K.req, 'create', redis.call('HGET', K.req, 'version'))

@@ -1,5 +1,5 @@
 -- finish: a run ended, in one step. A.event is succeed or fail, by the worker that claimed
--- it (A.actor), or orphan, by the sweep (A.actor), whoever claimed it. Saves the final steps
+-- it (A.actor), or orphan, by the sweep (A.actor), whoever claimed it, once its lease lapsed. Saves the final steps
 -- and failure, ends the request (closed, out of its lane, its lease and the running set),
 -- appends A.entry to the history, and when a rollback succeeded, rolls back the release it
 -- undid (A.undoes, K.undone_req; by A.undoer). Idempotent: the same actor again writes nothing.
@@ -15,6 +15,10 @@ if state ~= 'running' then
   return answer({outcome = 'not_running', next = '', state = state})
 end
 if A.event ~= 'orphan' and redis.call('HGET', K.req, 'worker') ~= A.actor then
+  return answer({outcome = 'not_running', next = '', state = state})
+end
+if A.event == 'orphan' and redis.call('EXISTS', K.lease) == 1 then
+  -- its worker renewed the lease since the sweep found it lapsed: it is alive after all
   return answer({outcome = 'not_running', next = '', state = state})
 end
 redis.call('HSET', K.req, 'steps', A.steps, 'failure', A.failure, 'finished_by', A.actor)
