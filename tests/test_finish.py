@@ -14,7 +14,7 @@ import pytest
 from bot.domain.deploys import run_request
 from bot.domain.finish import finish_orphan
 from bot.domain.progress import settled
-from bot.domain.run import Outcome, cut_off
+from bot.domain.run import RunOutcome, cut_off
 from bot.domain.sweep import LOST
 from bot.models import Action, State
 from bot.store.requests import RedisStore, connect
@@ -135,7 +135,7 @@ async def test_a_run_the_sweep_ended_first_is_not_recorded_again(build: Build) -
     request = await kit.queued("d-1")
     run = asyncio.create_task(run_request(kit.services, "d-1", "worker"))
     await kit.deployer.started("deploy dc-a")
-    lost = cut_off((await kit.ended("d-1")).steps, {}, LOST, Outcome.FAILED)
+    lost = cut_off((await kit.ended("d-1")).steps, {}, LOST, RunOutcome.FAILED)
     await kit.store.redis.delete(kit.store.key.lease("d-1"))  # it lapsed
     await finish_orphan(kit.services, settled(request, lost), "sweeper", lost)
     with pytest.raises(asyncio.CancelledError):

@@ -15,7 +15,7 @@ from bot.domain.context import Run
 from bot.domain.deploys import STOPPED, run_request
 from bot.domain.progress import Board
 from bot.domain.rollout import roll_out
-from bot.domain.run import Fate, Outcome, RunResult, TargetOutcome
+from bot.domain.run import Fate, RunOutcome, RunResult, TargetOutcome
 from bot.domain.stop import StopWatch
 from bot.models import DeployRequest, State
 from bot.store.requests import RedisStore, connect
@@ -53,7 +53,7 @@ async def test_each_datacenter_is_deployed_in_order(kit: Kit) -> None:
     result = await rolled_out(kit, await kit.queued("d-1"))
     assert ["deploy dc-a v2", "deploy dc-b v2", "deploy dc-c v2"] == kit.deployer.jobs
     expected = [TargetOutcome(t, Fate.DEPLOYED) for t in ("dc-a", "dc-b", "dc-c")]
-    assert RunResult(Outcome.SUCCEEDED, tuple(expected)) == result
+    assert RunResult(RunOutcome.SUCCEEDED, tuple(expected)) == result
 
 
 async def test_a_succeeded_run_is_recorded_and_announced(kit: Kit) -> None:
@@ -81,7 +81,7 @@ async def test_the_first_failure_stops_the_rollout_and_rolls_back_newest_first(k
         TargetOutcome("dc-c", Fate.SKIPPED),
     )
     failure = f"dc-b: {FAILED_IN} dc-b. dc-b rolled back to v1; dc-a rolled back to v1."
-    assert RunResult(Outcome.FAILED, expected, failure) == result
+    assert RunResult(RunOutcome.FAILED, expected, failure) == result
 
 
 async def test_a_failed_run_is_recorded_as_its_card_and_history_show_it(kit: Kit) -> None:
@@ -207,7 +207,7 @@ async def test_stop_while_a_target_deploys_cancels_it(kit: Kit) -> None:
         kit.deployer.cancelled,
         kit.deployer.jobs,
     )
-    assert Outcome.STOPPED == result.outcome
+    assert RunOutcome.STOPPED == result.outcome
     assert "dc-a: stopped by <@U0ALICE>. dc-a rolled back to v1." == result.failure
     assert [Fate.ROLLED_BACK, Fate.SKIPPED, Fate.SKIPPED] == [t.fate for t in result.targets]
 
@@ -220,7 +220,7 @@ async def test_stop_between_targets_starts_no_other(kit: Kit) -> None:
     result = await rolled_out(kit, request)
     assert ["deploy dc-a v2", "rollback dc-a v1"] == kit.deployer.jobs
     assert "stopped by <@U0ALICE> before dc-b. dc-a rolled back to v1." == result.failure
-    assert Outcome.STOPPED == result.outcome
+    assert RunOutcome.STOPPED == result.outcome
 
 
 async def test_progress_is_shown_and_the_tool_link_kept(kit: Kit) -> None:

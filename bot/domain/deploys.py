@@ -20,7 +20,7 @@ from bot.domain.progress import Board
 from bot.domain.requests import entry_revision, environment_of
 from bot.domain.rollbacks import stale_rollback
 from bot.domain.rollout import roll_out
-from bot.domain.run import Outcome, RunResult, not_run
+from bot.domain.run import RunOutcome, RunResult, not_run
 from bot.domain.services import Services
 from bot.domain.stop import StopWatch
 from bot.logcontext import bind
@@ -62,7 +62,7 @@ async def _run_claimed(services: Services, request: DeployRequest, worker: str) 
     try:
         result = await under_lease(services, request.id, worker, running, stop_when_lost=True)
     except asyncio.CancelledError:  # stopping, timed out, or the lease was lost
-        cut_off = board.cut_off(STOPPED, Outcome.STOPPED)
+        cut_off = board.cut_off(STOPPED, RunOutcome.STOPPED)
         await finish(services, board.request(cut_off), worker, cut_off)
         raise
     return await finish(services, board.request(result), worker, result)
@@ -76,7 +76,7 @@ async def _result(services: Services, request: DeployRequest, board: Board) -> R
         return await _rolled_out(services, request, board)
     except Exception:
         log.exception("deploy %s broke off", request.id)
-        return board.cut_off(INTERNAL, Outcome.FAILED)
+        return board.cut_off(INTERNAL, RunOutcome.FAILED)
 
 
 async def _why_not_run(services: Services, request: DeployRequest) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.patience import best_effort
-from bot.domain.run import CUT_OFF_DETAIL, Fate, Outcome, RunResult, TargetOutcome, cut_off
+from bot.domain.run import CUT_OFF_DETAIL, Fate, RunOutcome, RunResult, TargetOutcome, cut_off
 from bot.domain.services import Services
 from bot.models import DeployRequest, Step, StepStatus
 
@@ -85,7 +85,7 @@ class Board:
         self._known.update((t.target, t) for t in targets)
         await self.tell(*map(ended, targets))
 
-    def cut_off(self, why: str, outcome: Outcome) -> RunResult:
+    def cut_off(self, why: str, outcome: RunOutcome) -> RunResult:
         """The result of a run that ended before it could say how (see run.cut_off)."""
         return cut_off(self.steps, self._known, why, outcome)
 

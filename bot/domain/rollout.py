@@ -16,7 +16,7 @@ from bot.domain.context import Run
 from bot.domain.patience import best_effort, until_answered
 from bot.domain.policy import mention
 from bot.domain.progress import StepEvent
-from bot.domain.run import Fate, Outcome, RunResult, TargetOutcome, halted, succeeded
+from bot.domain.run import Fate, RunOutcome, RunResult, TargetOutcome, halted, succeeded
 from bot.domain.undo import undo_changed
 from bot.models import StepStatus
 from bot.ports.deployer import DeployError, DeployFailed
@@ -30,7 +30,7 @@ class Halt:
     """Why a rollout stopped before its last target."""
 
     why: str  # "dc-a: task 'x' failed ...", "stopped by <@U1> before dc-b"
-    outcome: Outcome  # FAILED or STOPPED
+    outcome: RunOutcome  # FAILED or STOPPED
 
 
 async def roll_out(run: Run) -> RunResult:
@@ -55,12 +55,12 @@ async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
     for target in run.request.targets:
         if who := await run.stop.asked():
             why = f"stopped by {mention(who)} before {run.place(target)}"
-            return done, Halt(why, Outcome.STOPPED)
+            return done, Halt(why, RunOutcome.STOPPED)
         outcome = await _deploy_one(run, target)
         await run.board.ended(outcome)
         done.append(outcome)
         if outcome.fate is not Fate.DEPLOYED:
-            stopped = Outcome.STOPPED if run.stop.who else Outcome.FAILED
+            stopped = RunOutcome.STOPPED if run.stop.who else RunOutcome.FAILED
             return done, Halt(f"{run.place(target)}: {outcome.why}", stopped)
     return done, None
 

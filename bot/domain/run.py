@@ -14,7 +14,7 @@ from enum import StrEnum
 from bot.models import State, Step, StepStatus
 
 
-class Outcome(StrEnum):
+class RunOutcome(StrEnum):
     """How a run ended, as a whole."""
 
     SUCCEEDED = "succeeded"  # every target deployed (and checked)
@@ -93,27 +93,29 @@ class RunResult:
     speak for (the sweep's, for targets that ended before their worker was lost) is left as
     its step shows."""
 
-    outcome: Outcome
+    outcome: RunOutcome
     targets: tuple[TargetOutcome, ...]
     failure: str = ""  # the sentence people read; "" when it succeeded
 
     @property
     def state(self) -> State:
         """The request's final state."""
-        return State.SUCCEEDED if self.outcome is Outcome.SUCCEEDED else State.FAILED
+        return State.SUCCEEDED if self.outcome is RunOutcome.SUCCEEDED else State.FAILED
 
 
 def succeeded(targets: Sequence[TargetOutcome]) -> RunResult:
-    return RunResult(Outcome.SUCCEEDED, tuple(targets))
+    return RunResult(RunOutcome.SUCCEEDED, tuple(targets))
 
 
 def not_run(targets: Sequence[str], why: str) -> RunResult:
     """Nothing was started, for ``why`` (a sentence for people)."""
-    return RunResult(Outcome.NOT_RUN, tuple(TargetOutcome(t, Fate.UNTOUCHED) for t in targets), why)
+    return RunResult(
+        RunOutcome.NOT_RUN, tuple(TargetOutcome(t, Fate.UNTOUCHED) for t in targets), why
+    )
 
 
 def halted(
-    targets: Sequence[TargetOutcome], why: str, outcome: Outcome, environment: str
+    targets: Sequence[TargetOutcome], why: str, outcome: RunOutcome, environment: str
 ) -> RunResult:
     """The run stopped at ``why`` ("dc-a: ...", "stopped by ..."); the targets it returned to
     what ran before are named after it, newest first."""
@@ -123,7 +125,7 @@ def halted(
 
 
 def cut_off(
-    steps: Sequence[Step], known: Mapping[str, TargetOutcome], why: str, outcome: Outcome
+    steps: Sequence[Step], known: Mapping[str, TargetOutcome], why: str, outcome: RunOutcome
 ) -> RunResult:
     """A run that ended before it could say how (its worker was stopped, lost or broke): the
     targets it knew the end of as it knew them, the one it was changing unknown, the ones it

@@ -14,7 +14,7 @@ import time
 
 from bot.domain.finish import finish_orphan
 from bot.domain.progress import settled
-from bot.domain.run import Outcome, cut_off
+from bot.domain.run import RunOutcome, cut_off
 from bot.domain.services import Services
 from bot.logcontext import bound
 from bot.models import DeployRequest, State
@@ -34,7 +34,7 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
         request = await services.store.get(request_id)
         if request is None:
             continue
-        result = cut_off(request.steps, {}, LOST, Outcome.FAILED)
+        result = cut_off(request.steps, {}, LOST, RunOutcome.FAILED)
         with bound(request):
             await finish_orphan(services, settled(request, result), worker, result)
         recovered.append(request_id)
