@@ -230,6 +230,36 @@ async def test_stopping_leaves_no_process_running(tmp_path: Path) -> None:
     assert [] == left_running(tmp_path / "pids")
 
 
+async def test_a_run_that_outlasts_the_stop_wait_is_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopped, a run whose runner thread has not ended within the stop wait is logged as a
+    warning naming the playbook, which may still be running."""
+    started, release = threading.Event(), threading.Event()
+
+    def stuck_runner(**kwargs: object) -> None:
+        started.set()
+        release.wait(30)
+        raise OSError("released")  # the thread ends as a run that could not start
+
+    monkeypatch.setattr("integrations.ansible.ansible_runner.run", stuck_runner)
+    monkeypatch.setattr("integrations.ansible._STOP_WAIT", 0.1)
+    deployer = marker_deployer(tmp_path)
+    running = asyncio.create_task(deployer.run(job(), ProgressRecorder()))
+    try:
+        await asyncio.to_thread(started.wait, 30)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    finally:
+        release.set()
+    expected = (
+        f"playbook {deployer.playbook} did not end within 0.1s of being stopped;"
+        " it may still be running"
+    )
+    assert [expected] == [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_timeout_must_be_positive() -> None:
     """timeout_seconds below 1 is refused when the deployer is made."""
     with pytest.raises(ValueError):
