@@ -13,6 +13,7 @@ from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnrea
 from integrations.ansible import AnsibleDeployer
 from tests.fakes.recorders import ProgressRecorder
 from tests.processes import left_running, playbook_processes
+from tests.waiting import until
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "deploy" / "site.yml"
@@ -39,13 +40,6 @@ def marker_deployer(tmp_path: Path, playbook: str = "ok.yml", **vars: object) ->
 
 def demo_site(tmp_path: Path, environment: str = "staging", datacenter: str = "dc-a") -> Path:
     return tmp_path / "demo-site" / environment / datacenter
-
-
-async def wait_for_message(recorder: ProgressRecorder, message: str) -> None:
-    """Wait (up to 30 s) until the deploy has reported ``message``."""
-    async with asyncio.timeout(30):
-        while message not in recorder.messages:
-            await asyncio.sleep(0.05)
 
 
 async def test_success_reports_each_step(tmp_path: Path) -> None:
@@ -221,9 +215,7 @@ async def test_timeout_leaves_no_process_running(tmp_path: Path) -> None:
 async def test_stopping_leaves_no_process_running(tmp_path: Path) -> None:
     """Cancelled, ansible-playbook, its worker and the task's process all end."""
     running = asyncio.create_task(sleeper(tmp_path).run(job(), ProgressRecorder()))
-    async with asyncio.timeout(30):
-        while not playbook_processes(tmp_path / "pids"):
-            await asyncio.sleep(0.05)
+    await until(lambda: playbook_processes(tmp_path / "pids"), "the playbook running", timeout=30)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
@@ -271,7 +263,7 @@ async def test_slow_playbook_holds_until_the_gate_opens(tmp_path: Path) -> None:
     recorder = ProgressRecorder()
     deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
     running = asyncio.create_task(deployer.run(job(), recorder))
-    await wait_for_message(recorder, "TASK [wait for gate]")
+    await until(lambda: "TASK [wait for gate]" in recorder.messages, "the gate task", timeout=30)
     held = not running.done()
     (tmp_path / "gate").touch()
     await running
@@ -283,7 +275,7 @@ async def test_cancelling_run_stops_the_playbook(tmp_path: Path) -> None:
     recorder = ProgressRecorder()
     deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
     running = asyncio.create_task(deployer.run(job(), recorder))
-    await wait_for_message(recorder, "TASK [wait for gate]")
+    await until(lambda: "TASK [wait for gate]" in recorder.messages, "the gate task", timeout=30)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running

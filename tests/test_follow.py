@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from bot.ports.deployer import DeployError, DeployFailed, DeployUnreachable, Progress
 from integrations.follow import Reporter, Rules, Seen, follow
 from tests.fakes.recorders import ProgressRecorder
+from tests.waiting import until
 
 Step = str | Exception | Seen  # a line to say, an error to raise, or how the run stands
 
@@ -62,12 +62,6 @@ def scripted(*script: Step, sink: ProgressRecorder | None = None) -> Scripted:
 def rules(**overrides: object) -> Rules:
     fields: dict = {"timeout_seconds": 30, "poll_seconds": 0.001, "lost_after": 3}
     return Rules(**(fields | overrides))
-
-
-async def until(predicate: Callable[[], object]) -> None:
-    async with asyncio.timeout(10):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 class RecordingWake:

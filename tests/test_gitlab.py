@@ -29,6 +29,7 @@ from integrations.gitlab import GitLabDeployer, GitLabDeployment, describe_deplo
 from tests.fakes.gitlab_api import FakeGitLab
 from tests.fakes.http_server import BackgroundServer, Served, bound_socket
 from tests.fakes.recorders import ProgressRecorder
+from tests.waiting import until
 
 TOKEN = "glpat-test"
 PROJECT = "group/app"
@@ -79,12 +80,6 @@ class EventWake:
     def notify(self, topic: str) -> None:
         """News keeps coming on ``topic`` from now on."""
         self._news.setdefault(topic, asyncio.Event()).set()
-
-
-async def until(predicate: Callable[[], object], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 def running(gl: FakeGitLab) -> bool:

@@ -15,6 +15,7 @@ from integrations.kubernetes import KubernetesDeployer
 from tests.fakes.http_server import bound_socket
 from tests.fakes.kube_api import FakeKubernetes
 from tests.fakes.recorders import ProgressRecorder
+from tests.waiting import until
 
 TOKEN = "s3cret-token"
 NS, NAME = "prod", "trade-api"
@@ -76,12 +77,6 @@ class ReadsFailAfterThePatch(ProgressRecorder):
         if not self.events:
             self._kube.fail_reads(self._times, self._code)
         await super().__call__(progress)
-
-
-async def wait_until(predicate: object, seconds: float = 10) -> None:
-    async with asyncio.timeout(seconds):
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
 
 
 # -- deploy -------------------------------------------------------------------------------
@@ -382,7 +377,7 @@ async def test_cancelling_does_not_wait_for_a_hanging_call(
     """Cancelling run() returns at once, while its API call is still hanging."""
     kube.stalled = True
     running = asyncio.create_task(deployer.run(job(), ProgressRecorder()))
-    await wait_until(lambda: kube.in_flight == 1)
+    await until(lambda: kube.in_flight == 1)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
@@ -539,7 +534,7 @@ async def test_fake_auto_mode_rolls_out_by_itself() -> None:
         for namespace in ("dc-a", "dc-b"):
             fake.add_deployment(namespace, NAME, {"app": V1}, replicas=2)
             fake.edit(namespace, NAME, image_patch(V2))
-        await wait_until(lambda: fake.rolled_out("dc-a", NAME) and fake.rolled_out("dc-b", NAME))
+        await until(lambda: fake.rolled_out("dc-a", NAME) and fake.rolled_out("dc-b", NAME))
         assert [V1, V2] == [images["app"] for images in fake.history("dc-b", NAME)]
 
 
