@@ -58,7 +58,7 @@ class AnsibleDeployer:
     inventory: Path | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
     workdir: Path | None = None  # shipbot_workdir; the process cwd when None
-    timeout_seconds: int = 3600
+    timeout_seconds: int = field(kw_only=True)  # from the catalog, which has the defaults
 
     def __post_init__(self) -> None:
         if self.timeout_seconds < 1:
