@@ -12,14 +12,16 @@ Runner's job events become progress in integrations/ansible_events.py.
 A run stopped (asyncio cancellation) or still running after ``timeout_seconds`` is ended the
 way ansible means it to be: SIGTERM to ansible-playbook, which passes it on to its workers
 (each in a session of its own, so a kill of ansible-playbook's process group would leave them
-and their tasks running); only if it lingers does runner kill its process group. A run out of
-time is DeployFailed: the playbook may have changed the target.
+and their tasks running); only if it lingers does runner kill its process group. shipbot waits
+up to 15 seconds for the run to end, then goes on, logging that the playbook may still run.
+A run out of time is DeployFailed: the playbook may have changed the target.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shlex
 import shutil
@@ -40,6 +42,7 @@ from ansible_runner.exceptions import AnsibleRunnerException
 from bot.ports.deployer import DeployError, DeployFailed, DeployJob, ProgressSink
 from integrations.ansible_events import Events, trim
 
+log = logging.getLogger(__name__)
 _LOCALHOST = (
     f"localhost ansible_connection=local ansible_python_interpreter={shlex.quote(sys.executable)}"
 )
@@ -55,7 +58,7 @@ class AnsibleDeployer:
     inventory: Path | None = None
     vars: Mapping[str, Any] = field(default_factory=dict)
     workdir: Path | None = None  # shipbot_workdir; the process cwd when None
-    timeout_seconds: int = 3600
+    timeout_seconds: int = field(kw_only=True)  # from the catalog, which has the defaults
 
     def __post_init__(self) -> None:
         if self.timeout_seconds < 1:
@@ -88,10 +91,20 @@ class AnsibleDeployer:
                 return await asyncio.shield(execution)
         except (asyncio.CancelledError, TimeoutError):
             stop.set()
-            await asyncio.wait([execution], timeout=_STOP_WAIT)
+            await self._ended(execution)
             if not deadline.expired():
                 raise
         return "timeout", None
+
+    async def _ended(self, execution: asyncio.Future[tuple[str, int | None]]) -> None:
+        """Wait up to ``_STOP_WAIT`` for a stopped run to end; say so if it has not."""
+        await asyncio.wait([execution], timeout=_STOP_WAIT)
+        if not execution.done():  # runner's thread, and so maybe the playbook, runs on
+            log.warning(
+                "playbook %s did not end within %ss of being stopped; it may still be running",
+                self.playbook,
+                _STOP_WAIT,
+            )
 
     def _preflight(self) -> Path:
         for kind, path in (("playbook", self.playbook), ("inventory", self.inventory)):

@@ -68,7 +68,7 @@ class ArgoCDDeployer:
     server: str
     token: str = field(repr=False)
     application: str
-    timeout_seconds: int = 600
+    timeout_seconds: int = field(kw_only=True)  # from the catalog, which has the defaults
     poll_seconds: float = 1.0
 
     def __post_init__(self) -> None:

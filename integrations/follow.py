@@ -11,7 +11,9 @@ applies one set of rules to all of them:
 - A read may fail (``missable``) ``lost_after - 1`` times in a row; the next failure in a row
   means shipbot has lost track of the run. A read failing otherwise loses track at once.
 - Once the run has started every failure is DeployFailed, for the target may have changed: a
-  lost run says so through ``Tool.lost``, a late one through ``Tool.overdue``.
+  lost run says so through ``Tool.lost``, a late one through ``Tool.overdue``; a bug while
+  following it (any other exception) is logged with its traceback and said as an internal
+  error, with ``Tool.lost``. Only asyncio cancellation propagates as it is, after the cancel.
 - Every way out but success (the run failed, the timeout, losing track, asyncio cancellation,
   even while the start request is under way) cancels what was started, waiting at most
   ``cancel_seconds`` for the tool to answer the start or take the cancel.
@@ -126,9 +128,21 @@ class _Follow(Generic[H]):
             if deadline.expired():
                 last = self._reporter.last
                 raise DeployFailed(self._tool.overdue(self._started, last)) from None
-            if self._started is None or not _lost(error):
+            if self._started is None or isinstance(error, DeployFailed):
                 raise
-            raise DeployFailed(f"{error} ({self._tool.lost(self._started)})") from error
+            if not isinstance(error, Exception):  # asyncio cancellation: the stop goes on
+                raise
+            raise self._failed(self._started, error) from error
+
+    def _failed(self, started: H, error: Exception) -> DeployFailed:
+        """``error``, raised after the start, as DeployFailed: the target may have changed. A
+        bug's text may hold anything, so users get its type and the log its traceback."""
+        where = self._tool.lost(started)
+        if isinstance(error, DeployError):  # shipbot lost track of the run
+            return DeployFailed(f"{error} ({where})")
+        log.error("internal error while following the run (%s)", where, exc_info=error)
+        kind = type(error).__name__
+        return DeployFailed(f"internal error ({kind}) while following the run ({where})")
 
     async def _start(self) -> H:
         """The start request, seen through: stopped meanwhile, wait briefly for its answer so
@@ -196,11 +210,6 @@ class _Pace:
         began = loop.time()
         await self._wake(seconds)
         return loop.time() - began < seconds * 0.9
-
-
-def _lost(error: BaseException) -> bool:
-    """Whether ``error``, after the start, means shipbot lost track of the run."""
-    return isinstance(error, DeployError) and not isinstance(error, DeployFailed)
 
 
 def _answer(starting: asyncio.Future[H]) -> H | None:

@@ -58,7 +58,7 @@ class GitLabDeployer:
     variables: Mapping[str, str] = field(default_factory=dict)
     play_job: str | None = None
     environment: str | None = None  # the GitLab environment; default: the catalog's name
-    timeout_seconds: int = 3600
+    timeout_seconds: int = field(kw_only=True)  # from the catalog, which has the defaults
     wake: Wake | None = None
     poll_seconds: float = 2.0
     max_poll_seconds: float = 30.0

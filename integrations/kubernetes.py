@@ -20,7 +20,7 @@ changed), said as the rollout's last line as kubectl prints it, and a look at it
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.ports.deployer import DeployError, DeployFailed, DeployJob, ProgressSink
@@ -53,7 +53,7 @@ class KubernetesDeployer:
     api_url: str | None = None  # else: the API server directly, with token_file and ca_file
     token_file: Path | None = None
     ca_file: Path | None = None
-    timeout_seconds: int = 600
+    timeout_seconds: int = field(kw_only=True)  # from the catalog, which has the defaults
     poll_seconds: float = 1.0
 
     async def run(self, job: DeployJob, report: ProgressSink) -> None:

@@ -1,10 +1,9 @@
 """What the unit tests of a deploy run share: a catalog with a three data centre service, the
 domain's services over a real redis-server with recording deployer, health check, notifier
-and queue, and helpers to queue requests and wait for conditions."""
+and queue, and helpers to queue requests (waiting for conditions is tests/waiting.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,13 +117,3 @@ def new_request(
         steps=[Step(target=t) for t in env.targets()],
         **fields,
     )
-
-
-async def until(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Wait until ``condition()`` holds (checked every few milliseconds)."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not condition():
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"never happened: {what}") from None

@@ -13,9 +13,11 @@ from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnrea
 from integrations.ansible import AnsibleDeployer
 from tests.fakes.recorders import ProgressRecorder
 from tests.processes import left_running, playbook_processes
+from tests.waiting import until
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "deploy" / "site.yml"
+TIMEOUT = 300  # seconds a playbook of these tests may take
 
 
 def job(**overrides: object) -> DeployJob:
@@ -34,18 +36,12 @@ def marker_deployer(tmp_path: Path, playbook: str = "ok.yml", **vars: object) ->
         PLAYBOOKS / playbook,
         vars={"marker_file": str(tmp_path / "marker"), **vars},
         workdir=tmp_path,
+        timeout_seconds=TIMEOUT,
     )
 
 
 def demo_site(tmp_path: Path, environment: str = "staging", datacenter: str = "dc-a") -> Path:
     return tmp_path / "demo-site" / environment / datacenter
-
-
-async def wait_for_message(recorder: ProgressRecorder, message: str) -> None:
-    """Wait (up to 30 s) until the deploy has reported ``message``."""
-    async with asyncio.timeout(30):
-        while message not in recorder.messages:
-            await asyncio.sleep(0.05)
 
 
 async def test_success_reports_each_step(tmp_path: Path) -> None:
@@ -106,6 +102,7 @@ async def test_catalog_vars_may_be_templates(tmp_path: Path) -> None:
         PLAYBOOKS / "ok.yml",
         vars={"marker_file": "{{ shipbot_workdir }}/rendered"},
         workdir=tmp_path,
+        timeout_seconds=TIMEOUT,
     )
     await deployer.run(job(), ProgressRecorder())
     assert (tmp_path / "rendered").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
@@ -150,7 +147,7 @@ async def test_missing_playbook_raises_deploy_error(tmp_path: Path) -> None:
     """A playbook path that does not exist is a DeployError saying so."""
     playbook = tmp_path / "deploy" / "web.yml"
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(playbook).run(job(), ProgressRecorder())
+        await AnsibleDeployer(playbook, timeout_seconds=TIMEOUT).run(job(), ProgressRecorder())
     assert str(caught.value) == f"playbook {playbook} could not run: playbook {playbook} not found"
 
 
@@ -158,7 +155,9 @@ async def test_missing_inventory_raises_deploy_error(tmp_path: Path) -> None:
     """An inventory path that does not exist is a DeployError, not a host named after it."""
     inventory = tmp_path / "hosts.ini"
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory).run(job(), ProgressRecorder())
+        await AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory, timeout_seconds=TIMEOUT).run(
+            job(), ProgressRecorder()
+        )
     expected = f"playbook {PLAYBOOKS / 'ok.yml'} could not run: inventory {inventory} not found"
     assert str(caught.value) == expected
 
@@ -168,7 +167,7 @@ async def test_broken_playbook_raises_deploy_error_with_ansible_reason(tmp_path:
     playbook = tmp_path / "broken.yml"
     playbook.write_text("- hosts: all\n  tasks:\n    - debug: {msg: 1\n")
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(playbook).run(job(), ProgressRecorder())
+        await AnsibleDeployer(playbook, timeout_seconds=TIMEOUT).run(job(), ProgressRecorder())
     where = re.escape(str(playbook))
     pattern = rf"playbook {where} could not run: YAML parsing failed: .+ Origin: {where}:\d+:\d+"
     assert re.fullmatch(pattern, str(caught.value))
@@ -179,7 +178,7 @@ async def test_playbook_matching_no_hosts_raises_deploy_error(tmp_path: Path) ->
     playbook = tmp_path / "nowhere.yml"
     playbook.write_text("- hosts: nowhere\n  tasks:\n    - ansible.builtin.ping:\n")
     with pytest.raises(DeployError) as caught:
-        await AnsibleDeployer(playbook).run(job(), ProgressRecorder())
+        await AnsibleDeployer(playbook, timeout_seconds=TIMEOUT).run(job(), ProgressRecorder())
     assert str(caught.value) == f"playbook {playbook} matched no hosts in its inventory"
 
 
@@ -187,7 +186,9 @@ async def test_unreachable_host_raises_deploy_unreachable(tmp_path: Path) -> Non
     """A host ansible cannot connect to becomes DeployUnreachable naming the host."""
     inventory = tmp_path / "hosts.ini"
     inventory.write_text("web1 ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n")
-    deployer = AnsibleDeployer(PLAYBOOKS / "ok.yml", inventory, {"marker_file": "/dev/null"})
+    deployer = AnsibleDeployer(
+        PLAYBOOKS / "ok.yml", inventory, {"marker_file": "/dev/null"}, timeout_seconds=TIMEOUT
+    )
     with pytest.raises(DeployUnreachable) as caught:
         await deployer.run(job(), ProgressRecorder())
     assert str(caught.value).startswith("host 'web1' unreachable: Failed to connect to the host")
@@ -221,13 +222,41 @@ async def test_timeout_leaves_no_process_running(tmp_path: Path) -> None:
 async def test_stopping_leaves_no_process_running(tmp_path: Path) -> None:
     """Cancelled, ansible-playbook, its worker and the task's process all end."""
     running = asyncio.create_task(sleeper(tmp_path).run(job(), ProgressRecorder()))
-    async with asyncio.timeout(30):
-        while not playbook_processes(tmp_path / "pids"):
-            await asyncio.sleep(0.05)
+    await until(lambda: playbook_processes(tmp_path / "pids"), "the playbook running", timeout=30)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
     assert [] == left_running(tmp_path / "pids")
+
+
+async def test_a_run_that_outlasts_the_stop_wait_is_logged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stopped, a run whose runner thread has not ended within the stop wait is logged as a
+    warning naming the playbook, which may still be running."""
+    started, release = threading.Event(), threading.Event()
+
+    def stuck_runner(**kwargs: object) -> None:
+        started.set()
+        release.wait(30)
+        raise OSError("released")  # the thread ends as a run that could not start
+
+    monkeypatch.setattr("integrations.ansible.ansible_runner.run", stuck_runner)
+    monkeypatch.setattr("integrations.ansible._STOP_WAIT", 0.1)
+    deployer = marker_deployer(tmp_path)
+    running = asyncio.create_task(deployer.run(job(), ProgressRecorder()))
+    try:
+        await asyncio.to_thread(started.wait, 30)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    finally:
+        release.set()
+    expected = (
+        f"playbook {deployer.playbook} did not end within 0.1s of being stopped;"
+        " it may still be running"
+    )
+    assert [expected] == [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
 
 
 def test_timeout_must_be_positive() -> None:
@@ -241,7 +270,7 @@ async def test_slow_playbook_holds_until_the_gate_opens(tmp_path: Path) -> None:
     recorder = ProgressRecorder()
     deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
     running = asyncio.create_task(deployer.run(job(), recorder))
-    await wait_for_message(recorder, "TASK [wait for gate]")
+    await until(lambda: "TASK [wait for gate]" in recorder.messages, "the gate task", timeout=30)
     held = not running.done()
     (tmp_path / "gate").touch()
     await running
@@ -253,7 +282,7 @@ async def test_cancelling_run_stops_the_playbook(tmp_path: Path) -> None:
     recorder = ProgressRecorder()
     deployer = marker_deployer(tmp_path, "slow.yml", gate_file=str(tmp_path / "gate"))
     running = asyncio.create_task(deployer.run(job(), recorder))
-    await wait_for_message(recorder, "TASK [wait for gate]")
+    await until(lambda: "TASK [wait for gate]" in recorder.messages, "the gate task", timeout=30)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
@@ -264,7 +293,9 @@ async def test_cancelling_run_stops_the_playbook(tmp_path: Path) -> None:
 
 async def test_demo_deploy_creates_release_and_points_current_at_it(tmp_path: Path) -> None:
     """The demo playbook writes releases/<version>/index.html and links current to it."""
-    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), ProgressRecorder())
+    await AnsibleDeployer(DEMO, workdir=tmp_path, timeout_seconds=TIMEOUT).run(
+        job(), ProgressRecorder()
+    )
     site = demo_site(tmp_path)
     assert (site / "current").resolve() == (site / "releases" / "1.2.3").resolve()
 
@@ -273,7 +304,9 @@ async def test_demo_page_names_service_version_environment_dc_and_request(
     tmp_path: Path,
 ) -> None:
     """The demo page shows what was deployed, where, and for which request."""
-    await AnsibleDeployer(DEMO, workdir=tmp_path).run(job(), ProgressRecorder())
+    await AnsibleDeployer(DEMO, workdir=tmp_path, timeout_seconds=TIMEOUT).run(
+        job(), ProgressRecorder()
+    )
     page = (demo_site(tmp_path) / "current" / "index.html").read_text()
     expected = ["web-h5", "<dd>1.2.3</dd>", "<dd>staging</dd>", "<dd>dc-a</dd>", "<dd>req-1</dd>"]
     assert [text for text in expected if text in page] == expected
@@ -281,14 +314,16 @@ async def test_demo_page_names_service_version_environment_dc_and_request(
 
 async def test_demo_without_datacenter_deploys_under_the_environment(tmp_path: Path) -> None:
     """With no data centre the site lives directly under <site_dir>/<environment>."""
-    deployer = AnsibleDeployer(DEMO, vars={"site_dir": "h5"}, workdir=tmp_path)
+    deployer = AnsibleDeployer(
+        DEMO, vars={"site_dir": "h5"}, workdir=tmp_path, timeout_seconds=TIMEOUT
+    )
     await deployer.run(job(datacenter=""), ProgressRecorder())
     assert (tmp_path / "h5" / "staging" / "current" / "index.html").is_file()
 
 
 async def test_demo_rollback_points_current_back(tmp_path: Path) -> None:
     """Rolling back to an earlier release flips current to it."""
-    deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
+    deployer = AnsibleDeployer(DEMO, workdir=tmp_path, timeout_seconds=TIMEOUT)
     await deployer.run(job(version="1.0.0"), ProgressRecorder())
     await deployer.run(job(version="2.0.0", request_id="req-2"), ProgressRecorder())
     await deployer.run(
@@ -300,7 +335,7 @@ async def test_demo_rollback_points_current_back(tmp_path: Path) -> None:
 
 async def test_demo_rollback_to_unknown_release_fails_clearly(tmp_path: Path) -> None:
     """Rolling back to a version that was never deployed names the version and the site."""
-    deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
+    deployer = AnsibleDeployer(DEMO, workdir=tmp_path, timeout_seconds=TIMEOUT)
     with pytest.raises(DeployFailed) as caught:
         await deployer.run(job(version="9.9.9", action="rollback"), ProgressRecorder())
     expected = (
@@ -312,7 +347,7 @@ async def test_demo_rollback_to_unknown_release_fails_clearly(tmp_path: Path) ->
 
 async def test_demo_refuses_an_odd_version(tmp_path: Path) -> None:
     """A version with a path in it fails the version check with a message saying why."""
-    deployer = AnsibleDeployer(DEMO, workdir=tmp_path)
+    deployer = AnsibleDeployer(DEMO, workdir=tmp_path, timeout_seconds=TIMEOUT)
     with pytest.raises(DeployFailed) as caught:
         await deployer.run(job(version="../../etc"), ProgressRecorder())
     expected = (

@@ -15,6 +15,7 @@ from integrations.argocd import ArgoCDDeployer
 from tests.fakes.argocd_api import FakeArgoCD
 from tests.fakes.http_server import bound_socket
 from tests.fakes.recorders import ProgressRecorder
+from tests.waiting import until
 
 APP = "trade-api-dc-a"
 PATH = f"/api/v1/applications/{APP}"
@@ -431,9 +432,7 @@ async def test_cancel_propagates_promptly_and_terminates(argo: FakeArgoCD) -> No
     """Cancelling a run ends it within a second and terminates its running operation."""
     argo.op_seconds = 30
     task = asyncio.create_task(deployer(argo).run(job("v2"), ProgressRecorder()))
-    async with asyncio.timeout(5):
-        while not posts(argo):
-            await asyncio.sleep(0.02)
+    await until(lambda: posts(argo), "the sync posted", timeout=5)
     started = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -447,9 +446,7 @@ async def test_stopping_while_argo_starts_the_sync_terminates_it(argo: FakeArgoC
     once Argo has started it, rather than leave it running unwatched."""
     argo.op_seconds, argo.operation_delay = 30, 0.5
     task = asyncio.create_task(deployer(argo).run(job("v2"), ProgressRecorder()))
-    async with asyncio.timeout(5):
-        while not posts(argo):
-            await asyncio.sleep(0.02)
+    await until(lambda: posts(argo), "the sync posted", timeout=5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

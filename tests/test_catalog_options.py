@@ -190,5 +190,13 @@ def test_the_ansible_deployer_gets_its_target_s_timeout(tmp_path: Path) -> None:
     assert (AnsibleDeployer, 600) == (type(deployer), getattr(deployer, "timeout_seconds", None))
 
 
+def test_a_deployer_given_no_timeout_gets_the_catalog_s_default(tmp_path: Path) -> None:
+    """A target no level gives a timeout to is deployed with the deployer's default (3600 s
+    for ansible), which only the catalog holds."""
+    catalog = load_catalog(write(tmp_path, ANSIBLE.replace("ansible: {timeout_seconds: 1800}", "")))
+    deployer = deployers(catalog, Settings(), tmp_path, wake=no_news)("web-h5", "staging", "")
+    assert 3600 == getattr(deployer, "timeout_seconds", None)
+
+
 async def no_news(topic: str, seconds: float) -> None:
     """A Wake that never wakes anyone."""

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from handlers.coalesce import Coalescer
+from tests.waiting import until
 
 
 async def test_burst_becomes_two_sends_and_the_last_state_wins() -> None:
@@ -51,9 +52,7 @@ async def test_a_failing_delayed_send_is_logged_with_its_traceback(
 
     await coalescer.submit("card", _nothing)
     await coalescer.submit("card", send)
-    async with asyncio.timeout(5):
-        while not caplog.records:
-            await asyncio.sleep(0.01)
+    await until(lambda: caplog.records, "a log record", timeout=5)
     (record,) = caplog.records
     assert (logging.ERROR, KeyError) == (record.levelno, record.exc_info and record.exc_info[0])
 

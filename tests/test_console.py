@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
 import pytest
 
@@ -21,8 +21,8 @@ from bot.app.console import Console, banner, build_console, state_note
 from bot.app.console_render import readable
 from bot.catalog.model import load_catalog
 from bot.catalog.settings import Settings
+from tests.waiting import until
 
-T = TypeVar("T")
 DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
 
 
@@ -415,20 +415,12 @@ async def test_ctrl_c_as_someone_who_may_not_stop_asks_as_the_requester(
         Settings(redis_url=""), load_catalog(gated_site(tmp_path)), "U0DEV", out
     )
     deploying = asyncio.create_task(console.handle("/deploy web-h5 v1 to staging"))
-    request_id = await until(lambda: console.running)
+    request_id = await until(lambda: console.running, "a deploy running", timeout=60)
     store = console.services.store
-    await until(lambda: (tmp_path / "demo-site/staging/current").is_symlink())  # claimed, running
+    current = tmp_path / "demo-site/staging/current"
+    await until(current.is_symlink, "the deploy claimed and running", timeout=60)
     console.user = "U0STRANGER"
     await console.stop_running()
     await deploying
     assert "U0DEV" == await store.stopped_by(request_id)
     assert "U0STRANGER may not stop" in out.getvalue()
-
-
-async def until(condition: Callable[[], T | None], timeout: float = 60) -> T:
-    """Wait, letting the event loop run, until ``condition`` gives something true; that."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
-    return value

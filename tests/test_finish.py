@@ -20,7 +20,8 @@ from bot.models import Action, State
 from bot.store.requests import RedisStore, connect
 from tests.fakes import RedisServer
 from tests.fakes.blips import Blip, Blips
-from tests.run_kit import LEASE_SECONDS, Kit, build_kit, until
+from tests.run_kit import LEASE_SECONDS, Kit, build_kit
+from tests.waiting import until
 
 Build = Callable[..., tuple[Kit, Blips]]
 STEPS = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -11,8 +10,9 @@ import pytest
 from bot.ports.deployer import DeployError, DeployFailed, DeployUnreachable, Progress
 from integrations.follow import Reporter, Rules, Seen, follow
 from tests.fakes.recorders import ProgressRecorder
+from tests.waiting import until
 
-Step = str | DeployError | Seen  # a line to say, an error to raise, or how the run stands
+Step = str | Exception | Seen  # a line to say, an error to raise, or how the run stands
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Scripted:
     reporter: Reporter
     script: list[Step] = field(default_factory=list)
     gate: asyncio.Event | None = None  # start answers once it is set
-    refusal: DeployError | None = None  # start raises it
+    refusal: Exception | None = None  # start raises it
     starting: asyncio.Event = field(default_factory=asyncio.Event)
     reads: int = 0
     cancels: list[str | None] = field(default_factory=list)
@@ -38,7 +38,7 @@ class Scripted:
     async def read(self, started: str) -> Seen:
         self.reads += 1
         step = self.script.pop(0) if self.script else Seen.RUNNING
-        if isinstance(step, DeployError):
+        if isinstance(step, Exception):
             raise step
         if isinstance(step, str):
             await self.reporter.say(step)
@@ -62,12 +62,6 @@ def scripted(*script: Step, sink: ProgressRecorder | None = None) -> Scripted:
 def rules(**overrides: object) -> Rules:
     fields: dict = {"timeout_seconds": 30, "poll_seconds": 0.001, "lost_after": 3}
     return Rules(**(fields | overrides))
-
-
-async def until(predicate: Callable[[], object]) -> None:
-    async with asyncio.timeout(10):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 class RecordingWake:
@@ -193,6 +187,39 @@ async def test_a_refused_start_is_raised_as_it_is_and_cancels_nothing() -> None:
     with pytest.raises(DeployError) as caught:
         await follow(tool, rules(), tool.reporter)
     assert (DeployError, "no such ref", []) == (type(caught.value), str(caught.value), tool.cancels)
+
+
+async def test_a_crash_while_following_is_deploy_failed_and_cancels_the_run() -> None:
+    """A bug after the start (a KeyError reading the run) is DeployFailed, for the target may
+    have changed; the run is cancelled and the bug's text is not shown."""
+    tool = scripted("building", KeyError("token=secret"))
+    with pytest.raises(DeployFailed) as caught:
+        await follow(tool, rules(), tool.reporter)
+    expected = (
+        "internal error (KeyError) while following the run"
+        " (run-1 was started; shipbot lost track of it)"
+    )
+    assert (expected, ["run-1"]) == (str(caught.value), tool.cancels)
+
+
+async def test_a_crash_while_following_is_logged_with_its_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The bug that failed the follow is logged with its traceback for operators."""
+    tool = scripted(KeyError("status"))
+    with pytest.raises(DeployFailed):
+        await follow(tool, rules(), tool.reporter)
+    logged = [r.exc_info[1] for r in caplog.records if r.exc_info]
+    assert [KeyError] == [type(error) for error in logged]
+
+
+async def test_a_crash_in_the_start_is_raised_as_it_is_and_cancels_nothing() -> None:
+    """A bug in the start, before anything started, stays what it is (the deploy is refused)."""
+    tool = scripted()
+    tool.refusal = KeyError("id")
+    with pytest.raises(KeyError):
+        await follow(tool, rules(), tool.reporter)
+    assert [] == tool.cancels
 
 
 # Timeout

@@ -29,9 +29,11 @@ from integrations.gitlab import GitLabDeployer, GitLabDeployment, describe_deplo
 from tests.fakes.gitlab_api import FakeGitLab
 from tests.fakes.http_server import BackgroundServer, Served, bound_socket
 from tests.fakes.recorders import ProgressRecorder
+from tests.waiting import until
 
 TOKEN = "glpat-test"
 PROJECT = "group/app"
+TIMEOUT = 60  # seconds a pipeline of these tests may take
 
 
 @pytest.fixture
@@ -57,7 +59,12 @@ def job(**overrides: Any) -> DeployJob:
 
 
 def deployer(gl: FakeGitLab, **overrides: Any) -> GitLabDeployer:
-    options: dict[str, Any] = {"project": PROJECT, "poll_seconds": 0.01, "max_poll_seconds": 0.05}
+    options: dict[str, Any] = {
+        "project": PROJECT,
+        "timeout_seconds": TIMEOUT,
+        "poll_seconds": 0.01,
+        "max_poll_seconds": 0.05,
+    }
     return GitLabDeployer(gl.url, TOKEN, **(options | overrides))
 
 
@@ -79,12 +86,6 @@ class EventWake:
     def notify(self, topic: str) -> None:
         """News keeps coming on ``topic`` from now on."""
         self._news.setdefault(topic, asyncio.Event()).set()
-
-
-async def until(predicate: Callable[[], object], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 def running(gl: FakeGitLab) -> bool:
@@ -370,7 +371,7 @@ async def test_a_refused_look_cancels_the_pipeline(gl: FakeGitLab, project_id: i
 
 async def test_wrong_token_is_refused(gl: FakeGitLab, project_id: int) -> None:
     """A token GitLab does not accept is reported with GitLab's URL and never the token."""
-    wrong = GitLabDeployer(gl.url, "glpat-wrong", PROJECT)
+    wrong = GitLabDeployer(gl.url, "glpat-wrong", PROJECT, timeout_seconds=TIMEOUT)
     with pytest.raises(DeployUnreachable) as failure:
         await wrong.run(job(), ProgressRecorder())
     assert f"GitLab at {gl.url} refused the token (401 Unauthorized)" == str(failure.value)
@@ -390,7 +391,9 @@ async def test_credentials_in_the_gitlab_url_are_never_shown(
     """A GitLab URL given with user:password@ is named without them."""
     url = gl.url.replace("http://", "http://ci:s3cret@")
     with pytest.raises(DeployError) as failure:
-        await GitLabDeployer(url, TOKEN, "group/nope").run(job(), ProgressRecorder())
+        await GitLabDeployer(url, TOKEN, "group/nope", timeout_seconds=TIMEOUT).run(
+            job(), ProgressRecorder()
+        )
     expected = f"project group/nope not found on {gl.url} (or the token cannot see it)"
     assert expected == str(failure.value)
 
@@ -408,14 +411,16 @@ async def test_nothing_listening() -> None:
     with contextlib.closing(bound_socket()) as sock:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         with pytest.raises(DeployUnreachable) as failure:
-            await GitLabDeployer(url, TOKEN, PROJECT).run(job(), ProgressRecorder())
+            await GitLabDeployer(url, TOKEN, PROJECT, timeout_seconds=TIMEOUT).run(
+                job(), ProgressRecorder()
+            )
     assert f"cannot reach GitLab at {url}" == str(failure.value)
 
 
 def test_repr_hides_the_token() -> None:
     """A deployer in a log line does not show its token."""
     assert "glpat-secret" not in repr(
-        GitLabDeployer("https://gitlab.example", "glpat-secret", "a/b")
+        GitLabDeployer("https://gitlab.example", "glpat-secret", "a/b", timeout_seconds=TIMEOUT)
     )
 
 

@@ -15,8 +15,10 @@ from integrations.kubernetes import KubernetesDeployer
 from tests.fakes.http_server import bound_socket
 from tests.fakes.kube_api import FakeKubernetes
 from tests.fakes.recorders import ProgressRecorder
+from tests.waiting import until
 
 TOKEN = "s3cret-token"
+TIMEOUT = 60  # seconds a rollout of these tests may take
 NS, NAME = "prod", "trade-api"
 V1, V2, V3 = "reg/trade-api:v1", "reg/trade-api:v2", "reg/trade-api:v3"
 DEPLOYMENT = f"/apis/apps/v1/namespaces/{NS}/deployments/{NAME}"
@@ -51,7 +53,7 @@ def token_file(tmp_path: Path) -> Path:
 def deployer(kube: FakeKubernetes, token_file: Path) -> KubernetesDeployer:
     return KubernetesDeployer(
         NAME, ["app"], "reg/trade-api", NS, api_url=kube.url, token_file=token_file,
-        poll_seconds=0.01,
+        poll_seconds=0.01, timeout_seconds=TIMEOUT,
     )  # fmt: skip
 
 
@@ -76,12 +78,6 @@ class ReadsFailAfterThePatch(ProgressRecorder):
         if not self.events:
             self._kube.fail_reads(self._times, self._code)
         await super().__call__(progress)
-
-
-async def wait_until(predicate: object, seconds: float = 10) -> None:
-    async with asyncio.timeout(seconds):
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.01)
 
 
 # -- deploy -------------------------------------------------------------------------------
@@ -133,7 +129,9 @@ async def test_deploy_through_a_kubeconfig_context(
     """`context` picks the cluster and credentials from the kubeconfig."""
     config = kubeconfig(tmp_path / "config", kube.url)
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
-    deployer = KubernetesDeployer(NAME, ["app"], "reg/trade-api", NS, "dc-a", poll_seconds=0.01)
+    deployer = KubernetesDeployer(
+        NAME, ["app"], "reg/trade-api", NS, "dc-a", poll_seconds=0.01, timeout_seconds=TIMEOUT
+    )
     await deployer.run(job(), ProgressRecorder())
     assert V2 == kube.images(NS, NAME)["app"]
 
@@ -145,7 +143,9 @@ async def test_no_context_falls_back_to_the_current_context(
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     config = kubeconfig(tmp_path / "config", kube.url)
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
-    deployer = KubernetesDeployer(NAME, ["app"], "reg/trade-api", NS, poll_seconds=0.01)
+    deployer = KubernetesDeployer(
+        NAME, ["app"], "reg/trade-api", NS, poll_seconds=0.01, timeout_seconds=TIMEOUT
+    )
     await deployer.run(job(), ProgressRecorder())
     assert V2 == kube.images(NS, NAME)["app"]
 
@@ -241,7 +241,13 @@ async def test_a_refused_read_after_the_patch_is_deploy_failed(
 async def test_missing_deployment_is_not_found(kube: FakeKubernetes, token_file: Path) -> None:
     """A Deployment that does not exist is a DeployError naming it and the cluster."""
     deployer = KubernetesDeployer(
-        "nope", ["app"], "reg/x", NS, api_url=kube.url, token_file=token_file
+        "nope",
+        ["app"],
+        "reg/x",
+        NS,
+        api_url=kube.url,
+        token_file=token_file,
+        timeout_seconds=TIMEOUT,
     )
     with pytest.raises(DeployError) as caught:
         await deployer.run(job(), ProgressRecorder())
@@ -254,7 +260,13 @@ async def test_credentials_in_api_url_are_never_shown(
     """An api_url given with user:password@ is named without them."""
     api_url = kube.url.replace("http://", "http://admin:s3cret@")
     deployer = KubernetesDeployer(
-        "nope", ["app"], "reg/x", NS, api_url=api_url, token_file=token_file
+        "nope",
+        ["app"],
+        "reg/x",
+        NS,
+        api_url=api_url,
+        token_file=token_file,
+        timeout_seconds=TIMEOUT,
     )
     with pytest.raises(DeployError) as caught:
         await deployer.run(job(), ProgressRecorder())
@@ -268,7 +280,7 @@ async def test_credentials_in_a_kubeconfig_server_are_never_shown(
     server = kube.url.replace("http://", "http://admin:s3cret@")
     config = kubeconfig(tmp_path / "config", server)
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
-    deployer = KubernetesDeployer("nope", ["app"], "reg/x", NS, "dc-a")
+    deployer = KubernetesDeployer("nope", ["app"], "reg/x", NS, "dc-a", timeout_seconds=TIMEOUT)
     with pytest.raises(DeployError) as caught:
         await deployer.run(job(), ProgressRecorder())
     expected = f"deployment {NS}/nope not found in kube context 'dc-a' ({kube.url})"
@@ -279,7 +291,13 @@ async def test_wrong_token_is_unreachable(kube: FakeKubernetes, tmp_path: Path) 
     """A token the API server rejects is DeployUnreachable, and the message never shows it."""
     (tmp_path / "bad").write_text("not-the-token")
     deployer = KubernetesDeployer(
-        NAME, ["app"], "reg/trade-api", NS, api_url=kube.url, token_file=tmp_path / "bad"
+        NAME,
+        ["app"],
+        "reg/trade-api",
+        NS,
+        api_url=kube.url,
+        token_file=tmp_path / "bad",
+        timeout_seconds=TIMEOUT,
     )
     with pytest.raises(DeployUnreachable) as caught:
         await deployer.run(job(), ProgressRecorder())
@@ -310,7 +328,9 @@ async def test_nothing_listening_is_unreachable() -> None:
     sock = bound_socket()  # bound, never listening: connections are refused
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with sock, pytest.raises(DeployUnreachable) as caught:
-        await KubernetesDeployer(NAME, ["app"], "reg/x", api_url=url).run(job(), ProgressRecorder())
+        await KubernetesDeployer(NAME, ["app"], "reg/x", api_url=url, timeout_seconds=TIMEOUT).run(
+            job(), ProgressRecorder()
+        )
     assert f"cannot reach the Kubernetes API at {url}: connection refused" == str(caught.value)
 
 
@@ -320,7 +340,7 @@ async def test_unknown_context_is_unreachable_naming_it(
     """A context the kubeconfig lacks is DeployUnreachable naming that context."""
     config = kubeconfig(tmp_path / "config", "http://127.0.0.1:9")
     monkeypatch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(config))
-    deployer = KubernetesDeployer(NAME, ["app"], "reg/x", context="dc-z")
+    deployer = KubernetesDeployer(NAME, ["app"], "reg/x", context="dc-z", timeout_seconds=TIMEOUT)
     with pytest.raises(DeployUnreachable) as caught:
         await deployer.run(job(), ProgressRecorder())
     assert str(caught.value).startswith("cannot use the Kubernetes config of kube context 'dc-z'")
@@ -329,7 +349,9 @@ async def test_unknown_context_is_unreachable_naming_it(
 async def test_missing_token_file_is_unreachable(kube: FakeKubernetes, tmp_path: Path) -> None:
     """A token_file that does not exist is DeployUnreachable naming the file."""
     missing = tmp_path / "token"
-    deployer = KubernetesDeployer(NAME, ["app"], "reg/x", api_url=kube.url, token_file=missing)
+    deployer = KubernetesDeployer(
+        NAME, ["app"], "reg/x", api_url=kube.url, token_file=missing, timeout_seconds=TIMEOUT
+    )
     with pytest.raises(DeployUnreachable) as caught:
         await deployer.run(job(), ProgressRecorder())
     assert str(missing) in str(caught.value)
@@ -340,7 +362,13 @@ async def test_unknown_container_is_refused_before_any_change(
 ) -> None:
     """A container the Deployment lacks is a DeployError listing its containers; no PATCH."""
     deployer = KubernetesDeployer(
-        NAME, ["app", "worker"], "reg/x", NS, api_url=kube.url, token_file=token_file
+        NAME,
+        ["app", "worker"],
+        "reg/x",
+        NS,
+        api_url=kube.url,
+        token_file=token_file,
+        timeout_seconds=TIMEOUT,
     )
     with pytest.raises(DeployError) as caught:
         await deployer.run(job(), ProgressRecorder())
@@ -382,7 +410,7 @@ async def test_cancelling_does_not_wait_for_a_hanging_call(
     """Cancelling run() returns at once, while its API call is still hanging."""
     kube.stalled = True
     running = asyncio.create_task(deployer.run(job(), ProgressRecorder()))
-    await wait_until(lambda: kube.in_flight == 1)
+    await until(lambda: kube.in_flight == 1)
     running.cancel()
     with pytest.raises(asyncio.CancelledError):
         await running
@@ -539,7 +567,7 @@ async def test_fake_auto_mode_rolls_out_by_itself() -> None:
         for namespace in ("dc-a", "dc-b"):
             fake.add_deployment(namespace, NAME, {"app": V1}, replicas=2)
             fake.edit(namespace, NAME, image_patch(V2))
-        await wait_until(lambda: fake.rolled_out("dc-a", NAME) and fake.rolled_out("dc-b", NAME))
+        await until(lambda: fake.rolled_out("dc-a", NAME) and fake.rolled_out("dc-b", NAME))
         assert [V1, V2] == [images["app"] for images in fake.history("dc-b", NAME)]
 
 

@@ -3,7 +3,6 @@ whatever method carries it (a card, its updates, a thread reply, an ephemeral). 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from handlers.coalesce import Coalescer
 from handlers.notifier import SlackNotifier
 from tests.conftest import write_catalog
 from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
+from tests.waiting import until
 
 TOKEN = "glpat-Leaked0123456789abcd"
 BEARER = "s3cr3t.b34r3r-t0k3n"
@@ -55,10 +55,7 @@ async def running(notifier: SlackNotifier, detail: str) -> DeployRequest:
 
 async def logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """The log records, once there are any (within five seconds)."""
-    async with asyncio.timeout(5):
-        while not caplog.records:
-            await asyncio.sleep(0.01)
-    return caplog.records
+    return await until(lambda: caplog.records, "a log record", timeout=5)
 
 
 def sent(slack: FakeSlack, method: str) -> str:

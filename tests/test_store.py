@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -23,8 +22,7 @@ from bot.ports.store import (
 )
 from bot.store.requests import RedisStore, StoreUnavailable, connect
 from tests.fakes import RedisServer
-
-T = TypeVar("T")
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -235,6 +233,11 @@ async def test_unreachable_redis_raises_store_unavailable() -> None:
     await client.aclose()
 
 
+async def lapsed(store: RedisStore, request_id: str) -> bool:
+    """Whether the lease of ``request_id`` has lapsed (its key is gone)."""
+    return not await store.redis.exists(store.key.lease(request_id))
+
+
 async def test_running_request_with_a_lapsed_lease_is_an_orphan(redis_server: RedisServer) -> None:
     """A lease found lapsed is first only suspect; once it has stayed lapsed for the grace,
     its request is an orphan."""
@@ -244,9 +247,9 @@ async def test_running_request_with_a_lapsed_lease_is_an_orphan(redis_server: Re
     await store.create(request(approvals=0))
     await store.claim(request(), "w")
     assert [] == await store.orphans()
-    await until(lambda: client.exists(store.key.lease("d-1")), want=0)
+    await until(lambda: lapsed(store, "d-1"), "d-1's lease lapsed")
     assert [] == await store.orphans()  # seen lapsed for the first time
-    assert ["d-1"] == await until(store.orphans, want=["d-1"])
+    assert ["d-1"] == await until(store.orphans, "d-1 an orphan")
     await client.aclose()
 
 
@@ -259,7 +262,7 @@ async def test_a_lease_renewed_within_the_grace_clears_the_suspicion(
     store = RedisStore(client, lease_seconds=2, lease_grace=0.5)
     await store.create(request(approvals=0))
     await store.claim(request(), "w")
-    await until(lambda: client.exists(store.key.lease("d-1")), want=0)
+    await until(lambda: lapsed(store, "d-1"), "d-1's lease lapsed")
     assert [] == await store.orphans()
     assert await store.renew_lease("d-1", "w")
     assert [] == await store.orphans()
@@ -338,15 +341,6 @@ async def test_older_external_deployment_does_not_replace_what_runs(store: Redis
     running = await store.current("web-h5", "prod")
     assert {"dc-a": "v8", "dc-b": "v7"} == {dc: d.version for dc, d in running.items()}
     assert [entry] == await store.history("web-h5", "prod")
-
-
-async def until(probe: Callable[[], Awaitable[T]], want: T, timeout: float = 10) -> T:
-    """Ask ``probe`` until it answers ``want`` (or fail after ``timeout`` seconds)."""
-    deadline = time.monotonic() + timeout
-    while (got := await probe()) != want:
-        assert time.monotonic() < deadline, f"still {got!r}, wanted {want!r}"
-        await asyncio.sleep(0.05)
-    return got
 
 
 async def test_a_note_is_recorded_once_per_delivery(store: RedisStore) -> None:

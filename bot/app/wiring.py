@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog.model import Catalog
+from bot.catalog.options import timeout_of
 from bot.catalog.settings import Settings
 from bot.domain.services import Services
 from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
@@ -49,12 +50,14 @@ def deployers(
     catalog: Catalog, settings: Settings, workdir: Path, wake: Wake
 ) -> Callable[[str, str, str], Deployer]:
     """The deployer of one target (service, environment, data centre), from its catalog
-    options merged over the levels (see bot/catalog/options.py). Each tool's client is imported only
-    by a process that deploys with it."""
+    options merged over the levels (see bot/catalog/options.py), its timeout always given (the
+    deployers have no default of their own). Each tool's client is imported only by a process
+    that deploys with it."""
 
     def deployer_for(service: str, environment: str, datacenter: str) -> Deployer:
         entry = catalog.services[service]
         options = entry.options_for(environment, datacenter)
+        options["timeout_seconds"] = timeout_of(entry.deployer, options)  # defaults are here
         match entry.deployer:
             case "kubernetes":
                 from integrations.kubernetes import KubernetesDeployer

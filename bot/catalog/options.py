@@ -35,7 +35,7 @@ class AnsibleOptions(_Options):
     """How long one run of the service's playbook may take. The playbook, its inventory and
     vars are the service's own keys (``playbook``, ``inventory``, ``vars``)."""
 
-    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # default 3600
+    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # see DEFAULT_TIMEOUTS
 
 
 class KubernetesOptions(_Options):
@@ -53,7 +53,7 @@ class KubernetesOptions(_Options):
     api_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
     token_file: Path | None = None
     ca_file: Path | None = None
-    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # default 600
+    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # see DEFAULT_TIMEOUTS
     REQUIRED: ClassVar[tuple[str, ...]] = ("deployment", "containers", "image")
 
 
@@ -68,7 +68,7 @@ class GitLabOptions(_Options):
     variables: dict[str, str] | None = None
     play_job: Text | None = None
     environment: Text | None = None
-    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # default 3600
+    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # see DEFAULT_TIMEOUTS
     REQUIRED: ClassVar[tuple[str, ...]] = ("project",)
 
 
@@ -79,7 +79,7 @@ class ArgoCDOptions(_Options):
 
     application: Text | None = None
     server: Annotated[str, Field(pattern=r"^https?://")] | None = None
-    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # default 600
+    timeout_seconds: int | None = Field(default=None, gt=0, strict=True)  # see DEFAULT_TIMEOUTS
     REQUIRED: ClassVar[tuple[str, ...]] = ("application",)
 
 
@@ -95,12 +95,13 @@ class DeployerOptions(_Options):
 Deployer = Literal["ansible", "kubernetes", "gitlab", "argocd"]
 DEPLOYERS: tuple[str, ...] = get_args(Deployer)
 OPTION_KEYS = tuple(DeployerOptions.model_fields)  # the deployers that take an options block
-# as the deployers' own defaults
+# each deployer's timeout_seconds when no level gives one: the only place they are written
 DEFAULT_TIMEOUTS = {"ansible": 3600, "kubernetes": 600, "gitlab": 3600, "argocd": 600}
 
 
 def timeout_of(deployer: str, options: dict[str, Any]) -> int:
-    """How long one run of ``deployer`` may take, in seconds."""
+    """How long one run of ``deployer`` may take, in seconds: the merged ``options``' own
+    timeout, else the deployer's default."""
     return int(options.get("timeout_seconds", DEFAULT_TIMEOUTS[deployer]))
 
 
