@@ -84,6 +84,8 @@ def test_a_killed_workers_deploy_ends_within_its_lease_and_fifteen_seconds(
     waiting = lonely.deploy("slow v2 to staging")
     lonely.wait_card(waiting, f"behind `{running}`")
     client = redis.Redis.from_url(lonely.redis.url, decode_responses=True)
+    # the kill is for the deploy, not for a worker between posting a card and recording it
+    lonely.slack.wait_for(lambda: client.hget(KEYS.req(waiting), "card_ts"))
     pid = int(str(client.hget(KEYS.req(running), "worker")).rsplit(":", 1)[1])
     victim = next(w for w in workers if w.pid == pid)
     victim.send_signal(signal.SIGKILL)
