@@ -160,6 +160,15 @@ def tool_services(argo: dict[str, str], kube: dict[str, str]) -> str:
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
+    """A Redis for tests that talk to the store themselves: no shipbot process uses it."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stack_redis() -> Iterator[RedisServer]:
+    """The running stack's own Redis: its workers' periodic jobs (the sweep, the lease watch)
+    never touch what a unit test stores in ``redis_server``."""
     with RedisServer() as server:
         yield server
 
@@ -199,7 +208,7 @@ def kube() -> Iterator[dict[str, FakeKubernetes]]:
 @pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
-    redis_server: RedisServer,
+    stack_redis: RedisServer,
     fake_slack: FakeSlack,
     health: HealthServer,
     gitlab: FakeGitLab,
@@ -211,7 +220,7 @@ def stack(
     catalog = write_catalog(workdir, health.url, tool_services(*urls))
     settings = {"GITLAB_URL": gitlab.url, "GITLAB_TOKEN": GITLAB_TOKEN}
     settings["ARGOCD_TOKEN"] = ARGOCD_TOKEN
-    running = Stack(workdir, redis_server, fake_slack, catalog, settings=settings)
+    running = Stack(workdir, stack_redis, fake_slack, catalog, settings=settings)
     gitlab.hook_url = f"{running.url}/gitlab/webhook"
     yield running.start()
     running.stop()
