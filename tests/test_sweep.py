@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,29 @@ async def test_request_is_not_run_when_its_catalog_entry_changed(services: Servi
     assert State.FAILED == await run_request(services, "d-1", "worker")
     ended = await services.store.get("d-1")
     assert ended is not None and "catalog entry of web-h5 changed" in ended.failure
+
+
+class RenewsInTime:
+    """The store, as seen by a sweep that found d-1's lease lapsed just as its worker renewed."""
+
+    def __init__(self, store: RedisStore) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    async def orphans(self) -> list[str]:
+        await self._store.renew_lease("d-1", "worker:slow")
+        return ["d-1"]
+
+
+async def test_an_orphan_whose_worker_renews_in_time_runs_on(services: Services) -> None:
+    """The lease renewed between the sweep's look and its end of the run: nothing is ended."""
+    r = request("d-1", approvals=0)
+    await services.store.create(r)
+    await services.store.claim(r, "worker:slow")
+    sweeping = replace(services, store=RenewsInTime(services.store))  # type: ignore[arg-type]
+    assert [] == await recover_orphans(sweeping, "sweeper")
+    running = await services.store.get("d-1")
+    assert running is not None and State.RUNNING == running.state
+    assert [] == await services.store.history("web-h5", "prod")

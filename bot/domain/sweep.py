@@ -36,8 +36,9 @@ async def recover_orphans(services: Services, worker: str) -> list[str]:
             continue
         result = cut_off(request.steps, {}, LOST, RunOutcome.FAILED)
         with bound(request):
-            await finish_orphan(services, settled(request, result), worker, result)
-        recovered.append(request_id)
+            state = await finish_orphan(services, settled(request, result), worker, result)
+        if state is not State.RUNNING:  # still running: its worker renewed the lease meanwhile
+            recovered.append(request_id)
     return recovered
 
 
