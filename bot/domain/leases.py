@@ -42,7 +42,14 @@ async def keep_lease(
             log.exception("renewing the lease of %s broke; trying again", request_id)
             continue
         if not held:
-            log.error("lease of %s lost: it was ended elsewhere; stopping", request_id)
-            if deploy is not None:
-                deploy.cancel()
+            _lost(request_id, deploy)
             return
+
+
+def _lost(request_id: str, deploy: asyncio.Task[Any] | None) -> None:
+    """The run was ended elsewhere: stop its deploy, if there is one to stop."""
+    if deploy is None:  # recording its end: that record may be what ended it
+        log.info("lease of %s ended while its end was being recorded", request_id)
+        return
+    log.error("lease of %s lost: it was ended elsewhere; stopping", request_id)
+    deploy.cancel()

@@ -6,10 +6,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from arq.connections import ArqRedis
-from redis.exceptions import RedisError
 
+from bot.store.base import translated
 from bot.store.keys import Keys
-from bot.store.requests import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +35,15 @@ class ArqQueue:
     async def record_external(self, project_id: int, deployment_id: int) -> None:
         await self._enqueue(RECORD_EXTERNAL, project_id, deployment_id)
 
+    @translated
     async def _enqueue(self, function: str, *args: str | int) -> None:
         subject = ":".join(map(str, args))
-        try:
-            job = await self.pool.enqueue_job(
-                function,
-                *args,
-                _job_id=self.key.job(function, subject),  # once per subject and kind
-                _queue_name=self.key.jobs(),
-            )
-        except RedisError as error:
-            raise StoreUnavailable(type(error).__name__) from None
+        job = await self.pool.enqueue_job(
+            function,
+            *args,
+            _job_id=self.key.job(function, subject),  # once per subject and kind
+            _queue_name=self.key.jobs(),
+        )
         if job is None:
             log.info("%s already has a %s job", subject, function)
 
