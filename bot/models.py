@@ -64,6 +64,7 @@ class DeployRequest(BaseModel):
     version: str
     requester: str
     reason: str = ""
+    hotfix: bool = False  # unplanned: mends what an earlier release broke (/deploy --hotfix)
     channel: str
     catalog_revision: str
     approvals_needed: int = 0
@@ -127,6 +128,8 @@ class HistoryEntry(BaseModel):
     failure: str = ""
     source: str = ""  # "" when shipbot ran it; "gitlab" for a deployment GitLab ran alone
     undoes_version: str = ""  # a rollback: the version it rolled back from
+    undoes: str = ""  # a rollback: the request whose release it undid
+    hotfix: bool = False  # a deploy marked unplanned (/deploy --hotfix)
 
     @property
     def not_run(self) -> bool:

@@ -14,8 +14,10 @@ from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from croniter import croniter
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -63,6 +65,25 @@ CHANNEL_HINT = "expected a Slack channel ID (C..., G... or D...)"
 Name = Annotated[str, _matching(r"[a-z0-9][a-z0-9._-]{0,62}", "name", NAME_HINT)]
 ApproverId = Annotated[str, _matching(r"[UWS][A-Z0-9]{2,}", "approver", APPROVER_HINT)]
 ChannelId = Annotated[str, _matching(r"[CGD][A-Z0-9]{2,}", "channel", CHANNEL_HINT)]
+PRODUCTION_NAMES = ("prod", "production")  # production when no environment is marked
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from None
+    return name
+
+
+def _cron(line: str) -> str:
+    if not croniter.is_valid(line) or len(line.split()) != 5:
+        raise ValueError(f'invalid cron line {line!r}: five fields, e.g. "0 9 * * MON"')
+    return line
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+CronLine = Annotated[str, AfterValidator(_cron)]
 
 
 class _Model(BaseModel):
@@ -87,6 +108,7 @@ class HealthCheck(_Model):
 class Environment(_Model):
     """One environment of a service: its approval rule and the data centres it spans."""
 
+    production: bool | None = None  # counts in delivery metrics (unset: see Service.production)
     approvals: int = Field(default=0, ge=0, strict=True)
     approvers: list[ApproverId] = Field(default_factory=list, validate_default=True)
     datacenters: dict[Name, DeployerOptions] = Field(default_factory=dict)
@@ -134,10 +156,23 @@ class Environment(_Model):
         return self.approvals
 
 
+class Source(_Model):
+    """Where a service's code lives: the GitLab project whose tags are its versions. Lead time
+    and the changelog read the commits between two versions from it, whatever the deployer."""
+
+    gitlab_project: str = Field(pattern=r"^(\d+|[\w.-]+(/[\w.-]+)+)$")
+    tag_format: str = Field(default="{version}", pattern=r"\{version\}")
+
+    def ref_of(self, version: str) -> str:
+        """The tag of ``version`` (``tag_format`` with ``{version}`` replaced)."""
+        return self.tag_format.replace("{version}", version)
+
+
 class Service(_Model):
     """A deployable service; which fields it needs depends on its deployer."""
 
     deployer: Deployer
+    source: Source | None = None
     playbook: Path | None = None
     inventory: Path | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -164,20 +199,37 @@ class Service(_Model):
             raise ValueError(f"{info.field_name} {str(value)!r} not found (looked for {path})")
         return path
 
+    def production(self) -> list[str]:
+        """The environments delivery metrics count: those marked ``production: true``, or,
+        when none is marked, the one named ``prod`` or ``production``."""
+        marked = [name for name, env in self.environments.items() if env.production]
+        named = [name for name in self.environments if name in PRODUCTION_NAMES]
+        return marked or [n for n in named if self.environments[n].production is not False]
+
     def options_for(self, environment: str, datacenter: str) -> dict[str, Any]:
         """This deployer's options for one target, nearest level first (see bot.catalog.options)."""
         env = self.environments[environment]
         return merged(self.deployer, self, env, env.options_of(datacenter))
 
 
+class MetricsDigest(_Model):
+    """The delivery metrics card, posted on a schedule without anyone asking."""
+
+    channel: ChannelId
+    cron: CronLine = "0 9 * * MON"
+    timezone: TimeZone = "UTC"
+
+
 class Notify(_Model):
     releases_channel: ChannelId
+    metrics_digest: MetricsDigest | None = None
 
 
 class Catalog(_Model):
     """The whole catalog; `path` and `revision` are set by `load_catalog`, not by YAML."""
 
     notify: Notify
+    timezone: TimeZone = "UTC"  # whose calendar days delivery metrics count in
     services: dict[Name, Service] = Field(min_length=1)
     _path: Path = PrivateAttr(default_factory=Path)
     _revision: str = PrivateAttr(default="")

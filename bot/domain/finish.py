@@ -108,4 +108,6 @@ def _history(request: DeployRequest, result: RunResult) -> HistoryEntry:
         finished_at=time.time(),
         failure=result.failure,
         undoes_version=request.undoes_version,
+        undoes=request.undoes,
+        hotfix=request.hotfix,
     )

@@ -29,7 +29,8 @@ def _code(text: str) -> str:
     return "`" + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "`"
 
 
-DEPLOY_LINE = _code("/deploy <service> <version> [to] <environment> [reason...]")
+DEPLOY_LINE = _code("/deploy <service> <version> [to] <environment> [--hotfix] [reason...]")
+HOTFIX = "--hotfix"  # marks a deploy unplanned: it mends what an earlier release broke
 ROLLBACK_LINE = _code("/rollback <service> <environment> [to <version>] [reason...]")
 _SHIPBOT_VERBS = {
     "help": (_code("/shipbot help"), "this help"),
@@ -56,7 +57,9 @@ def deploy_usage(ex: Examples = Examples()) -> str:
     return (
         f"*Deploy:* {DEPLOY_LINE}\n"
         f"• `/deploy {ex.service} {ex.version} to {ex.environment} fix login bug`\n"
-        f"• `/deploy {ex.service} {ex.version} {ex.environment}` (the word `to` is optional)"
+        f"• `/deploy {ex.service} {ex.version} {ex.environment}` (the word `to` is optional)\n"
+        f"• `/deploy {ex.service} {ex.version} to {ex.environment} --hotfix login broken` "
+        "(unplanned: it mends what an earlier release broke)"
     )
 
 
@@ -98,6 +101,7 @@ class DeployCommand:
     version: str
     environment: str
     reason: str
+    hotfix: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,21 +121,31 @@ class ShipbotCommand:
 
 
 def parse_deploy(text: str) -> DeployCommand:
-    """`<service> <version> [to] <environment> [reason...]`."""
+    """`<service> <version> [to] <environment> [--hotfix] [reason...]`."""
     words = _words(text)
     if not words:
         raise UsageError(DEPLOY_USAGE)
+    hotfix = HOTFIX in words[2:]
+    words = words[:2] + [w for w in words[2:] if w != HOTFIX]
+    _no_options(words)
     service = validate_name("service", words[0])
     if len(words) < 2:
         raise _missing("the version and environment", DEPLOY_LINE)
     version = _deploy_version(words[1])
     rest, after_to = _skip_to(words[2:])
     if not rest and not after_to:  # a version or an environment is missing: the catalog knows
-        return DeployCommand(service, version, "", "")
+        return DeployCommand(service, version, "", "", hotfix)
     if not rest:
         raise _missing("the environment after `to`" if after_to else "the environment", DEPLOY_LINE)
     environment = validate_name("environment", rest[0])
-    return DeployCommand(service, version, environment, _reason(rest[1:]))
+    return DeployCommand(service, version, environment, _reason(rest[1:]), hotfix)
+
+
+def _no_options(words: list[str]) -> None:
+    """Only ``--hotfix`` is an option: any other ``--word`` is a mistake, not a reason."""
+    unknown = next((w for w in words if w.startswith("--")), None)
+    if unknown is not None:
+        raise UsageError(f"{_show(unknown)} is not an option of /deploy.\nUsage: {DEPLOY_LINE}")
 
 
 def parse_rollback(text: str) -> RollbackCommand:

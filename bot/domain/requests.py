@@ -83,7 +83,9 @@ async def open_deploy(
         raise Refused(_missing_piece(services.catalog, cmd))
     env = environment_of(services.catalog, cmd.service, cmd.environment)
     asked = Asked(cmd.service, cmd.environment, cmd.version, cmd.reason, user, channel)
-    return await record(services, new_request(services.catalog, asked, env), delivery)
+    request = new_request(services.catalog, asked, env)
+    request.hotfix = cmd.hotfix
+    return await record(services, request, delivery)
 
 
 async def record(services: Services, request: DeployRequest, delivery: str) -> Opened:

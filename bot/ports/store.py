@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.models import AuditEvent, Created, Deployed, DeployRequest, HistoryEntry, State, Workers
+from bot.ports.metrics import Day, Tally
 
 
 class StoreUnavailable(Exception):
@@ -181,3 +182,26 @@ class Store(Protocol):
     async def tell(self, topic: str) -> None: ...
     async def cached_group(self, group: str) -> set[str] | None: ...
     async def cache_group(self, group: str, members: set[str]) -> None: ...
+
+    # delivery metrics (the day aggregates are written by finish and record_external)
+    async def metric_days(self, service: str, environment: str, days: list[str]) -> list[Day]:
+        """The aggregates of ``days`` (YYYY-MM-DD, in the catalog's time zone), in order; an
+        empty Day where nothing was recorded. ``ALL``, ``ALL`` reads the all-services total."""
+        ...
+
+    async def record_lead_times(
+        self, service: str, environment: str, request_id: str, day: str, leads: list[float] | None
+    ) -> bool:
+        """The lead times (seconds) of the commits a successful production deploy shipped,
+        into ``day``'s aggregate; None: its commits could not be told. Once per request: a
+        second call changes nothing and answers False."""
+        ...
+
+    async def tally(self) -> Tally:
+        """The running totals Prometheus reads."""
+        ...
+
+    async def claim_once(self, name: str, ttl_seconds: int) -> bool:
+        """True for the first caller of ``name`` (within ``ttl_seconds``), False for the rest:
+        so one worker of many posts a scheduled digest."""
+        ...

@@ -254,6 +254,7 @@ def _flatten(r: DeployRequest) -> list[Any]:
     """Field/value pairs for HSET; steps as JSON, approvers live in their own key, and the
     state is the transitions' to set."""
     data = r.model_dump(mode="json", exclude=_NOT_STORED)
+    data = {k: int(v) if isinstance(v, bool) else v for k, v in data.items()}  # Redis: 1 | 0
     data["steps"] = _steps(r)
     return [item for pair in data.items() for item in pair]
 
