@@ -25,6 +25,7 @@ from bot.ports.store import Store, StoreUnavailable
 from bot.scrub import scrub_all
 from handlers.blocks import Rendered, card, release_note
 from handlers.coalesce import Coalescer
+from handlers.slack_api_errors import count_failure
 
 log = logging.getLogger(__name__)
 SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, OSError, TimeoutError)
@@ -123,7 +124,11 @@ class SlackNotifier:
     async def _api(self, method: str, kwargs: Mapping[str, object]) -> dict[str, Any] | None:
         """The one way out to Slack: every string argument scrubbed, here and only here."""
         args = {k: scrub_all(v) for k, v in kwargs.items() if v is not None}
-        response = await self.client.api_call(method, json=args)
+        try:
+            response = await self.client.api_call(method, json=args)
+        except SLACK_ERRORS as error:
+            count_failure(method, _describe(error))
+            raise
         return dict(response.data) if isinstance(response.data, dict) else None
 
 
@@ -151,6 +156,7 @@ class SlackDirectory:
             async with asyncio.timeout(GROUP_LOOKUP_SECONDS):
                 response = await self.client.usergroups_users_list(usergroup=group)
         except SLACK_ERRORS as error:
+            count_failure("usergroups.users.list", _describe(error))
             log.warning("Slack usergroups.users.list failed: %s", _why(error))
             return None
         members = set(response.get("users") or [])

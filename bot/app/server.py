@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 from arq.connections import ArqRedis
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import logs
+from bot.app import logs, prometheus
 from bot.app.slack_gate import SSL_CHECK, Admitted, Answer, admit
 from bot.app.startup import identity_from_env
 from bot.app.wiring import build_services, shared_session, slack_client
@@ -128,7 +128,7 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
         Route("/slack/events", events, methods=["POST"]),
         Route("/gitlab/webhook", gitlab_webhook(services, gitlab_secret), methods=["POST"]),
         Route("/healthz", _healthz(services.store), methods=["GET"]),
-        Route("/metrics", _metrics, methods=["GET"]),
+        Route("/metrics", prometheus.endpoint(services.store), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
@@ -173,7 +173,3 @@ def _healthz(store: Store) -> Callable[[Request], Awaitable[Response]]:
         return JSONResponse({"ok": True, "redis": "ok"})
 
     return healthz
-
-
-async def _metrics(_: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

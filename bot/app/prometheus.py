@@ -1,0 +1,99 @@
+"""``GET /metrics``: the deploy figures from Redis, the same whichever replica answers, and this
+process's own counters (Slack requests, Slack Web API errors), in Prometheus' text format.
+
+The route reads the store's running tally (``Store.tally()``) asynchronously, then renders it
+with a per-request registry: a collector of that one tally beside prometheus_client's process
+registry. Redis unreachable: 503 with a one-line body.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.utils import floatToGoString
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bot.ports.metrics import Histogram, Tally
+from bot.ports.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+PAIR = ["service", "environment"]
+DURATION = "shipbot_deploy_duration_seconds", "How long deploy and rollback runs took"
+APPROVAL_WAIT = "shipbot_approval_wait_seconds", "How long requests waited for approval"
+LEAD_TIME = "shipbot_change_lead_time_seconds", "From a commit to the deploy that shipped it"
+QUEUE_DEPTH = "shipbot_queue_depth", "Requests queued, waiting for their lane"
+WORKERS_ALIVE = "shipbot_workers_alive", "Workers whose heartbeat is recent"
+
+
+class TallyCollector:
+    """One tally as Prometheus metric families (a collector for one scrape)."""
+
+    def __init__(self, tally: Tally) -> None:
+        self.tally = tally
+
+    def collect(self) -> Iterator[Metric]:
+        t = self.tally
+        yield deploys(t.deploys)
+        yield histogram(*DURATION, t.deploy_duration)
+        yield histogram(*APPROVAL_WAIT, t.approval_wait)
+        yield histogram(*LEAD_TIME, t.lead_time)
+        yield GaugeMetricFamily(*QUEUE_DEPTH, value=t.queue_depth)
+        yield GaugeMetricFamily(*WORKERS_ALIVE, value=t.workers_alive)
+
+
+def deploys(counts: Mapping[tuple[str, str, str, str], int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "shipbot_deploys",
+        "Deploys and rollbacks that ended, by outcome",
+        labels=[*PAIR, "action", "outcome"],
+    )
+    for labels, count in sorted(counts.items()):
+        family.add_metric(list(labels), count)
+    return family
+
+
+def histogram(
+    name: str, help_text: str, kept: Mapping[tuple[str, str], Histogram]
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, help_text, labels=PAIR)
+    for labels, h in sorted(kept.items()):
+        family.add_metric(list(labels), cumulative(h), sum_value=h.total)
+    return family
+
+
+def cumulative(h: Histogram) -> list[tuple[str, float]]:
+    """Prometheus' buckets: each bound with the observations at most it, then +Inf with all."""
+    bounds = [*map(floatToGoString, h.bounds), "+Inf"]
+    return list(zip(bounds, itertools.accumulate(h.counts), strict=True))
+
+
+def exposition(tally: Tally) -> bytes:
+    """The text a scrape gets: the tally's families, then this process's registry."""
+    registry = CollectorRegistry()
+    registry.register(TallyCollector(tally))
+    registry.register(REGISTRY)
+    return generate_latest(registry)
+
+
+def endpoint(store: Store) -> Callable[[Request], Awaitable[Response]]:
+    """The ``GET /metrics`` route over ``store``."""
+
+    async def metrics(_: Request) -> Response:
+        try:
+            tally = await store.tally()
+        except StoreUnavailable as error:
+            log.warning("GET /metrics: Redis unavailable (%s)", error)
+            return PlainTextResponse("redis unreachable\n", status_code=503)
+        return Response(exposition(tally), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
