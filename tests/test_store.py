@@ -329,7 +329,8 @@ def external(at: float, *targets: str) -> tuple[HistoryEntry, Deployed]:
 async def test_external_deployment_is_recorded_once(store: RedisStore) -> None:
     """The same GitLab deployment announced twice lands in history once."""
     entry, deployed = external(1.0, "dc-a")
-    assert [True, False] == [await store.record_external(entry, deployed, NO_MARK) for _ in range(2)]
+    recorded = [await store.record_external(entry, deployed, NO_MARK) for _ in range(2)]
+    assert [True, False] == recorded
     assert [entry] == await store.history("web-h5", "prod")
     assert {"dc-a": deployed} == await store.current("web-h5", "prod")
     [event] = await store.audit_trail()
