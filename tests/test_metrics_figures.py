@@ -14,6 +14,7 @@ import time_machine
 
 from bot.domain.deploys import run_request
 from bot.domain.metrics.buckets import ERROR
+from bot.domain.metrics.days import day_of
 from bot.domain.metrics.figures import summarize
 from bot.domain.metrics.levels import Level
 from bot.domain.metrics.marks import mark
@@ -212,8 +213,6 @@ async def test_all_services_reads_the_total(kit: Kit) -> None:
 
 def test_days_are_the_catalog_time_zone_days() -> None:
     """11-01 23:30 UTC is 11-02 07:30 in Shanghai: it counts on 11-02 there."""
-    from bot.domain.metrics.days import day_of
-
     instant = at(1, 23.5).timestamp()
     assert ("2026-11-01", "2026-11-02") == (
         day_of(instant, "UTC"),
