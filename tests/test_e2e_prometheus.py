@@ -11,6 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import write_catalog
+from tests.fakes import FakeSlack, RedisServer
 from tests.stack import Stack
 from tests.test_grafana_dashboard import DASHBOARD, exposed_names, queried_names
 from tests.waiting import until
@@ -28,6 +30,15 @@ def replica(bot: Stack, tmp_path: Path) -> Iterator[Stack]:
     other = Stack(tmp_path, bot.redis, bot.slack, bot.catalog, settings=bot.settings)
     yield other.start(worker=False)
     other.stop()
+
+
+@pytest.fixture
+def fragile(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Stack]:
+    """`shipbot serve` alone, over a redis-server of its own that the test stops."""
+    with RedisServer() as server:
+        stack = Stack(tmp_path, server, fake_slack, write_catalog(tmp_path))
+        yield stack.start(worker=False)
+        stack.stop()
 
 
 async def scrape(stack: Stack) -> str:
@@ -82,3 +93,21 @@ async def test_the_running_bot_exposes_every_metric_the_dashboard_queries(bot: S
 
 async def _ended(stack: Stack, runs: int) -> bool:
     return sum(deploys(await scrape(stack)).values()) >= runs
+
+
+async def test_redis_down_is_a_503_and_back_is_a_200(fragile: Stack) -> None:
+    """Redis stopped: /metrics answers 503 with one short line and logs no traceback; once
+    Redis is back the same process answers 200 again."""
+    fragile.redis.stop()
+    async with httpx.AsyncClient(timeout=10) as client:
+        down = await client.get(f"{fragile.url}/metrics")
+        fragile.redis.start()
+        back = await until(lambda: _ok(client, fragile.url), "/metrics answering 200 again")
+    assert (503, "redis unreachable\n") == (down.status_code, down.text)
+    assert "shipbot_workers_alive 0.0" in back.text
+    assert "Traceback" not in fragile.log("serve")
+
+
+async def _ok(client: httpx.AsyncClient, url: str) -> httpx.Response | None:
+    answer = await client.get(f"{url}/metrics")
+    return answer if answer.status_code == 200 else None
