@@ -294,7 +294,10 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     with contextlib.ExitStack() as stack:
         redis = stack.enter_context(RedisServer())
-        results = [asyncio.run(measure(redis.url, size, args.repeat)) for size in sizes]
+        results = []
+        for size in sizes:
+            results.append(asyncio.run(measure(redis.url, size, args.repeat)))
+            print(f"{label(size)} deploys recorded in {results[-1].fill_seconds:.0f} s", flush=True)
     report(results)
     return 0
 
