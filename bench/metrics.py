@@ -10,13 +10,12 @@ services. It prints both, the all-services figures on one line, and ends with
 (one service), against the targets MAX_ONE_SERVICE_MS and MAX_RATIO.
 
 Each run is recorded the way the store records one that ends: its history entry (LPUSH and
-LTRIM of the service's list) and ``MetricsStore.add_metrics`` (the metrics Lua that finish
-runs: the day aggregates and the running tally), queued in pipelines of BATCH runs instead of
-one round trip each. The lead times of one successful deploy in ten go in through
-``record_lead_times``, which takes no pipeline (a round trip each, 32 at a time); the summary
-reads each day's lead buckets whatever their count. The
-mix is seeded, so two runs record the same history: most deploys succeed, some fail, some are
-rolled back, some are hotfixes, and some are undone by a later /rollback.
+LTRIM of the service's list), ``MetricsStore.add_metrics`` (the metrics Lua that finish runs:
+the day aggregates and the running tally) and, for a successful deploy, its commits' lead
+times (``add_lead_times``, what ``record_lead_times`` runs), queued in pipelines of BATCH runs
+instead of one round trip each. The mix is seeded, so two runs record the same history: most
+deploys succeed, some fail, some are rolled back, some are hotfixes, and some are undone by a
+later /rollback.
 
     .venv/bin/python bench/metrics.py [--repeat 20] [--sizes 10000,1000000]
 
@@ -57,8 +56,7 @@ ENVIRONMENT = "prod"
 DATACENTERS = ("dc-a", "dc-b")
 YEARS = 3
 BATCH = 5_000
-LEAD_SHARE = 0.1  # of successful deploys, whose lead times go in (one round trip each)
-LEAD_CONCURRENCY = 32
+KNOWN_LEADS = 0.9  # the share of successful deploys whose commits GitLab could tell
 MAX_ONE_SERVICE_MS = 50.0
 MAX_RATIO = 1.5
 SEED = 9
@@ -78,8 +76,8 @@ class Lane:
 class Run:
     entry: HistoryEntry
     mark: Mark
-    leads: list[float] | None  # a successful deploy's commits' lead times
-    shipped: bool = False  # its lead times are recorded (LEAD_SHARE of successful deploys)
+    leads: list[float] | None  # a successful deploy's commits' lead times (None: unknown)
+    shipped: bool = False  # a successful deploy: its lead times are recorded
 
 
 def history(size: int, now: float, zone: str) -> Iterator[Run]:
@@ -114,10 +112,8 @@ def _run(n: int, at: float, rng: random.Random, lanes: dict[str, Lane], zone: st
     if outcome is not State.SUCCEEDED:
         return Run(entry, mark, None)
     lane.last_id, lane.last_at = entry.request_id, at
-    if rng.random() >= LEAD_SHARE:
-        return Run(entry, mark, None)
     leads = [rng.lognormvariate(11, 1.2) for _ in range(rng.randint(1, 6))]
-    return Run(entry, mark, leads, shipped=True)
+    return Run(entry, mark, leads if rng.random() < KNOWN_LEADS else None, shipped=True)
 
 
 def _rollback(n: int, at: float, service: str, lane: Lane, zone: str) -> Run:
@@ -176,16 +172,11 @@ async def record(store: RedisStore, runs: Iterator[Run]) -> None:
                 pipe.lpush(key, run.entry.model_dump_json())
                 pipe.ltrim(key, 0, HISTORY_KEEP - 1)
                 await store.add_metrics(run.entry, run.mark, tally=True, pipe=pipe)
+                if run.shipped:
+                    e = run.entry
+                    where = (e.service, e.environment, e.request_id, run.mark.day)
+                    await store.add_lead_times(*where, run.leads, pipe=pipe)
             await pipe.execute()
-        shipped = [r for r in batch if r.shipped]
-        for first in range(0, len(shipped), LEAD_CONCURRENCY):
-            chunk = shipped[first : first + LEAD_CONCURRENCY]
-            await asyncio.gather(*(_leads(store, run) for run in chunk))
-
-
-async def _leads(store: RedisStore, run: Run) -> None:
-    e = run.entry
-    await store.record_lead_times(e.service, e.environment, e.request_id, run.mark.day, run.leads)
 
 
 # timing --------------------------------------------------------------------------------
