@@ -19,6 +19,7 @@ from bot.catalog.settings import Settings
 from bot.domain.services import Services
 from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
 from bot.ports.notify import JobQueue
+from bot.ports.source import CodeSource
 from bot.store.requests import RedisStore
 from handlers.notifier import SlackDirectory, SlackNotifier
 from integrations.ansible import AnsibleDeployer
@@ -114,6 +115,16 @@ def gitlab_lookup(settings: Settings) -> Lookup | None:
     return lookup
 
 
+def code_source(settings: Settings) -> CodeSource | None:
+    """Where services' commits come from (the changelog, lead time), when shipbot may ask
+    GitLab; python-gitlab is imported only then."""
+    if settings.missing("gitlab_url", "gitlab_token"):
+        return None
+    from integrations.gitlab_source import GitLabSource
+
+    return GitLabSource(settings.gitlab_url, _secret(settings.gitlab_token))
+
+
 def _secret(value: SecretStr) -> str:
     return value.get_secret_value()
 
@@ -135,4 +146,5 @@ def build_services(
         deployer_for=deployers(catalog, settings, Path(os.getcwd()), store.listen),
         health=wait_healthy,
         lookup_deployment=gitlab_lookup(settings),
+        source=code_source(settings),
     )
