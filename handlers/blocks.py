@@ -67,26 +67,6 @@ def no_worker(workers: Workers) -> str:
     )
 
 
-def release_note(request: DeployRequest) -> Rendered:
-    """What the releases channel is told when a deploy or a rollback succeeds."""
-    title = f"Released {request.service} {request.version} to {request.environment}"
-    if request.action is Action.ROLLBACK:
-        title = (
-            f"Rolled back {request.service} in {request.environment} to {request.version} "
-            f"(from {request.undoes_version})"
-        )
-    fields = [
-        _field("Requested by", mention(request.requester)),
-        _field("Approved by", _people(request.approvers) or "no approval needed"),
-        _field("Data centres", _targets(request)),
-        _field("Duration", _duration(request.duration)),
-    ]
-    if request.reason:
-        fields.append(_field("Reason", request.reason))
-    blocks = [HeaderBlock(text=title[:150]), SectionBlock(fields=fields), _footer(request)]
-    return title, _dump(blocks)
-
-
 def title(request: DeployRequest) -> str:
     if request.action is Action.ROLLBACK:
         return f"Roll back {request.service} in {request.environment} to {request.version}"

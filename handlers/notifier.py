@@ -23,8 +23,9 @@ from bot.catalog.model import Catalog
 from bot.models import UNASKED, DeployRequest, State
 from bot.ports.store import Store, StoreUnavailable
 from bot.scrub import scrub_all
-from handlers.blocks import Rendered, card, release_note
+from handlers.blocks import Rendered, card
 from handlers.coalesce import Coalescer
+from handlers.release_notes import release_note, run_summary
 
 log = logging.getLogger(__name__)
 SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, OSError, TimeoutError)
@@ -44,6 +45,8 @@ class SlackNotifier:
             await self._post_card(request)
             return
         await self.coalescer.submit(request_id, lambda: self._update_card(request_id), final=final)
+        if request.note_ts and not final:  # the release note follows the card's progress
+            await self.release_note(request_id)
 
     async def tell(self, channel: str, user: str, text: str) -> None:
         await self._call("chat.postEphemeral", channel=channel, user=user, text=text)
@@ -52,10 +55,55 @@ class SlackNotifier:
         channel, ts = request.card_channel or request.channel, request.card_ts or None
         await self._call("chat.postMessage", channel=channel, thread_ts=ts, text=text)
 
+    async def release_note(self, request_id: str) -> None:
+        request = await self.store.get(request_id)
+        if request is None or request.changelog is None:
+            return
+        if not request.note_ts:
+            await self._post_note(request)
+            return
+        await self.coalescer.submit(_note(request_id), lambda: self._update_note(request_id))
+
     async def released(self, request: DeployRequest) -> None:
+        channel, ts = request.note_channel, request.note_ts
+        if ts:
+            rid = request.id
+            await self.coalescer.submit(_note(rid), lambda: self._update_note(rid), final=True)
+        else:  # Slack would not take it as the run started
+            channel, ts = await self._post_note(request)
+        if ts:
+            text = run_summary(request)
+            await self._call("chat.postMessage", channel=channel, thread_ts=ts, text=text)
+
+    async def undone(self, request_id: str, by: DeployRequest) -> None:
+        request = await self.store.get(request_id)
+        if request is None or not request.note_ts:
+            return
+        note = request.note_channel, request.note_ts, *release_note(request, undone_by=by)
+        await self.coalescer.submit(_note(request_id), lambda: self._set_note(*note), final=True)
+
+    async def _post_note(self, request: DeployRequest) -> tuple[str, str]:
+        """Post the note; its (channel, ts), or ("", "") when Slack would not take it."""
         text, blocks = release_note(request)
         channel = self.catalog.notify.releases_channel
-        await self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
+        answer = await self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
+        if answer is None:
+            return "", ""
+        await self.store.set_note(request.id, answer["channel"], answer["ts"])
+        return answer["channel"], answer["ts"]
+
+    async def _update_note(self, request_id: str) -> None:
+        try:
+            request = await self.store.get(request_id)
+        except StoreUnavailable as error:  # the next update shows the latest
+            log.warning("note of %s not updated: Redis unavailable (%s)", request_id, error)
+            return
+        if request is None or not request.note_ts:
+            return
+        await self._set_note(request.note_channel, request.note_ts, *release_note(request))
+
+    async def _set_note(self, channel: str, ts: str, text: str, blocks: list[Any]) -> None:
+        await self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
 
     async def _post_card(self, request: DeployRequest) -> None:
         text, blocks = await self._card(request)
@@ -156,6 +204,11 @@ class SlackDirectory:
         members = set(response.get("users") or [])
         await self.store.cache_group(group, members)
         return members
+
+
+def _note(request_id: str) -> str:
+    """The coalescer's key of a request's release note (its card's is the request id)."""
+    return f"{request_id}:note"
 
 
 def _describe(error: Exception) -> str:

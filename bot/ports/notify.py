@@ -17,8 +17,16 @@ class Notifier(Protocol):
     async def thread(self, request: DeployRequest, text: str) -> None:
         """A reply in the card's thread."""
 
+    async def release_note(self, request_id: str) -> None:
+        """Post the request's release note in the catalog's releases channel (its changelog
+        is set), or update it in place; progress updates it too, with the card (``show``)."""
+
     async def released(self, request: DeployRequest) -> None:
-        """The release notification in the catalog's releases channel."""
+        """The run ended: its release note's last update, and a summary of the run in the
+        note's thread."""
+
+    async def undone(self, request_id: str, by: DeployRequest) -> None:
+        """The release note of ``request_id`` says that rollback ``by`` undid it."""
 
 
 class Directory(Protocol):

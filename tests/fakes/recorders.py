@@ -15,7 +15,9 @@ class RecordingNotifier:
     shown: list[str] = field(default_factory=list)
     told: list[tuple[str, str, str]] = field(default_factory=list)
     threads: list[tuple[str, str]] = field(default_factory=list)
-    releases: list[str] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)  # ended runs' notes
+    notes: list[str] = field(default_factory=list)  # notes posted or updated
+    undid: list[tuple[str, str]] = field(default_factory=list)  # (undone, by rollback)
 
     async def show(self, request_id: str, *, final: bool = False) -> None:
         self.shown.append(request_id)
@@ -26,8 +28,14 @@ class RecordingNotifier:
     async def thread(self, request: DeployRequest, text: str) -> None:
         self.threads.append((request.id, text))
 
+    async def release_note(self, request_id: str) -> None:
+        self.notes.append(request_id)
+
     async def released(self, request: DeployRequest) -> None:
         self.releases.append(request.id)
+
+    async def undone(self, request_id: str, by: DeployRequest) -> None:
+        self.undid.append((request_id, by.id))
 
 
 @dataclass
