@@ -67,8 +67,10 @@ class SlackNotifier:
     async def released(self, request: DeployRequest) -> None:
         channel, ts = request.note_channel, request.note_ts
         if ts:
-            rid = request.id
-            await self.coalescer.submit(_note(rid), lambda: self._update_note(rid), final=True)
+            note = channel, ts, *release_note(request)
+            await self.coalescer.submit(
+                _note(request.id), lambda: self._set_note(*note), final=True
+            )
         else:  # Slack would not take it as the run started
             channel, ts = await self._post_note(request)
         if ts:
