@@ -98,7 +98,7 @@ def run_summary(request: DeployRequest) -> str:
 def rolled_back_line(by: DeployRequest) -> str:
     when = int(by.finished_at or by.started_at)
     at = f"<!date^{when}^{{date_short_pretty}} {{time}}|{_utc(when)}>"
-    return f"↩️ *Rolled back* at {at} by {mention(by.requester)} (`{by.id}`)."
+    return f"↩️ *Rolled back* at {at} by {mention(by.requester)}."
 
 
 def _utc(epoch: int) -> str:
