@@ -111,11 +111,13 @@ def _progress(request: DeployRequest, undone_by: DeployRequest | None) -> str:
     steps = " · ".join(
         f"{_ICONS[s.status]} `{s.target or request.environment}`" for s in request.steps
     )
+    rollback = request.action is Action.ROLLBACK
     match request.state:
         case State.RUNNING:
-            head = "🚀 *Rolling out*"
+            head = "↩️ *Rolling back*" if rollback else "🚀 *Rolling out*"
         case State.SUCCEEDED:
-            head = f"✅ *Released* in {_duration(request.duration)}"
+            done = "Rolled back" if rollback else "Released"
+            head = f"✅ *{done}* in {_duration(request.duration)}"
         case State.FAILED:
             head = f"❌ *Failed*: {request.failure}"
         case State.ROLLED_BACK:
