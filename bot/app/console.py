@@ -22,6 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import logcontext
+from bot.app import metrics_jobs
 from bot.app.console_render import readable
 from bot.app.console_session import Lines, Session
 from bot.app.console_slack import Button, ConsoleSlack
@@ -32,7 +33,7 @@ from bot.domain import approvals
 from bot.domain.deploys import run_request
 from bot.domain.services import Services
 from bot.models import State
-from bot.store.queue import ANNOUNCE, RUN_DEPLOY, InlineQueue
+from bot.store.queue import ANNOUNCE, POST_METRICS, RUN_DEPLOY, InlineQueue
 from bot.store.requests import StoreUnavailable, connect
 from handlers.app import build_app
 from handlers.background import Background
@@ -107,6 +108,12 @@ class Console:
                 self._say(f"`{request_id}` finished before it could be stopped.")
             else:
                 self._say(f"`{request_id}` was stopped and has ended ({state}); see its card.")
+
+    async def post_metrics(
+        self, channel: str, service: str, first: str, last: str, label: str, _delivery: str = ""
+    ) -> None:
+        """The queue's /metrics job: the card as text, the chart to a file whose path prints."""
+        await metrics_jobs.post_metrics(self.services, channel, service, first, last, label)
 
     async def stop_running(self) -> None:
         """Ask the running deploy to stop, as the Stop button would: as the current user when
@@ -248,6 +255,7 @@ def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) 
     console = Console(app, slack, services, queue, later, user, state_note(settings))
     queue.jobs[RUN_DEPLOY] = console.run_deploy
     queue.jobs[ANNOUNCE] = services.notifier.show
+    queue.jobs[POST_METRICS] = console.post_metrics
     return console
 
 

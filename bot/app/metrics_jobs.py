@@ -1,0 +1,57 @@
+"""The metrics work a worker (or the console) does: a /metrics card asked for, and the
+scheduled digest (see bot/domain/metrics/digest.py)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import cast
+
+from bot.domain.metrics import digest
+from bot.domain.metrics.period import Period
+from bot.domain.metrics.summary import Summary
+from bot.domain.services import Services
+from handlers.metrics import post_card
+
+log = logging.getLogger(__name__)
+
+Summarize = Callable[[Services, str | None, Period], Awaitable[Summary]]
+
+
+def _summarize() -> Summarize:
+    from bot.domain.metrics.figures import summarize
+
+    return cast(Summarize, summarize)
+
+
+async def post_metrics(
+    services: Services,
+    channel: str,
+    service: str,
+    first: str,
+    last: str,
+    label: str,
+    summarize: Summarize | None = None,
+) -> bool:
+    """The card of ``service`` ("" for all) over the days asked for, posted in ``channel``."""
+    period = Period(date.fromisoformat(first), date.fromisoformat(last), label)
+    summary = await (summarize or _summarize())(services, service or None, period)
+    return await post_card(services.notifier, channel, summary)
+
+
+async def digest_tick(
+    services: Services, now: float | None = None, summarize: Summarize | None = None
+) -> bool:
+    """Post the digest if one is due and no other worker took it; whether this one posted."""
+    now = time.time() if now is None else now
+    due = await digest.claim(services, now)
+    if due is None:
+        return False
+    summary = await (summarize or _summarize())(services, None, due.period)
+    when = due.due.at.strftime("%a %Y-%m-%d %H:%M %Z")
+    log.info("posting the metrics digest scheduled for %s", when)
+    return await post_card(
+        services.notifier, due.channel, summary, f"Metrics digest, scheduled for {when}"
+    )
