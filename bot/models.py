@@ -130,6 +130,7 @@ class HistoryEntry(BaseModel):
     undoes_version: str = ""  # a rollback: the version it rolled back from
     undoes: str = ""  # a rollback: the request whose release it undid
     hotfix: bool = False  # a deploy marked unplanned (/deploy --hotfix)
+    created_at: float = 0.0  # when it was asked for (0: not known, e.g. run outside shipbot)
 
     @property
     def not_run(self) -> bool:

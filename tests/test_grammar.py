@@ -128,7 +128,30 @@ def test_deploy_without_arguments_is_the_usage(text: str) -> None:
 def test_missing_piece_messages_carry_the_usage_line() -> None:
     """A missing-piece message ends with the /deploy syntax so the fix is obvious."""
     assert message_of(parse_deploy, "web-h5").endswith(
-        "Usage: `/deploy &lt;service&gt; &lt;version&gt; [to] &lt;environment&gt; [reason...]`"
+        "Usage: `/deploy &lt;service&gt; &lt;version&gt; [to] &lt;environment&gt; "
+        "[--hotfix] [reason...]`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "hotfix", "reason"),
+    [
+        ("web-h5 v2 to prod --hotfix login broken", True, "login broken"),
+        ("web-h5 v2 prod login --hotfix broken", True, "login broken"),
+        ("web-h5 v2 prod --hotfix", True, ""),
+        ("web-h5 v2 prod login broken", False, "login broken"),
+    ],
+)
+def test_hotfix_marks_a_deploy_unplanned(text: str, hotfix: bool, reason: str) -> None:
+    """--hotfix anywhere after the version marks the deploy unplanned; it is not the reason."""
+    cmd = parse_deploy(text)
+    assert (hotfix, reason, "prod") == (cmd.hotfix, cmd.reason, cmd.environment)
+
+
+def test_an_unknown_option_is_refused_not_taken_as_the_reason() -> None:
+    """/deploy takes one option; any other --word names itself and the usage."""
+    assert message_of(parse_deploy, "web-h5 v2 prod --emergency x").startswith(
+        "`--emergency` is not an option of /deploy."
     )
 
 

@@ -78,9 +78,9 @@ def test_constants_come_from_one_place() -> None:
 
 
 def test_every_lua_file_is_a_declared_script() -> None:
-    """bot/store/lua/ holds the declared scripts and the prelude, nothing else."""
+    """bot/store/lua/ holds the declared scripts and the two shared parts, nothing else."""
     files = {p.name for p in resources.files("bot.store").joinpath("lua").iterdir()}
-    assert {f"{s.name}.lua" for s in SCRIPTS} | {"_prelude.lua"} == files
+    assert {f"{s.name}.lua" for s in SCRIPTS} | {"_prelude.lua", "_metrics.lua"} == files
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.name)

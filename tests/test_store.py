@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.models import Action, AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Step
+from bot.ports.metrics import NO_MARK
 from bot.ports.store import (
     Approval,
     ApprovalOutcome,
@@ -328,7 +329,8 @@ def external(at: float, *targets: str) -> tuple[HistoryEntry, Deployed]:
 async def test_external_deployment_is_recorded_once(store: RedisStore) -> None:
     """The same GitLab deployment announced twice lands in history once."""
     entry, deployed = external(1.0, "dc-a")
-    assert [True, False] == [await store.record_external(entry, deployed) for _ in range(2)]
+    recorded = [await store.record_external(entry, deployed, NO_MARK) for _ in range(2)]
+    assert [True, False] == recorded
     assert [entry] == await store.history("web-h5", "prod")
     assert {"dc-a": deployed} == await store.current("web-h5", "prod")
     [event] = await store.audit_trail()
@@ -339,7 +341,7 @@ async def test_older_external_deployment_does_not_replace_what_runs(store: Redis
     """A late webhook for an older deployment goes into history but not into `current`."""
     await store.record_deployed(request("d-8", version="v8"), "dc-a")  # now: newer
     entry, older = external(10.0, "dc-a", "dc-b")
-    assert await store.record_external(entry, older)
+    assert await store.record_external(entry, older, NO_MARK)
     running = await store.current("web-h5", "prod")
     assert {"dc-a": "v8", "dc-b": "v7"} == {dc: d.version for dc, d in running.items()}
     assert [entry] == await store.history("web-h5", "prod")

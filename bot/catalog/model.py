@@ -112,7 +112,6 @@ class HealthCheck(_Model):
 class Environment(_Model):
     """One environment of a service: its approval rule and the data centres it spans."""
 
-    production: bool | None = None  # counts in delivery metrics (unset: see Service.production)
     approvals: int = Field(default=0, ge=0, strict=True)
     approvers: list[ApproverId] = Field(default_factory=list, validate_default=True)
     datacenters: dict[Name, DeployerOptions] = Field(default_factory=dict)
@@ -120,6 +119,7 @@ class Environment(_Model):
     rollback_approvals: int | None = Field(default=None, ge=0, strict=True)
     health_check: HealthCheck | None = None
     rollback_on_failure: bool = True
+    production: bool | None = None  # counts in delivery metrics (unset: see Service.production)
     ansible: AnsibleOptions | None = None
     kubernetes: KubernetesOptions | None = None
     gitlab: GitLabOptions | None = None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.catalog.model import Catalog
+from bot.domain.metrics.marks import mark
 from bot.domain.services import Services
 from bot.models import Action, Deployed, HistoryEntry, State
 from bot.ports.deployer import (
@@ -98,11 +99,12 @@ async def record_external(
     if facts.by_shipbot or facts.status != "success":
         return []
     hits = hook_targets(services.catalog, facts.project_id, facts.project_path, facts.environment)
-    return [
-        f"{hit.service} {hit.environment}"
-        for hit in hits
-        if await services.store.record_external(*_entry(facts, deployment_id, hit))
-    ]
+    recorded = []
+    for hit in hits:
+        entry, deployed = _entry(facts, deployment_id, hit)
+        if await services.store.record_external(entry, deployed, await mark(services, entry)):
+            recorded.append(f"{hit.service} {hit.environment}")
+    return recorded
 
 
 def _entry(

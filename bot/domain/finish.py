@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.domain.leases import under_lease
+from bot.domain.metrics.marks import mark
 from bot.domain.patience import best_effort, patiently, until_answered
 from bot.domain.run import RunResult
 from bot.domain.services import Services
@@ -32,7 +34,7 @@ async def finish(
     """End ``worker``'s run of ``request`` (its steps as ``request`` carries them, final) with
     ``result``; returns the request's state as recorded. The lease is renewed until the end is
     recorded (a lost one stops nothing now: it may be this very record that ended the run)."""
-    recording = _recorded(services.store.finish, _record(request, worker, result))
+    recording = _recorded(services, services.store.finish, _record(request, worker, result))
     kept = under_lease(services, request.id, worker, recording, stop_when_lost=False)
     return await _end(services, request.id, await kept)
 
@@ -42,12 +44,17 @@ async def finish_orphan(
 ) -> State | None:
     """The same, by the sweep (``sweeper``), for a run whose worker is gone."""
     record = _record(request, sweeper, result)
-    return await _end(services, request.id, await _recorded(services.store.finish_orphan, record))
+    recorded = _recorded(services, services.store.finish_orphan, record)
+    return await _end(services, request.id, await recorded)
 
 
-async def _recorded(recorder: Recorder, record: FinishRecord) -> Finished:
-    what = f"record the end of {record.request.id}"
-    return await until_answered(lambda: recorder(record), what)
+async def _recorded(services: Services, recorder: Recorder, record: FinishRecord) -> Finished:
+    """Record it, with what it means for the metrics (read again on each try)."""
+
+    async def attempt() -> Finished:
+        return await recorder(replace(record, mark=await mark(services, record.history)))
+
+    return await until_answered(attempt, f"record the end of {record.request.id}")
 
 
 async def _end(services: Services, request_id: str, finished: Finished) -> State | None:
@@ -110,4 +117,5 @@ def _history(request: DeployRequest, result: RunResult) -> HistoryEntry:
         undoes_version=request.undoes_version,
         undoes=request.undoes,
         hotfix=request.hotfix,
+        created_at=request.created_at,
     )

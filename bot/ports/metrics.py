@@ -7,6 +7,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ALL = "_all"  # the service and environment names of the all-services aggregate
+PER_DOUBLING = 8  # duration buckets per doubling (see bot/domain/metrics/buckets.py)
+BUCKETS = 200  # 2**(200/8) seconds is about a year: longer ones go in the last bucket
+
+# Prometheus histogram bounds (seconds), kept as counts per bound in Redis.
+DURATION_BOUNDS = (30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0)
+WAIT_BOUNDS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 28800.0, 86400.0, 259200.0)
+LEAD_BOUNDS = (3600.0, 14400.0, 86400.0, 259200.0, 604800.0, 1209600.0, 2592000.0, 7776000.0)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What a run's end means for the metrics, worked out before the end is recorded."""
+
+    production: bool  # the environment counts in delivery metrics
+    day: str  # the day it ended, in the catalog's time zone
+    marks: str = ""  # an earlier deploy it shows failed: the one a rollback undid or a hotfix mends
+    marks_day: str = ""  # the day that deploy ended
+    marks_at: float = 0.0  # when it ended: the failure it reveals started then
+    why: str = ""  # "undone" | "hotfixed"
+
+
+NO_MARK = Mark(production=False, day="")
+
+
+@dataclass(frozen=True)
+class LastRelease:
+    """The latest successful production deploy of a service and environment."""
+
+    request_id: str
+    day: str
+    at: float
+    version: str
 
 
 @dataclass(frozen=True)

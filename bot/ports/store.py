@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.models import AuditEvent, Created, Deployed, DeployRequest, HistoryEntry, State, Workers
-from bot.ports.metrics import Day, Tally
+from bot.ports.metrics import NO_MARK, Day, LastRelease, Mark, Tally
 
 
 class StoreUnavailable(Exception):
@@ -108,6 +108,7 @@ class FinishRecord:
     state: State  # SUCCEEDED | FAILED
     failure: str  # "" when succeeded
     history: HistoryEntry  # the history entry to append
+    mark: Mark = NO_MARK  # what it means for the delivery metrics
 
 
 class FinishOutcome(StrEnum):
@@ -168,7 +169,9 @@ class Store(Protocol):
     async def history(
         self, service: str, environment: str, limit: int = 10
     ) -> list[HistoryEntry]: ...
-    async def record_external(self, entry: HistoryEntry, deployed: Deployed) -> bool: ...
+    async def record_external(
+        self, entry: HistoryEntry, deployed: Deployed, mark: Mark
+    ) -> bool: ...
 
     # the audit trail
     async def note(self, event: AuditEvent, delivery: str = "") -> None: ...
@@ -195,6 +198,10 @@ class Store(Protocol):
         """The lead times (seconds) of the commits a successful production deploy shipped,
         into ``day``'s aggregate; None: its commits could not be told. Once per request: a
         second call changes nothing and answers False."""
+        ...
+
+    async def last_release(self, service: str, environment: str) -> LastRelease | None:
+        """The latest successful production deploy, as the metrics recorded it."""
         ...
 
     async def tally(self) -> Tally:

@@ -7,14 +7,16 @@ import time
 from redis.typing import EncodableT, FieldT
 
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
+from bot.ports.metrics import Mark
 from bot.store import scripts
-from bot.store.base import StoreBase, translated
+from bot.store.base import translated
+from bot.store.metrics import MetricsStore
 from bot.store.scripts import HISTORY_KEEP, SEEN_TTL
 
 EXTERNAL_TTL = 30 * 86400
 
 
-class HistoryStore(StoreBase):
+class HistoryStore(MetricsStore):
     @translated
     async def record_deployed(self, r: DeployRequest, target: str, version: str = "") -> None:
         """``target`` now runs ``version`` (default: the request's), put there by r."""
@@ -40,9 +42,10 @@ class HistoryStore(StoreBase):
         return [HistoryEntry.model_validate_json(item) for item in raw]
 
     @translated
-    async def record_external(self, entry: HistoryEntry, deployed: Deployed) -> bool:
-        """A deploy run outside shipbot, into history, ``current`` (where nothing newer runs)
-        and the audit trail, once per ``entry.request_id``; False when already recorded."""
+    async def record_external(self, entry: HistoryEntry, deployed: Deployed, mark: Mark) -> bool:
+        """A deploy run outside shipbot, into history, ``current`` (where nothing newer runs),
+        the audit trail and the delivery metrics, once per ``entry.request_id``; False when
+        already recorded."""
         if not await self.redis.set(
             self.key.external(entry.request_id, entry.service, entry.environment),
             1,
@@ -67,6 +70,7 @@ class HistoryStore(StoreBase):
             pipe.lpush(history, entry.model_dump_json())
             pipe.ltrim(history, 0, HISTORY_KEEP - 1)
             pipe.xadd(self.key.audit(), _fields(event))
+            await self.add_metrics(entry, mark, tally=True, pipe=pipe)
             await pipe.execute()
         return True
 

@@ -16,6 +16,12 @@ Keys (all under one prefix, default ``shipbot``):
 - ``group:{id}`` short-lived cache of a Slack user group's members
 - ``news:{topic}`` a one-item list a webhook pushes to wake whoever follows ``topic``
 - ``external:{id}:{service}:{env}`` marks a deployment run outside shipbot as recorded (once)
+- ``metrics:day:{service}:{env}:{day}`` hash, the delivery-metrics aggregate of one production
+  environment and day (``_all:_all`` for all services); ``metrics:state:{service}:{env}`` its latest
+  release and open failure; ``metrics:flagged:{service}:{env}`` set of deploys counted as failed
+  changes; ``metrics:leads:{service}:{env}`` hash, request id -> lead times recorded (for rebuilds)
+- ``tally`` hash, the running totals Prometheus reads
+- ``once:{name}`` marks a scheduled thing done (the metrics digest), short-lived
 - ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
   as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
 """
@@ -80,6 +86,31 @@ class Keys:
 
     def external(self, deployment_id: str, service: str, environment: str) -> str:
         return self._k("external", deployment_id, service, environment)
+
+    def metric_day(self, service: str, environment: str, day: str) -> str:
+        return self._k("metrics", "day", service, environment, day)
+
+    def metric_state(self, service: str, environment: str) -> str:
+        return self._k("metrics", "state", service, environment)
+
+    def metric_flagged(self, service: str, environment: str) -> str:
+        return self._k("metrics", "flagged", service, environment)
+
+    def metric_leads(self, service: str, environment: str) -> str:
+        return self._k("metrics", "leads", service, environment)
+
+    def is_metric_leads(self, key: str) -> bool:
+        return key.startswith(self._k("metrics", "leads", ""))
+
+    def metrics_pattern(self) -> str:
+        """Every day aggregate, state, flag set and lead record: what a rebuild clears."""
+        return self._k("metrics", "*")
+
+    def tally(self) -> str:
+        return self._k("tally")
+
+    def once(self, name: str) -> str:
+        return self._k("once", name)
 
     def jobs(self) -> str:
         return self._k("jobs")

@@ -33,8 +33,9 @@ from bot.store import answers, scripts
 from bot.store.base import translated
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
+from bot.store.metrics import metrics_arg
 from bot.store.scripts import Loaded, Script
-from bot.store.signals import WORKER_GONE_AFTER, SignalStore, stop_topic
+from bot.store.signals import WORKER_GONE_AFTER, stop_topic
 
 __all__ = ["RedisStore", "StoreUnavailable", "connect"]
 
@@ -55,7 +56,7 @@ def connect(url: str) -> aioredis.Redis:
     )
 
 
-class RedisStore(HistoryStore, SignalStore):
+class RedisStore(HistoryStore):
     """The store (see :mod:`bot.ports.store`) in Redis."""
 
     def __init__(
@@ -83,7 +84,7 @@ class RedisStore(HistoryStore, SignalStore):
             "history": k.history(*where), "undone": k.undone(*where),
             "undone_req": k.req(r.undoes) if r.undoes else "",
         }  # fmt: skip
-        return {name: every[name] for name in script.keys}
+        return {name: every[name] for name in script.keys if name in every}
 
     async def _run(self, script: Script, r: DeployRequest, delivery: str = "", **args: Any) -> Any:
         """Run ``script`` on request r with the arguments it names."""
@@ -171,12 +172,16 @@ class RedisStore(HistoryStore, SignalStore):
         return await self._finish(record, Event.ORPHAN)
 
     async def _finish(self, record: FinishRecord, event: Event) -> Finished:
-        r = record.request
-        raw = await self._run(
-            scripts.FINISH, r, actor=record.worker, now=self.clock(), event=event.value,
-            failure=record.failure, steps=_steps(r), entry=record.history.model_dump_json(),
-            undoes=r.undoes, undoer=r.requester,
-        )  # fmt: skip
+        r, entry = record.request, record.history
+        keys = self._keys(r, scripts.FINISH) | self.metric_keys(
+            r.service, r.environment, record.mark
+        )
+        args = {
+            "actor": record.worker, "now": self.clock(), "event": event.value,
+            "failure": record.failure, "steps": _steps(r), "entry": entry.model_dump_json(),
+            "undoes": r.undoes, "undoer": r.requester, "metrics": metrics_arg(entry, record.mark),
+        }  # fmt: skip
+        raw = await self.scripts[scripts.FINISH.name](keys, args)
         return answers.decode(raw, Finished)
 
     @translated

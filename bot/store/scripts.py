@@ -26,11 +26,20 @@ from redis import asyncio as aioredis
 from redis.typing import EncodableT
 
 from bot.machine import TABLE
+from bot.ports.metrics import BUCKETS, PER_DOUBLING
 
 SEEN_TTL = 600  # seconds; longer than Slack's 5-minute signature window
 ENDED_TTL = 90 * 24 * 3600  # an ended request is kept 90 days (history and audit stay longer)
-HISTORY_KEEP = 1000  # history entries kept per service and environment
-CONSTANTS = {"SEEN_TTL": SEEN_TTL, "ENDED_TTL": ENDED_TTL, "HISTORY_KEEP": HISTORY_KEEP}
+HISTORY_KEEP = (
+    10000  # history entries kept per service and environment (metrics rebuilds read them)
+)
+CONSTANTS = {
+    "SEEN_TTL": SEEN_TTL,
+    "ENDED_TTL": ENDED_TTL,
+    "HISTORY_KEEP": HISTORY_KEEP,
+    "PER_DOUBLING": PER_DOUBLING,
+    "BUCKETS": BUCKETS,
+}
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 _LUA_WORDS = {
@@ -52,6 +61,7 @@ class Script:
     args: tuple[str, ...]
     rest: str = ""  # a trailing list of arguments, A.<rest> in Lua (a Lua list)
     machine: bool = True  # changes requests: gets the transition table and the prelude
+    metrics: bool = False  # records delivery metrics: gets _metrics.lua (record_metrics)
 
     def __post_init__(self) -> None:
         names = [*self.keys, *self.arg_names]
@@ -75,6 +85,8 @@ class Script:
         parts += [f"local {name} = {value}" for name, value in CONSTANTS.items()]
         if self.machine:
             parts += [lua_table(), _read("_prelude.lua")]
+        if self.metrics:
+            parts.append(_read("_metrics.lua"))
         return "\n".join([*parts, self.body()])
 
     def call(
@@ -94,9 +106,12 @@ class Loaded:
         self.script = script
         self._run = redis.register_script(script.source())
 
-    async def __call__(self, keys: Mapping[str, str], args: Mapping[str, Any]) -> Any:
+    async def __call__(
+        self, keys: Mapping[str, str], args: Mapping[str, Any], client: Any = None
+    ) -> Any:
+        """Run it; with ``client`` (a pipeline), queue it there instead."""
         ordered_keys, ordered_args = self.script.call(keys, args)
-        return await self._run(keys=ordered_keys, args=ordered_args)
+        return await self._run(keys=ordered_keys, args=ordered_args, client=client)
 
 
 def lua_table() -> str:
@@ -151,16 +166,30 @@ CLAIM = Script(
 )
 STOP = Script("stop", keys=("req", "audit", "seen"), args=("actor", "now"))
 EXPIRE = Script("expire", keys=("req", "audit", "approvers", "open"), args=("actor", "now"))
+METRIC_KEYS = ("day", "day_all", "marked_day", "marked_day_all", "mstate", "flagged", "tally")
 FINISH = Script(
     "finish",
     keys=(
         "req", "audit", "approvers", "open", "lane", "lease", "running", "history",
-        "undone_req", "undone",
+        "undone_req", "undone", *METRIC_KEYS,
     ),
-    args=("actor", "now", "event", "failure", "steps", "entry", "undoes", "undoer"),
+    args=("actor", "now", "event", "failure", "steps", "entry", "undoes", "undoer", "metrics"),
+    metrics=True,
 )  # fmt: skip
+METRICS = Script(
+    "metrics", keys=(*METRIC_KEYS, "approvers"), args=("metrics",), machine=False, metrics=True
+)
+LEADS = Script(
+    "leads",
+    keys=("day", "day_all", "records", "tally"),
+    args=("id", "labels", "leads", "record", "bounds"),
+    machine=False,
+    metrics=True,
+)
 RENEW = Script("renew", keys=("req", "lease"), args=("worker", "lease_seconds"), machine=False)
 CURRENT_IF_NEWER = Script(
     "current_if_newer", keys=("current",), args=("at", "what"), rest="targets", machine=False
 )
-SCRIPTS = (CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER)
+SCRIPTS = (
+    CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER, METRICS, LEADS,
+)  # fmt: skip

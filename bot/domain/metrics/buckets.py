@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-PER_DOUBLING = 8
-COUNT = 200  # 2**(200/8) s is about 1.06 years
+from bot.ports.metrics import BUCKETS as COUNT
+from bot.ports.metrics import PER_DOUBLING
+
 ERROR = 2 ** (1 / (2 * PER_DOUBLING)) - 1
 
 

@@ -3,6 +3,7 @@
 -- and failure, ends the request (closed, out of its lane, its lease and the running set),
 -- appends A.entry to the history, and when a rollback succeeded, rolls back the release it
 -- undid (A.undoes, K.undone_req; by A.undoer). Idempotent: the same actor again writes nothing.
+-- Adds the run to the delivery metrics (A.metrics, see _metrics.lua) in the same step.
 -- Answers {outcome = finished | already | not_running, next: the lane's head, to be started
 -- ('' when none; always '' when not_running), state: the request's state now}.
 local state = state_of(K.req)
@@ -28,6 +29,9 @@ redis.call('DEL', K.lease)
 redis.call('SREM', K.running, id)
 redis.call('LPUSH', K.history, A.entry)
 redis.call('LTRIM', K.history, 0, HISTORY_KEEP - 1)
+local M = cjson.decode(A.metrics)
+if final ~= 'succeeded' and M.state == 'succeeded' then M.state = final end
+record_metrics(M)
 if final == 'succeeded' and A.undoes ~= '' then
   local why = 'by rollback ' .. id
   if can(state_of(K.undone_req), 'roll_back') then
