@@ -11,10 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from bot.domain.grammar import UsageError, validate_name
+from bot.domain.grammar import METRICS_LINE, UsageError, metrics_usage, validate_name
 from bot.domain.metrics.period import DEFAULT, PERIOD_HINT, Period, looks_like_period, parse_period
-
-METRICS_LINE = "`/metrics [service] [period]`"
 
 
 @dataclass(frozen=True)
@@ -30,6 +28,8 @@ class MetricsAsk:
 def parse_metrics(text: str, services: Collection[str], today: date) -> MetricsAsk:
     """``text`` as a scope and a period ending ``today``; UsageError when it is not one."""
     words = text.split()
+    if words == ["help"] and "help" not in services:
+        raise UsageError(metrics_usage())
     if len(words) > 2:
         raise UsageError(f"/metrics takes at most a service and a period.\nUsage: {METRICS_LINE}")
     periods = [w for w in words if looks_like_period(w)]
