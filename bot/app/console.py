@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlencode
 
@@ -240,7 +241,11 @@ def state_note(settings: Settings) -> str:
     return IN_REDIS.format(prefix=settings.shipbot_key_prefix) if settings.redis_url else IN_MEMORY
 
 
-def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) -> Console:
+def build_console(
+    settings: Settings, catalog: Catalog, user: str, out: TextIO, charts: Path | None = None
+) -> Console:
+    """The console; the /metrics charts are written under ``charts`` (default: a directory
+    ``shipbot-console`` in the system's temporary directory)."""
     if settings.redis_url:  # a real Redis: keep the demo's requests out of production lanes
         prefix = f"{settings.shipbot_key_prefix}-console"
         settings = settings.model_copy(update={"shipbot_key_prefix": prefix})
@@ -249,7 +254,7 @@ def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) 
         if settings.redis_url
         else fake_aioredis.FakeRedis(decode_responses=True)
     )
-    slack, queue, later = ConsoleSlack(out), InlineQueue(), Background()
+    slack, queue, later = ConsoleSlack(out, charts), InlineQueue(), Background()
     services = build_services(settings, catalog, redis, queue, slack)
     app = build_app(services, slack, "", console=True, later=later)
     console = Console(app, slack, services, queue, later, user, state_note(settings))

@@ -11,6 +11,7 @@ for as long as its message carries it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import tempfile
@@ -68,11 +69,12 @@ class ConsoleSlack(AsyncWebClient):
 
     async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:
         """A shared file, written to ``files``; the console prints where."""
-        self.files.mkdir(parents=True, exist_ok=True)
         name = _SAFE_NAME.sub("-", str(kwargs.get("filename") or "file"))
         path = self.files / f"{next(self._ts):06d}-{name}"
         content = kwargs.get("content") or b""
-        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        await asyncio.to_thread(
+            _written, path, content.encode() if isinstance(content, str) else content
+        )
         where = f"#{kwargs.get('channel')}" + (" (thread)" if kwargs.get("thread_ts") else "")
         title = kwargs.get("title") or name
         self._write([f"── {where} ──", f"{title}: written to {path}"])
@@ -137,6 +139,11 @@ class ConsoleSlack(AsyncWebClient):
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
+
+
+def _written(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
 
 
 def _buttons_of(message: Shown) -> tuple[list[ButtonSpec], list[str]]:

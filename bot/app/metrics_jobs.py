@@ -7,9 +7,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import cast
 
 from bot.domain.metrics import digest
+from bot.domain.metrics.figures import summarize as read_figures
 from bot.domain.metrics.period import Period
 from bot.domain.metrics.summary import Summary
 from bot.domain.services import Services
@@ -18,12 +18,6 @@ from handlers.metrics import post_card
 log = logging.getLogger(__name__)
 
 Summarize = Callable[[Services, str | None, Period], Awaitable[Summary]]
-
-
-def _summarize() -> Summarize:
-    from bot.domain.metrics.figures import summarize
-
-    return cast(Summarize, summarize)
 
 
 async def post_metrics(
@@ -37,7 +31,7 @@ async def post_metrics(
 ) -> bool:
     """The card of ``service`` ("" for all) over the days asked for, posted in ``channel``."""
     period = Period(date.fromisoformat(first), date.fromisoformat(last), label)
-    summary = await (summarize or _summarize())(services, service or None, period)
+    summary = await (summarize or read_figures)(services, service or None, period)
     return await post_card(services.notifier, channel, summary)
 
 
@@ -49,7 +43,7 @@ async def digest_tick(
     due = await digest.claim(services, now)
     if due is None:
         return False
-    summary = await (summarize or _summarize())(services, None, due.period)
+    summary = await (summarize or read_figures)(services, None, due.period)
     when = due.due.at.strftime("%a %Y-%m-%d %H:%M %Z")
     log.info("posting the metrics digest scheduled for %s", when)
     return await post_card(
