@@ -45,10 +45,13 @@ def percent(number: float) -> str:
 
 
 def amount(number: float) -> str:
-    """A count or a rate: one decimal under 10 (1.9, 0.3), whole above (13)."""
+    """A count or a rate: whole from 10 (13), one decimal from 0.1 (1.9, 0.3), two
+    significant digits below (0.033), so a rate that is not nothing never reads 0."""
     if number >= 10:
         return f"{number:.0f}"
-    return f"{number:.1f}".removesuffix(".0")
+    if number >= 0.095 or number == 0:
+        return f"{number:.1f}".removesuffix(".0")
+    return f"{number:.2g}"
 
 
 def change_text(figure: Figure) -> str:

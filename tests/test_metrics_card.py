@@ -72,7 +72,8 @@ def test_durations_in_human_units() -> None:
 
 
 def test_rates_and_shares() -> None:
-    assert ["1.9 per day", "13 per week", "12.5%", "85%"] == [
+    assert ["0.033 per day", "1.9 per day", "13 per week", "12.5%", "85%"] == [
+        shown(Unit.PER_DAY, 1 / 30),
         shown(Unit.PER_DAY, 1.9),
         shown(Unit.PER_WEEK, 13.2),
         shown(Unit.SHARE, 0.125),

@@ -1,0 +1,88 @@
+"""End to end over real HTTP and real Redis: `/metrics` is acked at once with a private line,
+and a `shipbot worker` process posts the card in the channel and its chart (a real PNG) in the
+card's thread, through Slack's three upload steps; bad input is answered privately and nothing
+is asked of a worker."""
+
+from __future__ import annotations
+
+import json
+
+from tests.fakes import Message, Upload
+from tests.stack import CHANNEL, Stack, reply_text
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def metrics_cards(bot: Stack) -> list[Message]:
+    return [
+        m
+        for m in bot.slack.messages(CHANNEL)
+        if m.blocks and m.blocks[0].get("text", {}).get("text", "").startswith("Delivery metrics")
+    ]
+
+
+def card_with_chart(bot: Stack, count: int = 1) -> tuple[Message, Upload]:
+    """The newest metrics card, once ``count`` cards and their charts are in the channel."""
+
+    def posted() -> tuple[Message, Upload] | None:
+        cards, charts = metrics_cards(bot), bot.slack.uploads(CHANNEL)
+        return (cards[-1], charts[-1]) if len(cards) >= count and len(charts) >= count else None
+
+    return bot.slack.wait_for(posted, timeout=30)
+
+
+def card_text(card: Message) -> str:
+    return json.dumps(card.blocks, ensure_ascii=False)
+
+
+def test_metrics_acks_privately_then_the_worker_posts_card_and_chart(bot: Stack) -> None:
+    """`/metrics web-h5 7d`: an ephemeral "working on it" at once; then the card in the channel
+    and, in its thread, the chart: a PNG through getUploadURLExternal, the POST of its bytes
+    and completeUploadExternal, in that order."""
+    answer = reply_text(bot.command("web-h5 7d", command="/metrics"))
+    assert answer.startswith("Working on it: the delivery metrics of web-h5 for ")
+    card, chart = card_with_chart(bot)
+    assert "Delivery metrics: web-h5" == card.blocks[0]["text"]["text"]  # type: ignore[index]
+    assert "(7d), against" in card_text(card)
+    assert (CHANNEL, card.ts) == (chart.channel, chart.thread_ts)
+    assert chart.content is not None and PNG_SIGNATURE == chart.content[:8]
+    assert len(chart.content) > 10_000
+    steps = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert steps == [c.method for c in bot.slack.calls() if c.method in steps]
+
+
+def test_a_deploy_shows_in_the_card(bot: Stack) -> None:
+    """After one successful production deploy of `flaky`, its card counts it: one deploy in
+    30 days, new against nothing before, a success rate of 100%."""
+    bot.deployed("flaky v1 to prod")
+    bot.command("flaky", command="/metrics")
+    text = card_text(card_with_chart(bot)[0])
+    assert "*Deployment frequency*: 0.033 per day · new" in text
+    assert "*Production deploy success rate*: 100% · new" in text
+
+
+def test_all_services_card_has_a_line_per_service(bot: Stack) -> None:
+    """`/metrics` alone: every catalog service has its line."""
+    bot.command("", command="/metrics")
+    text = card_text(card_with_chart(bot)[0])
+    assert all(f"• `{name}`: " in text for name in ("web-h5", "risky", "flaky", "trade", "pay"))
+
+
+def test_bad_input_is_answered_privately_and_nothing_is_posted(bot: Stack) -> None:
+    """An unknown service (the known ones named), a malformed date, a range ending before it
+    starts, more than 400 days: each its own message; then a good command's card is the
+    only card posted."""
+    answers = [
+        reply_text(bot.command(text, command="/metrics"))
+        for text in ("payments", "2026-02-30..2026-03-01", "2026-12-01..2026-10-01", "401d")
+    ]
+    assert answers[0].startswith("Unknown service `payments`, and not a period")
+    assert "`web-h5`" in answers[0]
+    assert answers[1:] == [
+        "`2026-02-30` is not a date (YYYY-MM-DD).",
+        "The period `2026-12-01..2026-10-01` ends before it starts.",
+        "The period `401d` is 401 days long; keep it to 400.",
+    ]
+    bot.command("web-h5", command="/metrics")
+    card_with_chart(bot)
+    assert 1 == len(metrics_cards(bot))
