@@ -11,12 +11,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.domain import reports
 from bot.domain.grammar import UsageError
 from bot.domain.metrics.ask import MetricsAsk, parse_metrics
 from bot.domain.metrics.days import today
 from bot.domain.metrics.summary import Summary
 from bot.domain.services import Services
+from bot.models import Workers
 from bot.ports.notify import MetricsJob, Notifier, Upload
+from handlers.blocks import no_worker
 from handlers.guard import delivery_key, guarded, where
 from handlers.metrics_blocks import metrics_card
 from handlers.metrics_chart import chart_png
@@ -37,7 +40,7 @@ def _metrics(services: Services) -> Any:
             await ack(response_type="ephemeral", text=str(problem))
             return
         await services.queue.metrics(job_of(ask, channel, delivery_key(body)))
-        await ack(response_type="ephemeral", text=working(ask))
+        await ack(response_type="ephemeral", text=working(ask, await reports.workers(services)))
 
     return metrics
 
@@ -48,11 +51,13 @@ def job_of(ask: MetricsAsk, channel: str, delivery: str = "") -> MetricsJob:
     return MetricsJob(channel, ask.service or "", first, last, period.label, delivery)
 
 
-def working(ask: MetricsAsk) -> str:
-    return (
+def working(ask: MetricsAsk, workers: Workers) -> str:
+    """The ack: what will appear where, and a warning when no worker is alive to post it."""
+    said = (
         f"Working on it: the delivery metrics of {ask.scope} for {ask.period} "
         f"({ask.period.label}) will appear in this channel, with a chart in its thread."
     )
+    return f"{said} {no_worker(workers)}" if not workers.alive else said
 
 
 async def post_card(notifier: Notifier, channel: str, summary: Summary, lead: str = "") -> bool:
