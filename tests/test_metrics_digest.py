@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pydantic
 import pytest
 import time_machine
+from arq.connections import RedisSettings, create_pool
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app.metrics_jobs import digest_tick
 from bot.app.wiring import build_services
+from bot.app.worker import build_worker
 from bot.catalog.model import MetricsDigest, load_catalog
 from bot.catalog.settings import Settings
 from bot.domain.metrics.digest import digest_period, due
@@ -25,6 +27,7 @@ from bot.domain.metrics.summary import Summary
 from bot.domain.services import Services
 from bot.store.queue import InlineQueue
 from bot.store.requests import connect
+from tests.conftest import write_catalog
 from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
 from tests.metrics_samples import sample_summary
 
@@ -182,3 +185,20 @@ async def test_a_worker_back_late_posts_the_missed_digest_once(
     with time_machine.travel(at(8, 9), tick=False):
         assert [False, False] == [await w.tick() for w in workers]
     assert 1 == len(cards(fake_slack))
+
+
+async def test_every_worker_checks_for_the_digest_each_minute(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """arq's scheduler, at second 0 of a minute, queues the digest check of the installation
+    (its job id per minute, so one check per minute whatever the number of workers)."""
+    catalog = load_catalog(write_catalog(tmp_path))
+    pool = await create_pool(RedisSettings.from_dsn(redis_server.url))
+    await pool.flushdb()
+    tick = datetime(2026, 12, 7, 1, 0, 0, tzinfo=UTC)
+    worker = build_worker(Settings(redis_url=redis_server.url, shipbot_key_prefix="dg"), catalog)
+    worker._pool = pool  # what arq sets on start; run_cron needs only this
+    await worker.run_cron(tick, delay=0.5)
+    queued = [job.decode() for job in await pool.zrange("dg:jobs", 0, -1)]
+    await pool.aclose()
+    assert f"cron:dg:digest:{int(tick.timestamp() * 1000)}" in queued
