@@ -5,6 +5,7 @@ step that records a run's end."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from bot.models import Action, Deployed, HistoryEntry, State
 from bot.store.requests import RedisStore, connect
 from tests.fakes import RedisServer
 from tests.run_kit import LEASE_SECONDS, SERVICE, Kit, build_kit
+from tests.test_cli import DEMO, shipbot
 
 HOUR = 3600.0
 WEEK = Period(date(2026, 11, 2), date(2026, 11, 8), "2026-11-02..2026-11-08")
@@ -154,7 +156,7 @@ async def test_a_rebuild_from_history_gives_the_same_figures(kit: Kit) -> None:
     """Aggregates cleared and replayed from history read the same summary."""
     await a_week(kit)
     before = await summarize(kit.services, SERVICE, WEEK)
-    rebuilt = await rebuild(kit.services)
+    rebuilt = await rebuild(kit.store, kit.catalog)
     assert (8, before) == (rebuilt.runs, await summarize(kit.services, SERVICE, WEEK))
 
 
@@ -218,3 +220,27 @@ def test_days_are_the_catalog_time_zone_days() -> None:
         day_of(instant, "UTC"),
         day_of(instant, "Asia/Shanghai"),
     )
+
+
+async def test_the_rebuild_command_recomputes_from_history(
+    kit: Kit, redis_server: RedisServer
+) -> None:
+    """`shipbot metrics rebuild` against the kit's Redis: the aggregates, deleted, come back
+    from the history, and it says how many runs it replayed."""
+    await a_week(kit)
+    before = await summarize(kit.services, SERVICE, WEEK)
+    await kit.store.clear_metrics()
+    env = {"REDIS_URL": redis_server.url, "SHIPBOT_CATALOG": str(kit.catalog.path)}
+    result = await asyncio.to_thread(shipbot, "metrics", "rebuild", env=env)
+    expected = "rebuilt the delivery metrics from 8 runs and 0 deploys' lead times\n"
+    assert (0, expected) == (result.returncode, result.stdout)
+    assert before == await summarize(kit.services, SERVICE, WEEK)
+
+
+def test_the_rebuild_command_without_redis_changes_nothing(tmp_path: Path) -> None:
+    """Redis unreachable: a clear message, exit 1, no traceback."""
+    env = {"REDIS_URL": "redis://127.0.0.1:9/0", "SHIPBOT_CATALOG": str(DEMO)}
+    result = shipbot("metrics", "rebuild", env=env)
+    assert (1, "") == (result.returncode, result.stdout)
+    assert result.stderr.startswith("shipbot: can't reach Redis (")
+    assert "Traceback" not in result.stderr
