@@ -20,6 +20,7 @@ from handlers.metrics import job_of, post_card, working
 from handlers.notifier import SlackNotifier
 from tests.conftest import write_catalog
 from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
+from tests.fakes.recorders import RecordingNotifier
 from tests.metrics_samples import sample_summary
 
 ASK = MetricsAsk("web-h5", Period(date(2026, 11, 26), date(2026, 12, 2), "7d"))
@@ -89,3 +90,12 @@ async def test_no_chart_without_its_card(notifier: SlackNotifier, fake_slack: Fa
     fake_slack.closed_channels.add("C0SHUT")
     assert not await post_card(notifier, "C0SHUT", sample_summary())
     assert [] == fake_slack.calls("files.getUploadURLExternal")
+
+
+async def test_post_card_through_the_recording_notifier() -> None:
+    """The ports' recorder: one card, then the chart replying to the ts the card got."""
+    notifier = RecordingNotifier()
+    assert await post_card(notifier, "C0X", sample_summary("web-h5"))
+    [(channel, upload)] = notifier.uploads
+    expected = [("C0X", "Delivery metrics: web-h5, 2026-11-03 to 2026-12-02")]
+    assert (expected, "C0X", "1.000000") == (notifier.posted, channel, upload.thread_ts)
