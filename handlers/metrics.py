@@ -21,7 +21,7 @@ from bot.models import Workers
 from bot.ports.notify import MetricsJob, Notifier, Upload
 from handlers.blocks import no_worker
 from handlers.guard import delivery_key, guarded, where
-from handlers.metrics_blocks import metrics_card
+from handlers.metrics_blocks import labelled, metrics_card
 from handlers.metrics_chart import chart_png
 from handlers.routes import METRICS
 
@@ -54,8 +54,8 @@ def job_of(ask: MetricsAsk, channel: str, delivery: str = "") -> MetricsJob:
 def working(ask: MetricsAsk, workers: Workers) -> str:
     """The ack: what will appear where, and a warning when no worker is alive to post it."""
     said = (
-        f"Working on it: the delivery metrics of {ask.scope} for {ask.period} "
-        f"({ask.period.label}) will appear in this channel, with a chart in its thread."
+        f"Working on it: the delivery metrics of {ask.scope} for {ask.period}"
+        f"{labelled(ask.period)} will appear in this channel, with a chart in its thread."
     )
     return f"{said} {no_worker(workers)}" if not workers.alive else said
 

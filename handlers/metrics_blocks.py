@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.metrics.levels import SOURCE
+from bot.domain.metrics.period import Period
 from bot.domain.metrics.summary import Figure, ServiceLine, Summary, Unit
 from handlers.metrics_units import change_text, value_text
 
@@ -49,9 +50,14 @@ def title(summary: Summary) -> str:
 
 
 def period_line(summary: Summary) -> str:
-    line = f"*{summary.period}* ({summary.period.label}), against {summary.previous}"
+    line = f"*{summary.period}*{labelled(summary.period)}, against {summary.previous}"
     where = ", ".join(summary.environments) or "none in the catalog"
     return f"{line}\nProduction environments: {where}"
+
+
+def labelled(period: Period) -> str:
+    """` (30d)`, ` (quarter)`; nothing for a range of days, which the dates already say."""
+    return "" if ".." in period.label else f" ({period.label})"
 
 
 def figure_line(figure: Figure) -> str:

@@ -1,13 +1,15 @@
 """The /metrics chart: production deploys per week stacked by how they ended (succeeded,
 failed, rolled back) and, on a second axis, the weekly median lead time in hours.
 
-Drawn with matplotlib's object API on the Agg canvas (headless, no pyplot state shared between
-threads), so it may be rendered in a worker thread: ``await asyncio.to_thread(chart_png, s)``.
+Drawn with matplotlib's object API on the Agg canvas (headless, no pyplot state), in a worker
+thread: ``await asyncio.to_thread(chart_png, s)``. Matplotlib does not promise thread safety,
+so one chart is drawn at a time per process (a chart takes a fraction of a second).
 """
 
 from __future__ import annotations
 
 import io
+import threading
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -19,10 +21,16 @@ from bot.domain.metrics.summary import Summary
 COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "rolled back": "#ef6c00"}
 LEAD_COLOUR = "#1565c0"
 DPI = 100
+_DRAWING = threading.Lock()
 
 
 def chart_png(summary: Summary) -> bytes:
     """The chart as PNG bytes (an empty period draws empty axes that say so)."""
+    with _DRAWING:
+        return _drawn(summary)
+
+
+def _drawn(summary: Summary) -> bytes:
     figure = Figure(figsize=(8, 4), dpi=DPI)
     FigureCanvasAgg(figure)
     deploys = figure.add_subplot()

@@ -3,6 +3,10 @@ text, a missing value as its word, per-service lines, the notes and the levels' 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
+from bot.domain.metrics.period import Period
 from bot.domain.metrics.summary import Figure, Unit, Value
 from handlers.metrics_blocks import metrics_card
 from handlers.metrics_units import change_text, duration, shown
@@ -91,3 +95,12 @@ def test_change_is_new_when_there_was_nothing_before() -> None:
     assert ["new", "new", "", "unchanged", "↓ 50% (worse)"] == [
         change(1.0, None), change(1.0, 0.0), change(None, 1.0), change(0.0, 0.0), change(1.0, 2.0)
     ]  # fmt: skip
+
+
+def test_a_range_is_not_labelled_twice() -> None:
+    """A range's label is its dates: the period line shows them once (against the 62 days
+    before)."""
+    summary = sample_summary()
+    period = Period(date(2026, 10, 1), date(2026, 12, 1), "2026-10-01..2026-12-01")
+    _, blocks = metrics_card(replace(summary, period=period, previous=period.previous()))
+    assert "*2026-10-01 to 2026-12-01*, against 2026-07-31 to 2026-09-30" == card_lines(blocks)[1]
