@@ -16,7 +16,8 @@ from bot.domain.metrics.period import Period
 from bot.models import Workers
 from bot.ports.notify import MetricsJob, Upload
 from bot.store.requests import RedisStore, connect
-from handlers.metrics import job_of, post_card, working
+from handlers.metrics import job_of, working
+from handlers.metrics_post import post_card
 from handlers.notifier import SlackNotifier
 from tests.conftest import write_catalog
 from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer

@@ -13,7 +13,7 @@ from bot.domain.metrics.figures import summarize as read_figures
 from bot.domain.metrics.period import Period
 from bot.domain.metrics.summary import Summary
 from bot.domain.services import Services
-from handlers.metrics import post_card
+from handlers.metrics_post import post_card
 
 log = logging.getLogger(__name__)
 
