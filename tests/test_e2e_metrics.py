@@ -6,8 +6,13 @@ is asked of a worker."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
 
-from tests.fakes import Message, Upload
+import pytest
+
+from tests.fakes import FakeSlack, Message, RedisServer, Upload
 from tests.stack import CHANNEL, Stack, reply_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -86,3 +91,53 @@ def test_bad_input_is_answered_privately_and_nothing_is_posted(bot: Stack) -> No
     bot.command("web-h5", command="/metrics")
     card_with_chart(bot)
     assert 1 == len(metrics_cards(bot))
+
+
+# -- the digest, with two `shipbot worker` processes ------------------------------------------
+
+DIGEST_CATALOG = """
+notify:
+  releases_channel: C0RELEASES
+  metrics_digest: {channel: C0DIGEST, cron: "* * * * *", timezone: Asia/Shanghai}
+services:
+  web-h5:
+    deployer: ansible
+    playbook: site.yml
+    environments:
+      prod: {approvals: 0}
+"""
+
+
+@pytest.fixture
+def digest_stack(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Stack]:
+    """A stack of its own (its own Redis, a digest due every minute) with two workers."""
+    (tmp_path / "site.yml").write_text("- hosts: all\n  tasks: []\n")
+    (tmp_path / "catalog.yaml").write_text(DIGEST_CATALOG)
+    fake_slack.reset()
+    with RedisServer() as redis_server:
+        stack = Stack(tmp_path, redis_server, fake_slack, tmp_path / "catalog.yaml")
+        stack.start()
+        stack.spawn_worker("worker2")
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
+def test_worker_processes_post_the_due_digest_once(digest_stack: Stack) -> None:
+    """With two workers running, the digest due this minute is posted by a worker process as
+    it starts, with its chart in the card's thread, and no scheduled minute is posted twice
+    (arq runs each minute's check in one worker; the claim in Redis guards the rest)."""
+    slack = digest_stack.slack
+
+    def first_with_chart() -> Message | None:
+        cards = [m for m in slack.messages("C0DIGEST") if m.thread_ts is None]
+        charts = {u.thread_ts for u in slack.uploads("C0DIGEST")}
+        return cards[0] if cards and cards[0].ts in charts else None
+
+    card = slack.wait_for(first_with_chart, timeout=30)
+    assert "Metrics digest, scheduled for " in card_text(card)
+    cards = [card_text(m) for m in slack.messages("C0DIGEST") if m.thread_ts is None]
+    minutes = [re.search(r"scheduled for ([^*]+?)\\n", text) for text in cards]
+    scheduled = [found.group(1) for found in minutes if found]
+    assert len(cards) == len(scheduled) == len(set(scheduled))
