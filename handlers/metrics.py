@@ -31,23 +31,23 @@ def register(app: AsyncApp, services: Services) -> None:
 
 def _metrics(services: Services) -> Any:
     async def metrics(ack: Any, body: dict[str, Any]) -> None:
-        (channel, _), text = where(body), str(body.get("text", ""))
+        (channel, user), text = where(body), str(body.get("text", ""))
         catalog = services.catalog
         try:
             ask = parse_metrics(text, catalog.services, today(catalog.timezone))
         except UsageError as problem:
             await ack(response_type="ephemeral", text=str(problem))
             return
-        await services.queue.metrics(job_of(ask, channel, delivery_key(body)))
+        await services.queue.metrics(job_of(ask, channel, user, delivery_key(body)))
         await ack(response_type="ephemeral", text=working(ask, await reports.workers(services)))
 
     return metrics
 
 
-def job_of(ask: MetricsAsk, channel: str, delivery: str = "") -> MetricsJob:
+def job_of(ask: MetricsAsk, channel: str, user: str, delivery: str = "") -> MetricsJob:
     period = ask.period
     first, last = period.first.isoformat(), period.last.isoformat()
-    return MetricsJob(channel, ask.service or "", first, last, period.label, delivery)
+    return MetricsJob(channel, user, ask.service or "", first, last, period.label, delivery)
 
 
 def working(ask: MetricsAsk, workers: Workers) -> str:

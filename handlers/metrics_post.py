@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+
 from bot.domain.metrics.summary import Summary
 from bot.ports.notify import Notifier, Upload
-from handlers.metrics_blocks import metrics_card
+from handlers.metrics_blocks import metrics_card, title
 from handlers.metrics_chart import chart_png
 
 
@@ -23,3 +25,21 @@ async def post_card(notifier: Notifier, channel: str, summary: Summary, lead: st
     title = f"Deploys per week and lead time: {summary.scope}, {summary.period}"
     await notifier.upload_file(channel, Upload(name, png, title, thread_ts=ts))
     return True
+
+
+async def post_asked(notifier: Notifier, user: str, channel: str, summary: Summary) -> bool:
+    """post_card for someone who asked: if Slack refuses the card there (a private channel
+    without the bot), they are told directly instead of waiting for nothing."""
+    if await post_card(notifier, channel, summary):
+        return True
+    text = refused_text(channel, summary)
+    block = SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
+    await notifier.post_blocks(user, text, [block])
+    return False
+
+
+def refused_text(channel: str, summary: Summary) -> str:
+    return (
+        f"I couldn't post the card you asked for ({title(summary)}, {summary.period}) in "
+        f"<#{channel}>. Invite me to that channel, or ask again in a channel I'm in."
+    )

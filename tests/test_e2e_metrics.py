@@ -141,3 +141,13 @@ def test_worker_processes_post_the_due_digest_once(digest_stack: Stack) -> None:
     minutes = [re.search(r"scheduled for ([^*]+?)\\n", text) for text in cards]
     scheduled = [found.group(1) for found in minutes if found]
     assert len(cards) == len(scheduled) == len(set(scheduled))
+
+
+def test_asking_where_the_bot_is_not_is_answered_directly(bot: Stack) -> None:
+    """/metrics in a private channel without the bot: the worker cannot post the card there,
+    so it tells the person who asked, directly."""
+    bot.slack.closed_channels.add("C0PRIVATE")
+    bot.command("web-h5", user="U0ASKER", command="/metrics", channel="C0PRIVATE")
+    told = bot.slack.wait_for(lambda: bot.slack.messages("U0ASKER"), timeout=30)
+    assert told[0].text is not None and "in <#C0PRIVATE>. Invite me" in told[0].text
+    assert [] == bot.slack.uploads()

@@ -17,7 +17,7 @@ from bot.models import Workers
 from bot.ports.notify import MetricsJob, Upload
 from bot.store.requests import RedisStore, connect
 from handlers.metrics import job_of, working
-from handlers.metrics_post import post_card
+from handlers.metrics_post import post_asked, post_card
 from handlers.notifier import SlackNotifier
 from tests.conftest import write_catalog
 from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
@@ -30,8 +30,8 @@ TOKEN = "glpat-Leaked0123456789abcd"
 
 def test_the_job_carries_the_days_fixed_when_asked() -> None:
     """The worker reads the very days the ack named, even past midnight."""
-    expected = MetricsJob("C0X", "web-h5", "2026-11-26", "2026-12-02", "7d", "trigger-1")
-    assert expected == job_of(ASK, "C0X", "trigger-1")
+    expected = MetricsJob("C0X", "U0DEV", "web-h5", "2026-11-26", "2026-12-02", "7d", "t-1")
+    assert expected == job_of(ASK, "C0X", "U0DEV", "t-1")
 
 
 def test_the_ack_warns_when_no_worker_is_alive() -> None:
@@ -100,3 +100,17 @@ async def test_post_card_through_the_recording_notifier() -> None:
     [(channel, upload)] = notifier.uploads
     expected = [("C0X", "Delivery metrics: web-h5, 2026-11-03 to 2026-12-02")]
     assert (expected, "C0X", "1.000000") == (notifier.posted, channel, upload.thread_ts)
+
+
+async def test_who_asked_is_told_when_the_card_is_refused(
+    notifier: SlackNotifier, fake_slack: FakeSlack
+) -> None:
+    """The bot is not in the channel: the person who asked gets a direct message saying so."""
+    fake_slack.closed_channels.add("C0SHUT")
+    assert not await post_asked(notifier, "U0DEV", "C0SHUT", sample_summary("web-h5"))
+    [told] = fake_slack.messages("U0DEV")
+    expected = (
+        "I couldn't post the card you asked for (Delivery metrics: web-h5, 2026-11-03 to "
+        "2026-12-02) in <#C0SHUT>. Invite me to that channel, or ask again in a channel I'm in."
+    )
+    assert expected == told.text

@@ -34,6 +34,7 @@ from bot.domain import approvals
 from bot.domain.deploys import run_request
 from bot.domain.services import Services
 from bot.models import State
+from bot.ports.notify import MetricsJob
 from bot.store.queue import ANNOUNCE, POST_METRICS, RUN_DEPLOY, InlineQueue
 from bot.store.requests import StoreUnavailable, connect
 from handlers.app import build_app
@@ -110,11 +111,10 @@ class Console:
             else:
                 self._say(f"`{request_id}` was stopped and has ended ({state}); see its card.")
 
-    async def post_metrics(
-        self, channel: str, service: str, first: str, last: str, label: str, _delivery: str = ""
-    ) -> None:
-        """The queue's /metrics job: the card as text, the chart to a file whose path prints."""
-        await metrics_jobs.post_metrics(self.services, channel, service, first, last, label)
+    async def post_metrics(self, *job: str) -> None:
+        """The queue's /metrics job (a MetricsJob's args): the card as text, the chart to a file
+        whose path prints."""
+        await metrics_jobs.post_asked(self.services, MetricsJob(*job))
 
     async def stop_running(self) -> None:
         """Ask the running deploy to stop, as the Stop button would: as the current user when

@@ -13,26 +13,21 @@ from bot.domain.metrics.figures import summarize as read_figures
 from bot.domain.metrics.period import Period
 from bot.domain.metrics.summary import Summary
 from bot.domain.services import Services
-from handlers.metrics_post import post_card
+from bot.ports.notify import MetricsJob
+from handlers import metrics_post
 
 log = logging.getLogger(__name__)
 
 Summarize = Callable[[Services, str | None, Period], Awaitable[Summary]]
 
 
-async def post_metrics(
-    services: Services,
-    channel: str,
-    service: str,
-    first: str,
-    last: str,
-    label: str,
-    summarize: Summarize | None = None,
+async def post_asked(
+    services: Services, job: MetricsJob, summarize: Summarize | None = None
 ) -> bool:
-    """The card of ``service`` ("" for all) over the days asked for, posted in ``channel``."""
-    period = Period(date.fromisoformat(first), date.fromisoformat(last), label)
-    summary = await (summarize or read_figures)(services, service or None, period)
-    return await post_card(services.notifier, channel, summary)
+    """The card /metrics asked for, over the days fixed when it was asked; whether posted."""
+    period = Period(date.fromisoformat(job.first), date.fromisoformat(job.last), job.label)
+    summary = await (summarize or read_figures)(services, job.service or None, period)
+    return await metrics_post.post_asked(services.notifier, job.user, job.channel, summary)
 
 
 async def digest_tick(
@@ -46,6 +41,5 @@ async def digest_tick(
     summary = await (summarize or read_figures)(services, None, due.period)
     when = due.due.at.strftime("%a %Y-%m-%d %H:%M %Z")
     log.info("posting the metrics digest scheduled for %s", when)
-    return await post_card(
-        services.notifier, due.channel, summary, f"Metrics digest, scheduled for {when}"
-    )
+    lead = f"Metrics digest, scheduled for {when}"
+    return await metrics_post.post_card(services.notifier, due.channel, summary, lead)

@@ -26,6 +26,7 @@ from bot.domain import external
 from bot.domain.deploys import run_request
 from bot.domain.sweep import recover_orphans, sweep
 from bot.ports.deployer import DeployUnreachable
+from bot.ports.notify import MetricsJob
 from bot.store.keys import Keys
 from bot.store.queue import (
     ANNOUNCE,
@@ -94,17 +95,9 @@ async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: i
         raise Retry(defer=EXTERNAL_RETRY_SECONDS) from None
 
 
-async def post_metrics(
-    ctx: dict[str, Any],
-    channel: str,
-    service: str,
-    first: str,
-    last: str,
-    label: str,
-    delivery: str = "",
-) -> bool:
-    """A /metrics card and its chart (``delivery`` only keeps a retried command's job one)."""
-    return await metrics_jobs.post_metrics(ctx["services"], channel, service, first, last, label)
+async def post_metrics(ctx: dict[str, Any], *job: str) -> bool:
+    """A /metrics card and its chart; ``job`` is a MetricsJob's args."""
+    return await metrics_jobs.post_asked(ctx["services"], MetricsJob(*job))
 
 
 async def metrics_digest(ctx: dict[str, Any]) -> bool:

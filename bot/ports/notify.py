@@ -62,11 +62,13 @@ class JobQueue(Protocol):
 
 @dataclass(frozen=True)
 class MetricsJob:
-    """A /metrics card to post: the channel, the service ("" for all) and the period's days
-    (ISO dates, both included, and its label), fixed when it was asked; ``delivery`` names the
-    Slack delivery that asked, so a retried command posts once."""
+    """A /metrics card to post: the channel, who asked (told directly if the card cannot be
+    posted there), the service ("" for all) and the period's days (ISO dates, both included,
+    and its label), fixed when it was asked; ``delivery`` names the Slack delivery that asked,
+    so a retried command posts once."""
 
     channel: str
+    user: str
     service: str
     first: str
     last: str
@@ -74,4 +76,12 @@ class MetricsJob:
     delivery: str = ""
 
     def args(self) -> tuple[str, ...]:
-        return (self.channel, self.service, self.first, self.last, self.label, self.delivery)
+        return (
+            self.channel,
+            self.user,
+            self.service,
+            self.first,
+            self.last,
+            self.label,
+            self.delivery,
+        )
