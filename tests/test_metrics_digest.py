@@ -190,15 +190,20 @@ async def test_a_worker_back_late_posts_the_missed_digest_once(
 async def test_every_worker_checks_for_the_digest_each_minute(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    """arq's scheduler, at second 0 of a minute, queues the digest check of the installation
-    (its job id per minute, so one check per minute whatever the number of workers)."""
+    """arq's scheduler queues the digest check as the worker starts and then at second 0 of
+    each minute (its job id per minute, so one check per minute whatever the number of
+    workers)."""
     catalog = load_catalog(write_catalog(tmp_path))
     pool = await create_pool(RedisSettings.from_dsn(redis_server.url))
     await pool.flushdb()
-    tick = datetime(2026, 12, 7, 1, 0, 0, tzinfo=UTC)
+    start = datetime(2026, 12, 7, 1, 0, 20, tzinfo=UTC)
+    minute = datetime(2026, 12, 7, 1, 1, 0, tzinfo=UTC)
     worker = build_worker(Settings(redis_url=redis_server.url, shipbot_key_prefix="dg"), catalog)
     worker._pool = pool  # what arq sets on start; run_cron needs only this
-    await worker.run_cron(tick, delay=0.5)
+    for tick in (start, minute):
+        await worker.run_cron(tick, delay=0.5)
     queued = [job.decode() for job in await pool.zrange("dg:jobs", 0, -1)]
     await pool.aclose()
-    assert f"cron:dg:digest:{int(tick.timestamp() * 1000)}" in queued
+    at_minute = minute.replace(microsecond=123_456)  # arq's cron runs at .123456 by default
+    expected = [f"cron:dg:digest:{int(t.timestamp() * 1000)}" for t in (start, at_minute)]
+    assert expected == sorted(job for job in queued if ":digest:" in job)
