@@ -1,7 +1,7 @@
 """The /metrics card, in Block Kit (slack_sdk.models): every number is in its text, so a
 person who cannot see the chart reads the same figures.
 
-    Delivery metrics: web-h5
+    Delivery metrics: web-h5, 2026-11-03 to 2026-12-02
     2026-11-03 to 2026-12-02 (30d), against 2026-10-04 to 2026-11-02
     DORA: each figure, its value, the value before, its change and its level
     Team: the team's own figures
@@ -42,11 +42,11 @@ def metrics_card(summary: Summary, lead: str = "") -> Rendered:
     if summary.notes:
         blocks += _sections("*Notes*", [f"• {note}" for note in summary.notes])
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer())]))
-    return f"{title(summary)}, {summary.period}", [block.to_dict() for block in blocks]
+    return title(summary), [block.to_dict() for block in blocks]
 
 
 def title(summary: Summary) -> str:
-    return f"Delivery metrics: {summary.scope}"
+    return f"Delivery metrics: {summary.scope}, {summary.period}"
 
 
 def period_line(summary: Summary) -> str:

@@ -40,6 +40,6 @@ async def post_asked(notifier: Notifier, user: str, channel: str, summary: Summa
 
 def refused_text(channel: str, summary: Summary) -> str:
     return (
-        f"I couldn't post the card you asked for ({title(summary)}, {summary.period}) in "
+        f"I couldn't post the card you asked for ({title(summary)}) in "
         f"<#{channel}>. Invite me to that channel, or ask again in a channel I'm in."
     )

@@ -26,7 +26,7 @@ async def test_metrics_prints_the_card_and_where_the_chart_is(tmp_path: Path) ->
     """`/metrics web-h5 7d`: the ack, the card's lines, and a PNG at the path printed."""
     output = await typed("/metrics web-h5 7d", tmp_path)
     assert "(only you can see this) Working on it: the delivery metrics of web-h5" in output
-    assert "** Delivery metrics: web-h5 **" in output
+    assert "** Delivery metrics: web-h5, 20" in output
     assert "• *Change fail rate*: no deploys" in output
     found = re.search(r"written to (\S+\.png)", output)
     assert found is not None

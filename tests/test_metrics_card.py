@@ -29,7 +29,7 @@ def test_all_services_card_reads_every_number() -> None:
     level, the team's, one line per service, the notes, and the levels' source."""
     text, blocks = metrics_card(sample_summary())
     expected = [
-        "Delivery metrics: all services",
+        "Delivery metrics: all services, 2026-11-03 to 2026-12-02",
         "*2026-11-03 to 2026-12-02* (30d), against 2026-10-04 to 2026-11-02",
         "Production environments: api/prod, web-h5/prod",
         "*DORA*",
@@ -60,7 +60,11 @@ def test_one_service_card_has_no_per_service_lines_and_a_digest_lead() -> None:
     _, blocks = metrics_card(sample_summary("web-h5"), "Metrics digest, scheduled for Mon")
     lines = card_lines(blocks)
     assert "*Per service*" not in lines
-    assert ["Delivery metrics: web-h5", "Metrics digest, scheduled for Mon"] == lines[:2]
+    expected = [
+        "Delivery metrics: web-h5, 2026-11-03 to 2026-12-02",
+        "Metrics digest, scheduled for Mon",
+    ]
+    assert expected == lines[:2]
 
 
 def test_empty_summary_is_a_card_without_figure_sections() -> None:
