@@ -7,6 +7,7 @@ import asyncio
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
+from bot.domain.metrics.period import Period
 from bot.domain.metrics.summary import Summary
 from bot.ports.notify import Notifier, Upload
 from handlers.metrics_blocks import metrics_card, title
@@ -33,8 +34,7 @@ async def post_asked(notifier: Notifier, user: str, channel: str, summary: Summa
     if await post_card(notifier, channel, summary):
         return True
     text = refused_text(channel, summary)
-    block = SectionBlock(text=MarkdownTextObject(text=text)).to_dict()
-    await notifier.post_blocks(user, text, [block])
+    await _tell(notifier, user, text)
     return False
 
 
@@ -42,4 +42,21 @@ def refused_text(channel: str, summary: Summary) -> str:
     return (
         f"I couldn't post the card you asked for ({title(summary)}) in "
         f"<#{channel}>. Invite me to that channel, or ask again in a channel I'm in."
+    )
+
+
+async def unavailable(notifier: Notifier, user: str, service: str, period: Period) -> None:
+    """The figures could not be read (Redis unreachable): the person who asked is told."""
+    text = (
+        f"shipbot can't reach its state store (Redis) right now, so the delivery metrics of "
+        f"{service or 'all services'} for {period} could not be read. Please try again in a "
+        "minute."
+    )
+    await _tell(notifier, user, text)
+
+
+async def _tell(notifier: Notifier, user: str, text: str) -> None:
+    """A direct message (as the card's refusal is told for a deploy request)."""
+    await notifier.post_blocks(
+        user, text, [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
     )

@@ -10,11 +10,15 @@ from pathlib import Path
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.metrics_jobs import post_asked as post_asked_job
 from bot.catalog.model import load_catalog
 from bot.domain.metrics.ask import MetricsAsk
 from bot.domain.metrics.period import Period
+from bot.domain.metrics.summary import Summary
+from bot.domain.services import Services
 from bot.models import Workers
 from bot.ports.notify import MetricsJob, Upload
+from bot.ports.store import StoreUnavailable
 from bot.store.requests import RedisStore, connect
 from handlers.metrics import job_of, working
 from handlers.metrics_post import post_asked, post_card
@@ -23,6 +27,7 @@ from tests.conftest import write_catalog
 from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
 from tests.fakes.recorders import RecordingNotifier
 from tests.metrics_samples import sample_summary
+from tests.run_kit import build_kit
 
 ASK = MetricsAsk("web-h5", Period(date(2026, 11, 26), date(2026, 12, 2), "7d"))
 TOKEN = "glpat-Leaked0123456789abcd"
@@ -114,3 +119,22 @@ async def test_who_asked_is_told_when_the_card_is_refused(
         "2026-12-02) in <#C0SHUT>. Invite me to that channel, or ask again in a channel I'm in."
     )
     assert expected == told.text
+
+
+async def test_redis_unreachable_tells_who_asked(redis_server: RedisServer, tmp_path: Path) -> None:
+    """The figures cannot be read (Redis unreachable): no card, and the person who asked is
+    told directly to try again, instead of waiting for nothing."""
+    redis = connect(redis_server.url)
+    kit = build_kit(tmp_path, RedisStore(redis))
+
+    async def unreachable(services: Services, service: str | None, period: Period) -> Summary:
+        raise StoreUnavailable("connection refused")
+
+    job = MetricsJob("C0X", "U0DEV", "web-h5", "2026-11-26", "2026-12-02", "7d")
+    assert not await post_asked_job(kit.services, job, unreachable)
+    expected = (
+        "shipbot can't reach its state store (Redis) right now, so the delivery metrics of "
+        "web-h5 for 2026-11-26 to 2026-12-02 could not be read. Please try again in a minute."
+    )
+    await redis.aclose()
+    assert [("U0DEV", expected)] == kit.notifier.posted

@@ -14,6 +14,7 @@ from bot.domain.metrics.period import Period
 from bot.domain.metrics.summary import Summary
 from bot.domain.services import Services
 from bot.ports.notify import MetricsJob
+from bot.ports.store import StoreUnavailable
 from handlers import metrics_post
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,15 @@ Summarize = Callable[[Services, str | None, Period], Awaitable[Summary]]
 async def post_asked(
     services: Services, job: MetricsJob, summarize: Summarize | None = None
 ) -> bool:
-    """The card /metrics asked for, over the days fixed when it was asked; whether posted."""
+    """The card /metrics asked for, over the days fixed when it was asked; whether posted.
+    Redis unreachable: the person who asked is told, rather than left waiting."""
     period = Period(date.fromisoformat(job.first), date.fromisoformat(job.last), job.label)
-    summary = await (summarize or read_figures)(services, job.service or None, period)
+    try:
+        summary = await (summarize or read_figures)(services, job.service or None, period)
+    except StoreUnavailable as error:
+        log.warning("metrics not read: Redis unavailable (%s)", error)
+        await metrics_post.unavailable(services.notifier, job.user, job.service, period)
+        return False
     return await metrics_post.post_asked(services.notifier, job.user, job.channel, summary)
 
 
@@ -35,7 +42,11 @@ async def digest_tick(
 ) -> bool:
     """Post the digest if one is due and no other worker took it; whether this one posted."""
     now = time.time() if now is None else now
-    due = await digest.claim(services, now)
+    try:
+        due = await digest.claim(services, now)
+    except StoreUnavailable as error:  # the next minute's check asks again
+        log.warning("metrics digest not checked: Redis unavailable (%s)", error)
+        return False
     if due is None:
         return False
     summary = await (summarize or read_figures)(services, None, due.period)
