@@ -83,6 +83,8 @@ def _facts(request: DeployRequest) -> list[MarkdownTextObject]:
     ]
     if request.undoes:
         facts.append(_field("Undoes", f"`{request.undoes_version}` (`{request.undoes}`)"))
+    if request.hotfix:
+        facts.append(_field("Hotfix", "unplanned: mends what the release before it broke"))
     if request.reason:
         facts.append(_field("Reason", request.reason))
     return facts

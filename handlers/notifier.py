@@ -16,11 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog.model import Catalog
 from bot.models import UNASKED, DeployRequest, State
+from bot.ports.notify import Upload
 from bot.ports.store import Store, StoreUnavailable
 from bot.scrub import scrub_all
 from handlers.blocks import Rendered, card
@@ -106,6 +107,34 @@ class SlackNotifier:
 
     async def _set_note(self, channel: str, ts: str, text: str, blocks: list[Any]) -> None:
         await self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    # -- metrics cards and their charts (issue 9) ---------------------------------------------
+
+    async def post_blocks(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+    ) -> str | None:
+        answer = await self._call(
+            "chat.postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+        )
+        return str(answer["ts"]) if answer and answer.get("ts") else None
+
+    async def upload_file(self, channel: str, upload: Upload) -> bool:
+        """Slack's upload in three steps (files.getUploadURLExternal, the POST of the bytes,
+        files.completeUploadExternal), as slack_sdk's files_upload_v2 makes them; every string
+        scrubbed, a failure logged and dropped."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel,
+                filename=scrub_all(upload.filename),
+                content=upload.content,
+                title=scrub_all(upload.title),
+                initial_comment=scrub_all(upload.comment) or None,
+                thread_ts=upload.thread_ts,
+            )
+        except (*SLACK_ERRORS, SlackRequestError) as error:
+            log.warning("Slack file upload failed: %s", _why(error))
+            return False
+        return True
 
     async def _post_card(self, request: DeployRequest) -> None:
         text, blocks = await self._card(request)

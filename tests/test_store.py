@@ -111,6 +111,16 @@ async def test_requests_with_no_approval_are_approved_by_shipbot_in_the_audit(
     assert [("shipbot", "no approval needed")] == [(e.actor, e.detail) for e in approved]
 
 
+async def test_a_hotfix_is_kept_and_audited_as_one(store: RedisStore) -> None:
+    """A request marked --hotfix reads back marked, and its "requested" line says so."""
+    await store.create(request("d-1", hotfix=True))
+    await store.create(request("d-2"))
+    requested = [e.detail for e in reversed(await store.audit_trail()) if e.event == "requested"]
+    stored = await store.get("d-1"), await store.get("d-2")
+    assert [True, False] == [r is not None and r.hotfix for r in stored]
+    assert ["v1 (hotfix)", "v1"] == requested
+
+
 async def test_quorum_queues_exactly_once_under_concurrency(store: RedisStore) -> None:
     """Twenty simultaneous approvals produce one 'queued' outcome."""
     r = request()

@@ -30,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shipbot",
-        description="ChatOps delivery bot: /deploy from Slack, approvals, deploys, release notes.",
+        description=(
+            "ChatOps delivery bot: /deploy from Slack, approvals, deploys, release notes, /metrics."
+        ),
         epilog="Settings come from the environment; `shipbot COMMAND --help` names them.",
     )
     parser.add_argument("--version", action="version", version=f"shipbot {_version()}")
@@ -61,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "run queued deploys with Ansible, Kubernetes, GitLab, Argo CD",
         "Run queued deploys and rollbacks, post cards, progress and release notes; end\n"
         "deploys whose worker died (checked every 5 seconds) and expire requests past\n"
-        "their approval window (every 30 seconds). Workers say they are alive every 10 s.",
+        "their approval window (every 30 seconds). Workers say they are alive every 10 s.\n"
+        "They post the /metrics cards and charts, and the metrics digest when it is due\n"
+        "(checked every minute).",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=_worker)
@@ -71,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         "the same bot in a terminal, for trying it out",
         "The same handlers and domain in a terminal instead of Slack: type slash commands,\n"
         "press buttons by number, switch who you are with `as USER`. Deploys run in this\n"
-        "process.",
+        "process. /metrics prints its card and writes its chart to a PNG file whose path\n"
+        "it prints (under shipbot-console/ in the temporary directory).",
     )
     console.add_argument("--catalog", default=None, help=f"catalog file (default {DEMO_CATALOG})")
     console.add_argument("--as", dest="user", default="U0DEV", help="who you are at first")
@@ -85,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("catalog")
     check.set_defaults(run=_check)
+    metrics = _command(
+        sub,
+        "metrics",
+        "maintain the delivery metrics kept in Redis",
+        "rebuild: recompute the delivery metrics' day aggregates from the history kept in\n"
+        "Redis (after changing which environments are production, or the catalog's time\n"
+        "zone). Run it while no deploy is running: one that ends meanwhile may count twice.",
+    )
+    metrics.add_argument("action", choices=["rebuild"])
+    metrics.set_defaults(run=_metrics)
     return parser
 
 
@@ -105,6 +120,9 @@ ENVIRONMENT = {
         "      SHIPBOT_LOG_FORMAT (text|json)\n"
         "needs, for the catalog's deployers: GITLAB_URL, GITLAB_TOKEN (gitlab),\n"
         "      ARGOCD_TOKEN, and ARGOCD_URL unless each target gives a server (argocd)"
+    ),
+    "metrics": (
+        "needs REDIS_URL, SHIPBOT_CATALOG\nreads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
     ),
     "console": (
         "reads REDIS_URL (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
@@ -219,6 +237,19 @@ def _console(args: argparse.Namespace) -> int:
     catalog = _catalog(args.catalog or settings.shipbot_catalog or DEMO_CATALOG)
     _keep_secrets_from_playbooks()
     return asyncio.run(run_console(settings, catalog, args.user, sys.stdin, sys.stdout))
+
+
+def _metrics(_: argparse.Namespace) -> int:
+    from bot.app.wiring import rebuild_metrics
+    from bot.ports.store import StoreUnavailable
+
+    settings, catalog = _ready("redis_url", "shipbot_catalog")
+    try:
+        runs, leads = asyncio.run(rebuild_metrics(settings, catalog))
+    except StoreUnavailable as error:
+        raise SystemExit(f"shipbot: can't reach Redis ({error}); nothing was changed") from None
+    print(f"rebuilt the delivery metrics from {runs} runs and {leads} deploys' lead times")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

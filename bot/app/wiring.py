@@ -16,11 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalog.model import Catalog
 from bot.catalog.options import timeout_of
 from bot.catalog.settings import Settings
+from bot.domain.metrics.rebuild import rebuild
 from bot.domain.services import Services
 from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
 from bot.ports.notify import JobQueue
 from bot.ports.source import CodeSource
-from bot.store.requests import RedisStore
+from bot.store.requests import RedisStore, connect
 from handlers.notifier import SlackDirectory, SlackNotifier
 from integrations.ansible import AnsibleDeployer
 from integrations.health import wait_healthy
@@ -148,3 +149,13 @@ def build_services(
         lookup_deployment=gitlab_lookup(settings),
         source=code_source(settings),
     )
+
+
+async def rebuild_metrics(settings: Settings, catalog: Catalog) -> tuple[int, int]:
+    """`shipbot metrics rebuild`: runs replayed and lead records replayed."""
+    redis = connect(settings.redis_url)
+    try:
+        done = await rebuild(RedisStore(redis, settings.shipbot_key_prefix), catalog)
+    finally:
+        await redis.aclose()
+    return done.runs, done.leads

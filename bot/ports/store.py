@@ -215,6 +215,18 @@ class Store(Protocol):
         """The latest successful production deploy, as the metrics recorded it."""
         ...
 
+    async def add_metrics(self, entry: HistoryEntry, mark: Mark, *, tally: bool) -> None:
+        """One run that ended, into the metrics, outside the finish step (a rebuild)."""
+        ...
+
+    async def replay_leads(self, service: str, environment: str) -> int:
+        """The lead times recorded before, into the (cleared) aggregates; answers how many."""
+        ...
+
+    async def clear_metrics(self) -> int:
+        """Every day aggregate and metrics state (not the lead records); a rebuild's start."""
+        ...
+
     async def tally(self) -> Tally:
         """The running totals Prometheus reads."""
         ...

@@ -107,6 +107,18 @@ class MetricsStore(SignalStore):
     async def record_lead_times(
         self, service: str, environment: str, request_id: str, day: str, leads: list[float] | None
     ) -> bool:
+        return bool(await self.add_lead_times(service, environment, request_id, day, leads))
+
+    async def add_lead_times(
+        self,
+        service: str,
+        environment: str,
+        request_id: str,
+        day: str,
+        leads: list[float] | None,
+        pipe: Any = None,
+    ) -> Any:
+        """:meth:`record_lead_times`; with ``pipe``, queued there (a bench filling history)."""
         k = self.key
         keys = {
             "day": k.metric_day(service, environment, day),
@@ -121,7 +133,7 @@ class MetricsStore(SignalStore):
             "record": json.dumps({"day": day, "leads": leads}),
             "bounds": json.dumps(LEAD_BOUNDS),
         }
-        return bool(await self.scripts[scripts.LEADS.name](keys, args))
+        return await self.scripts[scripts.LEADS.name](keys, args, client=pipe)
 
     async def replay_leads(self, service: str, environment: str) -> int:
         """A rebuild: the lead times recorded before, into the (cleared) day aggregates."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.models import DeployRequest
 from bot.ports.deployer import Progress
+from bot.ports.notify import MetricsJob, Upload
 
 
 @dataclass
@@ -18,6 +20,8 @@ class RecordingNotifier:
     releases: list[str] = field(default_factory=list)  # ended runs' notes
     notes: list[str] = field(default_factory=list)  # notes posted or updated
     undid: list[tuple[str, str]] = field(default_factory=list)  # (undone, by rollback)
+    posted: list[tuple[str, str]] = field(default_factory=list)  # (channel, text)
+    uploads: list[tuple[str, Upload]] = field(default_factory=list)
 
     async def show(self, request_id: str, *, final: bool = False) -> None:
         self.shown.append(request_id)
@@ -37,12 +41,23 @@ class RecordingNotifier:
     async def undone(self, request_id: str, by: DeployRequest) -> None:
         self.undid.append((request_id, by.id))
 
+    async def post_blocks(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+    ) -> str | None:
+        self.posted.append((channel, text))
+        return f"{len(self.posted)}.000000"
+
+    async def upload_file(self, channel: str, upload: Upload) -> bool:
+        self.uploads.append((channel, upload))
+        return True
+
 
 @dataclass
 class RecordingQueue:
     started: list[str] = field(default_factory=list)
     announced: list[str] = field(default_factory=list)
     external: list[tuple[int, int]] = field(default_factory=list)
+    metrics_jobs: list[MetricsJob] = field(default_factory=list)
 
     async def start(self, request_id: str) -> None:
         self.started.append(request_id)
@@ -52,6 +67,9 @@ class RecordingQueue:
 
     async def record_external(self, project_id: int, deployment_id: int) -> None:
         self.external.append((project_id, deployment_id))
+
+    async def metrics(self, job: MetricsJob) -> None:
+        self.metrics_jobs.append(job)
 
 
 @dataclass

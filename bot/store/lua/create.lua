@@ -6,7 +6,8 @@ if replayed() then return answer({outcome = 'replay'}) end
 if state_of(K.req) ~= '' then error('shipbot: request id ' .. A.id .. ' exists') end
 redis.call('HSET', K.req, unpack(A.fields))
 redis.call('ZADD', K.open, A.now, A.id)
-move(K.req, 'create', redis.call('HGET', K.req, 'version'))
+local hotfix = redis.call('HGET', K.req, 'hotfix') == '1' and ' (hotfix)' or ''
+move(K.req, 'create', redis.call('HGET', K.req, 'version') .. hotfix)
 local created = {outcome = 'created', state = 'pending', head = '', ahead = ''}
 created.alive = redis.call('ZCOUNT', K.workers, redis.call('TIME')[1] - A.gone_after, '+inf')
 created.newest = redis.call('ZREVRANGE', K.workers, 0, 0, 'WITHSCORES')[2] or ''

@@ -1,0 +1,73 @@
+"""Day aggregates added up over a period (or a week): the counts every figure is read from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.domain.metrics.buckets import merged
+from bot.ports.metrics import Day
+
+
+@dataclass(frozen=True)
+class Total:
+    days: int  # calendar days added up (with a deploy or not)
+    ended: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    rolled_back: int = 0
+    change_failed: int = 0
+    hotfix: int = 0
+    deploy_days: int = 0  # days with at least one successful deploy
+    recovery: dict[int, int] = field(default_factory=dict)
+    lead: dict[int, int] = field(default_factory=dict)
+    lead_sum: float = 0.0
+
+    @property
+    def commits(self) -> int:
+        """Commits whose lead time is known."""
+        return sum(self.lead.values())
+
+
+def total(days: Sequence[Day]) -> Total:
+    return Total(
+        days=len(days),
+        ended=sum(d.ended for d in days),
+        succeeded=sum(d.succeeded for d in days),
+        failed=sum(d.failed for d in days),
+        rolled_back=sum(d.rolled_back for d in days),
+        change_failed=sum(d.change_failed for d in days),
+        hotfix=sum(d.hotfix for d in days),
+        deploy_days=sum(1 for d in days if d.succeeded),
+        recovery=merged(d.recovery for d in days),
+        lead=merged(d.lead for d in days),
+        lead_sum=sum(d.lead_sum for d in days),
+    )
+
+
+def added(days_by_place: Sequence[Sequence[Day]]) -> list[Day]:
+    """Several places' days (same calendar days, in the same order) as one list of days."""
+    if not days_by_place:
+        return []
+    return [_add(same) for same in zip(*days_by_place, strict=True)]
+
+
+def _add(days: Sequence[Day]) -> Day:
+    return Day(
+        ended=sum(d.ended for d in days),
+        succeeded=sum(d.succeeded for d in days),
+        failed=sum(d.failed for d in days),
+        rolled_back=sum(d.rolled_back for d in days),
+        undone=sum(d.undone for d in days),
+        hotfixed=sum(d.hotfixed for d in days),
+        change_failed=sum(d.change_failed for d in days),
+        hotfix=sum(d.hotfix for d in days),
+        rollbacks=sum(d.rollbacks for d in days),
+        outside=sum(d.outside for d in days),
+        recovery=merged(d.recovery for d in days),
+        recovery_sum=sum(d.recovery_sum for d in days),
+        lead=merged(d.lead for d in days),
+        lead_sum=sum(d.lead_sum for d in days),
+        lead_deploys=sum(d.lead_deploys for d in days),
+        lead_unknown=sum(d.lead_unknown for d in days),
+    )
