@@ -10,6 +10,7 @@ from typing import Any
 from bot.models import DeployRequest
 from bot.ports.deployer import Progress
 from bot.ports.notify import MetricsJob, Upload
+from bot.ports.source import BranchFigures, Changes, SourceUnavailable
 
 
 @dataclass
@@ -50,6 +51,25 @@ class RecordingNotifier:
     async def upload_file(self, channel: str, upload: Upload) -> bool:
         self.uploads.append((channel, upload))
         return True
+
+
+@dataclass
+class FixedSource:
+    """A CodeSource that answers ``changes`` with what the test set (or raises
+    SourceUnavailable(``down``) when set), and records what it was asked."""
+
+    changes_given: Changes = field(default_factory=lambda: Changes((), (), ""))
+    down: str = ""
+    asked: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+    async def changes(self, project: str, older: str | None, newer: str) -> Changes:
+        self.asked.append((project, older, newer))
+        if self.down:
+            raise SourceUnavailable(self.down)
+        return self.changes_given
+
+    async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
+        return BranchFigures(merges=0, test_pass_rate=None, coverage=None, pipelines=0)
 
 
 @dataclass
