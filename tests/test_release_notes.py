@@ -5,6 +5,7 @@ changes read."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +14,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog.model import load_catalog
+from bot.domain.progress import StepEvent, fold_all
+from bot.domain.progress import ended as target_ended
+from bot.domain.run import Fate, TargetOutcome
 from bot.models import Action, ChangeLine, Changelog, DeployRequest, State, Step, StepStatus
 from bot.store.requests import RedisStore, connect
 from handlers.coalesce import Coalescer
@@ -174,3 +178,35 @@ def test_changes_beyond_the_lines_shown_are_counted() -> None:
 def test_a_rollback_lists_what_it_takes_out() -> None:
     taken = CHANGES.model_copy(update={"older": "v1", "newer": "v2", "taken_out": True})
     assert changes_text(taken).startswith("*Changes taken out* (`v2` → `v1`)")
+
+
+# What the summary reads from the steps
+
+
+def test_a_step_keeps_when_it_started_and_ended_and_what_its_tool_said_last() -> None:
+    """Running at 10, a tool line at 11, deployed at 25 (told again at 30, as settling does):
+    it took 15 s and still says the tool's last line."""
+    events = [
+        StepEvent("dc-a", StepStatus.RUNNING, at=10.0),
+        StepEvent("dc-a", detail="TASK [copy site] changed on localhost", at=11.0),
+        dataclasses.replace(target_ended(TargetOutcome("dc-a", Fate.DEPLOYED)), at=25.0),
+        dataclasses.replace(target_ended(TargetOutcome("dc-a", Fate.DEPLOYED)), at=30.0),
+    ]
+    (step,) = fold_all([Step(target="dc-a")], events)
+    assert (10.0, 25.0, 15.0, "TASK [copy site] changed on localhost") == (
+        step.started_at,
+        step.finished_at,
+        step.duration,
+        step.detail,
+    )
+
+
+def test_a_rolled_back_step_ends_when_its_rollback_ends() -> None:
+    events = [
+        StepEvent("dc-a", StepStatus.RUNNING, at=10.0),
+        StepEvent("dc-a", StepStatus.FAILED, at=20.0),
+        StepEvent("dc-a", StepStatus.ROLLING_BACK, at=21.0),
+        StepEvent("dc-a", StepStatus.ROLLED_BACK, at=40.0),
+    ]
+    (step,) = fold_all([Step(target="dc-a")], events)
+    assert (10.0, 40.0) == (step.started_at, step.finished_at)
