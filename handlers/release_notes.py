@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.policy import mention
 from bot.models import Action, ChangeLine, Changelog, DeployRequest, State, Step, StepStatus
-from handlers.blocks import Rendered, _dump, _duration, _field, _people, _targets
+from handlers.blocks import Rendered, dumped, duration_words, labelled, people, targets_text
 
 _ICONS = {
     StepStatus.WAITING: "⚪",
@@ -40,7 +40,7 @@ def release_note(request: DeployRequest, undone_by: DeployRequest | None = None)
     if request.changelog is not None:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=changes_text(request.changelog))))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Request `{request.id}`")]))
-    return title, _dump(blocks)
+    return title, dumped(blocks)
 
 
 def note_title(request: DeployRequest, undone: bool = False) -> str:
@@ -84,9 +84,9 @@ def changes_text(changelog: Changelog) -> str:
 def run_summary(request: DeployRequest) -> str:
     """The thread reply under the note once the run ended: how, per data centre how long and
     what changed, and who approved."""
-    approved = _people(request.approvers) or "nobody (none needed)"
+    approved = people(request.approvers) or "nobody (none needed)"
     lines = [
-        f"*{note_title(request)}* in {_duration(request.duration)}; "
+        f"*{note_title(request)}* in {duration_words(request.duration)}; "
         f"asked by {mention(request.requester)}, approved by {approved}.",
         *(_step_line(step, request.environment) for step in request.steps),
     ]
@@ -117,7 +117,7 @@ def _progress(request: DeployRequest, undone_by: DeployRequest | None) -> str:
             head = "↩️ *Rolling back*" if rollback else "🚀 *Rolling out*"
         case State.SUCCEEDED:
             done = "Rolled back" if rollback else "Released"
-            head = f"✅ *{done}* in {_duration(request.duration)}"
+            head = f"✅ *{done}* in {duration_words(request.duration)}"
         case State.FAILED:
             head = f"❌ *Failed*: {request.failure}"
         case State.ROLLED_BACK:
@@ -129,13 +129,13 @@ def _progress(request: DeployRequest, undone_by: DeployRequest | None) -> str:
 
 def _facts(request: DeployRequest) -> list[MarkdownTextObject]:
     facts = [
-        _field("Requested by", mention(request.requester)),
-        _field("Approved by", _people(request.approvers) or "no approval needed"),
-        _field("Data centres", _targets(request)),
-        _field("Before", f"`{_before(request)}`" if _before(request) else "nothing"),
+        labelled("Requested by", mention(request.requester)),
+        labelled("Approved by", people(request.approvers) or "no approval needed"),
+        labelled("Data centres", targets_text(request)),
+        labelled("Before", f"`{_before(request)}`" if _before(request) else "nothing"),
     ]
     if request.reason:
-        facts.append(_field("Reason", request.reason))
+        facts.append(labelled("Reason", request.reason))
     return facts
 
 
@@ -168,7 +168,7 @@ def _line(line: ChangeLine) -> str:
 
 def _step_line(step: Step, environment: str) -> str:
     name = step.target or environment
-    took = f" in {_duration(step.duration)}" if step.duration else ""
+    took = f" in {duration_words(step.duration)}" if step.duration else ""
     said = [p for p in (step.failure, step.undo, step.detail) if p]
     what = f" — {'; '.join(said)}" if said else ""
     return f"{_ICONS[step.status]} `{name}` {step.status.value.replace('_', ' ')}{took}{what}"
