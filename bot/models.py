@@ -52,6 +52,43 @@ class Step(BaseModel):
     link: str = ""  # where the deployer's run can be watched (a pipeline, an Application)
     failure: str = ""  # why this target failed: the first failure, never overwritten
     undo: str = ""  # what returning it to the version before did ("back on v1", ...)
+    started_at: float = 0.0  # when it started running (epoch seconds; 0: never)
+    finished_at: float = 0.0  # when it last ended (deployed, failed, rolled back, skipped)
+
+    @property
+    def duration(self) -> float:
+        if not self.started_at or not self.finished_at:
+            return 0.0
+        return max(self.finished_at - self.started_at, 0.0)
+
+
+class ChangeLine(BaseModel):
+    """One line of a changelog: a merge request or a commit."""
+
+    ref: str  # "!12" for a merge request, the short sha for a commit
+    title: str
+    url: str = ""
+    author: str = ""  # a merge request's author's username; a commit's author's name
+    merge_request: bool = False
+
+
+class Changelog(BaseModel):
+    """What a release brought (or, for a rollback, took out), as its release note shows it;
+    ``missing`` says in a few words why it could not be told."""
+
+    older: str = ""  # the version before ("" : none, a first release)
+    newer: str = ""
+    lines: list[ChangeLine] = Field(default_factory=list)  # at most about 20
+    merge_requests: int = 0  # in all, shown or not
+    commits: int = 0
+    compare_url: str = ""
+    missing: str = ""  # "no source in the catalog", "GitLab unreachable", "tag v9 not found"
+    taken_out: bool = False  # a rollback: these changes leave
+
+    @property
+    def more(self) -> int:
+        """Changes not shown."""
+        return max(self.merge_requests + self.commits - len(self.lines), 0)
 
 
 class DeployRequest(BaseModel):
@@ -85,6 +122,9 @@ class DeployRequest(BaseModel):
     undoes_version: str = ""  # what the undone request had deployed
     ran_before: str = ""  # a rollback: what ran where when it was asked for ("dc-a=v2 dc-b=v2")
     stop_requested_by: str = ""  # who pressed Stop while it ran
+    changelog: Changelog | None = None  # set as it starts running: it has a release note
+    note_channel: str = ""  # the release note in the releases channel
+    note_ts: str = ""
 
     @property
     def targets(self) -> list[str]:

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.services import Services
 from bot.scrub import escaped
-from handlers import actions, commands, unknown
+from handlers import actions, commands, metrics, unknown
 from handlers.background import Background
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def build_app(
     )
     later = later or Background()
     commands.register(app, services, later)
+    metrics.register(app, services)
     actions.register(app, services, later)
     unknown.register(app, services)
     app.error(_failed)

@@ -51,7 +51,7 @@ def card(request: DeployRequest, approvers: list[str], workers: Workers = UNASKE
     elif request.state is State.RUNNING and not request.stop_requested_by:
         blocks.append(_stop_button(request))
     blocks.append(_footer(request))
-    return f"{title(request)}: {request.state.value.replace('_', ' ')}", _dump(blocks)
+    return f"{title(request)}: {request.state.value.replace('_', ' ')}", dumped(blocks)
 
 
 def no_worker(workers: Workers) -> str:
@@ -60,31 +60,11 @@ def no_worker(workers: Workers) -> str:
         return ""
     since = "has ever been seen"
     if workers.last_seen is not None:
-        since = f"has been seen for {_duration(time.time() - workers.last_seen)}"
+        since = f"has been seen for {duration_words(time.time() - workers.last_seen)}"
     return (
         f"⚠️ No shipbot worker {since}: new cards and deploys wait until one runs "
         "(`shipbot worker`). Please tell the operators."
     )
-
-
-def release_note(request: DeployRequest) -> Rendered:
-    """What the releases channel is told when a deploy or a rollback succeeds."""
-    title = f"Released {request.service} {request.version} to {request.environment}"
-    if request.action is Action.ROLLBACK:
-        title = (
-            f"Rolled back {request.service} in {request.environment} to {request.version} "
-            f"(from {request.undoes_version})"
-        )
-    fields = [
-        _field("Requested by", mention(request.requester)),
-        _field("Approved by", _people(request.approvers) or "no approval needed"),
-        _field("Data centres", _targets(request)),
-        _field("Duration", _duration(request.duration)),
-    ]
-    if request.reason:
-        fields.append(_field("Reason", request.reason))
-    blocks = [HeaderBlock(text=title[:150]), SectionBlock(fields=fields), _footer(request)]
-    return title, _dump(blocks)
 
 
 def title(request: DeployRequest) -> str:
@@ -95,18 +75,18 @@ def title(request: DeployRequest) -> str:
 
 def _facts(request: DeployRequest) -> list[MarkdownTextObject]:
     facts = [
-        _field("Requested by", mention(request.requester)),
-        _field("Service", f"`{request.service}`"),
-        _field("Version", f"`{request.version}`"),
-        _field("Environment", f"`{request.environment}`"),
-        _field("Data centres", _targets(request)),
+        labelled("Requested by", mention(request.requester)),
+        labelled("Service", f"`{request.service}`"),
+        labelled("Version", f"`{request.version}`"),
+        labelled("Environment", f"`{request.environment}`"),
+        labelled("Data centres", targets_text(request)),
     ]
     if request.undoes:
-        facts.append(_field("Undoes", f"`{request.undoes_version}` (`{request.undoes}`)"))
+        facts.append(labelled("Undoes", f"`{request.undoes_version}` (`{request.undoes}`)"))
     if request.hotfix:
-        facts.append(_field("Hotfix", "unplanned: mends what the release before it broke"))
+        facts.append(labelled("Hotfix", "unplanned: mends what the release before it broke"))
     if request.reason:
-        facts.append(_field("Reason", request.reason))
+        facts.append(labelled("Reason", request.reason))
     return facts
 
 
@@ -118,13 +98,13 @@ def _status(request: DeployRequest, approvers: list[str]) -> str:
 
 
 def _headline(request: DeployRequest, approvers: list[str]) -> str:
-    approved = f" Approved by {_people(request.approvers)}." if request.approvers else ""
+    approved = f" Approved by {people(request.approvers)}." if request.approvers else ""
     rollback = request.action is Action.ROLLBACK
     match request.state:
         case State.PENDING:
             return (
                 f"⏳ *Waiting for approval*: {len(request.approvers)} of "
-                f"{request.approvals_needed}.{approved} Approvers: {_people(approvers)}."
+                f"{request.approvals_needed}.{approved} Approvers: {people(approvers)}."
             )
         case State.QUEUED | State.APPROVED:
             behind = f"behind `{request.queued_behind}`" if request.queued_behind else "to start"
@@ -136,10 +116,10 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
         case State.RUNNING:
             return f"🚀 *Deploying*.{approved}"
         case State.SUCCEEDED if rollback:
-            took = _duration(request.duration)
+            took = duration_words(request.duration)
             return f"✅ *Rolled back to `{request.version}` in {took}*.{approved}"
         case State.SUCCEEDED:
-            return f"✅ *Deployed in {_duration(request.duration)}*.{approved}"
+            return f"✅ *Deployed in {duration_words(request.duration)}*.{approved}"
         case State.FAILED if request.not_run:
             return f"⏭️ *Not run*: {request.failure}{approved}"
         case State.FAILED:
@@ -216,22 +196,22 @@ def _footer(request: DeployRequest) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
 
-def _field(label: str, value: str) -> MarkdownTextObject:
+def labelled(label: str, value: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=f"*{label}*\n{value}")
 
 
-def _targets(request: DeployRequest) -> str:
+def targets_text(request: DeployRequest) -> str:
     return " → ".join(f"`{t}`" for t in request.targets if t) or "all hosts"
 
 
-def _people(ids: list[str]) -> str:
+def people(ids: list[str]) -> str:
     return ", ".join(mention(i) for i in ids)
 
 
-def _duration(seconds: float) -> str:
+def duration_words(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
-def _dump(blocks: list[Block]) -> list[dict[str, Any]]:
+def dumped(blocks: list[Block]) -> list[dict[str, Any]]:
     return [block.to_dict() for block in blocks]

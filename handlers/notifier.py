@@ -16,15 +16,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.catalog.model import Catalog
 from bot.models import UNASKED, DeployRequest, State
+from bot.ports.notify import Upload
 from bot.ports.store import Store, StoreUnavailable
 from bot.scrub import scrub_all
-from handlers.blocks import Rendered, card, release_note
+from handlers.blocks import Rendered, card
 from handlers.coalesce import Coalescer
+from handlers.release_notes import release_note, run_summary
 from handlers.slack_api_errors import count_failure
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ class SlackNotifier:
             await self._post_card(request)
             return
         await self.coalescer.submit(request_id, lambda: self._update_card(request_id), final=final)
+        if request.note_ts and not final:  # the release note follows the card's progress
+            await self.release_note(request_id)
 
     async def tell(self, channel: str, user: str, text: str) -> None:
         await self._call("chat.postEphemeral", channel=channel, user=user, text=text)
@@ -53,10 +57,86 @@ class SlackNotifier:
         channel, ts = request.card_channel or request.channel, request.card_ts or None
         await self._call("chat.postMessage", channel=channel, thread_ts=ts, text=text)
 
+    async def release_note(self, request_id: str) -> None:
+        request = await self.store.get(request_id)
+        if request is None or request.changelog is None:
+            return
+        if not request.note_ts:
+            await self._post_note(request)
+            return
+        await self.coalescer.submit(_note(request_id), lambda: self._update_note(request_id))
+
     async def released(self, request: DeployRequest) -> None:
+        channel, ts = request.note_channel, request.note_ts
+        if ts:
+            note = channel, ts, *release_note(request)
+            await self.coalescer.submit(
+                _note(request.id), lambda: self._set_note(*note), final=True
+            )
+        else:  # Slack would not take it as the run started
+            channel, ts = await self._post_note(request)
+        if ts:
+            text = run_summary(request)
+            await self._call("chat.postMessage", channel=channel, thread_ts=ts, text=text)
+
+    async def undone(self, request_id: str, by: DeployRequest) -> None:
+        request = await self.store.get(request_id)
+        if request is None or not request.note_ts:
+            return
+        note = request.note_channel, request.note_ts, *release_note(request, undone_by=by)
+        await self.coalescer.submit(_note(request_id), lambda: self._set_note(*note), final=True)
+
+    async def _post_note(self, request: DeployRequest) -> tuple[str, str]:
+        """Post the note; its (channel, ts), or ("", "") when Slack would not take it."""
         text, blocks = release_note(request)
         channel = self.catalog.notify.releases_channel
-        await self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
+        answer = await self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
+        if answer is None:
+            return "", ""
+        await self.store.set_note(request.id, answer["channel"], answer["ts"])
+        return answer["channel"], answer["ts"]
+
+    async def _update_note(self, request_id: str) -> None:
+        try:
+            request = await self.store.get(request_id)
+        except StoreUnavailable as error:  # the next update shows the latest
+            log.warning("note of %s not updated: Redis unavailable (%s)", request_id, error)
+            return
+        if request is None or not request.note_ts:
+            return
+        await self._set_note(request.note_channel, request.note_ts, *release_note(request))
+
+    async def _set_note(self, channel: str, ts: str, text: str, blocks: list[Any]) -> None:
+        await self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    # -- metrics cards and their charts (issue 9) ---------------------------------------------
+
+    async def post_blocks(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+    ) -> str | None:
+        answer = await self._call(
+            "chat.postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+        )
+        return str(answer["ts"]) if answer and answer.get("ts") else None
+
+    async def upload_file(self, channel: str, upload: Upload) -> bool:
+        """Slack's upload in three steps (files.getUploadURLExternal, the POST of the bytes,
+        files.completeUploadExternal), as slack_sdk's files_upload_v2 makes them; every string
+        scrubbed, a failure logged and dropped."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel,
+                filename=scrub_all(upload.filename),
+                content=upload.content,
+                title=scrub_all(upload.title),
+                initial_comment=scrub_all(upload.comment) or None,
+                thread_ts=upload.thread_ts,
+            )
+        except (*SLACK_ERRORS, SlackRequestError) as error:
+            count_failure("files_upload_v2", _describe(error))
+            log.warning("Slack file upload failed: %s", _why(error))
+            return False
+        return True
 
     async def _post_card(self, request: DeployRequest) -> None:
         text, blocks = await self._card(request)
@@ -162,6 +242,11 @@ class SlackDirectory:
         members = set(response.get("users") or [])
         await self.store.cache_group(group, members)
         return members
+
+
+def _note(request_id: str) -> str:
+    """The coalescer's key of a request's release note (its card's is the request id)."""
+    return f"{request_id}:note"
 
 
 def _describe(error: Exception) -> str:

@@ -3,8 +3,9 @@
 DEPLOY = "/deploy"
 ROLLBACK = "/rollback"
 SHIPBOT = "/shipbot"
-COMMANDS = (DEPLOY, ROLLBACK, SHIPBOT)
-PLANNED = {"/metrics": "delivery metrics (DORA)"}  # in the contract, not built yet
+METRICS = "/metrics"
+COMMANDS = (DEPLOY, ROLLBACK, METRICS, SHIPBOT)
+PLANNED: dict[str, str] = {}  # commands in the contract, not built yet (none now)
 
 APPROVE = "shipbot_approve"
 REJECT = "shipbot_reject"

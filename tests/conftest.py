@@ -23,6 +23,7 @@ APPROVERS = ["U0ALICE", "U0BOB", "U0CAROL"]
 CROWD = [f"U0CROWD{i:02d}" for i in range(20)]
 GITLAB_TOKEN = "glpat-e2e-0123456789abcdef"
 GITLAB_PROJECT = "payments/pay"
+SHOP_PROJECT = "shop/web"  # the code of the `shop` service, whose releases list changes
 ARGOCD_TOKEN = "argocd-e2e-token"
 VERSIONS = ("v1", "v2", "v3")
 TRADE_IMAGE = "registry.example/trading/trade"
@@ -109,6 +110,16 @@ services:
       staging:
         approvals: 0
         ansible: {{timeout_seconds: {SLEEPY_TIMEOUT}}}
+  shop:
+    deployer: ansible
+    playbook: {PLAYBOOKS / "ok.yml"}
+    vars: {{marker_file: "{marker}"}}
+    source: {{gitlab_project: {SHOP_PROJECT}, tag_format: "release-{{version}}"}}
+    environments:
+      prod:
+        approvals: 1
+        approvers: [{", ".join(APPROVERS)}]
+        datacenters: [dc-a, dc-b]
   crowd:
     deployer: ansible
     playbook: {PLAYBOOKS / "ok.yml"}

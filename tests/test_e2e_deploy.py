@@ -4,6 +4,7 @@ redis-server, FakeSlack, and real playbooks run by ansible-runner against localh
 from __future__ import annotations
 
 import itertools
+import json
 import re
 
 from tests.conftest import marker_lines
@@ -137,14 +138,16 @@ def test_card_updates_are_at_least_two_seconds_apart(bot: Stack) -> None:
 
 
 def test_release_notification_names_who_and_how_long(bot: Stack) -> None:
-    """Success posts service, version, environment, requester, approvers and duration."""
+    """The release note ends up naming service, version, environment, requester, approvers
+    and how long it took; web-h5 names no source, and its note says so."""
     request_id = bot.deploy("web-h5 v2.3.1 to prod")
     bot.click(APPROVE, request_id, "U0ALICE")
     bot.click(APPROVE, request_id, "U0BOB")
     bot.wait_card(request_id, "Deployed in")
-    note = bot.slack.wait_for(lambda: bot.releases(request_id))[0]
-    text = str(note.blocks)
-    for fragment in ("web-h5", "v2.3.1", "prod", "<@U0DEV>", "<@U0ALICE>", "<@U0BOB>", "Duration"):
+    title = "Released web-h5 v2.3.1 to prod"
+    note = bot.slack.wait_for(lambda: [m for m in bot.releases(request_id) if m.text == title])
+    text = str(note[0].blocks)
+    for fragment in ("<@U0DEV>", "<@U0ALICE>", "<@U0BOB>", "*Released* in ", "no source"):
         assert fragment in text
 
 
@@ -156,7 +159,10 @@ def test_failed_datacenter_stops_the_rollout_and_says_where(bot: Stack) -> None:
     assert all("dc-b" not in line for line in marker_lines(bot))
     thread = bot.slack.wait_for(lambda: bot.thread(request_id))
     assert "<@U0DEV>" in (thread[0].text or "")
-    assert [] == bot.releases(request_id)
+    title = "Release of risky v9.9.9 to prod failed"
+    note = bot.slack.wait_for(lambda: [m for m in bot.releases(request_id) if m.text == title])
+    assert [title] == [m.text for m in bot.releases(request_id)]  # one note, never "Released"
+    assert "❌ `dc-a` · ⏭️ `dc-b`" in json.dumps(note[0].blocks, ensure_ascii=False)
 
 
 def test_second_request_waits_behind_the_running_one(bot: Stack) -> None:

@@ -20,13 +20,16 @@ def test_rollback_returns_to_the_previous_version(bot: Stack) -> None:
 
 
 def test_rolled_back_release_is_marked_and_announced(bot: Stack) -> None:
-    """History shows the undone release as rolled back; the releases channel is told."""
+    """History shows the undone release as rolled back; the releases channel is told: the
+    rollback's own note, and the undone release's note updated to say so."""
     bot.deployed("web-h5 v1 to staging")
     undone = bot.deployed("web-h5 v2 to staging")
     request_id = bot.rollback("web-h5 staging")
     bot.wait_card(request_id, "Rolled back to")
-    note = bot.slack.wait_for(lambda: bot.releases(request_id))[0]
-    assert "Rolled back web-h5 in staging to v1 (from v2)" == note.text
+    title = "Rolled back web-h5 in staging to v1 (from v2)"
+    bot.slack.wait_for(lambda: [m for m in bot.releases(request_id) if m.text == title])
+    marked = "Released web-h5 v2 to staging, since rolled back"
+    bot.slack.wait_for(lambda: [m for m in bot.releases(undone) if m.text == marked])
     history = reply_text(bot.command("history web-h5 staging", command="/shipbot"))
     line = next(line for line in history.splitlines() if undone in line)
     assert "*rolled back*" in line

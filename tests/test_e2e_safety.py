@@ -259,12 +259,6 @@ def test_unknown_command_is_answered_with_the_commands_that_exist(bot: Stack) ->
     assert "/deploi" in text
 
 
-def test_metrics_command_says_it_is_not_available_yet(bot: Stack) -> None:
-    """/metrics, planned but not built, says so and lists the commands that exist."""
-    text = reply_text(bot.command("web-h5", command="/metrics"))
-    assert "not available yet" in text and "/deploy" in text
-
-
 # -- every ack is scrubbed (issue 7) ----------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.domain.grammar import (
     DEPLOY_USAGE,
     HELP_TEXT,
+    METRICS_USAGE,
     ROLLBACK_USAGE,
     SHIPBOT_USAGE,
     DeployCommand,
@@ -300,9 +301,9 @@ def test_usage_error_str_is_its_message() -> None:
     assert expected == (str(err), isinstance(err, ValueError))
 
 
-@pytest.mark.parametrize("usage", [DEPLOY_USAGE, ROLLBACK_USAGE, SHIPBOT_USAGE])
+@pytest.mark.parametrize("usage", [DEPLOY_USAGE, ROLLBACK_USAGE, METRICS_USAGE, SHIPBOT_USAGE])
 def test_help_text_contains_every_usage(usage: str) -> None:
-    """HELP_TEXT covers the commands shipbot serves, /deploy, /rollback and /shipbot."""
+    """HELP_TEXT covers the commands shipbot serves: /deploy, /rollback, /metrics, /shipbot."""
     assert usage in HELP_TEXT
 
 

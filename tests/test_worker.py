@@ -18,7 +18,8 @@ async def test_installations_sharing_a_redis_each_run_their_own_periodic_jobs(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Two installations (different SHIPBOT_KEY_PREFIX) on one Redis, scheduling the same
-    tick: each queue gets its sweep and its lease watch, and every job id names its prefix."""
+    tick: each queue gets its sweep, its lease watch and its digest check, and every job id
+    names its prefix."""
     catalog = load_catalog(write_catalog(tmp_path))
     pool = await create_pool(RedisSettings.from_dsn(redis_server.url))
     await pool.flushdb()
@@ -31,7 +32,10 @@ async def test_installations_sharing_a_redis_each_run_their_own_periodic_jobs(
     queued = {p: await pool.zrange(f"{p}:jobs", 0, -1) for p in ("alpha", "beta")}
     await pool.aclose()
     expected = {
-        p: sorted(f"cron:{p}:{name}:{int(tick.timestamp() * 1000)}" for name in ("leases", "sweep"))
+        p: sorted(
+            f"cron:{p}:{name}:{int(tick.timestamp() * 1000)}"
+            for name in ("digest", "leases", "sweep")
+        )
         for p in ("alpha", "beta")
     }
     assert expected == {p: sorted(j.decode() for j in jobs) for p, jobs in queued.items()}

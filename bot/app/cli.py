@@ -30,7 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shipbot",
-        description="ChatOps delivery bot: /deploy from Slack, approvals, deploys, release notes.",
+        description=(
+            "ChatOps delivery bot: /deploy from Slack, approvals, deploys, release notes, /metrics."
+        ),
         epilog="Settings come from the environment; `shipbot COMMAND --help` names them.",
     )
     parser.add_argument("--version", action="version", version=f"shipbot {_version()}")
@@ -61,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "run queued deploys with Ansible, Kubernetes, GitLab, Argo CD",
         "Run queued deploys and rollbacks, post cards, progress and release notes; end\n"
         "deploys whose worker died (checked every 5 seconds) and expire requests past\n"
-        "their approval window (every 30 seconds). Workers say they are alive every 10 s.",
+        "their approval window (every 30 seconds). Workers say they are alive every 10 s.\n"
+        "They post the /metrics cards and charts, and the metrics digest when it is due\n"
+        "(checked every minute).",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=_worker)
@@ -71,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
         "the same bot in a terminal, for trying it out",
         "The same handlers and domain in a terminal instead of Slack: type slash commands,\n"
         "press buttons by number, switch who you are with `as USER`. Deploys run in this\n"
-        "process.",
+        "process. /metrics prints its card and writes its chart to a PNG file whose path\n"
+        "it prints (under shipbot-console/ in the temporary directory).",
     )
     console.add_argument("--catalog", default=None, help=f"catalog file (default {DEMO_CATALOG})")
     console.add_argument("--as", dest="user", default="U0DEV", help="who you are at first")

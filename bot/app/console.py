@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import logcontext
+from bot.app import metrics_jobs
 from bot.app.console_render import readable
 from bot.app.console_session import Lines, Session
 from bot.app.console_slack import Button, ConsoleSlack
@@ -32,7 +34,8 @@ from bot.domain import approvals
 from bot.domain.deploys import run_request
 from bot.domain.services import Services
 from bot.models import State
-from bot.store.queue import ANNOUNCE, RUN_DEPLOY, InlineQueue
+from bot.ports.notify import MetricsJob
+from bot.store.queue import ANNOUNCE, POST_METRICS, RUN_DEPLOY, InlineQueue
 from bot.store.requests import StoreUnavailable, connect
 from handlers.app import build_app
 from handlers.background import Background
@@ -107,6 +110,11 @@ class Console:
                 self._say(f"`{request_id}` finished before it could be stopped.")
             else:
                 self._say(f"`{request_id}` was stopped and has ended ({state}); see its card.")
+
+    async def post_metrics(self, *job: str) -> None:
+        """The queue's /metrics job (a MetricsJob's args): the card as text, the chart to a file
+        whose path prints."""
+        await metrics_jobs.post_asked(self.services, MetricsJob(*job))
 
     async def stop_running(self) -> None:
         """Ask the running deploy to stop, as the Stop button would: as the current user when
@@ -233,7 +241,11 @@ def state_note(settings: Settings) -> str:
     return IN_REDIS.format(prefix=settings.shipbot_key_prefix) if settings.redis_url else IN_MEMORY
 
 
-def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) -> Console:
+def build_console(
+    settings: Settings, catalog: Catalog, user: str, out: TextIO, charts: Path | None = None
+) -> Console:
+    """The console; the /metrics charts are written under ``charts`` (default: a directory
+    ``shipbot-console`` in the system's temporary directory)."""
     if settings.redis_url:  # a real Redis: keep the demo's requests out of production lanes
         prefix = f"{settings.shipbot_key_prefix}-console"
         settings = settings.model_copy(update={"shipbot_key_prefix": prefix})
@@ -242,12 +254,13 @@ def build_console(settings: Settings, catalog: Catalog, user: str, out: TextIO) 
         if settings.redis_url
         else fake_aioredis.FakeRedis(decode_responses=True)
     )
-    slack, queue, later = ConsoleSlack(out), InlineQueue(), Background()
+    slack, queue, later = ConsoleSlack(out, charts), InlineQueue(), Background()
     services = build_services(settings, catalog, redis, queue, slack)
     app = build_app(services, slack, "", console=True, later=later)
     console = Console(app, slack, services, queue, later, user, state_note(settings))
     queue.jobs[RUN_DEPLOY] = console.run_deploy
     queue.jobs[ANNOUNCE] = services.notifier.show
+    queue.jobs[POST_METRICS] = console.post_metrics
     return console
 
 

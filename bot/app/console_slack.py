@@ -1,7 +1,9 @@
 """The console's stand-in for Slack's Web API: messages become readable text with numbered buttons.
 
 It answers the same Web API methods shipbot calls (auth.test, chat.postMessage, chat.update,
-chat.postEphemeral, usergroups.users.list) so the console runs the very same handlers.
+chat.postEphemeral, usergroups.users.list) so the console runs the very same handlers. A file
+shared (a /metrics chart) is written under ``files`` (a temporary directory unless given),
+and its path printed where Slack would show it.
 A message prints whole when it is posted; when it is updated, only the lines that are new or
 different since it last printed, and its buttons if they changed. A button keeps its number
 for as long as its message carries it.
@@ -9,8 +11,12 @@ for as long as its message carries it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,6 +25,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.app.console_render import ButtonSpec, Shown, readable, shown
 
 Where = tuple[str, str]  # (channel, ts): one message
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,10 @@ class Button:
 
 
 class ConsoleSlack(AsyncWebClient):
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, files: Path | None = None) -> None:
         super().__init__(token=None)
         self.out = out
+        self.files = files or Path(tempfile.gettempdir()) / "shipbot-console"
         self.buttons: dict[int, Button] = {}
         self.messages: dict[Where, dict[str, Any]] = {}
         self._shown: dict[Where, Shown] = {}
@@ -58,6 +66,22 @@ class ConsoleSlack(AsyncWebClient):
             headers={},
             status_code=200,
         ).validate()
+
+    async def files_upload_v2(self, **kwargs: Any) -> AsyncSlackResponse:
+        """A shared file, written to ``files``; the console prints where."""
+        name = _SAFE_NAME.sub("-", str(kwargs.get("filename") or "file"))
+        path = self.files / f"{next(self._ts):06d}-{name}"
+        content = kwargs.get("content") or b""
+        await asyncio.to_thread(
+            _written, path, content.encode() if isinstance(content, str) else content
+        )
+        where = f"#{kwargs.get('channel')}" + (" (thread)" if kwargs.get("thread_ts") else "")
+        title = kwargs.get("title") or name
+        self._write([f"── {where} ──", f"{title}: written to {path}"])
+        return await self.api_call("files.completeUploadExternal", json={"file": str(path)})
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "files": [{"id": "F0CONSOLE", "title": args.get("file", "")}]}
 
     def show_ephemeral(self, text: str) -> None:
         self._write([readable(f"(only you can see this) {text}")])
@@ -115,6 +139,11 @@ class ConsoleSlack(AsyncWebClient):
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
+
+
+def _written(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
 
 
 def _buttons_of(message: Shown) -> tuple[list[ButtonSpec], list[str]]:

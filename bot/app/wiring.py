@@ -20,6 +20,7 @@ from bot.domain.metrics.rebuild import rebuild
 from bot.domain.services import Services
 from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
 from bot.ports.notify import JobQueue
+from bot.ports.source import BranchFigures, Changes, CodeSource
 from bot.store.requests import RedisStore, connect
 from handlers.notifier import SlackDirectory, SlackNotifier
 from integrations.ansible import AnsibleDeployer
@@ -115,6 +116,36 @@ def gitlab_lookup(settings: Settings) -> Lookup | None:
     return lookup
 
 
+def code_source(settings: Settings) -> CodeSource | None:
+    """Where services' commits come from (release notes, lead time, the branch figures), when
+    shipbot may ask GitLab."""
+    if settings.missing("gitlab_url", "gitlab_token"):
+        return None
+    return _LazyGitLabSource(settings.gitlab_url, _secret(settings.gitlab_token))
+
+
+class _LazyGitLabSource:
+    """GitLabSource, made (and python-gitlab imported) when first asked: a process that never
+    asks (``serve``) never loads it."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self._url, self._token = url, token
+        self._source: CodeSource | None = None
+
+    async def changes(self, project: str, older: str | None, newer: str) -> Changes:
+        return await self._made().changes(project, older, newer)
+
+    async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
+        return await self._made().branch_figures(project, since, until)
+
+    def _made(self) -> CodeSource:
+        if self._source is None:
+            from integrations.gitlab_source import GitLabSource
+
+            self._source = GitLabSource(self._url, self._token)
+        return self._source
+
+
 def _secret(value: SecretStr) -> str:
     return value.get_secret_value()
 
@@ -136,6 +167,7 @@ def build_services(
         deployer_for=deployers(catalog, settings, Path(os.getcwd()), store.listen),
         health=wait_healthy,
         lookup_deployment=gitlab_lookup(settings),
+        source=code_source(settings),
     )
 
 

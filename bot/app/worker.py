@@ -16,6 +16,7 @@ from arq.worker import Worker
 from redis.exceptions import RedisError
 
 from bot import logcontext
+from bot.app import metrics_jobs
 from bot.app.heartbeat import keep_heartbeat
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
@@ -25,8 +26,16 @@ from bot.domain import external
 from bot.domain.deploys import run_request
 from bot.domain.sweep import recover_orphans, sweep
 from bot.ports.deployer import DeployUnreachable
+from bot.ports.notify import MetricsJob
 from bot.store.keys import Keys
-from bot.store.queue import ANNOUNCE, RECORD_EXTERNAL, RUN_DEPLOY, ArqQueue, queue_name
+from bot.store.queue import (
+    ANNOUNCE,
+    POST_METRICS,
+    RECORD_EXTERNAL,
+    RUN_DEPLOY,
+    ArqQueue,
+    queue_name,
+)
 from bot.store.requests import connect
 
 MIN_JOB_TIMEOUT = 3 * 3600
@@ -84,6 +93,16 @@ async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: i
     except DeployUnreachable as error:
         log.warning("GitLab unreachable (%s); will ask again", error)
         raise Retry(defer=EXTERNAL_RETRY_SECONDS) from None
+
+
+async def post_metrics(ctx: dict[str, Any], *job: str) -> bool:
+    """A /metrics card and its chart; ``job`` is a MetricsJob's args."""
+    return await metrics_jobs.post_asked(ctx["services"], MetricsJob(*job))
+
+
+async def metrics_digest(ctx: dict[str, Any]) -> bool:
+    """The scheduled metrics digest, when one is due and no other worker took it."""
+    return await metrics_jobs.digest_tick(ctx["services"])
 
 
 async def sweep_now(ctx: dict[str, Any]) -> list[str]:
@@ -150,10 +169,12 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
             ),
             func(announce, name=ANNOUNCE, timeout=60, max_tries=3, keep_result=0),
             func(record_external, name=RECORD_EXTERNAL, timeout=60, max_tries=3, keep_result=0),
+            func(post_metrics, name=POST_METRICS, timeout=120, max_tries=1, keep_result=0),
         ],
         cron_jobs=[
             cron(sweep_now, name=keys.cron("sweep"), second={0, 30}, run_at_startup=True),
             cron(watch_leases, name=keys.cron("leases"), second=LEASE_WATCH, run_at_startup=True),
+            cron(metrics_digest, name=keys.cron("digest"), second=0, run_at_startup=True),
         ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,

@@ -65,6 +65,10 @@ CHANNEL_HINT = "expected a Slack channel ID (C..., G... or D...)"
 Name = Annotated[str, _matching(r"[a-z0-9][a-z0-9._-]{0,62}", "name", NAME_HINT)]
 ApproverId = Annotated[str, _matching(r"[UWS][A-Z0-9]{2,}", "approver", APPROVER_HINT)]
 ChannelId = Annotated[str, _matching(r"[CGD][A-Z0-9]{2,}", "channel", CHANNEL_HINT)]
+DIGEST_PERIOD_HINT = "`1d` to `400d`, or `quarter`"
+DigestPeriod = Annotated[
+    str, _matching(r"(?:[1-9]\d?|[1-3]\d\d|400)d|quarter", "digest period", DIGEST_PERIOD_HINT)
+]
 PRODUCTION_NAMES = ("prod", "production")  # production when no environment is marked
 
 
@@ -218,6 +222,7 @@ class MetricsDigest(_Model):
     channel: ChannelId
     cron: CronLine = "0 9 * * MON"
     timezone: TimeZone = "UTC"
+    period: DigestPeriod = "7d"  # the whole days before the day it is posted (catalog's zone)
 
 
 class Notify(_Model):

@@ -17,6 +17,7 @@ from bot.domain.ids import new_attempt_id
 from bot.domain.leases import under_lease
 from bot.domain.patience import until_answered
 from bot.domain.progress import Board
+from bot.domain.release_notes import ReleaseNote
 from bot.domain.requests import entry_revision, environment_of
 from bot.domain.rollbacks import stale_rollback
 from bot.domain.rollout import roll_out
@@ -57,23 +58,28 @@ async def _claim(services: Services, request: DeployRequest, worker: str) -> Cla
 
 
 async def _run_claimed(services: Services, request: DeployRequest, worker: str) -> State | None:
-    board = Board(services, request)
-    running = _result(services, request, board)
+    board, note = Board(services, request), ReleaseNote(services, request)
+    running = _result(services, request, board, note)
     try:
         result = await under_lease(services, request.id, worker, running, stop_when_lost=True)
     except asyncio.CancelledError:  # stopping, timed out, or the lease was lost
+        note.cancel()
         cut_off = board.cut_off(STOPPED, RunOutcome.STOPPED)
         await finish(services, board.request(cut_off), worker, cut_off)
         raise
-    return await finish(services, board.request(result), worker, result)
+    state = await finish(services, board.request(result), worker, result)
+    await note.ended(state)
+    return state
 
 
-async def _result(services: Services, request: DeployRequest, board: Board) -> RunResult:
+async def _result(
+    services: Services, request: DeployRequest, board: Board, note: ReleaseNote
+) -> RunResult:
     """How the run ended; a bug in shipbot ends it too, saying what it knew."""
     try:
         if why := await _why_not_run(services, request):
             return not_run(request.targets, why)
-        return await _rolled_out(services, request, board)
+        return await _rolled_out(services, request, board, note)
     except Exception:
         log.exception("deploy %s broke off", request.id)
         return board.cut_off(INTERNAL, RunOutcome.FAILED)
@@ -97,10 +103,16 @@ def _changed(services: Services, request: DeployRequest) -> str:
     )
 
 
-async def _rolled_out(services: Services, request: DeployRequest, board: Board) -> RunResult:
+async def _rolled_out(
+    services: Services, request: DeployRequest, board: Board, note: ReleaseNote
+) -> RunResult:
+    """Its release note opened, the rollout; the note posted before the end is told."""
     stop = StopWatch(services.store, request.id)
     try:
         environment = environment_of(services.catalog, request.service, request.environment)
-        return await roll_out(Run(services, request, environment, board, stop))
+        await note.open()
+        result = await roll_out(Run(services, request, environment, board, stop))
+        await note.posted()
+        return result
     finally:
         stop.close()

@@ -74,15 +74,22 @@ async def _start(services: Services, request_id: str) -> None:
 
 
 async def _tell(services: Services, request_id: str) -> None:
-    """The final card, then the release note, or a word to the requester in its thread."""
-    show = services.notifier.show
-    await patiently(lambda: show(request_id, final=True), "show the final card")
+    """The final card; the release note's last update and its summary (when the run had a
+    note), and the note of the release a rollback undid; or a word to the requester in the
+    card's thread."""
+    notifier = services.notifier
+    await patiently(lambda: notifier.show(request_id, final=True), "show the final card")
     final = await patiently(lambda: services.store.get(request_id), "read the ended request")
-    if final is not None and final.state is State.SUCCEEDED:
-        await patiently(lambda: services.notifier.released(final), "post the release note")
-    elif final is not None:
+    if final is None:
+        return
+    if final.changelog is not None:
+        await patiently(lambda: notifier.released(final), "end the release note")
+    if final.state is State.SUCCEEDED and final.undoes:
+        undone = final.undoes
+        await patiently(lambda: notifier.undone(undone, final), "mark the undone release's note")
+    elif final.state is not State.SUCCEEDED:
         text = _failed(final)
-        await patiently(lambda: services.notifier.thread(final, text), "tell the requester")
+        await patiently(lambda: notifier.thread(final, text), "tell the requester")
 
 
 def _failed(request: DeployRequest) -> str:

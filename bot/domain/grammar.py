@@ -32,6 +32,7 @@ def _code(text: str) -> str:
 DEPLOY_LINE = _code("/deploy <service> <version> [to] <environment> [--hotfix] [reason...]")
 HOTFIX = "--hotfix"  # marks a deploy unplanned: it mends what an earlier release broke
 ROLLBACK_LINE = _code("/rollback <service> <environment> [to <version>] [reason...]")
+METRICS_LINE = _code("/metrics [service] [period]")
 _SHIPBOT_VERBS = {
     "help": (_code("/shipbot help"), "this help"),
     "services": (_code("/shipbot services"), "the services and environments shipbot deploys"),
@@ -71,6 +72,15 @@ def rollback_usage(ex: Examples = Examples()) -> str:
     )
 
 
+def metrics_usage(ex: Examples = Examples()) -> str:
+    return (
+        f"*Delivery metrics:* {METRICS_LINE}\n"
+        "• `/metrics` (all services, the last 30 days, against the 30 before)\n"
+        f"• `/metrics {ex.service} 90d` (periods: `7d`, `30d`, `90d`, `quarter`, "
+        "or days `2026-10-01..2026-12-01`)"
+    )
+
+
 SHIPBOT_USAGE = f"*Shipbot:* {_code('/shipbot <command> ...')}\n" + "\n".join(
     f"• {syntax}: {what}" for syntax, what in _SHIPBOT_VERBS.values()
 )
@@ -78,10 +88,11 @@ SHIPBOT_USAGE = f"*Shipbot:* {_code('/shipbot <command> ...')}\n" + "\n".join(
 
 def help_text(ex: Examples = Examples()) -> str:
     """Every command, with examples that use ``ex``'s names."""
-    return "\n\n".join([deploy_usage(ex), rollback_usage(ex), SHIPBOT_USAGE])
+    return "\n\n".join([deploy_usage(ex), rollback_usage(ex), metrics_usage(ex), SHIPBOT_USAGE])
 
 
 DEPLOY_USAGE, ROLLBACK_USAGE, HELP_TEXT = deploy_usage(), rollback_usage(), help_text()
+METRICS_USAGE = metrics_usage()
 
 
 class UsageError(ValueError):

@@ -9,8 +9,9 @@ updates). How a run ended (:class:`~bot.domain.run.RunResult`) is folded the sam
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain.patience import best_effort
 from bot.domain.run import CUT_OFF_DETAIL, Fate, RunOutcome, RunResult, TargetOutcome, cut_off
@@ -29,11 +30,12 @@ class StepEvent:
     link: str = ""  # where the tool's run can be watched
     failure: str = ""
     undo: str | None = None
+    at: float = field(default_factory=time.time)  # when it happened
 
 
 def ended(target: TargetOutcome) -> StepEvent:
-    """The event that shows how ``target`` ended."""
-    detail = CUT_OFF_DETAIL if target.fate is Fate.UNKNOWN else ""
+    """The event that shows how ``target`` ended (its tool's last line stays: what it did)."""
+    detail = CUT_OFF_DETAIL if target.fate is Fate.UNKNOWN else None
     undo = target.undo or None
     return StepEvent(target.target, target.status, detail, failure=target.why, undo=undo)
 
@@ -58,6 +60,7 @@ def settled(request: DeployRequest, result: RunResult) -> DeployRequest:
 
 def _apply(step: Step, event: StepEvent) -> Step:
     changes = {
+        **_times(step, event),
         "status": event.status,
         "detail": event.detail,
         "link": event.link or None,
@@ -65,6 +68,18 @@ def _apply(step: Step, event: StepEvent) -> Step:
         "undo": event.undo,
     }
     return step.model_copy(update={k: v for k, v in changes.items() if v is not None})
+
+
+def _times(step: Step, event: StepEvent) -> dict[str, float]:
+    """When the step started running, and when it last came to an end."""
+    if event.status is None or event.status is step.status:
+        return {}
+    if event.status is StepStatus.RUNNING and not step.started_at:
+        return {"started_at": event.at}
+    return {"finished_at": event.at} if event.status in _ENDS else {}
+
+
+_ENDS = frozenset(StepStatus) - {StepStatus.WAITING, StepStatus.RUNNING, StepStatus.ROLLING_BACK}
 
 
 class Board:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from bot.models import DeployRequest
 
@@ -17,8 +18,35 @@ class Notifier(Protocol):
     async def thread(self, request: DeployRequest, text: str) -> None:
         """A reply in the card's thread."""
 
+    async def release_note(self, request_id: str) -> None:
+        """Post the request's release note in the catalog's releases channel (its changelog
+        is set), or update it in place; progress updates it too, with the card (``show``)."""
+
     async def released(self, request: DeployRequest) -> None:
-        """The release notification in the catalog's releases channel."""
+        """The run ended: its release note's last update, and a summary of the run in the
+        note's thread."""
+
+    async def undone(self, request_id: str, by: DeployRequest) -> None:
+        """The release note of ``request_id`` says that rollback ``by`` undid it."""
+
+    async def post_blocks(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+    ) -> str | None:
+        """A new message (e.g. a metrics card); its ts, None when Slack would not take it."""
+
+    async def upload_file(self, channel: str, upload: Upload) -> bool:
+        """Share a file in a channel (or a thread); whether Slack took it."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to share: its name, bytes and title, with an optional comment or thread."""
+
+    filename: str
+    content: bytes
+    title: str
+    comment: str = ""
+    thread_ts: str | None = None
 
 
 class Directory(Protocol):
@@ -35,3 +63,33 @@ class JobQueue(Protocol):
 
     async def record_external(self, project_id: int, deployment_id: int) -> None:
         """Have a worker look up a GitLab deployment and record it if shipbot did not run it."""
+
+    async def metrics(self, job: MetricsJob) -> None:
+        """Have a worker post a metrics card (and its chart) in a channel."""
+
+
+@dataclass(frozen=True)
+class MetricsJob:
+    """A /metrics card to post: the channel, who asked (told directly if the card cannot be
+    posted there), the service ("" for all) and the period's days (ISO dates, both included,
+    and its label), fixed when it was asked; ``delivery`` names the Slack delivery that asked,
+    so a retried command posts once."""
+
+    channel: str
+    user: str
+    service: str
+    first: str
+    last: str
+    label: str
+    delivery: str = ""
+
+    def args(self) -> tuple[str, ...]:
+        return (
+            self.channel,
+            self.user,
+            self.service,
+            self.first,
+            self.last,
+            self.label,
+            self.delivery,
+        )

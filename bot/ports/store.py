@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.models import AuditEvent, Created, Deployed, DeployRequest, HistoryEntry, State, Workers
+from bot.models import (
+    AuditEvent,
+    Changelog,
+    Created,
+    Deployed,
+    DeployRequest,
+    HistoryEntry,
+    State,
+    Workers,
+)
 from bot.ports.metrics import NO_MARK, Day, LastRelease, Mark, Tally
 
 
@@ -158,6 +167,8 @@ class Store(Protocol):
     async def get(self, request_id: str) -> DeployRequest | None: ...
     async def save_steps(self, r: DeployRequest) -> None: ...
     async def set_card(self, request_id: str, channel: str, ts: str) -> None: ...
+    async def set_changelog(self, request_id: str, changelog: Changelog) -> None: ...
+    async def set_note(self, request_id: str, channel: str, ts: str) -> None: ...
     async def lane_of(self, r: DeployRequest) -> list[str]: ...
     async def lane(self, service: str, environment: str) -> list[str]: ...
     async def open_requests(self, service: str) -> list[DeployRequest]: ...

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from arq.connections import ArqRedis
 
+from bot.ports.notify import MetricsJob
 from bot.store.base import translated
 from bot.store.keys import Keys
 
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 RUN_DEPLOY = "run_deploy"
 ANNOUNCE = "announce"
 RECORD_EXTERNAL = "record_external"
+POST_METRICS = "post_metrics"
 
 
 def queue_name(prefix: str) -> str:
@@ -35,6 +37,9 @@ class ArqQueue:
     async def record_external(self, project_id: int, deployment_id: int) -> None:
         await self._enqueue(RECORD_EXTERNAL, project_id, deployment_id)
 
+    async def metrics(self, job: MetricsJob) -> None:
+        await self._enqueue(POST_METRICS, *job.args())
+
     @translated
     async def _enqueue(self, function: str, *args: str | int) -> None:
         subject = ":".join(map(str, args))
@@ -48,26 +53,29 @@ class ArqQueue:
             log.info("%s already has a %s job", subject, function)
 
 
-Job = Callable[[str], Awaitable[object]]
+Job = Callable[..., Awaitable[object]]
 
 
 class InlineQueue:
     """Runs jobs in this process, after the current command has been answered."""
 
     def __init__(self) -> None:
-        self.waiting: list[tuple[str, str]] = []
+        self.waiting: list[tuple[str, tuple[str, ...]]] = []
         self.jobs: dict[str, Job] = {}
 
     async def start(self, request_id: str) -> None:
-        self.waiting.append((RUN_DEPLOY, request_id))
+        self.waiting.append((RUN_DEPLOY, (request_id,)))
 
     async def announce(self, request_id: str) -> None:
-        self.waiting.append((ANNOUNCE, request_id))
+        self.waiting.append((ANNOUNCE, (request_id,)))
 
     async def record_external(self, project_id: int, deployment_id: int) -> None:
         """The console receives no webhooks; nothing to record."""
 
+    async def metrics(self, job: MetricsJob) -> None:
+        self.waiting.append((POST_METRICS, job.args()))
+
     async def drain(self) -> None:
         while self.waiting:
-            function, request_id = self.waiting.pop(0)
-            await self.jobs[function](request_id)
+            function, args = self.waiting.pop(0)
+            await self.jobs[function](*args)

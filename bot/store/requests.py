@@ -17,7 +17,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from bot.machine import Event
-from bot.models import Created, DeployRequest, State
+from bot.models import Changelog, Created, DeployRequest, State
 from bot.ports.store import (
     Approval,
     Claim,
@@ -41,7 +41,7 @@ __all__ = ["RedisStore", "StoreUnavailable", "connect"]
 
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 LEASE_GRACE_SECONDS = 5.0  # a lapsed lease is trusted lost once it stayed lapsed this long
-_NOT_STORED = {"steps", "approvers", "queued_behind", "state"}
+_NOT_STORED = {"steps", "approvers", "queued_behind", "state", "changelog"}
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -220,6 +220,7 @@ class RedisStore(HistoryStore):
         if not fields:
             return None
         fields["steps"] = json.loads(fields.get("steps") or "[]")
+        fields["changelog"] = json.loads(fields.get("changelog") or "null")
         request = DeployRequest.model_validate({**fields, "approvers": approvers})
         if request.state is State.QUEUED:
             request.queued_behind = _ahead_of(request.id, await self.lane_of(request))
@@ -232,6 +233,15 @@ class RedisStore(HistoryStore):
     @translated
     async def set_card(self, request_id: str, channel: str, ts: str) -> None:
         mapping = {"card_channel": channel, "card_ts": ts}
+        await self.redis.hset(self.key.req(request_id), mapping=mapping)
+
+    @translated
+    async def set_changelog(self, request_id: str, changelog: Changelog) -> None:
+        await self.redis.hset(self.key.req(request_id), "changelog", changelog.model_dump_json())
+
+    @translated
+    async def set_note(self, request_id: str, channel: str, ts: str) -> None:
+        mapping = {"note_channel": channel, "note_ts": ts}
         await self.redis.hset(self.key.req(request_id), mapping=mapping)
 
     async def lane_of(self, r: DeployRequest) -> list[str]:

@@ -30,6 +30,7 @@ from .slack_api import (
     FakeSlack,
     Message,
     SocketMode,
+    Upload,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "RedisServer",
     "SignedRequest",
     "SocketMode",
+    "Upload",
     "block_action",
     "new_trigger_id",
     "sign",

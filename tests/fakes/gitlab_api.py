@@ -34,6 +34,8 @@ from starlette.routing import Route
 
 from . import gitlab_hooks as hooks
 from .gitlab_hooks import HookSender, SentHook
+from .gitlab_repo import ReportTotals
+from .gitlab_repo_api import RepositoryRoutes
 from .gitlab_shapes import (
     deployment_json,
     job_json,
@@ -62,6 +64,7 @@ __all__ = [
     "FakeJob",
     "FakePipeline",
     "FakeProject",
+    "ReportTotals",
     "SentHook",
 ]
 
@@ -71,7 +74,7 @@ _P = r"/api/v4/projects/(?P<project>[^/]+)"
 _Route = tuple[str, re.Pattern[str], Callable[..., Response]]
 
 
-class FakeGitLab(GitLabState):
+class FakeGitLab(RepositoryRoutes, GitLabState):
     def __init__(
         self,
         token: str = DEFAULT_TOKEN,
@@ -85,6 +88,7 @@ class FakeGitLab(GitLabState):
         self.token, self.step_seconds = token, step_seconds
         self.create_delay = 0.0  # seconds a POST creating a pipeline waits before it is made
         self._failing_reads = (0, 503)  # (pipeline GETs left to fail, their status)
+        self.down = False  # every request is answered 503, as while GitLab is down
         self.requests: list[str] = []  # "GET /api/v4/projects/group%2Fapp", as received
         self._sender = HookSender(lambda: self.url, hook_url, hook_token)
         self._stop = threading.Event()
@@ -138,6 +142,7 @@ class FakeGitLab(GitLabState):
             self.requests.clear()
             self._sender.sent.clear()
             self.create_delay, self._failing_reads = 0.0, (0, 503)
+            self.down = False
 
     @property
     def hooks(self) -> list[SentHook]:
@@ -191,6 +196,7 @@ class FakeGitLab(GitLabState):
             ("POST", r"/pipelines/(?P<pipeline>\d+)/cancel", self._cancel_pipeline),
             ("POST", r"/jobs/(?P<job>\d+)/play", self._play_job),
             ("GET", r"/deployments/(?P<deployment>\d+)", self._get_deployment),
+            *self._repository_routes(),
         ]
         return [(method, re.compile(_P + tail), handler) for method, tail, handler in table]
 
@@ -198,6 +204,8 @@ class FakeGitLab(GitLabState):
         path = raw_path(request)
         with self._lock:
             self.requests.append(f"{request.method} {path}")
+            if self.down:
+                return _message(503, "503 Service Unavailable")
         if request.headers.get("private-token") != self.token:
             return _message(401, "401 Unauthorized")
         body = await _json(request)
@@ -218,14 +226,17 @@ class FakeGitLab(GitLabState):
         if project is None:
             return _message(404, "404 Project Not Found")
         found: Any = project
-        lookups: dict[str, Callable[[FakeProject, int], Any]] = {
-            "pipeline": self._project_pipeline,
-            "job": self._project_job,
-            "deployment": self._project_deployment,
+        lookups: dict[str, Callable[[FakeProject, str], Any]] = {
+            "pipeline": lambda p, key: self._project_pipeline(p, int(key)),
+            "job": lambda p, key: self._project_job(p, int(key)),
+            "deployment": lambda p, key: self._project_deployment(p, int(key)),
+            "commit": lambda p, key: self._project_commit(p, unquote(key)),
         }
         for kind, key in ids.items():  # the one id after the project's, if any
-            if (found := lookups[kind](project, int(key))) is None:
-                return _message(404, "404 Not found")
+            if (found := lookups[kind](project, key)) is None:
+                return _message(
+                    404, "404 Commit Not Found" if kind == "commit" else "404 Not found"
+                )
         return handler(request, body, found)
 
     def _failed_read(self) -> Response | None:

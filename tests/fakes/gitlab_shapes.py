@@ -76,13 +76,13 @@ def pipeline_json(base: str, pipeline: FakePipeline) -> dict[str, Any]:
         "before_sha": "0" * 40,
         "tag": False,
         "yaml_errors": None,
-        "user": _user_json(base, pipeline.user),
+        "user": user_json(base, pipeline.user),
         "started_at": iso(pipeline.started_at),
         "finished_at": iso(pipeline.finished_at),
         "committed_at": None,
         "duration": duration(pipeline.started_at, pipeline.finished_at),
         "queued_duration": 0.01,
-        "coverage": None,
+        "coverage": None if pipeline.coverage is None else f"{pipeline.coverage:.1f}",
         "detailed_status": {
             "icon": f"status_{status}",
             "text": label,
@@ -141,7 +141,7 @@ def job_json(base: str, pipeline: FakePipeline, job: FakeJob) -> dict[str, Any]:
         "tag": False,
         "web_url": web(base, pipeline.project, f"/-/jobs/{job.id}"),
         "project": {"ci_job_token_scope_enabled": False},
-        "user": _user_json(base, pipeline.user),
+        "user": user_json(base, pipeline.user),
     }
     if job.status == "failed":
         answer["failure_reason"] = "script_failure"
@@ -158,7 +158,7 @@ def deployment_json(base: str, deployment: FakeDeployment) -> dict[str, Any]:
         "created_at": iso(deployment.created_at),
         "updated_at": iso(deployment.updated_at),
         "status": deployment.status,
-        "user": _user_json(base, deployment.user),
+        "user": user_json(base, deployment.user),
         "environment": {
             "id": user_id(deployment.environment),
             "name": deployment.environment,
@@ -198,7 +198,7 @@ def raw_path(request: Request) -> str:
     return str(request.scope.get("raw_path", b"").decode("latin-1").partition("?")[0])
 
 
-def _user_json(base: str, username: str) -> dict[str, Any]:
+def user_json(base: str, username: str) -> dict[str, Any]:
     return {
         "id": user_id(username),
         "username": username,

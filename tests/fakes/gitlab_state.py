@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from .gitlab_repo import RepositoryState
+
 API_USER = "shipbot"  # the token's user: pipelines created through the API are theirs
 DONE = frozenset({"success", "failed", "canceled", "skipped"})
 _HOOKED_DEPLOYMENT = frozenset({"running", "success", "failed", "canceled"})
@@ -75,12 +77,15 @@ class FakePipeline:
     updated_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    coverage: float | None = None  # percent, as its jobs reported it
 
 
-class GitLabState:
-    """The projects, pipelines and deployments, and the test controls that shape them."""
+class GitLabState(RepositoryState):
+    """The projects, pipelines, deployments and repositories (see gitlab_repo), and the test
+    controls that shape them."""
 
     def __init__(self, plan: Iterable[tuple[str, str]]) -> None:
+        super().__init__()
         self.plan = list(plan)
         self.projects: dict[int, FakeProject] = {}
         self.pipelines: list[FakePipeline] = []
@@ -100,6 +105,7 @@ class GitLabState:
             self.projects.clear()
             self.pipelines.clear()
             self.deployments.clear()
+            self._reset_repositories()
             self._failing.clear()
             self._manual.clear()
             self._hang = None

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.models import DeployRequest
 from bot.ports.deployer import Progress
+from bot.ports.notify import MetricsJob, Upload
+from bot.ports.source import BranchFigures, Changes, SourceUnavailable
 
 
 @dataclass
@@ -15,7 +18,11 @@ class RecordingNotifier:
     shown: list[str] = field(default_factory=list)
     told: list[tuple[str, str, str]] = field(default_factory=list)
     threads: list[tuple[str, str]] = field(default_factory=list)
-    releases: list[str] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)  # ended runs' notes
+    notes: list[str] = field(default_factory=list)  # notes posted or updated
+    undid: list[tuple[str, str]] = field(default_factory=list)  # (undone, by rollback)
+    posted: list[tuple[str, str]] = field(default_factory=list)  # (channel, text)
+    uploads: list[tuple[str, Upload]] = field(default_factory=list)
 
     async def show(self, request_id: str, *, final: bool = False) -> None:
         self.shown.append(request_id)
@@ -26,8 +33,43 @@ class RecordingNotifier:
     async def thread(self, request: DeployRequest, text: str) -> None:
         self.threads.append((request.id, text))
 
+    async def release_note(self, request_id: str) -> None:
+        self.notes.append(request_id)
+
     async def released(self, request: DeployRequest) -> None:
         self.releases.append(request.id)
+
+    async def undone(self, request_id: str, by: DeployRequest) -> None:
+        self.undid.append((request_id, by.id))
+
+    async def post_blocks(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+    ) -> str | None:
+        self.posted.append((channel, text))
+        return f"{len(self.posted)}.000000"
+
+    async def upload_file(self, channel: str, upload: Upload) -> bool:
+        self.uploads.append((channel, upload))
+        return True
+
+
+@dataclass
+class FixedSource:
+    """A CodeSource that answers ``changes`` with what the test set (or raises
+    SourceUnavailable(``down``) when set), and records what it was asked."""
+
+    changes_given: Changes = field(default_factory=lambda: Changes((), (), ""))
+    down: str = ""
+    asked: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+    async def changes(self, project: str, older: str | None, newer: str) -> Changes:
+        self.asked.append((project, older, newer))
+        if self.down:
+            raise SourceUnavailable(self.down)
+        return self.changes_given
+
+    async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
+        return BranchFigures(merges=0, test_pass_rate=None, coverage=None, pipelines=0)
 
 
 @dataclass
@@ -35,6 +77,7 @@ class RecordingQueue:
     started: list[str] = field(default_factory=list)
     announced: list[str] = field(default_factory=list)
     external: list[tuple[int, int]] = field(default_factory=list)
+    metrics_jobs: list[MetricsJob] = field(default_factory=list)
 
     async def start(self, request_id: str) -> None:
         self.started.append(request_id)
@@ -44,6 +87,9 @@ class RecordingQueue:
 
     async def record_external(self, project_id: int, deployment_id: int) -> None:
         self.external.append((project_id, deployment_id))
+
+    async def metrics(self, job: MetricsJob) -> None:
+        self.metrics_jobs.append(job)
 
 
 @dataclass

@@ -5,6 +5,13 @@ It answers the few methods shipbot calls the way Slack documents them
 current state of each posted message so tests can assert on what users would see.
 Point shipbot at it with ``SLACK_API_URL=fake.base_url``.
 
+Files (https://docs.slack.dev/messaging/working-with-files#upload), in Slack's three steps:
+``files.getUploadURLExternal`` (filename, length) answers an ``upload_url`` on this server and a
+``file_id``; a POST of the bytes (raw, or a multipart form) to that URL answers HTTP 200
+"OK - <length>"; ``files.completeUploadExternal`` (files=[{id, title}], channel_id,
+initial_comment or thread_ts) shares them and answers ``files``. ``slack.uploads()`` holds
+what was shared, bytes included.
+
 Socket Mode (https://docs.slack.dev/apis/events-api/using-socket-mode): with the app-level
 token, ``apps.connections.open`` hands out a ``ws://`` URL on this server; ``slack.socket``
 then sends envelopes down that WebSocket and records the app's acks.
@@ -21,6 +28,8 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -73,6 +82,22 @@ class Message:
     thread_ts: str | None = None
 
 
+@dataclass
+class Upload:
+    """A file through the three steps: asked for, its bytes posted, and shared (or not yet)."""
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    content: bytes | None = None  # None until the bytes are posted to the upload URL
+    title: str | None = None
+    channel: str | None = None  # where completeUploadExternal shared it; None: private
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+
 @dataclass(frozen=True)
 class Ack:
     """The app's answer to one Socket Mode envelope; payload only where it sent one."""
@@ -107,6 +132,8 @@ class FakeSlack:
             "chat.update": self._update,
             "chat.postEphemeral": self._post_ephemeral,
             "usergroups.users.list": self._usergroup_users,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
         self.reset()
 
@@ -147,6 +174,8 @@ class FakeSlack:
             self.closed_channels: set[str] = set()  # the bot is not in these: not_in_channel
             self._calls: list[Call] = []
             self._messages: dict[tuple[str, str], Message] = {}
+            self._uploads: dict[str, Upload] = {}  # by file_id, in the order asked for
+            self._upload_tickets: dict[str, str] = {}  # upload URL ticket -> file_id
             self._ts_count = 0
             self._rate_limited = 0
             self._retry_after = 1
@@ -169,6 +198,12 @@ class FakeSlack:
         with self._lock:
             found = [m for m in self._messages.values() if channel in (None, m.channel)]
             return [Message(**vars(m)) for m in found]
+
+    def uploads(self, channel: str | None = None) -> list[Upload]:
+        """Files shared by files.completeUploadExternal (in ``channel``), oldest first."""
+        with self._lock:
+            found = [u for u in self._uploads.values() if u.completed]
+            return [Upload(**vars(u)) for u in found if channel in (None, u.channel)]
 
     def updates_of(self, channel: str, ts: str) -> list[Call]:
         """The chat.update calls that targeted one message."""
@@ -194,6 +229,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._web_api, methods=["GET", "POST"]),
                 Route("/response/{name}", self._response_url_post, methods=["POST"]),
+                Route("/upload/v1/{ticket}", self._upload_post, methods=["POST"]),
                 WebSocketRoute("/link/", self.socket.serve),
             ]
         )
@@ -218,6 +254,20 @@ class FakeSlack:
         # (slack_sdk's WebhookClient docs: `response.body == "ok"`); some newer Slack
         # clients also accept '{"ok":true}', so shipbot should rely on the status only.
         return PlainTextResponse("ok", media_type="text/html")
+
+    async def _upload_post(self, request: Request) -> Response:
+        """Step 2: the file's bytes, raw or as a multipart form's one file; 200 "OK - <n>"."""
+        content = await _upload_content(request)
+        with self._lock:
+            self._calls.append(Call("upload", {"bytes": len(content)}, None))
+            file_id = self._upload_tickets.pop(request.path_params["ticket"], None)
+            upload = self._uploads.get(file_id or "")
+            if upload is None:
+                return PlainTextResponse("Not Found", status_code=404)
+            if len(content) != upload.length:  # the fake's own check: what was announced
+                return PlainTextResponse(f"length {len(content)} != {upload.length}", 400)
+            upload.content = content
+        return PlainTextResponse(f"OK - {len(content)}")
 
     def _take_rate_limit(self) -> int:
         with self._lock:
@@ -301,6 +351,44 @@ class FakeSlack:
         if users is None:
             return _error("no_such_subteam")
         return {"ok": True, "users": list(users)}
+
+    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 1: filename and length (bytes) required; an upload URL and a file id."""
+        filename, length = args.get("filename"), str(args.get("length", ""))
+        if not filename or not length.isdigit():
+            return _error("invalid_arguments")
+        file_id, ticket = f"F{secrets.token_hex(5).upper()}", secrets.token_urlsafe(12)
+        self._uploads[file_id] = Upload(file_id, filename, int(length), args.get("alt_txt"))
+        self._upload_tickets[ticket] = file_id
+        return {
+            "ok": True,
+            "upload_url": f"{self._server.url}/upload/v1/{ticket}",
+            "file_id": file_id,
+        }
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 3: files=[{id, title}] (a JSON string in a form post), shared in channel_id
+        (a thread_ts makes it a reply); once per file."""
+        files = args.get("files")
+        if isinstance(files, str):
+            with contextlib.suppress(json.JSONDecodeError):
+                files = json.loads(files)
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
+            return _error("invalid_arguments")
+        uploads = [self._uploads.get(str(f.get("id"))) for f in files]
+        if any(u is None or u.completed or u.content is None for u in uploads):
+            return _error("file_not_found")
+        channel = args.get("channel_id") or None
+        if channel in self.closed_channels:
+            return _error("not_in_channel")
+        shared = []
+        for upload, asked in zip(uploads, files, strict=True):
+            assert upload is not None
+            upload.title = asked.get("title") or upload.filename
+            upload.channel, upload.thread_ts = channel, args.get("thread_ts") or None
+            upload.initial_comment, upload.completed = args.get("initial_comment"), True
+            shared.append({"id": upload.file_id, "title": upload.title, "name": upload.filename})
+        return {"ok": True, "files": shared}
 
     def _next_ts(self) -> str:
         self._ts_count += 1
@@ -479,6 +567,18 @@ async def _read_args(request: Request) -> dict[str, Any]:
     elif body:
         args.update(_decode_form(body))
     return args
+
+
+async def _upload_content(request: Request) -> bytes:
+    """The posted file: the body itself, or the file part of a multipart form."""
+    body, kind = await request.body(), request.headers.get("content-type", "")
+    if not kind.startswith("multipart/form-data"):
+        return body
+    form = BytesParser(policy=default).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + body)
+    for part in form.iter_parts():
+        if part.get_filename():
+            return bytes(part.get_payload(decode=True) or b"")
+    return b""
 
 
 def _decode_form(body: bytes) -> dict[str, Any]:
