@@ -6,6 +6,7 @@ unreachable, a tag it does not know or no source say so and never fail the deplo
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,8 +26,9 @@ from bot.store.requests import RedisStore, connect
 from integrations.gitlab_source import GitLabSource
 from tests.fakes import FakeGitLab, RedisServer
 from tests.fakes.deployers import RecordingDeployer, ScriptedHealth
-from tests.fakes.recorders import FixedDirectory, RecordingNotifier, RecordingQueue
+from tests.fakes.recorders import FixedDirectory, FixedSource, RecordingNotifier, RecordingQueue
 from tests.stack import PLAYBOOKS
+from tests.waiting import until
 
 TOKEN = "glpat-changelog"
 HOUR = 3600.0
@@ -173,6 +175,45 @@ async def test_the_note_is_posted_and_the_rollback_marks_the_undone_one(kit: Any
 
 
 # What is missing, in a few words, and the deploy goes on
+
+
+async def test_a_slow_gitlab_never_holds_up_the_end_of_a_run(kit: Any) -> None:
+    """GitLab answers only after the run: its end is recorded (and its note posted by the end)
+    without waiting; once GitLab answers, the changes land on the request and the note is
+    updated in place."""
+    services, store, notifier = kit
+    gate = asyncio.Event()
+    shipped = Changes((Commit("a" * 40, "Fix totals", "bob", time.time() - HOUR),), (), "u")
+    services.source = FixedSource(changes_given=shipped, gate=gate)
+    running = asyncio.create_task(run(services, "d-1", "v2"))
+    ended = await until(lambda: _state(store, "d-1"), "the run's end recorded, GitLab silent")
+    await until(lambda: notifier.releases, "the note posted by the run's end")
+    waiting = changelog(await _get(store, "d-1")).missing
+    assert (State.SUCCEEDED, ["d-1"], [], "GitLab has not answered yet") == (
+        ended,
+        notifier.releases,
+        notifier.notes,
+        waiting,
+    )
+    gate.set()
+    await running
+    request = await _get(store, "d-1")
+    assert (1, "", ["d-1"]) == (
+        changelog(request).commits,
+        changelog(request).missing,
+        notifier.notes,
+    )
+
+
+async def _get(store: RedisStore, rid: str) -> DeployRequest:
+    found = await store.get(rid)
+    assert found is not None
+    return found
+
+
+async def _state(store: RedisStore, rid: str) -> State | None:
+    found = await store.get(rid)
+    return found.state if found is not None and found.state is not State.RUNNING else None
 
 
 async def test_gitlab_down_says_so_and_the_deploy_succeeds(kit: Any, gl: FakeGitLab) -> None:

@@ -141,6 +141,8 @@ def test_missing_piece_messages_carry_the_usage_line() -> None:
         ("web-h5 v2 prod login --hotfix broken", True, "login broken"),
         ("web-h5 v2 prod --hotfix", True, ""),
         ("web-h5 v2 prod login broken", False, "login broken"),
+        ("web-h5 v2 prod \u2014hotfix login", True, "login"),
+        ("web-h5 v2 prod login -- urgent", False, "login -- urgent"),
     ],
 )
 def test_hotfix_marks_a_deploy_unplanned(text: str, hotfix: bool, reason: str) -> None:

@@ -258,3 +258,75 @@ def test_the_rebuild_command_without_redis_changes_nothing(tmp_path: Path) -> No
     assert (1, "") == (result.returncode, result.stdout)
     assert result.stderr.startswith("shipbot: can't reach Redis (")
     assert "Traceback" not in result.stderr
+
+
+async def rollback_of(kit: Kit, undone: str, version: str) -> dict[str, object]:
+    """The fields of a rollback undoing ``undone``, asked for as things run now."""
+    current = await kit.store.current(SERVICE, "prod")
+    ran = " ".join(f"{target}={d.version}" for target, d in current.items())
+    return {
+        "action": Action.ROLLBACK,
+        "undoes": undone,
+        "undoes_version": version,
+        "ran_before": ran,
+    }
+
+
+async def test_undoing_a_rollback_is_no_failed_change(kit: Kit) -> None:
+    """d-0 and d-1 at 10:00 and 12:00; r-1 undoes d-1 at 14:00 (a failed change, recovered
+    in 2 h); r-2 undoes r-1 at 16:00: a rollback is no deploy, so nothing more fails. Two
+    deploys ended, one failed change: 50%, one recovery."""
+    assert State.SUCCEEDED == await deploy(kit, "d-0", "v1", at(2, 10))
+    assert State.SUCCEEDED == await deploy(kit, "d-1", "v2", at(2, 12))
+    assert State.SUCCEEDED == await deploy(
+        kit, "r-1", "v1", at(2, 14), **await rollback_of(kit, "d-1", "v2")
+    )
+    assert State.SUCCEEDED == await deploy(
+        kit, "r-2", "v2", at(2, 16), **await rollback_of(kit, "r-1", "v1")
+    )
+    summary = await summarize(kit.services, SERVICE, WEEK)
+    recovery = summary.figure("recovery_time").now.number
+    assert pytest.approx(0.5) == summary.figure("change_fail_rate").now.number
+    assert near(2 * HOUR, recovery)
+    assert (
+        summary
+        == (await rebuild(kit.store, kit.catalog), await summarize(kit.services, SERVICE, WEEK))[1]
+    )
+
+
+async def test_a_hotfix_after_a_failed_deploy_mends_that_failure(kit: Kit) -> None:
+    """d-1 succeeds Monday 10:00, d-2 fails Thursday 10:00, d-3 --hotfix succeeds at 11:00:
+    the failure is d-2's, recovered in 1 h; d-1 is not a failed change. 1 of 3 failed."""
+    assert State.SUCCEEDED == await deploy(kit, "d-1", "v1", at(2, 10))
+    kit.deployer.plan["deploy dc-a"] = "fail"
+    assert State.FAILED == await deploy(kit, "d-2", "v2", at(5, 10))
+    kit.deployer.plan.clear()
+    assert State.SUCCEEDED == await deploy(kit, "d-3", "v2.1", at(5, 11), hotfix=True)
+    summary = await summarize(kit.services, SERVICE, WEEK)
+    assert pytest.approx(1 / 3) == summary.figure("change_fail_rate").now.number
+    assert near(HOUR, summary.figure("recovery_time").now.number)
+
+
+async def test_a_rollback_of_a_deployment_run_outside_shipbot(kit: Kit) -> None:
+    """GitLab deploys v5 at 10:00 (no shipbot request on record); r-1 undoes it at 12:00:
+    a failed change recovered in 2 h, live and after a rebuild alike."""
+    await outside(kit, "v5", at(2, 10))
+    assert State.SUCCEEDED == await deploy(
+        kit, "r-1", "v4", at(2, 12), **await rollback_of(kit, "gitlab-v5", "v5")
+    )
+    live = await summarize(kit.services, SERVICE, WEEK)
+    await rebuild(kit.store, kit.catalog)
+    assert pytest.approx(1.0) == live.figure("change_fail_rate").now.number
+    assert near(2 * HOUR, live.figure("recovery_time").now.number)
+    assert live == await summarize(kit.services, SERVICE, WEEK)
+
+
+async def test_a_rebuild_counts_no_lead_time_twice_for_prometheus(kit: Kit) -> None:
+    """Lead times recorded once, then a rebuild: the day aggregates and the Prometheus
+    histogram read as before."""
+    assert State.SUCCEEDED == await deploy(kit, "d-1", "v2", at(2, 10))
+    await kit.store.record_lead_times(SERVICE, "prod", "x-1", "2026-11-02", [HOUR, 2 * HOUR])
+    before = (await kit.store.tally()).lead_time, await summarize(kit.services, SERVICE, WEEK)
+    await rebuild(kit.store, kit.catalog)
+    after = (await kit.store.tally()).lead_time, await summarize(kit.services, SERVICE, WEEK)
+    assert before == after

@@ -175,6 +175,13 @@ def test_changes_beyond_the_lines_shown_are_counted() -> None:
     ]
 
 
+def test_what_a_commit_says_can_mention_nobody() -> None:
+    """An author named ``<!channel>`` and a title with ``<@U1>`` are shown, not obeyed."""
+    line = ChangeLine(ref="abcd1234", title="ping <@U1>", url="", author="<!channel>")
+    shown = changes_text(Changelog(older="v1", newer="v2", lines=[line], commits=1))
+    assert "• abcd1234 ping &lt;@U1&gt; — &lt;!channel&gt;" == shown.splitlines()[1]
+
+
 def test_a_rollback_lists_what_it_takes_out() -> None:
     taken = CHANGES.model_copy(update={"older": "v1", "newer": "v2", "taken_out": True})
     assert changes_text(taken).startswith("*Changes taken out* (`v2` → `v1`)")

@@ -42,11 +42,21 @@ def previous_version(request: DeployRequest, before: Mapping[str, Deployed]) -> 
     return known[0].version if known else ""
 
 
+def pending(request: DeployRequest, previous: str) -> Changelog:
+    """The changelog while GitLab has not answered yet."""
+    return _shown(request, previous).model_copy(update={"missing": "GitLab has not answered yet"})
+
+
+def _shown(request: DeployRequest, previous: str) -> Changelog:
+    rollback = request.action is Action.ROLLBACK
+    older, newer = (request.version, previous) if rollback else (previous, request.version)
+    return Changelog(older=older, newer=newer, taken_out=rollback)
+
+
 async def look_up(services: Services, request: DeployRequest, previous: str) -> Looked:
     """The changes ``request`` brings over ``previous`` (a rollback: those it takes out)."""
     rollback = request.action is Action.ROLLBACK
-    older, newer = (request.version, previous) if rollback else (previous, request.version)
-    shown = Changelog(older=older, newer=newer, taken_out=rollback)
+    shown = _shown(request, previous)
     if rollback and not previous:
         return Looked(shown.model_copy(update={"missing": "nothing ran before"}), None)
     entry = services.catalog.services.get(request.service)
@@ -55,7 +65,7 @@ async def look_up(services: Services, request: DeployRequest, previous: str) -> 
         why = "no source in the catalog" if where is None else "GitLab not configured"
         return Looked(shown.model_copy(update={"missing": why}), None)
     try:
-        changes = await _changes(services.source, where, older, newer)
+        changes = await _changes(services.source, where, shown.older, shown.newer)
     except SourceUnavailable as error:
         return Looked(
             shown.model_copy(update={"missing": str(error) or "source unavailable"}), None

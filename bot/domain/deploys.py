@@ -106,13 +106,13 @@ def _changed(services: Services, request: DeployRequest) -> str:
 async def _rolled_out(
     services: Services, request: DeployRequest, board: Board, note: ReleaseNote
 ) -> RunResult:
-    """Its release note opened, the rollout; the note posted before the end is told."""
+    """Its release note opened, the rollout; the note given a moment to be posted."""
     stop = StopWatch(services.store, request.id)
     try:
         environment = environment_of(services.catalog, request.service, request.environment)
         await note.open()
         result = await roll_out(Run(services, request, environment, board, stop))
-        await note.posted()
+        await note.settled()
         return result
     finally:
         stop.close()

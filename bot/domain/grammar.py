@@ -19,6 +19,8 @@ _NAME_CHAR = re.compile(r"[a-z0-9._-]")
 _VERSION_CHAR = re.compile(r"[A-Za-z0-9._+/-]")
 _VERSION_LIKE = re.compile(r"[vV]?\d+\.\d+\S*")
 _ENTITY = re.compile(r"&(amp|lt|gt);")
+_DASHES = re.compile(r"^[\u2014\u2013]")  # an em or en dash typed for "--"
+_OPTION = re.compile(r"--[a-z][a-z-]*")
 _UNESCAPED = {"amp": "&", "lt": "<", "gt": ">"}
 _VERSION_CHARS = "a version may only contain letters, digits and . _ + - /"
 _MARKUP = "it looks like a Slack mention, link or &lt;placeholder&gt;: type the plain {}"
@@ -136,8 +138,8 @@ def parse_deploy(text: str) -> DeployCommand:
     words = _words(text)
     if not words:
         raise UsageError(DEPLOY_USAGE)
-    hotfix = HOTFIX in words[2:]
-    words = words[:2] + [w for w in words[2:] if w != HOTFIX]
+    hotfix = any(_is_hotfix(w) for w in words[2:])
+    words = words[:2] + [w for w in words[2:] if not _is_hotfix(w)]
     _no_options(words)
     service = validate_name("service", words[0])
     if len(words) < 2:
@@ -152,9 +154,15 @@ def parse_deploy(text: str) -> DeployCommand:
     return DeployCommand(service, version, environment, _reason(rest[1:]), hotfix)
 
 
+def _is_hotfix(word: str) -> bool:
+    """``--hotfix``, also as phones and Macs retype its dashes (an em or en dash)."""
+    return _DASHES.sub("--", word) == HOTFIX
+
+
 def _no_options(words: list[str]) -> None:
-    """Only ``--hotfix`` is an option: any other ``--word`` is a mistake, not a reason."""
-    unknown = next((w for w in words if w.startswith("--")), None)
+    """Only ``--hotfix`` is an option: any other ``--word`` is a mistake, not a reason
+    (a reason may still hold ``--`` or ``-->``)."""
+    unknown = next((w for w in words if _OPTION.fullmatch(_DASHES.sub("--", w))), None)
     if unknown is not None:
         raise UsageError(f"{_show(unknown)} is not an option of /deploy.\nUsage: {DEPLOY_LINE}")
 

@@ -32,6 +32,14 @@ NO_MARK = Mark(production=False, day="")
 
 
 @dataclass(frozen=True)
+class LeadRecord:
+    """The lead times recorded for one deploy (None: its commits could not be told)."""
+
+    day: str
+    leads: list[float] | None
+
+
+@dataclass(frozen=True)
 class LastRelease:
     """The latest successful production deploy of a service and environment."""
 

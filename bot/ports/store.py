@@ -20,7 +20,7 @@ from bot.models import (
     State,
     Workers,
 )
-from bot.ports.metrics import NO_MARK, Day, LastRelease, Mark, Tally
+from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally
 
 
 class StoreUnavailable(Exception):
@@ -219,8 +219,14 @@ class Store(Protocol):
         """One run that ended, into the metrics, outside the finish step (a rebuild)."""
         ...
 
-    async def replay_leads(self, service: str, environment: str) -> int:
-        """The lead times recorded before, into the (cleared) aggregates; answers how many."""
+    async def lead_records(self, service: str, environment: str) -> dict[str, LeadRecord]:
+        """The lead times recorded so far, by request id (what a rebuild replays)."""
+        ...
+
+    async def replay_lead_times(
+        self, service: str, environment: str, request_id: str, day: str, leads: list[float] | None
+    ) -> None:
+        """A rebuild's: recorded lead times into ``day``'s aggregates again."""
         ...
 
     async def clear_metrics(self) -> int:

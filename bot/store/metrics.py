@@ -21,6 +21,7 @@ from bot.ports.metrics import (
     Day,
     Histogram,
     LastRelease,
+    LeadRecord,
     Mark,
     Tally,
 )
@@ -117,8 +118,12 @@ class MetricsStore(SignalStore):
         day: str,
         leads: list[float] | None,
         pipe: Any = None,
+        *,
+        replay: bool = False,
     ) -> Any:
-        """:meth:`record_lead_times`; with ``pipe``, queued there (a bench filling history)."""
+        """:meth:`record_lead_times`; with ``pipe``, queued there (a bench filling history);
+        ``replay``: a rebuild's, into the day aggregates only (its record is kept as it is, the
+        Prometheus histogram counted it when it was recorded)."""
         k = self.key
         keys = {
             "day": k.metric_day(service, environment, day),
@@ -132,19 +137,21 @@ class MetricsStore(SignalStore):
             "leads": "" if leads is None else json.dumps(leads),
             "record": json.dumps({"day": day, "leads": leads}),
             "bounds": json.dumps(LEAD_BOUNDS),
+            "replay": int(replay),
         }
         return await self.scripts[scripts.LEADS.name](keys, args, client=pipe)
 
-    async def replay_leads(self, service: str, environment: str) -> int:
-        """A rebuild: the lead times recorded before, into the (cleared) day aggregates."""
-        key = self.key.metric_leads(service, environment)
-        records = await self._hash(key)
-        await self.redis.delete(key)
-        for request_id, raw in records.items():
-            record = json.loads(raw)
-            args = (service, environment, request_id, record["day"], record["leads"])
-            await self.record_lead_times(*args)
-        return len(records)
+    @translated
+    async def lead_records(self, service: str, environment: str) -> dict[str, LeadRecord]:
+        raw = await self._hash(self.key.metric_leads(service, environment))
+        records = {rid: json.loads(record) for rid, record in raw.items()}
+        return {rid: LeadRecord(r["day"], r["leads"]) for rid, r in records.items()}
+
+    @translated
+    async def replay_lead_times(
+        self, service: str, environment: str, request_id: str, day: str, leads: list[float] | None
+    ) -> None:
+        await self.add_lead_times(service, environment, request_id, day, leads, replay=True)
 
     @translated
     async def last_release(self, service: str, environment: str) -> LastRelease | None:

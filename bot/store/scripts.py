@@ -182,7 +182,7 @@ METRICS = Script(
 LEADS = Script(
     "leads",
     keys=("day", "day_all", "records", "tally"),
-    args=("id", "labels", "leads", "record", "bounds"),
+    args=("id", "labels", "leads", "record", "bounds", "replay"),
     machine=False,
     metrics=True,
 )

@@ -3,6 +3,7 @@ deployer's ProgressSink), for unit tests that need no Slack: they record what th
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,9 +62,12 @@ class FixedSource:
     changes_given: Changes = field(default_factory=lambda: Changes((), (), ""))
     down: str = ""
     asked: list[tuple[str, str | None, str]] = field(default_factory=list)
+    gate: asyncio.Event | None = None  # set: answers only once the test opens it (a slow GitLab)
 
     async def changes(self, project: str, older: str | None, newer: str) -> Changes:
         self.asked.append((project, older, newer))
+        if self.gate is not None:
+            await self.gate.wait()
         if self.down:
             raise SourceUnavailable(self.down)
         return self.changes_given

@@ -4,11 +4,17 @@ whether its environment counts, its day, and the earlier deploy it shows failed 
 
 from __future__ import annotations
 
+import logging
+
 from bot.catalog.model import Catalog
 from bot.domain.metrics.days import day_of
 from bot.domain.services import Services
 from bot.models import Action, HistoryEntry
 from bot.ports.metrics import LastRelease, Mark
+from bot.ports.store import StoreFailed
+
+log = logging.getLogger(__name__)
+HISTORY_SEARCH = 1000  # runs read back to find an undone release whose request has expired
 
 
 def counts(catalog: Catalog, service: str, environment: str) -> bool:
@@ -33,13 +39,29 @@ def mark_of(
 
 
 async def mark(services: Services, entry: HistoryEntry) -> Mark:
-    """:func:`mark_of`, with what it needs read from the store."""
+    """:func:`mark_of`, with what it needs read from the store. What cannot be read for a
+    reason other than Redis being unavailable (which the caller retries) marks nothing earlier:
+    the metrics never stand in the way of recording a run's end."""
     if not counts(services.catalog, entry.service, entry.environment):
         return mark_of(services.catalog, entry, None, None)
     undone_at, last = None, None
-    if entry.undoes:
-        undone = await services.store.get(entry.undoes)
-        undone_at = undone.finished_at if undone is not None else None
-    elif entry.hotfix:
-        last = await services.store.last_release(entry.service, entry.environment)
+    try:
+        if entry.undoes:
+            undone_at = await _undone_deploy_end(services, entry)
+        elif entry.hotfix:
+            last = await services.store.last_release(entry.service, entry.environment)
+    except (StoreFailed, ValueError):
+        log.exception("the release %s shows failed could not be read", entry.request_id)
     return mark_of(services.catalog, entry, undone_at, last)
+
+
+async def _undone_deploy_end(services: Services, rollback: HistoryEntry) -> float | None:
+    """When the deploy a rollback undid ended; None when it was no deploy (a rollback of a
+    rollback) or is not on record. Its request first, else its history entry (a deployment
+    run outside shipbot, or a request expired since)."""
+    undone = await services.store.get(rollback.undoes)
+    if undone is not None:
+        return undone.finished_at if undone.action is Action.DEPLOY else None
+    ran = await services.store.history(rollback.service, rollback.environment, HISTORY_SEARCH)
+    found = next((e for e in ran if e.request_id == rollback.undoes), None)
+    return found.finished_at if found is not None and found.action is Action.DEPLOY else None

@@ -44,8 +44,13 @@ end
 -- once, on its own day; answers when it ended (its failure started then), or nil.
 local function mark_earlier(M)
   if M.marks == '' then return nil end
-  if M.why == 'hotfixed' and redis.call('HGET', K.mstate, 'last_id') ~= M.marks then
-    return nil  -- another release came in between: the hotfix mends that one, not this
+  if M.why == 'hotfixed' then
+    if redis.call('HGET', K.mstate, 'last_id') ~= M.marks then
+      return nil  -- another release came in between: the hotfix mends that one, not this
+    end
+    if redis.call('HEXISTS', K.mstate, 'open_failure_at') == 1 then
+      return nil  -- a failed deploy since: the hotfix mends that failure, already counted
+    end
   end
   if redis.call('SADD', K.flagged, M.marks) == 0 then return nil end
   for _, key in ipairs({K.marked_day, K.marked_day_all}) do

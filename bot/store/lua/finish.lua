@@ -29,9 +29,6 @@ redis.call('DEL', K.lease)
 redis.call('SREM', K.running, id)
 redis.call('LPUSH', K.history, A.entry)
 redis.call('LTRIM', K.history, 0, HISTORY_KEEP - 1)
-local M = cjson.decode(A.metrics)
-if final ~= 'succeeded' and M.state == 'succeeded' then M.state = final end
-record_metrics(M)
 if final == 'succeeded' and A.undoes ~= '' then
   local why = 'by rollback ' .. id
   if can(state_of(K.undone_req), 'roll_back') then
@@ -41,4 +38,7 @@ if final == 'succeeded' and A.undoes ~= '' then
   end
   redis.call('SADD', K.undone, A.undoes)
 end
+local M = cjson.decode(A.metrics)
+if final ~= 'succeeded' and M.state == 'succeeded' then M.state = final end
+record_metrics(M)
 return answer({outcome = 'finished', next = redis.call('LINDEX', K.lane, 0) or '', state = final})
