@@ -55,6 +55,15 @@ async def unavailable(notifier: Notifier, user: str, service: str, period: Perio
     await _tell(notifier, user, text)
 
 
+async def broke(notifier: Notifier, user: str, service: str, period: Period) -> None:
+    """The figures could not be put together (a bug, logged): the person who asked is told."""
+    text = (
+        f"shipbot could not put together the delivery metrics of {service or 'all services'} "
+        f"for {period} (an internal error; the operators' log says why). Please tell them."
+    )
+    await _tell(notifier, user, text)
+
+
 async def _tell(notifier: Notifier, user: str, text: str) -> None:
     """A direct message (as the card's refusal is told for a deploy request)."""
     await notifier.post_blocks(

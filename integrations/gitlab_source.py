@@ -25,7 +25,10 @@ not found", "credentials refused"); the token never shows.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -41,8 +44,12 @@ T = TypeVar("T")
 
 FIRST_RELEASE_COMMITS = 20  # a first release lists its newest commits, this many
 MERGE_REQUEST_LOOKUPS = 40  # commits (newest first) whose merge requests are looked up
-PIPELINES_LOOKED_AT = 100  # the newest pipelines of a period whose tests are read
+PIPELINES_LOOKED_AT = 20  # the newest pipelines of a period whose tests are read
+CALL_SECONDS = 60.0  # one answer's calls to GitLab stop after this, however many are left
 _HTTP_TIMEOUT = 10.0
+# GitLab's calls get threads of their own: a slow GitLab never takes the threads deploys run
+# in (Ansible, the Kubernetes client share asyncio's default pool).
+_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gitlab-source")
 
 
 class GitLabSource:
@@ -55,14 +62,15 @@ class GitLabSource:
         self._gl.session.close()
 
     async def changes(self, project: str, older: str | None, newer: str) -> Changes:
-        return await asyncio.to_thread(
-            self._translated, lambda: self._changes(project, older, newer)
-        )
+        return await self._in_thread(lambda: self._changes(project, older, newer))
 
     async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
-        return await asyncio.to_thread(
-            self._translated, lambda: self._branch_figures(project, since, until)
-        )
+        return await self._in_thread(lambda: self._branch_figures(project, since, until))
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        deadline = time.monotonic() + CALL_SECONDS
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_THREADS, self._translated, call, deadline)
 
     # In a thread
 
@@ -113,7 +121,8 @@ class GitLabSource:
     ) -> tuple[MergeRequest, ...]:
         found: dict[int, MergeRequest] = {}
         for commit in list(commits)[::-1][:MERGE_REQUEST_LOOKUPS]:
-            listed = project.commits.get(commit.sha, lazy=True).merge_requests(get_all=True)
+            found_commit = project.commits.get(commit.sha, lazy=True)
+            listed = _in_time(found_commit.merge_requests, get_all=True)
             for raw in listed:
                 if raw.get("state") == "merged" and raw["iid"] not in found:
                     found[raw["iid"]] = _merge_request(raw)
@@ -130,8 +139,8 @@ class GitLabSource:
             ref=branch, updated_after=_iso(since), updated_before=_iso(until),
             per_page=PIPELINES_LOOKED_AT, page=1,
         )  # fmt: skip
-        looked = [found.pipelines.get(p.id) for p in pipelines]
-        totals = [p.test_report_summary.get().total for p in looked]
+        looked = [_in_time(found.pipelines.get, p.id) for p in pipelines]
+        totals = [_in_time(p.test_report_summary.get).total for p in looked]
         return BranchFigures(
             merges=merges,
             test_pass_rate=_pass_rate(totals),
@@ -147,13 +156,24 @@ class GitLabSource:
                 raise SourceUnavailable(f"project {project} not found") from error
             raise
 
-    def _translated(self, call: Callable[[], T]) -> T:
+    def _translated(self, call: Callable[[], T], deadline: float) -> T:
+        _DEADLINE.at = deadline
         try:
             return call()
         except requests.RequestException as error:
             raise SourceUnavailable("GitLab unreachable") from error
         except GitlabError as error:
             raise SourceUnavailable(_why(error)) from error
+
+
+_DEADLINE = threading.local()  # when the current thread's answer must be given by
+
+
+def _in_time(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """One more call of an answer that makes many, unless the answer's time is up."""
+    if time.monotonic() > getattr(_DEADLINE, "at", float("inf")):
+        raise SourceUnavailable("GitLab too slow")
+    return call(*args, **kwargs)
 
 
 def _why(error: GitlabError) -> str:

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from bot.ports.source import SourceUnavailable
+from integrations import gitlab_source
 from integrations.gitlab_source import FIRST_RELEASE_COMMITS, GitLabSource
 from tests.fakes.gitlab_api import FakeGitLab, ReportTotals
 
@@ -150,6 +151,14 @@ async def test_an_unknown_first_release_tag_is_named(source: GitLabSource, proje
 
 async def test_an_unknown_project_is_named(source: GitLabSource, project_id: int) -> None:
     assert "project shop/nope not found" == await why_not(source, "shop/nope", "v1", "v2")
+
+
+async def test_an_answer_that_needs_too_many_calls_stops_in_time(
+    source: GitLabSource, project_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its time is up before the merge requests are looked up: too slow, no more calls."""
+    monkeypatch.setattr(gitlab_source, "CALL_SECONDS", -1.0)
+    assert "GitLab too slow" == await why_not(source, PROJECT, "v1", "v2")
 
 
 async def test_gitlab_down_is_unreachable(

@@ -138,3 +138,24 @@ async def test_redis_unreachable_tells_who_asked(redis_server: RedisServer, tmp_
     )
     await redis.aclose()
     assert [("U0DEV", expected)] == kit.notifier.posted
+
+
+async def test_a_bug_reading_the_figures_tells_who_asked(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The figures break (a bug): no card, the person who asked is told it is an internal
+    error the operators can see, without its words."""
+    redis = connect(redis_server.url)
+    kit = build_kit(tmp_path, RedisStore(redis))
+
+    async def broken(services: Services, service: str | None, period: Period) -> Summary:
+        raise RuntimeError("secret internals")
+
+    job = MetricsJob("C0X", "U0DEV", "", "2026-11-26", "2026-12-02", "7d")
+    assert not await post_asked_job(kit.services, job, broken)
+    expected = (
+        "shipbot could not put together the delivery metrics of all services for 2026-11-26 "
+        "to 2026-12-02 (an internal error; the operators' log says why). Please tell them."
+    )
+    await redis.aclose()
+    assert [("U0DEV", expected)] == kit.notifier.posted

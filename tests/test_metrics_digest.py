@@ -163,6 +163,23 @@ async def test_two_workers_at_the_same_instant_post_once(
     assert fake_slack.messages("C0DIGEST")[0].ts == chart.thread_ts
 
 
+async def test_a_digest_whose_figures_break_is_tried_again_next_minute(
+    workers: list[Worker], fake_slack: FakeSlack
+) -> None:
+    """09:00: reading the figures breaks; nothing is posted and the claim is given up, so at
+    09:01 a worker posts it, once."""
+
+    async def broken(services: Services, service: str | None, period: Period) -> Summary:
+        raise RuntimeError("a bug")
+
+    first, second = workers
+    with time_machine.travel(MONDAY_9, tick=False):
+        assert False is await digest_tick(first.services, summarize=broken)
+    with time_machine.travel(at(7, 9, 1), tick=False):
+        assert [True, False] == [await second.tick(), await first.tick()]
+    assert 1 == len(cards(fake_slack))
+
+
 async def test_the_next_week_posts_again(workers: list[Worker], fake_slack: FakeSlack) -> None:
     """The instant a week later is a new claim: whichever worker ticks first posts it."""
     first, second = workers

@@ -3,6 +3,7 @@ scheduled digest (see bot/domain/metrics/digest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,10 @@ async def post_asked(
         log.warning("metrics not read: Redis unavailable (%s)", error)
         await metrics_post.unavailable(services.notifier, job.user, job.service, period)
         return False
+    except Exception:  # a bug: logged for the operators, and the person who asked is told
+        log.exception("the delivery metrics of %s could not be read", job.service or "all")
+        await metrics_post.broke(services.notifier, job.user, job.service, period)
+        return False
     return await metrics_post.post_asked(services.notifier, job.user, job.channel, summary)
 
 
@@ -49,7 +54,14 @@ async def digest_tick(
         return False
     if due is None:
         return False
-    summary = await (summarize or read_figures)(services, None, due.period)
+    try:
+        summary = await (summarize or read_figures)(services, None, due.period)
+    except Exception as error:  # given up, so a worker tries again next minute
+        log.warning("metrics digest not read (%s); trying again", type(error).__name__,
+                    exc_info=not isinstance(error, StoreUnavailable))  # fmt: skip
+        with contextlib.suppress(StoreUnavailable):
+            await services.store.release_once(due.due.name)
+        return False
     when = due.due.at.strftime("%a %Y-%m-%d %H:%M %Z")
     log.info("posting the metrics digest scheduled for %s", when)
     lead = f"Metrics digest, scheduled for {when}"

@@ -241,3 +241,7 @@ class Store(Protocol):
         """True for the first caller of ``name`` (within ``ttl_seconds``), False for the rest:
         so one worker of many posts a scheduled digest."""
         ...
+
+    async def release_once(self, name: str) -> None:
+        """Give ``name`` up (what it was claimed for failed): the next caller may claim it."""
+        ...

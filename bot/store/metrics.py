@@ -214,6 +214,10 @@ class MetricsStore(SignalStore):
         return bool(await self.redis.set(self.key.once(name), 1, nx=True, ex=ttl_seconds))
 
     @translated
+    async def release_once(self, name: str) -> None:
+        await self.redis.delete(self.key.once(name))
+
+    @translated
     async def clear_metrics(self) -> int:
         """Every day aggregate, metrics state and flag set (not the lead records): a rebuild's
         first step. Answers how many keys went."""

@@ -35,6 +35,7 @@ from bot.ports.metrics import ALL, Day
 from bot.ports.source import BranchFigures, SourceUnavailable
 
 NO_DEPLOYS, NO_SOURCE = "no deploys", "no source"
+BRANCH_SECONDS = 90.0  # GitLab's figures of one card are given up after this
 ALL_SERVICES = "all services"
 
 
@@ -229,7 +230,11 @@ async def _branch_figures(
     since, until = _instant(period.first, zone), _instant(period.last + timedelta(days=1), zone)
     source = services.source
     try:
-        found = await asyncio.gather(*(source.branch_figures(p, since, until) for p in projects))
+        async with asyncio.timeout(BRANCH_SECONDS):
+            asked = (source.branch_figures(p, since, until) for p in projects)
+            found = await asyncio.gather(*asked)
+    except TimeoutError:
+        return Branch(None, "GitLab too slow")
     except SourceUnavailable as error:
         return Branch(None, str(error) or "GitLab unreachable")
     return Branch(_combined(found))
