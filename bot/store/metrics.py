@@ -33,6 +33,7 @@ _COUNTS = (
     "ended", "succeeded", "failed", "rolled_back", "undone", "hotfixed", "change_failed",
     "hotfix", "rollbacks", "outside", "lead_deploys", "lead_unknown",
 )  # fmt: skip
+_COUNT_SET = frozenset(_COUNTS)
 _HISTOGRAMS = {"duration": DURATION_BOUNDS, "wait": WAIT_BOUNDS, "lead": LEAD_BOUNDS}
 
 
@@ -229,18 +230,26 @@ class MetricsStore(SignalStore):
 
 
 def _day(fields: dict[str, str]) -> Day:
-    counts = {name: int(float(fields.get(name, 0))) for name in _COUNTS}
+    """One pass over a day's fields: counts, sums, and ``rec:<i>`` / ``lead:<i>`` buckets."""
+    counts: dict[str, int] = {}
+    sums: dict[str, float] = {}
+    buckets: dict[str, dict[int, int]] = {"rec": {}, "lead": {}}
+    for name, value in fields.items():
+        kind, colon, index = name.partition(":")
+        if colon:
+            if kind in buckets:
+                buckets[kind][int(index)] = int(value)
+        elif name.endswith("_sum"):
+            sums[name] = float(value)
+        elif name in _COUNT_SET:
+            counts[name] = int(value)
     return Day(
         **counts,
-        recovery=_buckets(fields, "rec:"),
-        recovery_sum=float(fields.get("rec_sum", 0)),
-        lead=_buckets(fields, "lead:"),
-        lead_sum=float(fields.get("lead_sum", 0)),
+        recovery=buckets["rec"],
+        recovery_sum=sums.get("rec_sum", 0.0),
+        lead=buckets["lead"],
+        lead_sum=sums.get("lead_sum", 0.0),
     )
-
-
-def _buckets(fields: dict[str, str], prefix: str) -> dict[int, int]:
-    return {int(k[len(prefix) :]): int(float(v)) for k, v in fields.items() if k.startswith(prefix)}
 
 
 def _histogram(bounds: tuple[float, ...], counts: dict[int, int], total: float) -> Histogram:

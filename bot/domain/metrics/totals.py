@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from bot.domain.metrics.buckets import merged
 from bot.ports.metrics import Day
 
+EMPTY = Day()
+
 
 @dataclass(frozen=True)
 class Total:
@@ -30,18 +32,19 @@ class Total:
 
 
 def total(days: Sequence[Day]) -> Total:
+    busy = [d for d in days if d != EMPTY]  # most days of most services hold nothing
     return Total(
         days=len(days),
-        ended=sum(d.ended for d in days),
-        succeeded=sum(d.succeeded for d in days),
-        failed=sum(d.failed for d in days),
-        rolled_back=sum(d.rolled_back for d in days),
-        change_failed=sum(d.change_failed for d in days),
-        hotfix=sum(d.hotfix for d in days),
-        deploy_days=sum(1 for d in days if d.succeeded),
-        recovery=merged(d.recovery for d in days),
-        lead=merged(d.lead for d in days),
-        lead_sum=sum(d.lead_sum for d in days),
+        ended=sum(d.ended for d in busy),
+        succeeded=sum(d.succeeded for d in busy),
+        failed=sum(d.failed for d in busy),
+        rolled_back=sum(d.rolled_back for d in busy),
+        change_failed=sum(d.change_failed for d in busy),
+        hotfix=sum(d.hotfix for d in busy),
+        deploy_days=sum(1 for d in busy if d.succeeded),
+        recovery=merged(d.recovery for d in busy),
+        lead=merged(d.lead for d in busy),
+        lead_sum=sum(d.lead_sum for d in busy),
     )
 
 
@@ -49,6 +52,8 @@ def added(days_by_place: Sequence[Sequence[Day]]) -> list[Day]:
     """Several places' days (same calendar days, in the same order) as one list of days."""
     if not days_by_place:
         return []
+    if len(days_by_place) == 1:
+        return list(days_by_place[0])
     return [_add(same) for same in zip(*days_by_place, strict=True)]
 
 
