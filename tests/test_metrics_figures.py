@@ -330,3 +330,20 @@ async def test_a_rebuild_counts_no_lead_time_twice_for_prometheus(kit: Kit) -> N
     await rebuild(kit.store, kit.catalog)
     after = (await kit.store.tally()).lead_time, await summarize(kit.services, SERVICE, WEEK)
     assert before == after
+
+
+async def test_a_period_of_days_and_a_week_reads_both(kit: Kit) -> None:
+    """11-01 (a Sunday) to 11-09 (a Monday): a day, a whole week, a day. 7 deploys ended
+    (d-0 and d-5 besides the week's 5), 6 succeeded on 6 days, 3 failed changes; the chart
+    has the three weeks they fall in."""
+    await a_week(kit)
+    period = Period(date(2026, 11, 1), date(2026, 11, 9), "2026-11-01..2026-11-09")
+    summary = await summarize(kit.services, SERVICE, period)
+    expected = {
+        "deploys_per_day": 6 / 9,
+        "deploy_days_per_week": 6 / 9 * 7,
+        "change_fail_rate": 3 / 7,
+    }
+    assert expected == pytest.approx(numbers(summary, *expected))
+    bars = [(w.start.day, w.succeeded, w.rolled_back) for w in summary.weeks]
+    assert [(26, 1, 0), (2, 4, 1), (9, 1, 0)] == bars

@@ -5,6 +5,7 @@ them in Redis, updated in the same atomic step that records a deploy's end."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 ALL = "_all"  # the service and environment names of the all-services aggregate
 PER_DOUBLING = 8  # duration buckets per doubling (see bot/domain/metrics/buckets.py)
@@ -49,9 +50,15 @@ class LastRelease:
     version: str
 
 
+def monday_of(day: str) -> str:
+    """The Monday (YYYY-MM-DD) of the week holding ``day``: whose week aggregate it is in."""
+    found = date.fromisoformat(day)
+    return (found - timedelta(days=found.weekday())).isoformat()
+
+
 @dataclass(frozen=True)
 class Day:
-    """One calendar day of one production environment of one service (or of all, ALL),
+    """One calendar day (or week) of one production environment of one service (or of all, ALL),
     as kept in Redis. Counts are of production deploys that ended that day; ``undone`` and
     ``hotfixed`` are counted on the day of the deploy they mark; ``recovery`` and ``lead``
     are bucket counts (see bot/domain/metrics/buckets.py), on the day of the deploy that
@@ -59,6 +66,7 @@ class Day:
 
     ended: int = 0  # deploys that ended (a deploy that never touched a target is not counted)
     succeeded: int = 0
+    deploy_days: int = 0  # days with a successful deploy (0 or 1 for a day; up to 7 a week)
     failed: int = 0  # ended failed (its rollback, if any, failed or was not asked for)
     rolled_back: int = 0  # failed and rolled back automatically
     undone: int = 0  # later undone by /rollback

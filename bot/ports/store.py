@@ -203,6 +203,10 @@ class Store(Protocol):
         empty Day where nothing was recorded. ``ALL``, ``ALL`` reads the all-services total."""
         ...
 
+    async def metric_weeks(self, service: str, environment: str, mondays: list[str]) -> list[Day]:
+        """The same for whole weeks, each named by its Monday."""
+        ...
+
     async def record_lead_times(
         self, service: str, environment: str, request_id: str, day: str, leads: list[float] | None
     ) -> bool:

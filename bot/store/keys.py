@@ -17,7 +17,8 @@ Keys (all under one prefix, default ``shipbot``):
 - ``news:{topic}`` a one-item list a webhook pushes to wake whoever follows ``topic``
 - ``external:{id}:{service}:{env}`` marks a deployment run outside shipbot as recorded (once)
 - ``metrics:day:{service}:{env}:{day}`` hash, the delivery-metrics aggregate of one production
-  environment and day (``_all:_all`` for all services); ``metrics:state:{service}:{env}`` its latest
+  environment and day (``_all:_all`` for all services), ``metrics:week:{service}:{env}:{monday}``
+  the same for a week; ``metrics:state:{service}:{env}`` its latest
   release and open failure; ``metrics:flagged:{service}:{env}`` set of deploys counted as failed
   changes; ``metrics:leads:{service}:{env}`` hash, request id -> lead times recorded (for rebuilds)
 - ``tally`` hash, the running totals Prometheus reads
@@ -89,6 +90,9 @@ class Keys:
 
     def metric_day(self, service: str, environment: str, day: str) -> str:
         return self._k("metrics", "day", service, environment, day)
+
+    def metric_week(self, service: str, environment: str, monday: str) -> str:
+        return self._k("metrics", "week", service, environment, monday)
 
     def metric_state(self, service: str, environment: str) -> str:
         return self._k("metrics", "state", service, environment)

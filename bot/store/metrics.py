@@ -24,14 +24,16 @@ from bot.ports.metrics import (
     LeadRecord,
     Mark,
     Tally,
+    monday_of,
 )
 from bot.store import scripts
 from bot.store.base import translated
+from bot.store.keys import Keys
 from bot.store.signals import SignalStore
 
 _COUNTS = (
-    "ended", "succeeded", "failed", "rolled_back", "undone", "hotfixed", "change_failed",
-    "hotfix", "rollbacks", "outside", "lead_deploys", "lead_unknown",
+    "ended", "succeeded", "deploy_days", "failed", "rolled_back", "undone", "hotfixed",
+    "change_failed", "hotfix", "rollbacks", "outside", "lead_deploys", "lead_unknown",
 )  # fmt: skip
 _COUNT_SET = frozenset(_COUNTS)
 _HISTOGRAMS = {"duration": DURATION_BOUNDS, "wait": WAIT_BOUNDS, "lead": LEAD_BOUNDS}
@@ -77,11 +79,8 @@ class MetricsStore(SignalStore):
     def metric_keys(self, service: str, environment: str, mark: Mark) -> dict[str, str]:
         """The keys _metrics.lua names, for a run of ``service`` in ``environment``."""
         k = self.key
-        days = {"day": mark.day, "marked_day": mark.marks_day}
-        keys = {
-            name: k.metric_day(service, environment, d) if d else "" for name, d in days.items()
-        }
-        keys |= {f"{n}_all": k.metric_day(ALL, ALL, d) if d else "" for n, d in days.items()}
+        keys = _spans(k, service, environment, "day", mark.day)
+        keys |= _spans(k, service, environment, "marked_day", mark.marks_day)
         return keys | {
             "mstate": k.metric_state(service, environment),
             "flagged": k.metric_flagged(service, environment),
@@ -106,6 +105,14 @@ class MetricsStore(SignalStore):
         return [_day(fields) for fields in raw]
 
     @translated
+    async def metric_weeks(self, service: str, environment: str, mondays: list[str]) -> list[Day]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for monday in mondays:
+                pipe.hgetall(self.key.metric_week(service, environment, monday))
+            raw = await pipe.execute()
+        return [_day(fields) for fields in raw]
+
+    @translated
     async def record_lead_times(
         self, service: str, environment: str, request_id: str, day: str, leads: list[float] | None
     ) -> bool:
@@ -126,9 +133,7 @@ class MetricsStore(SignalStore):
         ``replay``: a rebuild's, into the day aggregates only (its record is kept as it is, the
         Prometheus histogram counted it when it was recorded)."""
         k = self.key
-        keys = {
-            "day": k.metric_day(service, environment, day),
-            "day_all": k.metric_day(ALL, ALL, day),
+        keys = _spans(k, service, environment, "day", day) | {
             "records": k.metric_leads(service, environment),
             "tally": k.tally(),
         }
@@ -227,6 +232,22 @@ class MetricsStore(SignalStore):
             if not self.key.is_metric_leads(key):
                 gone += int(await self.redis.delete(key))
         return gone
+
+
+def _spans(k: Keys, service: str, environment: str, name: str, day: str) -> dict[str, str]:
+    """``day``'s aggregates and its week's, of the service and of all services, as _metrics.lua
+    names them (``day``, ``day_all``, ``week``, ``week_all``; ``marked_day``, ...); '' when
+    there is no day."""
+    week = name.replace("day", "week")
+    if not day:
+        return dict.fromkeys((name, f"{name}_all", week, f"{week}_all"), "")
+    monday = monday_of(day)
+    return {
+        name: k.metric_day(service, environment, day),
+        f"{name}_all": k.metric_day(ALL, ALL, day),
+        week: k.metric_week(service, environment, monday),
+        f"{week}_all": k.metric_week(ALL, ALL, monday),
+    }
 
 
 def _day(fields: dict[str, str]) -> Day:

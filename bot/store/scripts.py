@@ -166,7 +166,10 @@ CLAIM = Script(
 )
 STOP = Script("stop", keys=("req", "audit", "seen"), args=("actor", "now"))
 EXPIRE = Script("expire", keys=("req", "audit", "approvers", "open"), args=("actor", "now"))
-METRIC_KEYS = ("day", "day_all", "marked_day", "marked_day_all", "mstate", "flagged", "tally")
+METRIC_KEYS = (
+    "day", "day_all", "week", "week_all", "marked_day", "marked_day_all", "marked_week",
+    "marked_week_all", "mstate", "flagged", "tally",
+)  # fmt: skip
 FINISH = Script(
     "finish",
     keys=(
@@ -181,7 +184,7 @@ METRICS = Script(
 )
 LEADS = Script(
     "leads",
-    keys=("day", "day_all", "records", "tally"),
+    keys=("day", "day_all", "week", "week_all", "records", "tally"),
     args=("id", "labels", "leads", "record", "bounds", "replay"),
     machine=False,
     metrics=True,

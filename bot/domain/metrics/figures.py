@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 from bot.domain.metrics import levels
 from bot.domain.metrics.buckets import median, merged
 from bot.domain.metrics.period import Period
+from bot.domain.metrics.reading import Parts, read
 from bot.domain.metrics.summary import Figure, ServiceLine, Summary, Unit, Value, WeekBar
-from bot.domain.metrics.totals import Total, added, total
+from bot.domain.metrics.totals import Total, total
 from bot.domain.services import Services
 from bot.ports.metrics import ALL, Day
 from bot.ports.source import BranchFigures, SourceUnavailable
@@ -155,11 +156,11 @@ def _figure(d: Definition, now: Value, before: Value) -> Figure:
     return Figure(d.key, d.label, d.unit, now, before, d.higher_is_better, d.dora, level)
 
 
-def weeks(period: Period, days: Sequence[Day]) -> tuple[WeekBar, ...]:
-    """The period's days by week (Monday first), for the chart."""
+def weeks(parts: Parts) -> tuple[WeekBar, ...]:
+    """The period's parts by week (Monday first), for the chart."""
     by_week: dict[date, list[Day]] = {}
-    for day, found in zip(period.each_day(), days, strict=True):
-        by_week.setdefault(day - timedelta(days=day.weekday()), []).append(found)
+    for monday, found in zip(parts.starts, parts.days, strict=True):
+        by_week.setdefault(monday, []).append(found)
     return tuple(
         WeekBar(
             start=monday,
@@ -177,21 +178,17 @@ async def summarize(services: Services, service: str | None, period: Period) -> 
     catalog, previous = services.catalog, period.previous()
     names = [service] if service else list(catalog.services)
     places = [(s, e) for s in names for e in catalog.services[s].production()]
-    span = [d.isoformat() for d in (*previous.each_day(), *period.each_day())]
-    if service is None:
-        days = await services.store.metric_days(ALL, ALL, span)
-    else:
-        days = added([await services.store.metric_days(s, e, span) for s, e in places])
-        days = days or [Day() for _ in span]
-    before_days, now_days = days[: previous.days], days[previous.days :]
+    read_from = places if service else [(ALL, ALL)]
+    now_parts = await read(services.store, read_from, period)
+    before_parts = await read(services.store, read_from, previous)
     projects = [catalog.services[s].source for s in names]
     sources = sorted({p.gitlab_project for p in projects if p is not None})
     branch_now, branch_before = await asyncio.gather(
         _branch_figures(services, sources, period, catalog.timezone),
         _branch_figures(services, sources, previous, catalog.timezone),
     )
-    now = Basis(total(now_days), branch_now, bool(sources))
-    before = Basis(total(before_days), branch_before, bool(sources))
+    now = Basis(total(now_parts.days, period.days), branch_now, bool(sources))
+    before = Basis(total(before_parts.days, previous.days), branch_before, bool(sources))
     lines = () if service else await _lines(services, names, period)
     missing = {b.missing for b in (branch_now, branch_before) if b.missing} - {NO_SOURCE}
     return Summary(
@@ -199,7 +196,7 @@ async def summarize(services: Services, service: str | None, period: Period) -> 
         period=period,
         previous=previous,
         figures=figures(now, before),
-        weeks=weeks(period, now_days),
+        weeks=weeks(now_parts),
         services=lines,
         environments=tuple(f"{s}/{e}" for s, e in places),
         notes=tuple(f"GitLab: {note}" for note in sorted(missing)),
@@ -207,13 +204,12 @@ async def summarize(services: Services, service: str | None, period: Period) -> 
 
 
 async def _lines(services: Services, names: list[str], period: Period) -> tuple[ServiceLine, ...]:
-    span = [d.isoformat() for d in period.each_day()]
     lines = []
     for name in names:
         source = services.catalog.services[name].source is not None
         envs = services.catalog.services[name].production()
-        days = added([await services.store.metric_days(name, e, span) for e in envs])
-        t = total(days) if days else Total(days=period.days)
+        parts = await read(services.store, [(name, e) for e in envs], period)
+        t = total(parts.days, period.days)
         basis = Basis(t, Branch(None, NO_SOURCE), source)
         rate = _share(t, lambda t: t.change_failed)
         lines.append(ServiceLine(name, t.ended, rate, lead_time(basis)))

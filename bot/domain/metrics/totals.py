@@ -13,7 +13,7 @@ EMPTY = Day()
 
 @dataclass(frozen=True)
 class Total:
-    days: int  # calendar days added up (with a deploy or not)
+    days: int  # the period's calendar days (with a deploy or not)
     ended: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -31,17 +31,18 @@ class Total:
         return sum(self.lead.values())
 
 
-def total(days: Sequence[Day]) -> Total:
-    busy = [d for d in days if d != EMPTY]  # most days of most services hold nothing
+def total(parts: Sequence[Day], days: int) -> Total:
+    """``parts`` (days and whole weeks) of a period ``days`` long, added up."""
+    busy = [d for d in parts if d != EMPTY]  # most days of most services hold nothing
     return Total(
-        days=len(days),
+        days=days,
         ended=sum(d.ended for d in busy),
         succeeded=sum(d.succeeded for d in busy),
         failed=sum(d.failed for d in busy),
         rolled_back=sum(d.rolled_back for d in busy),
         change_failed=sum(d.change_failed for d in busy),
         hotfix=sum(d.hotfix for d in busy),
-        deploy_days=sum(1 for d in busy if d.succeeded),
+        deploy_days=sum(d.deploy_days for d in busy),
         recovery=merged(d.recovery for d in busy),
         lead=merged(d.lead for d in busy),
         lead_sum=sum(d.lead_sum for d in busy),
@@ -61,6 +62,7 @@ def _add(days: Sequence[Day]) -> Day:
     return Day(
         ended=sum(d.ended for d in days),
         succeeded=sum(d.succeeded for d in days),
+        deploy_days=sum(d.deploy_days for d in days),
         failed=sum(d.failed for d in days),
         rolled_back=sum(d.rolled_back for d in days),
         undone=sum(d.undone for d in days),

@@ -14,14 +14,31 @@ local function bucket(seconds)
   return i
 end
 
+local SPANS = {{K.day, K.week}, {K.day_all, K.week_all}}  -- the service's, all services'
+
 local function both(field, n)
-  redis.call('HINCRBY', K.day, field, n)
-  redis.call('HINCRBY', K.day_all, field, n)
+  for _, span in ipairs(SPANS) do
+    redis.call('HINCRBY', span[1], field, n)
+    redis.call('HINCRBY', span[2], field, n)
+  end
 end
 
 local function both_float(field, x)
-  redis.call('HINCRBYFLOAT', K.day, field, x)
-  redis.call('HINCRBYFLOAT', K.day_all, field, x)
+  for _, span in ipairs(SPANS) do
+    redis.call('HINCRBYFLOAT', span[1], field, x)
+    redis.call('HINCRBYFLOAT', span[2], field, x)
+  end
+end
+
+-- A successful deploy; the day's first also counts as a deploy day of its week.
+local function succeeded()
+  for _, span in ipairs(SPANS) do
+    redis.call('HINCRBY', span[2], 'succeeded', 1)
+    if redis.call('HINCRBY', span[1], 'succeeded', 1) == 1 then
+      redis.call('HINCRBY', span[1], 'deploy_days', 1)
+      redis.call('HINCRBY', span[2], 'deploy_days', 1)
+    end
+  end
 end
 
 -- A Prometheus histogram in K.tally: one count per bound (index #bounds: above them all).
@@ -53,7 +70,7 @@ local function mark_earlier(M)
     end
   end
   if redis.call('SADD', K.flagged, M.marks) == 0 then return nil end
-  for _, key in ipairs({K.marked_day, K.marked_day_all}) do
+  for _, key in ipairs({K.marked_day, K.marked_day_all, K.marked_week, K.marked_week_all}) do
     redis.call('HINCRBY', key, M.why, 1)
     redis.call('HINCRBY', key, 'change_failed', 1)
   end
@@ -96,7 +113,7 @@ local function record_metrics(M)
     return
   end
   both('ended', 1)
-  both(M.state, 1)  -- succeeded | failed | rolled_back
+  if M.state == 'succeeded' then succeeded() else both(M.state, 1) end  -- failed | rolled_back
   if M.outside then both('outside', 1) end
   if M.hotfix then both('hotfix', 1) end
   local since = mark_earlier(M)
