@@ -87,7 +87,7 @@ def test_every_lua_file_is_a_declared_script() -> None:
 def test_a_script_uses_only_the_names_it_declares(script: Script) -> None:
     """Every K.x and A.x in a script's body is one of its declared keys and arguments."""
     body = script.body()
-    assert set(re.findall(r"\bK\.(\w+)", body)) <= set(script.key_names)
+    assert set(re.findall(r"\bK\.(\w+)", body)) <= set(script.keys)
     assert set(re.findall(r"\bA\.(\w+)", body)) <= {*script.args, script.rest}
 
 

@@ -203,11 +203,8 @@ class Store(Protocol):
         empty Day where nothing was recorded. ``ALL``, ``ALL`` reads the all-services total."""
         ...
 
-    async def metric_groups(
-        self, service: str, environment: str, groups: list[tuple[list[str], list[str]]]
-    ) -> list[Day]:
-        """Each group of whole weeks (by their Mondays) and days, added up into one Day, by
-        Redis itself: what a summary reads."""
+    async def metric_weeks(self, service: str, environment: str, mondays: list[str]) -> list[Day]:
+        """The same for whole weeks, each named by its Monday."""
         ...
 
     async def record_lead_times(

@@ -105,19 +105,12 @@ class MetricsStore(SignalStore):
         return [_day(fields) for fields in raw]
 
     @translated
-    async def metric_groups(
-        self, service: str, environment: str, groups: list[tuple[list[str], list[str]]]
-    ) -> list[Day]:
-        k = self.key
-        parts = [
-            [*(k.metric_week(service, environment, m) for m in weeks),
-             *(k.metric_day(service, environment, d) for d in days)]
-            for weeks, days in groups
-        ]  # fmt: skip
-        keys = {"parts": [key for group in parts for key in group]}
-        args = {"sizes": [len(group) for group in parts]}
-        answers = await self.scripts[scripts.SUM.name](keys, args)
-        return [_day(dict(zip(flat[::2], flat[1::2], strict=True))) for flat in answers]
+    async def metric_weeks(self, service: str, environment: str, mondays: list[str]) -> list[Day]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for monday in mondays:
+                pipe.hgetall(self.key.metric_week(service, environment, monday))
+            raw = await pipe.execute()
+        return [_day(fields) for fields in raw]
 
     @translated
     async def record_lead_times(

@@ -60,19 +60,14 @@ class Script:
     keys: tuple[str, ...]
     args: tuple[str, ...]
     rest: str = ""  # a trailing list of arguments, A.<rest> in Lua (a Lua list)
-    rest_keys: str = ""  # a trailing list of keys, K.<rest_keys> in Lua (a Lua list)
     machine: bool = True  # changes requests: gets the transition table and the prelude
     metrics: bool = False  # records delivery metrics: gets _metrics.lua (record_metrics)
 
     def __post_init__(self) -> None:
-        names = [*self.key_names, *self.arg_names]
+        names = [*self.keys, *self.arg_names]
         bad = [n for n in names if not _NAME.match(n) or n in _LUA_WORDS]
         if bad or len(set(names)) < len(names):
             raise ValueError(f"script {self.name}: bad or repeated names {names}")
-
-    @property
-    def key_names(self) -> tuple[str, ...]:
-        return (*self.keys, self.rest_keys) if self.rest_keys else self.keys
 
     @property
     def arg_names(self) -> tuple[str, ...]:
@@ -87,8 +82,6 @@ class Script:
         parts = [_names("K", "KEYS", self.keys), _names("A", "ARGV", self.args)]
         if self.rest:
             parts.append(f"A.{self.rest} = {{unpack(ARGV, {len(self.args) + 1})}}")
-        if self.rest_keys:
-            parts.append(f"K.{self.rest_keys} = {{unpack(KEYS, {len(self.keys) + 1})}}")
         parts += [f"local {name} = {value}" for name, value in CONSTANTS.items()]
         if self.machine:
             parts += [lua_table(), _read("_prelude.lua")]
@@ -97,15 +90,13 @@ class Script:
         return "\n".join([*parts, self.body()])
 
     def call(
-        self, keys: Mapping[str, Any], args: Mapping[str, Any]
+        self, keys: Mapping[str, str], args: Mapping[str, Any]
     ) -> tuple[list[str], list[EncodableT]]:
         """KEYS and ARGV in the declared order; ScriptCallError unless the names match."""
-        _check(self.name, "keys", self.key_names, keys)
+        _check(self.name, "keys", self.keys, keys)
         _check(self.name, "args", self.arg_names, args)
         rest = args[self.rest] if self.rest else []
-        rest_keys = keys[self.rest_keys] if self.rest_keys else []
-        ordered = [*(keys[name] for name in self.keys), *rest_keys]
-        return ordered, [*(args[n] for n in self.args), *rest]
+        return [keys[name] for name in self.keys], [*(args[n] for n in self.args), *rest]
 
 
 class Loaded:
@@ -116,7 +107,7 @@ class Loaded:
         self._run = redis.register_script(script.source())
 
     async def __call__(
-        self, keys: Mapping[str, Any], args: Mapping[str, Any], client: Any = None
+        self, keys: Mapping[str, str], args: Mapping[str, Any], client: Any = None
     ) -> Any:
         """Run it; with ``client`` (a pipeline), queue it there instead."""
         ordered_keys, ordered_args = self.script.call(keys, args)
@@ -202,8 +193,6 @@ RENEW = Script("renew", keys=("req", "lease"), args=("worker", "lease_seconds"),
 CURRENT_IF_NEWER = Script(
     "current_if_newer", keys=("current",), args=("at", "what"), rest="targets", machine=False
 )
-SUM = Script("sum", keys=(), args=(), rest="sizes", rest_keys="parts", machine=False)
 SCRIPTS = (
     CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER, METRICS, LEADS,
-    SUM,
 )  # fmt: skip

@@ -180,7 +180,7 @@ async def summarize(services: Services, service: str | None, period: Period) -> 
     places = [(s, e) for s in names for e in catalog.services[s].production()]
     read_from = places if service else [(ALL, ALL)]
     now_parts = await read(services.store, read_from, period)
-    before_parts = await read(services.store, read_from, previous, whole=True)
+    before_parts = await read(services.store, read_from, previous)
     projects = [catalog.services[s].source for s in names]
     sources = sorted({p.gitlab_project for p in projects if p is not None})
     branch_now, branch_before = await asyncio.gather(
@@ -208,7 +208,7 @@ async def _lines(services: Services, names: list[str], period: Period) -> tuple[
     for name in names:
         source = services.catalog.services[name].source is not None
         envs = services.catalog.services[name].production()
-        parts = await read(services.store, [(name, e) for e in envs], period, whole=True)
+        parts = await read(services.store, [(name, e) for e in envs], period)
         t = total(parts.days, period.days)
         basis = Basis(t, Branch(None, NO_SOURCE), source)
         rate = _share(t, lambda t: t.change_failed)

@@ -21,6 +21,11 @@ class Span:
     mondays: tuple[date, ...]  # the weeks wholly inside the period
     days: tuple[date, ...]  # its other days
 
+    @property
+    def starts(self) -> list[date]:
+        """The Monday of the week each part (weeks first, then days) belongs to."""
+        return [*self.mondays, *(d - timedelta(days=d.weekday()) for d in self.days)]
+
 
 def span_of(period: Period) -> Span:
     mondays, days, day = [], [], period.first
@@ -36,29 +41,20 @@ def span_of(period: Period) -> Span:
 
 @dataclass(frozen=True)
 class Parts:
-    """A period's aggregates, added up by Redis: ``days[i]`` holds what the week starting
-    ``starts[i]`` holds within the period (one part per week of the chart), or, read
-    ``whole``, the whole period in one."""
+    """A period's aggregates: ``days[i]`` holds the week or day that starts the week
+    ``starts[i]``."""
 
     starts: list[date]
     days: list[Day]
 
 
-async def read(
-    store: Store, places: Sequence[tuple[str, str]], period: Period, *, whole: bool = False
-) -> Parts:
-    """The period's parts (by week, or ``whole``), added up over ``places`` (service,
-    environment)."""
+async def read(store: Store, places: Sequence[tuple[str, str]], period: Period) -> Parts:
+    """The period's parts, added up over ``places`` (service, environment)."""
     span = span_of(period)
-    by_week: dict[date, tuple[list[str], list[str]]] = {}
-    for monday in span.mondays:
-        by_week.setdefault(monday, ([], []))[0].append(monday.isoformat())
-    for day in span.days:
-        by_week.setdefault(day - timedelta(days=day.weekday()), ([], []))[1].append(day.isoformat())
-    starts = sorted(by_week)
-    groups = [by_week[monday] for monday in starts]
-    if whole:
-        starts = starts[:1]
-        groups = [([m for g in groups for m in g[0]], [d for g in groups for d in g[1]])]
-    per_place = [await store.metric_groups(*place, groups) for place in places]
-    return Parts(starts, added(per_place) or [Day() for _ in starts])
+    mondays, days = [m.isoformat() for m in span.mondays], [d.isoformat() for d in span.days]
+    per_place = [
+        [*await store.metric_weeks(*place, mondays), *await store.metric_days(*place, days)]
+        for place in places
+    ]
+    found = added(per_place) or [Day() for _ in span.starts]
+    return Parts(span.starts, found)
