@@ -43,6 +43,10 @@ class Coalescer:
         await send()
 
     async def _cancel(self, key: str) -> None:
+        self.drop(key)
+
+    def drop(self, key: str) -> None:
+        """Forget the send waiting for ``key``, if any (a later, final one replaces it)."""
         task = self._pending.pop(key, None)
         if task is not None:
             task.cancel()

@@ -46,6 +46,8 @@ class SlackNotifier:
         if not request.card_ts:
             await self._post_card(request)
             return
+        if final:  # the note's last update is released()'s: none of its earlier ones after it
+            self.coalescer.drop(_note(request_id))
         await self.coalescer.submit(request_id, lambda: self._update_card(request_id), final=final)
         if request.note_ts and not final:  # the release note follows the card's progress
             await self.release_note(request_id)

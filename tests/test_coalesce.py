@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -59,3 +60,22 @@ async def test_a_failing_delayed_send_is_logged_with_its_traceback(
 
 async def _nothing() -> None:
     pass
+
+
+async def test_a_dropped_send_never_goes_out() -> None:
+    """One send now, one waiting for the interval; dropped, the waiting one never goes,
+    while another key's still does."""
+    sent: list[str] = []
+    coalescer = Coalescer(interval=0.1)
+
+    def send(key: str) -> Callable[[], Awaitable[None]]:
+        async def go() -> None:
+            sent.append(key)
+
+        return go
+
+    for key in ("note", "note", "card", "card"):
+        await coalescer.submit(key, send(key))
+    coalescer.drop("note")
+    await until(lambda: sent.count("card") == 2, "the card's waiting send")
+    assert ["note", "card", "card"] == sent
