@@ -22,7 +22,7 @@ from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 
 Rendered = tuple[str, list[dict[str, Any]]]
 
-_STEP_ICONS = {
+STEP_ICONS = {
     StepStatus.WAITING: "⚪",
     StepStatus.RUNNING: "🔄",
     StepStatus.SUCCEEDED: "✅",
@@ -144,7 +144,7 @@ def _step_line(step: Step, environment: str) -> str:
     link = f" (<{step.link}|details>)" if step.link else ""
     name = step.target or environment
     status = step.status.value.replace("_", " ")
-    return f"{_STEP_ICONS[step.status]} `{name}` {status}{detail}{link}"
+    return f"{STEP_ICONS[step.status]} `{name}` {status}{detail}{link}"
 
 
 def _buttons(request_id: str) -> ActionsBlock:

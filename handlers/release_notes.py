@@ -14,19 +14,17 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.policy import mention
-from bot.models import Action, ChangeLine, Changelog, DeployRequest, State, Step, StepStatus
+from bot.models import Action, ChangeLine, Changelog, DeployRequest, State, Step
 from bot.scrub import escaped
-from handlers.blocks import Rendered, dumped, duration_words, labelled, people, targets_text
-
-_ICONS = {
-    StepStatus.WAITING: "⚪",
-    StepStatus.RUNNING: "🔄",
-    StepStatus.SUCCEEDED: "✅",
-    StepStatus.FAILED: "❌",
-    StepStatus.SKIPPED: "⏭️",
-    StepStatus.ROLLING_BACK: "↩️",
-    StepStatus.ROLLED_BACK: "↩️",
-}
+from handlers.blocks import (
+    STEP_ICONS,
+    Rendered,
+    dumped,
+    duration_words,
+    labelled,
+    people,
+    targets_text,
+)
 
 
 def release_note(request: DeployRequest, undone_by: DeployRequest | None = None) -> Rendered:
@@ -110,7 +108,7 @@ def _progress(request: DeployRequest, undone_by: DeployRequest | None) -> str:
     if undone_by is not None:
         return rolled_back_line(undone_by)
     steps = " · ".join(
-        f"{_ICONS[s.status]} `{s.target or request.environment}`" for s in request.steps
+        f"{STEP_ICONS[s.status]} `{s.target or request.environment}`" for s in request.steps
     )
     rollback = request.action is Action.ROLLBACK
     match request.state:
@@ -178,4 +176,4 @@ def _step_line(step: Step, environment: str) -> str:
     took = f" in {duration_words(step.duration)}" if step.duration else ""
     said = [p for p in (step.failure, step.undo, step.detail) if p]
     what = f" — {'; '.join(said)}" if said else ""
-    return f"{_ICONS[step.status]} `{name}` {step.status.value.replace('_', ' ')}{took}{what}"
+    return f"{STEP_ICONS[step.status]} `{name}` {step.status.value.replace('_', ' ')}{took}{what}"

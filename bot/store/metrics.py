@@ -98,17 +98,17 @@ class MetricsStore(SignalStore):
 
     @translated
     async def metric_days(self, service: str, environment: str, days: list[str]) -> list[Day]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for day in days:
-                pipe.hgetall(self.key.metric_day(service, environment, day))
-            raw = await pipe.execute()
-        return [_day(fields) for fields in raw]
+        return await self._aggregates([self.key.metric_day(service, environment, d) for d in days])
 
     @translated
     async def metric_weeks(self, service: str, environment: str, mondays: list[str]) -> list[Day]:
+        keys = [self.key.metric_week(service, environment, monday) for monday in mondays]
+        return await self._aggregates(keys)
+
+    async def _aggregates(self, keys: list[str]) -> list[Day]:
         async with self.redis.pipeline(transaction=False) as pipe:
-            for monday in mondays:
-                pipe.hgetall(self.key.metric_week(service, environment, monday))
+            for key in keys:
+                pipe.hgetall(key)
             raw = await pipe.execute()
         return [_day(fields) for fields in raw]
 

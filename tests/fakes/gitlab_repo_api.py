@@ -26,9 +26,7 @@ FoundCommit = tuple[FakeProject, FakeCommit]
 
 
 class RepositoryRoutes(RepositoryState):
-    @property
-    def url(self) -> str:
-        raise NotImplementedError  # FakeGitLab's
+    url: str  # FakeGitLab's, where these routes are served
 
     def _repository_routes(self) -> list[tuple[str, str, Handler]]:
         return [
