@@ -135,7 +135,7 @@ class SlackNotifier:
                 thread_ts=upload.thread_ts,
             )
         except (*SLACK_ERRORS, SlackRequestError) as error:
-            count_failure("files_upload_v2", _describe(error))
+            await count_failure(self.store, "files_upload_v2", _describe(error))
             log.warning("Slack file upload failed: %s", _why(error))
             return False
         return True
@@ -209,7 +209,7 @@ class SlackNotifier:
         try:
             response = await self.client.api_call(method, json=args)
         except SLACK_ERRORS as error:
-            count_failure(method, _describe(error))
+            await count_failure(self.store, method, _describe(error))
             raise
         return dict(response.data) if isinstance(response.data, dict) else None
 
@@ -238,7 +238,7 @@ class SlackDirectory:
             async with asyncio.timeout(GROUP_LOOKUP_SECONDS):
                 response = await self.client.usergroups_users_list(usergroup=group)
         except SLACK_ERRORS as error:
-            count_failure("usergroups.users.list", _describe(error))
+            await count_failure(self.store, "usergroups.users.list", _describe(error))
             log.warning("Slack usergroups.users.list failed: %s", _why(error))
             return None
         members = set(response.get("users") or [])

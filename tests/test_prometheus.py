@@ -3,6 +3,8 @@ prometheus-client's own parser; the route's answers when Redis is there and when
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -12,7 +14,6 @@ from starlette.routing import Route
 from bot.app.prometheus import endpoint, exposition
 from bot.ports.metrics import Histogram, Tally
 from bot.ports.store import StoreUnavailable
-from handlers.slack_api_errors import count_failure
 
 BOUNDS = (30.0, 60.0, 120.0)
 TALLY = Tally(
@@ -95,13 +96,19 @@ def test_an_empty_tally_still_declares_every_family() -> None:
     assert expected == actual
 
 
-def test_process_counters_are_served_beside_the_tally() -> None:
-    """This process's own counters (a Slack Web API error here) come with the tally's."""
-    count_failure("chat.update", "ratelimited")
-    errors = parsed(EMPTY, "shipbot_slack_api_errors")
+def test_slack_errors_come_from_the_tally() -> None:
+    """Slack Web API errors, every process's as the tally holds them, by method and error."""
+    tally = dataclasses.replace(EMPTY, slack_errors={("chat.update", "ratelimited"): 3})
+    errors = parsed(tally, "shipbot_slack_api_errors")
     labels = {"method": "chat.update", "error": "ratelimited"}
-    found = [s for s in errors if s.name == "shipbot_slack_api_errors_total" and s.labels == labels]
-    assert 1 == len(found) and found[0].value >= 1
+    assert [Sample("shipbot_slack_api_errors_total", labels, 3.0)] == [
+        s for s in errors if s.name == "shipbot_slack_api_errors_total"
+    ]
+
+
+def test_process_counters_are_served_beside_the_tally() -> None:
+    """This process's own counters (its Slack requests) come with the tally's."""
+    assert [] == parsed(EMPTY, "shipbot_slack_requests")
 
 
 class TallyStore:

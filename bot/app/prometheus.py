@@ -49,6 +49,7 @@ class TallyCollector:
         yield histogram(*LEAD_TIME, t.lead_time)
         yield GaugeMetricFamily(*QUEUE_DEPTH, value=t.queue_depth)
         yield GaugeMetricFamily(*WORKERS_ALIVE, value=t.workers_alive)
+        yield slack_errors(t.slack_errors)
 
 
 def deploys(counts: Mapping[tuple[str, str, str, str], int]) -> CounterMetricFamily:
@@ -56,6 +57,17 @@ def deploys(counts: Mapping[tuple[str, str, str, str], int]) -> CounterMetricFam
         "shipbot_deploys",
         "Deploys and rollbacks that ended, by outcome",
         labels=[*PAIR, "action", "outcome"],
+    )
+    for labels, count in sorted(counts.items()):
+        family.add_metric(list(labels), count)
+    return family
+
+
+def slack_errors(counts: Mapping[tuple[str, str], int]) -> CounterMetricFamily:
+    family = CounterMetricFamily(
+        "shipbot_slack_api_errors",
+        "Slack Web API calls that failed, by method and error (every process's)",
+        labels=["method", "error"],
     )
     for labels, count in sorted(counts.items()):
         family.add_metric(list(labels), count)

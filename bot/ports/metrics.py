@@ -103,3 +103,4 @@ class Tally:
     lead_time: dict[tuple[str, str], Histogram]
     queue_depth: int  # requests queued, waiting for their lane
     workers_alive: int
+    slack_errors: dict[tuple[str, str], int] = field(default_factory=dict)  # (method, error)

@@ -237,6 +237,10 @@ class Store(Protocol):
         """Every day aggregate and metrics state (not the lead records); a rebuild's start."""
         ...
 
+    async def count_slack_error(self, method: str, error: str) -> None:
+        """One Slack Web API call that failed, into the running tally."""
+        ...
+
     async def tally(self) -> Tally:
         """The running totals Prometheus reads."""
         ...

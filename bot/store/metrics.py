@@ -172,9 +172,16 @@ class MetricsStore(SignalStore):
         )
 
     @translated
+    async def count_slack_error(self, method: str, error: str) -> None:
+        await self.redis.execute_command(
+            "HINCRBY", self.key.tally(), f"slack_errors|{method}|{error}", 1
+        )
+
+    @translated
     async def tally(self) -> Tally:
         raw = await self._hash(self.key.tally())
         deploys: dict[tuple[str, str, str, str], int] = {}
+        slack_errors: dict[tuple[str, str], int] = {}
         sums: dict[str, dict[tuple[str, str], float]] = {name: {} for name in _HISTOGRAMS}
         counts: dict[str, dict[tuple[str, str], dict[int, int]]] = {n: {} for n in _HISTOGRAMS}
         for field, value in raw.items():
@@ -182,6 +189,8 @@ class MetricsStore(SignalStore):
             if name == "deploys" and len(labels) == 4:
                 service, env, action, result = labels
                 deploys[(service, env, action, result)] = int(value)
+            elif name == "slack_errors" and len(labels) == 2:
+                slack_errors[(labels[0], labels[1])] = int(value)
             elif name.endswith("_sum") and name[:-4] in sums and len(labels) == 2:
                 sums[name[:-4]][(labels[0], labels[1])] = float(value)
             elif name in counts and len(labels) == 3:
@@ -201,6 +210,7 @@ class MetricsStore(SignalStore):
             lead_time=histograms["lead"],
             queue_depth=await self._queue_depth(),
             workers_alive=(await self.workers()).alive,
+            slack_errors=slack_errors,
         )
 
     async def _queue_depth(self) -> int:
