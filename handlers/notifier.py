@@ -99,11 +99,7 @@ class SlackNotifier:
         return answer["channel"], answer["ts"]
 
     async def _update_note(self, request_id: str) -> None:
-        try:
-            request = await self.store.get(request_id)
-        except StoreUnavailable as error:  # the next update shows the latest
-            log.warning("note of %s not updated: Redis unavailable (%s)", request_id, error)
-            return
+        request = await self._latest(request_id, "note")
         if request is None or not request.note_ts:
             return
         await self._set_note(request.note_channel, request.note_ts, *release_note(request))
@@ -165,12 +161,17 @@ class SlackNotifier:
         )
         await self._call("chat.postMessage", channel=request.requester, text=text)
 
-    async def _update_card(self, request_id: str) -> None:
+    async def _latest(self, request_id: str, what: str) -> DeployRequest | None:
+        """The request as it is now, for a delayed update of its ``what``; None when gone, or
+        when Redis is unavailable (the next update shows the latest)."""
         try:
-            request = await self.store.get(request_id)
-        except StoreUnavailable as error:  # the next update shows the latest
-            log.warning("card of %s not updated: Redis unavailable (%s)", request_id, error)
-            return
+            return await self.store.get(request_id)
+        except StoreUnavailable as error:
+            log.warning("%s of %s not updated: Redis unavailable (%s)", what, request_id, error)
+            return None
+
+    async def _update_card(self, request_id: str) -> None:
+        request = await self._latest(request_id, "card")
         if request is None:
             return
         text, blocks = await self._card(request)

@@ -23,7 +23,9 @@ from bot.domain.metrics.marks import mark
 from bot.domain.metrics.period import Period
 from bot.domain.metrics.rebuild import rebuild
 from bot.domain.metrics.summary import Summary, Value
+from bot.domain.metrics.totals import added
 from bot.models import Action, Deployed, HistoryEntry, State
+from bot.ports.metrics import Day
 from bot.ports.source import Changes, Commit
 from bot.store.requests import RedisStore, connect
 from tests.fakes import RedisServer
@@ -347,3 +349,14 @@ async def test_a_period_of_days_and_a_week_reads_both(kit: Kit) -> None:
     assert expected == pytest.approx(numbers(summary, *expected))
     bars = [(w.start.day, w.succeeded, w.rolled_back) for w in summary.weeks]
     assert [(26, 1, 0), (2, 4, 1), (9, 1, 0)] == bars
+
+
+def test_two_environments_days_add_up_field_by_field() -> None:
+    """A service with two production environments: counts and sums added, buckets merged."""
+    one = [Day(ended=1, succeeded=1, deploy_days=1, lead={3: 1}, lead_sum=2.0)]
+    two = [Day(ended=2, failed=2, lead={3: 2, 4: 1}, lead_sum=1.5, recovery={9: 1})]
+    expected = Day(
+        ended=3, succeeded=1, deploy_days=1, failed=2, lead={3: 3, 4: 1}, lead_sum=3.5,
+        recovery={9: 1},
+    )  # fmt: skip
+    assert [expected] == added([one, two])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from bot.domain.metrics.buckets import merged
 from bot.ports.metrics import Day
@@ -59,22 +60,11 @@ def added(days_by_place: Sequence[Sequence[Day]]) -> list[Day]:
 
 
 def _add(days: Sequence[Day]) -> Day:
-    return Day(
-        ended=sum(d.ended for d in days),
-        succeeded=sum(d.succeeded for d in days),
-        deploy_days=sum(d.deploy_days for d in days),
-        failed=sum(d.failed for d in days),
-        rolled_back=sum(d.rolled_back for d in days),
-        undone=sum(d.undone for d in days),
-        hotfixed=sum(d.hotfixed for d in days),
-        change_failed=sum(d.change_failed for d in days),
-        hotfix=sum(d.hotfix for d in days),
-        rollbacks=sum(d.rollbacks for d in days),
-        outside=sum(d.outside for d in days),
-        recovery=merged(d.recovery for d in days),
-        recovery_sum=sum(d.recovery_sum for d in days),
-        lead=merged(d.lead for d in days),
-        lead_sum=sum(d.lead_sum for d in days),
-        lead_deploys=sum(d.lead_deploys for d in days),
-        lead_unknown=sum(d.lead_unknown for d in days),
-    )
+    """Field by field: counts and sums added, bucket counts merged."""
+    added_up: dict[str, Any] = {
+        f.name: merged(getattr(d, f.name) for d in days)
+        if isinstance(getattr(EMPTY, f.name), dict)
+        else sum(getattr(d, f.name) for d in days)
+        for f in fields(Day)
+    }
+    return Day(**added_up)
