@@ -33,6 +33,7 @@ class Event(StrEnum):
     FAIL = "fail"
     ORPHAN = "orphan"  # the sweep ends a deploy whose worker is gone
     ROLL_BACK = "roll_back"  # a rollback undid this release
+    VOID = "void"  # a claimed request no longer fits what was approved: it ends, nothing run
 
 
 class Who(Flag):
@@ -73,6 +74,7 @@ TABLE: tuple[Transition, ...] = (
     T(S.RUNNING,   E.SUCCEED,   S.SUCCEEDED,   W.WORKER,                 "succeeded"),
     T(S.RUNNING,   E.FAIL,      S.FAILED,      W.WORKER,                 "failed"),
     T(S.RUNNING,   E.ORPHAN,    S.FAILED,      W.SWEEP,                  "failed"),
+    T(S.RUNNING,   E.VOID,      S.FAILED,      W.WORKER,                 "voided"),
     T(S.SUCCEEDED, E.ROLL_BACK, S.ROLLED_BACK, W.WORKER,                 "rolled_back"),
 )
 # fmt: on

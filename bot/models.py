@@ -102,6 +102,10 @@ class DeployRequest(BaseModel):
     requester: str
     reason: str = ""
     hotfix: bool = False  # unplanned: mends what an earlier release broke (/deploy --hotfix)
+    emergency: str = ""  # break-glass (--emergency): why it may break a freeze ("" : not one)
+    commit_sha: str = ""  # the commit its version's tag named when it was asked for
+    commit_note: str = ""  # why the commit could not be told ("" when told, or no source)
+    reject_reason: str = ""  # why its rejecter rejected it
     channel: str
     catalog_revision: str
     approvals_needed: int = 0
@@ -171,6 +175,7 @@ class HistoryEntry(BaseModel):
     undoes: str = ""  # a rollback: the request whose release it undid
     hotfix: bool = False  # a deploy marked unplanned (/deploy --hotfix)
     created_at: float = 0.0  # when it was asked for (0: not known, e.g. run outside shipbot)
+    emergency: str = ""  # break-glass: why it broke a freeze
 
     @property
     def not_run(self) -> bool:

@@ -141,7 +141,8 @@ def test_unknown_key_like_no_allowed_one_lists_them(tmp_path: Path) -> None:
             11,
             "unknown key 'owner' (allowed: approvals, approvers, datacenters, "
             "expire_after_minutes, rollback_approvals, health_check, rollback_on_failure, "
-            "production, ansible, kubernetes, gitlab, argocd)",
+            "production, deployers, approval_rules, emergency, freeze, freezers, admins, "
+            "ansible, kubernetes, gitlab, argocd)",
         )
     ]
     assert expected == issues_of(path)
@@ -150,7 +151,7 @@ def test_unknown_key_like_no_allowed_one_lists_them(tmp_path: Path) -> None:
 def test_revision_is_not_a_yaml_key(tmp_path: Path) -> None:
     """`revision` is set by the loader; written in the YAML it is an unknown key."""
     path = write(tmp_path, VALID + "revision: abc\n")
-    expected = [(16, "unknown key 'revision' (allowed: notify, timezone, services)")]
+    expected = [(16, "unknown key 'revision' (allowed: notify, timezone, services, audit)")]
     assert expected == issues_of(path)
 
 

@@ -130,7 +130,7 @@ def test_missing_piece_messages_carry_the_usage_line() -> None:
     """A missing-piece message ends with the /deploy syntax so the fix is obvious."""
     assert message_of(parse_deploy, "web-h5").endswith(
         "Usage: `/deploy &lt;service&gt; &lt;version&gt; [to] &lt;environment&gt; "
-        "[--hotfix] [reason...]`"
+        "[--hotfix] [reason...] [--emergency &lt;why&gt;]`"
     )
 
 
@@ -152,9 +152,29 @@ def test_hotfix_marks_a_deploy_unplanned(text: str, hotfix: bool, reason: str) -
 
 
 def test_an_unknown_option_is_refused_not_taken_as_the_reason() -> None:
-    """/deploy takes one option; any other --word names itself and the usage."""
-    assert message_of(parse_deploy, "web-h5 v2 prod --emergency x").startswith(
-        "`--emergency` is not an option of /deploy."
+    """/deploy takes two options; any other --word names itself and the usage."""
+    assert message_of(parse_deploy, "web-h5 v2 prod --urgent x").startswith(
+        "`--urgent` is not an option of /deploy."
+    )
+
+
+def test_emergency_takes_the_rest_as_its_reason() -> None:
+    """``--emergency`` ends the command: what follows is why the freeze may be broken."""
+    expected = DeployCommand("web-h5", "v2", "prod", "fix", False, "payments down")
+    assert expected == parse_deploy("web-h5 v2 to prod fix --emergency payments down")
+
+
+def test_emergency_needs_its_reason() -> None:
+    """Break-glass without a reason is refused: the audit trail must say why."""
+    assert message_of(parse_rollback, "web-h5 prod --emergency").startswith(
+        "Missing the reason after `--emergency`"
+    )
+
+
+def test_rollback_refuses_an_unknown_option() -> None:
+    """/rollback knows only --emergency; ``--force`` is a mistake, not a reason."""
+    assert message_of(parse_rollback, "web-h5 prod --force").startswith(
+        "`--force` is not an option of /rollback."
     )
 
 

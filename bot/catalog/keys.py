@@ -70,7 +70,7 @@ def _walk(kind: Any, data: Any, loc: Loc, spelling: Spelling) -> Any:
 
 
 def _keys(model: type[BaseModel], data: dict[Any, Any], loc: Loc, spelling: Spelling) -> Any:
-    fields = model.model_fields
+    fields = {field.alias or name: field for name, field in model.model_fields.items()}
     checked: dict[str, Any] = {}
     for key, value in data.items():
         name = key if key in fields else _meant(str(key), fields, data, checked)

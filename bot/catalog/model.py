@@ -9,17 +9,13 @@ rules that relate them (bot.catalog.checks) are checked side by side.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Hashable
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 import yaml
-from croniter import croniter
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,6 +28,15 @@ from pydantic import (
 )
 
 from bot.catalog.checks import checked, environment_problems, service_problems
+from bot.catalog.common import (
+    ApproverId,
+    ChannelId,
+    CronLine,
+    DigestPeriod,
+    Name,
+    TimeZone,
+)
+from bot.catalog.governance import ApprovalRule, AuditSettings, Emergency, Freeze
 from bot.catalog.issues import CatalogIssue, at, issue
 from bot.catalog.keys import spelled
 from bot.catalog.options import (
@@ -47,47 +52,7 @@ from bot.catalog.parsing import duplicate_keys, not_a_mapping, yaml_issue
 
 BASE_DIR = "base_dir"  # validation context key: the directory relative paths start from
 
-
-def _matching(pattern: str, what: str, hint: str) -> AfterValidator:
-    regex = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if not regex.fullmatch(value):
-            raise ValueError(f"invalid {what} {value!r}: {hint}")
-        return value
-
-    return AfterValidator(check)
-
-
-NAME_HINT = "use 1-63 of a-z 0-9 . _ -, starting with a letter or digit"
-APPROVER_HINT = "expected a Slack user ID (U.../W...) or user-group ID (S...)"
-CHANNEL_HINT = "expected a Slack channel ID (C..., G... or D...)"
-Name = Annotated[str, _matching(r"[a-z0-9][a-z0-9._-]{0,62}", "name", NAME_HINT)]
-ApproverId = Annotated[str, _matching(r"[UWS][A-Z0-9]{2,}", "approver", APPROVER_HINT)]
-ChannelId = Annotated[str, _matching(r"[CGD][A-Z0-9]{2,}", "channel", CHANNEL_HINT)]
-DIGEST_PERIOD_HINT = "`1d` to `400d`, or `quarter`"
-DigestPeriod = Annotated[
-    str, _matching(r"(?:[1-9]\d?|[1-3]\d\d|400)d|quarter", "digest period", DIGEST_PERIOD_HINT)
-]
 PRODUCTION_NAMES = ("prod", "production")  # production when no environment is marked
-
-
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Asia/Shanghai)") from None
-    return name
-
-
-def _cron(line: str) -> str:
-    if not croniter.is_valid(line) or len(line.split()) != 5:
-        raise ValueError(f'invalid cron line {line!r}: five fields, e.g. "0 9 * * MON"')
-    return line
-
-
-TimeZone = Annotated[str, AfterValidator(_zone)]
-CronLine = Annotated[str, AfterValidator(_cron)]
 
 
 class _Model(BaseModel):
@@ -120,6 +85,14 @@ class Environment(_Model):
     health_check: HealthCheck | None = None
     rollback_on_failure: bool = True
     production: bool | None = None  # counts in delivery metrics (unset: see Service.production)
+    deployers: list[ApproverId] | None = (
+        None  # who may request deploys and rollbacks (None: anyone)
+    )
+    approval_rules: list[ApprovalRule] = Field(default_factory=list)  # besides `approvals`
+    emergency: Emergency | None = None  # break-glass (--emergency); None: the defaults
+    freeze: Freeze | None = None  # when this environment must not change
+    freezers: list[ApproverId] | None = None  # who may /shipbot freeze (None: its approvers)
+    admins: list[ApproverId] = Field(default_factory=list)  # may break others' locks
     ansible: AnsibleOptions | None = None
     kubernetes: KubernetesOptions | None = None
     gitlab: GitLabOptions | None = None
@@ -228,6 +201,7 @@ class MetricsDigest(_Model):
 class Notify(_Model):
     releases_channel: ChannelId
     metrics_digest: MetricsDigest | None = None
+    audit_channel: ChannelId | None = None  # the audit trail's head hash, posted daily
 
 
 class Catalog(_Model):
@@ -236,6 +210,7 @@ class Catalog(_Model):
     notify: Notify
     timezone: TimeZone = "UTC"  # whose calendar days delivery metrics count in
     services: dict[Name, Service] = Field(min_length=1)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     _path: Path = PrivateAttr(default_factory=Path)
     _revision: str = PrivateAttr(default="")
 

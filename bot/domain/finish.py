@@ -18,7 +18,7 @@ from dataclasses import replace
 from bot.domain.leases import under_lease
 from bot.domain.metrics.marks import mark
 from bot.domain.patience import best_effort, patiently, until_answered
-from bot.domain.run import RunResult
+from bot.domain.run import RunOutcome, RunResult
 from bot.domain.services import Services
 from bot.models import DeployRequest, HistoryEntry, State
 from bot.ports.store import Finished, FinishOutcome, FinishRecord
@@ -104,6 +104,7 @@ def _record(request: DeployRequest, worker: str, result: RunResult) -> FinishRec
         state=result.state,
         failure=result.failure,
         history=_history(request, result),
+        voided=result.outcome is RunOutcome.NOT_RUN,
     )
 
 
@@ -125,4 +126,5 @@ def _history(request: DeployRequest, result: RunResult) -> HistoryEntry:
         undoes=request.undoes,
         hotfix=request.hotfix,
         created_at=request.created_at,
+        emergency=request.emergency,
     )

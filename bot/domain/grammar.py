@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.catalog.governance import duration_seconds
+
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 MAX_REASON = 500
 _NAME_CHAR = re.compile(r"[a-z0-9._-]")
@@ -31,9 +33,14 @@ def _code(text: str) -> str:
     return "`" + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "`"
 
 
-DEPLOY_LINE = _code("/deploy <service> <version> [to] <environment> [--hotfix] [reason...]")
+DEPLOY_LINE = _code(
+    "/deploy <service> <version> [to] <environment> [--hotfix] [reason...] [--emergency <why>]"
+)
 HOTFIX = "--hotfix"  # marks a deploy unplanned: it mends what an earlier release broke
-ROLLBACK_LINE = _code("/rollback <service> <environment> [to <version>] [reason...]")
+EMERGENCY = "--emergency"  # break-glass: may run during a freeze, with one more approval
+ROLLBACK_LINE = _code(
+    "/rollback <service> <environment> [to <version>] [reason...] [--emergency <why>]"
+)
 METRICS_LINE = _code("/metrics [service] [period]")
 _SHIPBOT_VERBS = {
     "help": (_code("/shipbot help"), "this help"),
@@ -42,8 +49,33 @@ _SHIPBOT_VERBS = {
     "history": (_code("/shipbot history <service> [environment]"), "recent deploys"),
     "audit": (_code("/shipbot audit [request-id|service]"), "who asked, approved and ran what"),
     "cancel": (_code("/shipbot cancel <request-id>"), "withdraw a pending or queued request"),
+    "freezes": (_code("/shipbot freezes [environment]"), "freezes in force and the next ones"),
+    "freeze": (
+        _code("/shipbot freeze <service|all> <environment> <duration|until time> <reason...>"),
+        "freeze an environment: no deploy starts until it ends (e.g. `2h`, `until 15:30`)",
+    ),
+    "unfreeze": (_code("/shipbot unfreeze <service|all> <environment>"), "end freezes from chat"),
+    "lock": (
+        _code("/shipbot lock <service> <environment> <reason...> [for <duration>]"),
+        "only you may deploy there until you unlock it (default 4h)",
+    ),
+    "unlock": (
+        _code("/shipbot unlock <service> <environment> [reason...]"),
+        "end your lock (an admin breaking another's gives a reason)",
+    ),
+    "hold": (
+        _code(
+            "/shipbot hold <service|all> <environment> <datacenter> <reason...> [for <duration>]"
+        ),
+        "deploys skip that data centre until it is released (default 24h)",
+    ),
+    "unhold": (
+        _code("/shipbot unhold <service|all> <environment> <datacenter>"),
+        "release a held data centre",
+    ),
 }
 VERBS = tuple(_SHIPBOT_VERBS)
+GOVERNANCE_VERBS = ("freeze", "unfreeze", "lock", "unlock", "hold", "unhold")
 
 
 @dataclass(frozen=True)
@@ -115,6 +147,7 @@ class DeployCommand:
     environment: str
     reason: str
     hotfix: bool = False
+    emergency: str = ""  # break-glass: why ("" : not an emergency)
 
 
 @dataclass(frozen=True)
@@ -123,19 +156,25 @@ class RollbackCommand:
     environment: str
     to_version: str | None
     reason: str
+    emergency: str = ""  # break-glass: why ("" : not an emergency)
 
 
 @dataclass(frozen=True)
 class ShipbotCommand:
-    """`args` are validated tokens."""
+    """`args` are validated tokens (names, ``all``); ``reason`` the free text after them;
+    ``seconds`` a duration asked for (``2h``, ``for 4h``); ``until`` a local time asked for
+    (``until 15:30``, ``until 2027-01-04 09:00``), as typed."""
 
     verb: str
     args: tuple[str, ...]
+    reason: str = ""
+    seconds: int | None = None
+    until: str = ""
 
 
 def parse_deploy(text: str) -> DeployCommand:
     """`<service> <version> [to] <environment> [--hotfix] [reason...]`."""
-    words = _words(text)
+    words, emergency = _emergency(_words(text), DEPLOY_LINE)
     if not words:
         raise UsageError(DEPLOY_USAGE)
     hotfix = any(_is_hotfix(w) for w in words[2:])
@@ -147,11 +186,22 @@ def parse_deploy(text: str) -> DeployCommand:
     version = _deploy_version(words[1])
     rest, after_to = _skip_to(words[2:])
     if not rest and not after_to:  # a version or an environment is missing: the catalog knows
-        return DeployCommand(service, version, "", "", hotfix)
+        return DeployCommand(service, version, "", "", hotfix, emergency)
     if not rest:
         raise _missing("the environment after `to`" if after_to else "the environment", DEPLOY_LINE)
     environment = validate_name("environment", rest[0])
-    return DeployCommand(service, version, environment, _reason(rest[1:]), hotfix)
+    return DeployCommand(service, version, environment, _reason(rest[1:]), hotfix, emergency)
+
+
+def _emergency(words: list[str], usage_line: str) -> tuple[list[str], str]:
+    """The words before ``--emergency``, and the reason after it (required)."""
+    at = next((i for i, w in enumerate(words) if _DASHES.sub("--", w) == EMERGENCY), None)
+    if at is None:
+        return words, ""
+    why = _reason(words[at + 1 :])
+    if not why:
+        raise _missing("the reason after `--emergency` (the audit trail keeps it)", usage_line)
+    return words[:at], why
 
 
 def _is_hotfix(word: str) -> bool:
@@ -159,17 +209,17 @@ def _is_hotfix(word: str) -> bool:
     return _DASHES.sub("--", word) == HOTFIX
 
 
-def _no_options(words: list[str]) -> None:
-    """Only ``--hotfix`` is an option: any other ``--word`` is a mistake, not a reason
-    (a reason may still hold ``--`` or ``-->``)."""
+def _no_options(words: list[str], line: str = DEPLOY_LINE, command: str = "/deploy") -> None:
+    """Only ``--hotfix`` and ``--emergency`` are options: any other ``--word`` is a mistake,
+    not a reason (a reason may still hold ``--`` or ``-->``)."""
     unknown = next((w for w in words if _OPTION.fullmatch(_DASHES.sub("--", w))), None)
     if unknown is not None:
-        raise UsageError(f"{_show(unknown)} is not an option of /deploy.\nUsage: {DEPLOY_LINE}")
+        raise UsageError(f"{_show(unknown)} is not an option of {command}.\nUsage: {line}")
 
 
 def parse_rollback(text: str) -> RollbackCommand:
     """`<service> <environment> [to <version>] [reason...]`."""
-    words = _words(text)
+    words, emergency = _emergency(_words(text), ROLLBACK_LINE)
     if not words:
         raise UsageError(ROLLBACK_USAGE)
     service = validate_name("service", words[0])
@@ -177,7 +227,8 @@ def parse_rollback(text: str) -> RollbackCommand:
         raise _missing("the environment", ROLLBACK_LINE)
     environment = validate_name("environment", words[1])
     to_version, rest = _rollback_target(words[2:])
-    return RollbackCommand(service, environment, to_version, _reason(rest))
+    _no_options(rest, ROLLBACK_LINE, "/rollback")
+    return RollbackCommand(service, environment, to_version, _reason(rest), emergency)
 
 
 def parse_shipbot(text: str) -> ShipbotCommand:
@@ -190,6 +241,8 @@ def parse_shipbot(text: str) -> ShipbotCommand:
     if check is None:
         verbs = ", ".join(f"`{v}`" for v in VERBS)
         raise UsageError(f"{_show(words[0])} is not a shipbot command; try one of {verbs}.")
+    if verb in GOVERNANCE_VERBS:
+        return governance_command(verb, words[1:], _SHIPBOT_VERBS[verb][0])
     return ShipbotCommand(verb, check(words[1:]))
 
 
@@ -332,4 +385,68 @@ _VERB_ARGS: dict[str, _ArgCheck] = {
     "status": _positional("status", ("service",), 0),
     "history": _positional("history", ("service", "environment"), 1),
     "audit": _positional("audit", ("request id or service",), 0),
+    "freezes": _positional("freezes", ("environment",), 0),
+    **{verb: lambda args: () for verb in GOVERNANCE_VERBS},  # see governance_command
 }
+
+
+_TIME = re.compile(r"(?:\d{4}-\d{2}-\d{2} )?\d{1,2}:\d{2}")
+_SHAPES = {  # the names each verb takes first, then whether a reason follows and is required
+    "freeze": (("service or `all`", "environment"), "when"),
+    "unfreeze": (("service or `all`", "environment"), ""),
+    "lock": (("service", "environment"), "reason, for"),
+    "unlock": (("service", "environment"), "optional reason"),
+    "hold": (("service or `all`", "environment", "datacenter"), "reason, for"),
+    "unhold": (("service or `all`", "environment", "datacenter"), ""),
+}
+
+
+def governance_command(verb: str, words: list[str], syntax: str) -> ShipbotCommand:
+    """freeze, unfreeze, lock, unlock, hold and unhold: names, then what each takes."""
+    kinds, tail = _SHAPES[verb]
+    if len(words) < len(kinds):
+        raise _missing(f"the {kinds[len(words)]}", syntax)
+    names = tuple(_name_or_all(kind, word) for kind, word in zip(kinds, words, strict=False))
+    rest = words[len(kinds) :]
+    if not tail and rest:
+        raise UsageError(f"`/shipbot {verb}` does not take {_show(rest[0])}.\nUsage: {syntax}")
+    seconds, until = None, ""
+    if tail == "when":
+        seconds, until, rest = _when(rest, syntax)
+    if tail == "reason, for" and len(rest) >= 2 and rest[-2].lower() == "for":
+        seconds, rest = _duration_of(rest[-1], syntax), rest[:-2]
+    reason = _reason(rest)
+    if tail in ("when", "reason, for") and not reason:
+        raise _missing("the reason (who reads the card will ask why)", syntax)
+    return ShipbotCommand(verb, names, reason, seconds, until)
+
+
+def _name_or_all(kind: str, word: str) -> str:
+    if word.lower() == "all" and "`all`" in kind:
+        return "all"
+    return validate_name(kind.replace(" or `all`", ""), word)
+
+
+def _when(words: list[str], syntax: str) -> tuple[int | None, str, list[str]]:
+    """``2h`` or ``until 15:30`` / ``until 2027-01-04 09:00``, then the rest."""
+    if not words:
+        raise _missing("how long (`2h`) or until when (`until 15:30`)", syntax)
+    if words[0].lower() != "until":
+        return _duration_of(words[0], syntax), "", words[1:]
+    for size in (2, 1):
+        typed = " ".join(words[1 : 1 + size])
+        if len(words) > size and _TIME.fullmatch(typed):
+            return None, typed, words[1 + size :]
+    shown = _show(" ".join(words[1:3]) or "until")
+    raise UsageError(
+        f"{shown} is not a time: use `until 15:30` or `until 2027-01-04 09:00` "
+        f"(the catalog's time zone).\nUsage: {syntax}"
+    )
+
+
+def _duration_of(word: str, syntax: str) -> int:
+    seconds = duration_seconds(word.lower())
+    if seconds is None:
+        hint = "use `30m`, `2h`, `1d` or `1h30m`"
+        raise UsageError(f"{_show(word)} is not a duration: {hint}.\nUsage: {syntax}")
+    return seconds

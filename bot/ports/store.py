@@ -118,6 +118,7 @@ class FinishRecord:
     failure: str  # "" when succeeded
     history: HistoryEntry  # the history entry to append
     mark: Mark = NO_MARK  # what it means for the delivery metrics
+    voided: bool = False  # nothing was run: it no longer fits what was approved (audited so)
 
 
 class FinishOutcome(StrEnum):

@@ -164,6 +164,7 @@ class RedisStore(HistoryStore):
     async def finish(self, record: FinishRecord) -> Finished:
         """The claiming worker ends its run, in one idempotent step (see finish.lua)."""
         event = Event.SUCCEED if record.state is State.SUCCEEDED else Event.FAIL
+        event = Event.VOID if record.voided else event
         return await self._finish(record, event)
 
     @translated

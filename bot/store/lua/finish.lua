@@ -1,4 +1,4 @@
--- finish: a run ended, in one step. A.event is succeed or fail, by the worker that claimed
+-- finish: a run ended, in one step. A.event is succeed, fail or void (nothing run), by the worker that claimed
 -- it (A.actor), or orphan, by the sweep (A.actor), whoever claimed it, once its lease lapsed. Saves the final steps
 -- and failure, ends the request (closed, out of its lane, its lease and the running set),
 -- appends A.entry to the history, and when a rollback succeeded, rolls back the release it
