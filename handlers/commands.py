@@ -17,7 +17,8 @@ from bot.domain.grammar import (
     parse_shipbot,
     rollback_usage,
 )
-from bot.domain.requests import Opened, Refused, hand_over, open_deploy
+from bot.domain.lookup import Refused
+from bot.domain.requests import Opened, hand_over, open_deploy
 from bot.domain.rollbacks import open_rollback
 from bot.domain.services import Services
 from bot.models import DeployRequest, State

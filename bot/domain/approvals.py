@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.lookup import Refused, environment_of
 from bot.domain.policy import Refusal, approval_refusal, group_ids, mention
-from bot.domain.requests import Refused, environment_of
 from bot.domain.services import Services
 from bot.logcontext import bind
 from bot.models import AuditEvent, DeployRequest, State

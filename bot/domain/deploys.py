@@ -15,10 +15,11 @@ from bot.domain.context import Run
 from bot.domain.finish import finish
 from bot.domain.ids import new_attempt_id
 from bot.domain.leases import under_lease
+from bot.domain.lookup import environment_of
 from bot.domain.patience import until_answered
 from bot.domain.progress import Board
 from bot.domain.release_notes import ReleaseNote
-from bot.domain.requests import entry_revision, environment_of
+from bot.domain.requests import entry_revision
 from bot.domain.rollbacks import stale_rollback
 from bot.domain.rollout import roll_out
 from bot.domain.run import RunOutcome, RunResult, not_run

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.catalog.model import Catalog
 from bot.domain.grammar import Examples
-from bot.domain.requests import Refused, choices, environment_of, service_of
+from bot.domain.lookup import Refused, choices, environment_of, service_of
 from bot.domain.services import Services
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Workers
 

@@ -5,22 +5,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.catalog.model import Catalog, Environment, Service
+from bot.catalog.model import Catalog, Environment
+from bot.domain import admission
 from bot.domain.grammar import DEPLOY_LINE, DeployCommand
 from bot.domain.ids import new_request_id
+from bot.domain.lookup import Refused, choices, environment_of, service_of
 from bot.domain.services import Services
 from bot.logcontext import bind
 from bot.models import UNASKED, Action, DeployRequest, State, Step, Workers
 from bot.ports.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
-
-
-class Refused(Exception):
-    """The request can't be made; the message says why and what would work."""
 
 
 @dataclass(frozen=True)
@@ -58,24 +55,6 @@ def entry_revision(catalog: Catalog, service: str) -> str:
 _FINGERPRINTS: dict[tuple[str, str], str] = {}
 
 
-def service_of(catalog: Catalog, service: str) -> Service:
-    """The service's catalog entry, or Refused naming the known services."""
-    if service not in catalog.services:
-        raise Refused(f"Unknown service `{service}`. Known services: {choices(catalog.services)}.")
-    return catalog.services[service]
-
-
-def environment_of(catalog: Catalog, service: str, environment: str) -> Environment:
-    """The environment's catalog entry, or Refused naming the valid choices."""
-    environments = service_of(catalog, service).environments
-    if environment not in environments:
-        raise Refused(
-            f"`{service}` has no environment `{environment}`. "
-            f"Its environments: {choices(environments)}."
-        )
-    return environments[environment]
-
-
 async def open_deploy(
     services: Services, cmd: DeployCommand, user: str, channel: str, delivery: str = ""
 ) -> Opened:
@@ -84,13 +63,15 @@ async def open_deploy(
     env = environment_of(services.catalog, cmd.service, cmd.environment)
     asked = Asked(cmd.service, cmd.environment, cmd.version, cmd.reason, user, channel)
     request = new_request(services.catalog, asked, env)
-    request.hotfix = cmd.hotfix
+    request.hotfix, request.emergency = cmd.hotfix, cmd.emergency
     return await record(services, request, delivery)
 
 
 async def record(services: Services, request: DeployRequest, delivery: str) -> Opened:
-    """Store a new request once per Slack delivery; say whether a worker should start it."""
+    """Store a new request once per Slack delivery, if the rules let it be made (Refused
+    otherwise); say whether a worker should start it."""
     bind(request)
+    await admission.admit(services, request)
     created = await services.store.create(request, delivery)
     if created is None:
         return Opened(request, replay=True)
@@ -145,8 +126,3 @@ def _missing_piece(catalog: Catalog, cmd: DeployCommand) -> str:
         f"Missing the environment. Environments of `{cmd.service}`: {choices(environments)}."
         f"\nUsage: {DEPLOY_LINE}"
     )
-
-
-def choices(names: Iterable[str]) -> str:
-    """Names as a sorted list of inline code: `a`, `b`."""
-    return ", ".join(f"`{n}`" for n in sorted(names))

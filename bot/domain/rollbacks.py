@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.grammar import RollbackCommand
-from bot.domain.requests import Asked, Opened, Refused, environment_of, new_request, record
+from bot.domain.lookup import Refused, environment_of
+from bot.domain.requests import Asked, Opened, new_request, record
 from bot.domain.services import Services
 from bot.models import Action, DeployRequest, HistoryEntry, State
 
@@ -39,6 +40,7 @@ async def open_rollback(
     request = new_request(services.catalog, asked, env, Action.ROLLBACK)
     request.undoes, request.undoes_version = current.request_id, current.version
     request.ran_before = await _running(services, cmd.service, cmd.environment)
+    request.emergency = cmd.emergency
     return await record(services, request, delivery)
 
 
