@@ -3,7 +3,9 @@
 Each target is deployed, recorded as running the new version, and checked by the
 environment's health check before the next one starts. The first failure (or Stop) ends the
 rollout: the targets not reached are skipped, and the ones it changed are returned to what
-they ran before (:mod:`bot.domain.undo`) unless the catalog says not to.
+they ran before (:mod:`bot.domain.undo`) unless the catalog says not to. A freeze that began
+mid-run stops it before the next data centre, and nothing is undone: a rollback is a change
+too (see :mod:`bot.domain.freezes.guard`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from bot.catalog.model import HealthCheck
 from bot.domain.context import Run
+from bot.domain.freezes.guard import frozen_before
 from bot.domain.patience import best_effort, until_answered
 from bot.domain.policy import mention
 from bot.domain.progress import StepEvent
@@ -31,6 +34,7 @@ class Halt:
 
     why: str  # "dc-a: task 'x' failed ...", "stopped by <@U1> before dc-b"
     outcome: RunOutcome  # FAILED or STOPPED
+    undo: bool = True  # False: a freeze began, so what changed stays as it is
 
 
 async def roll_out(run: Run) -> RunResult:
@@ -44,7 +48,7 @@ async def roll_out(run: Run) -> RunResult:
     await run.board.ended(*skipped)
     if halt is None:
         return succeeded(done)
-    if run.environment.rollback_on_failure:
+    if run.environment.rollback_on_failure and halt.undo:
         done = await undo_changed(run, done, before)
     return halted([*done, *skipped], halt.why, halt.outcome, request.environment)
 
@@ -56,6 +60,8 @@ async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
         if who := await run.stop.asked():
             why = f"stopped by {mention(who)} before {run.place(target)}"
             return done, Halt(why, RunOutcome.STOPPED)
+        if why := await _frozen(run, target):
+            return done, Halt(why, RunOutcome.STOPPED, undo=False)
         outcome = await _deploy_one(run, target)
         await run.board.ended(outcome)
         done.append(outcome)
@@ -63,6 +69,12 @@ async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
             stopped = RunOutcome.STOPPED if run.stop.who else RunOutcome.FAILED
             return done, Halt(f"{run.place(target)}: {outcome.why}", stopped)
     return done, None
+
+
+async def _frozen(run: Run, target: str) -> str:
+    """Why ``target`` must not start: a freeze began ("" when none did)."""
+    check = lambda: frozen_before(run.services, run.request, run.place(target))  # noqa: E731
+    return await until_answered(check, "check the freezes")
 
 
 async def _deploy_one(run: Run, target: str) -> TargetOutcome:

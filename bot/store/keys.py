@@ -25,6 +25,7 @@ Keys (all under one prefix, default ``shipbot``):
 - ``once:{name}`` marks a scheduled thing done (the metrics digest), short-lived
 - ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
   as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
+- ``freeze:{service}:{env}`` hash, a chat freeze (``_all`` for every service), expiring at its end
 """
 
 from __future__ import annotations
@@ -125,3 +126,7 @@ class Keys:
     def cron(self, name: str) -> str:
         """The name of a periodic job, which arq also makes its job ids (and keys) of."""
         return f"cron:{self._k(name)}"
+
+    def freeze(self, service: str, environment: str) -> str:
+        """A chat freeze of one service (or, for ``all``, every service) in an environment."""
+        return self._k("freeze", "_all" if service == "all" else service, environment)

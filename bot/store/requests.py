@@ -31,6 +31,7 @@ from bot.ports.store import (
 )
 from bot.store import answers, scripts
 from bot.store.base import translated
+from bot.store.freezes import FreezeStore
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
 from bot.store.metrics import metrics_arg
@@ -56,7 +57,7 @@ def connect(url: str) -> aioredis.Redis:
     )
 
 
-class RedisStore(HistoryStore):
+class RedisStore(FreezeStore, HistoryStore):
     """The store (see :mod:`bot.ports.store`) in Redis."""
 
     def __init__(
