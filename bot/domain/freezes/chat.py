@@ -67,15 +67,17 @@ def services_with(services: Services, environment: str) -> list[str]:
 
 
 async def _allowed(services: Services, scope: str, environment: str, user: str) -> list[str]:
-    """The services the freeze covers, when ``user`` is a freezer of each; Refused if not."""
+    """The services the freeze covers, when ``user`` is a freezer of each; Refused if not.
+    For ``all``: of each that names freezers (an environment without approvers or freezers
+    guards nothing, and is frozen along), and of one at least."""
     if scope == ALL:
         names = services_with(services, environment)
     else:
         environment_of(services.catalog, scope, environment)
         names = [scope]
-    for name in names:
-        env = services.catalog.services[name].environments[environment]
-        freezers = env.approvers if env.freezers is None else env.freezers
+    guarded = [n for n in names if _freezers(services, n, environment)] or names[:1]
+    for name in guarded if scope == ALL else names:
+        freezers = _freezers(services, name, environment)
         if not await _is_one_of(services, user, freezers):
             who = ", ".join(mention(f) for f in freezers) or "nobody (the catalog lists none)"
             raise Refused(
@@ -83,6 +85,11 @@ async def _allowed(services: Services, scope: str, environment: str, user: str) 
                 f"are {who} (catalog: `freezers`, default the approvers)."
             )
     return names
+
+
+def _freezers(services: Services, service: str, environment: str) -> list[str]:
+    env = services.catalog.services[service].environments[environment]
+    return env.approvers if env.freezers is None else env.freezers
 
 
 async def _is_one_of(services: Services, user: str, freezers: list[str]) -> bool:
