@@ -24,6 +24,7 @@ from bot.catalog.options import timeout_of
 from bot.catalog.settings import Settings
 from bot.domain import external
 from bot.domain.deploys import run_request
+from bot.domain.freezes.listing import warn_calendar_ranges
 from bot.domain.sweep import recover_orphans, sweep
 from bot.ports.deployer import DeployUnreachable
 from bot.ports.notify import MetricsJob
@@ -106,7 +107,9 @@ async def metrics_digest(ctx: dict[str, Any]) -> bool:
 
 
 async def sweep_now(ctx: dict[str, Any]) -> list[str]:
-    """The periodic sweep (see bot/domain/sweep.py)."""
+    """The periodic sweep (see bot/domain/sweep.py); and, once a day, the log's warning about
+    exchange calendars past their known range."""
+    warn_calendar_ranges(ctx["services"].catalog)
     return await sweep(ctx["services"], ctx["worker_name"])
 
 

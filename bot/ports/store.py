@@ -20,6 +20,7 @@ from bot.models import (
     State,
     Workers,
 )
+from bot.ports.freezes import ChatFreeze
 from bot.ports.locks import Hold, Lock, Locking
 from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally
 
@@ -272,3 +273,20 @@ class Store(Protocol):
     async def release_hold(
         self, service: str, environment: str, datacenter: str
     ) -> Hold | None: ...
+    # change freezes (bot/domain/freezes)
+    async def set_freeze(self, freeze: ChatFreeze) -> None:
+        """Keep a chat freeze until its end (replacing one of the same service and
+        environment)."""
+        ...
+
+    async def end_freeze(self, service: str, environment: str) -> ChatFreeze | None:
+        """End the chat freeze of ``service`` (or ``all``) in ``environment``; what it was."""
+        ...
+
+    async def chat_freezes(self, environment: str, services: list[str]) -> list[ChatFreeze]:
+        """The chat freezes in force in ``environment``: of ``all`` and of each of ``services``."""
+        ...
+
+    async def set_waiting(self, request_id: str, waiting: str) -> None:
+        """Why a queued request does not start yet (a freeze), for its card; "" when it may."""
+        ...

@@ -27,6 +27,7 @@ Keys (all under one prefix, default ``shipbot``):
   as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
 - ``lock:{service}:{env}`` JSON, the lock of one environment (its TTL is the lock's expiry);
   ``hold:{service}:{env}:{dc}`` JSON, a held data centre (``_all`` for every service; TTL too)
+- ``freeze:{service}:{env}`` hash, a chat freeze (``_all`` for every service), expiring at its end
 """
 
 from __future__ import annotations
@@ -134,3 +135,7 @@ class Keys:
     def hold(self, service: str, environment: str, datacenter: str) -> str:
         """``service`` "all" is kept as ``_all``, which no service can be named."""
         return self._k("hold", "_all" if service == "all" else service, environment, datacenter)
+
+    def freeze(self, service: str, environment: str) -> str:
+        """A chat freeze of one service (or, for ``all``, every service) in an environment."""
+        return self._k("freeze", "_all" if service == "all" else service, environment)

@@ -31,6 +31,7 @@ from bot.ports.store import (
 )
 from bot.store import answers, scripts
 from bot.store.base import translated
+from bot.store.freezes import FreezeStore
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
 from bot.store.locks import LockStore
@@ -57,7 +58,7 @@ def connect(url: str) -> aioredis.Redis:
     )
 
 
-class RedisStore(HistoryStore, LockStore):
+class RedisStore(FreezeStore, HistoryStore, LockStore):
     """The store (see :mod:`bot.ports.store`) in Redis."""
 
     def __init__(
