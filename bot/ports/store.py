@@ -20,6 +20,7 @@ from bot.models import (
     State,
     Workers,
 )
+from bot.ports.audit import Anchor, Entry, Link
 from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally
 
 
@@ -253,4 +254,27 @@ class Store(Protocol):
 
     async def release_once(self, name: str) -> None:
         """Give ``name`` up (what it was claimed for failed): the next caller may claim it."""
+        ...
+
+    # the audit trail's hash chain, index and retention (audit) -----------------------------
+    async def audit_of(self, request_id: str, limit: int = 20) -> tuple[list[AuditEvent], int]:
+        """A request's newest ``limit`` audit events (newest first), found by the index
+        however old they are, and how many it has."""
+        ...
+
+    async def audit_entries(self, after: str = "-", count: int = 1000) -> list[Entry]:
+        """Up to ``count`` entries in chain order after stream id ``after`` ('-': the oldest)."""
+        ...
+
+    async def audit_head(self) -> Link | None:
+        """Where the chain ends: seq, hash, stream id; None before its first entry."""
+        ...
+
+    async def audit_anchor(self) -> Anchor | None:
+        """The last entry retention trimmed, which the kept ones follow; None when none was."""
+        ...
+
+    async def trim_audit(self, before: float, now: float) -> int:
+        """Drop the entries written before ``before`` (epoch seconds), leaving the anchor;
+        answers how many went."""
         ...
