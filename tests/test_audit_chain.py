@@ -107,7 +107,8 @@ def test_a_whole_chain_verifies() -> None:
     """Five linked entries from seq 1: ok, five counted, ending at the last hash."""
     entries = chain(5)
     verdict = verify(entries, Link(0, ZERO_HASH), Link(5, entries[-1].hash, entries[-1].id))
-    assert (True, 5, entries[-1].hash) == (verdict.ok, verdict.count, verdict.last and verdict.last.hash)
+    assert verdict.ok and 5 == verdict.count
+    assert Link(5, entries[-1].hash, entries[-1].id) == verdict.last
 
 
 def test_an_edited_entry_is_named() -> None:

@@ -4,6 +4,7 @@ retention (with the anchor the rest verifies from), and the daily witness posted
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ async def test_retention_trims_in_chunks_and_leaves_an_anchor(
         await store.note(AuditEvent(actor="U0X", event="old", request_id=f"d-{n}"))
     seconds, micros = await store.redis.time()
     cutoff = seconds + micros / 1e6 + 0.002
-    time.sleep(0.01)
+    await asyncio.sleep(0.01)
     await a_life(store, "d-new")
     old = (await store.audit_entries(count=5))[-1]
     assert 5 == await store.trim_audit(cutoff, now=cutoff)
@@ -154,7 +155,8 @@ async def workers(
 ) -> AsyncIterator[list[Worker]]:
     (tmp_path / "site.yml").write_text("- hosts: all\n  tasks: []\n")
     (tmp_path / "catalog.yaml").write_text(CATALOG)
-    catalog, settings = load_catalog(tmp_path / "catalog.yaml"), Settings(redis_url=redis_server.url)
+    catalog = load_catalog(tmp_path / "catalog.yaml")
+    settings = Settings(redis_url=redis_server.url)
     fake_slack.reset()
     redises = [connect(redis_server.url) for _ in range(2)]
     await redises[0].flushdb()
