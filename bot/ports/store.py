@@ -148,6 +148,7 @@ class Store(Protocol):
         delivery: str = "",
         *,
         queued_too: bool = False,
+        reason: str = "",
     ) -> Ended: ...
     async def expire(self, r: DeployRequest, actor: str) -> ExpireOutcome: ...
     async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> StopAsked: ...
@@ -253,4 +254,15 @@ class Store(Protocol):
 
     async def release_once(self, name: str) -> None:
         """Give ``name`` up (what it was claimed for failed): the next caller may claim it."""
+        ...
+
+    # reject: Reject's reason and the SHA binding (issue 10)
+    async def set_commit(self, request_id: str, sha: str, note: str, url: str = "") -> None:
+        """The commit the request's version named when asked for, or ``note``: why not told."""
+        ...
+
+    async def rejections(
+        self, service: str, environment: str, limit: int = 10
+    ) -> list[HistoryEntry]:
+        """Rejected requests of a service+environment (with who and why), newest first."""
         ...

@@ -6,7 +6,7 @@ import time
 
 from redis.typing import EncodableT, FieldT
 
-from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
 from bot.ports.metrics import Mark
 from bot.store import scripts
 from bot.store.base import translated
@@ -39,6 +39,14 @@ class HistoryStore(MetricsStore):
     @translated
     async def history(self, service: str, environment: str, limit: int = 10) -> list[HistoryEntry]:
         raw = await self.redis.lrange(self.key.history(service, environment), 0, limit - 1)
+        return [HistoryEntry.model_validate_json(item) for item in raw]
+
+    @translated
+    async def rejections(
+        self, service: str, environment: str, limit: int = 10
+    ) -> list[HistoryEntry]:
+        """Rejected requests of a service+environment, newest first."""
+        raw = await self.redis.lrange(self.key.rejected(service, environment), 0, limit - 1)
         return [HistoryEntry.model_validate_json(item) for item in raw]
 
     @translated
@@ -95,3 +103,13 @@ class HistoryStore(MetricsStore):
 
 def _fields(event: AuditEvent) -> dict[FieldT, EncodableT]:
     return {k: str(v) for k, v in event.model_dump().items()}
+
+
+def rejected_entry(r: DeployRequest, rejecter: str, reason: str, now: float) -> HistoryEntry:
+    """What /shipbot history shows of a rejected request."""
+    return HistoryEntry(
+        request_id=r.id, action=r.action, service=r.service, environment=r.environment,
+        version=r.version, state=State.REJECTED, requester=r.requester, approvers=r.approvers,
+        started_at=0.0, finished_at=now, hotfix=r.hotfix, created_at=r.created_at,
+        emergency=r.emergency, rejected_by=rejecter, reject_reason=reason,
+    )  # fmt: skip

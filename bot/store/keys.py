@@ -25,6 +25,8 @@ Keys (all under one prefix, default ``shipbot``):
 - ``once:{name}`` marks a scheduled thing done (the metrics digest), short-lived
 - ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
   as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
+- ``rejected:{service}:{env}`` list of rejected requests (history entries), newest first, capped;
+  kept apart from ``history`` so runs, rollbacks and metrics never see them
 """
 
 from __future__ import annotations
@@ -125,3 +127,6 @@ class Keys:
     def cron(self, name: str) -> str:
         """The name of a periodic job, which arq also makes its job ids (and keys) of."""
         return f"cron:{self._k(name)}"
+
+    def rejected(self, service: str, environment: str) -> str:
+        return self._k("rejected", service, environment)

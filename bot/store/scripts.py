@@ -156,8 +156,8 @@ APPROVE = Script(
 )
 END = Script(
     "end",
-    keys=("req", "audit", "approvers", "open", "lane", "seen"),
-    args=("actor", "now", "event", "queued_too"),
+    keys=("req", "audit", "approvers", "open", "lane", "seen", "rejected"),
+    args=("actor", "now", "event", "queued_too", "reason", "entry"),
 )
 CLAIM = Script(
     "claim",
