@@ -160,4 +160,3 @@ def test_an_unmoved_tag_deploys(bot: Stack, gitlab: FakeGitLab) -> None:
     bot.wait_card(request_id, sha[:8])
     bot.click(APPROVE, request_id, "U0ALICE")
     bot.wait_card(request_id, "Deployed in")
-

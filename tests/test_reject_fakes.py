@@ -40,7 +40,8 @@ async def test_views_open_answers_the_view_and_records_it(
     answer = await client.views_open(trigger_id="1.2.abc", view=view)
     opened = answer["view"]
     assert (view["callback_id"], view["private_metadata"]) == (
-        opened["callback_id"], opened["private_metadata"]
+        opened["callback_id"],
+        opened["private_metadata"],
     )
     assert {"values": {}} == opened["state"] and opened["id"].startswith("V")
     assert [opened] == slack.views()

@@ -27,7 +27,9 @@ async def test_a_rejection_keeps_its_reason_on_the_request_audit_and_rejected_li
     assert [("U0BOB", "wrong version")] == audited
     (entry,) = await store.rejections("web-h5", "prod")
     assert (State.REJECTED, "U0BOB", "wrong version") == (
-        entry.state, entry.rejected_by, entry.reject_reason
+        entry.state,
+        entry.rejected_by,
+        entry.reject_reason,
     )
 
 
