@@ -106,6 +106,7 @@ class DeployRequest(BaseModel):
     commit_sha: str = ""  # the commit its version's tag named when it was asked for
     commit_note: str = ""  # why the commit could not be told ("" when told, or no source)
     reject_reason: str = ""  # why its rejecter rejected it
+    commit_url: str = ""  # the commit_sha's page on GitLab ("" when not known)
     channel: str
     catalog_revision: str
     approvals_needed: int = 0
@@ -177,6 +178,8 @@ class HistoryEntry(BaseModel):
     hotfix: bool = False  # a deploy marked unplanned (/deploy --hotfix)
     created_at: float = 0.0  # when it was asked for (0: not known, e.g. run outside shipbot)
     emergency: str = ""  # break-glass: why it broke a freeze
+    rejected_by: str = ""  # a rejected request (kept apart from runs): who rejected it
+    reject_reason: str = ""  # and why
 
     @property
     def not_run(self) -> bool:

@@ -1,4 +1,5 @@
-"""Approve, Reject, Cancel and Stop: one call into bot/, ack, tell the clicker, refresh the card."""
+"""Approve, Cancel and Stop: one call into bot/, ack, tell the clicker, refresh the card
+(Reject asks why first: handlers/reject.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bot.domain.services import Services
 from handlers.background import Background
 from handlers.guard import delivery_key, guarded, where
 from handlers.outcomes import carry_out
-from handlers.routes import APPROVE, CANCEL, REJECT, STOP
+from handlers.routes import APPROVE, CANCEL, STOP
 
 Decide = Callable[[Services, str, str, str], Awaitable[Outcome]]
 
@@ -21,7 +22,6 @@ Decide = Callable[[Services, str, str, str], Awaitable[Outcome]]
 def register(app: AsyncApp, services: Services, later: Background) -> None:
     buttons = {
         APPROVE: approvals.approve,
-        REJECT: approvals.reject,
         CANCEL: approvals.cancel,
         STOP: approvals.stop,
     }

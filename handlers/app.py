@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.services import Services
 from bot.scrub import escaped
-from handlers import actions, commands, metrics, unknown
+from handlers import actions, commands, metrics, reject, unknown
 from handlers.background import Background
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ def build_app(
     commands.register(app, services, later)
     metrics.register(app, services)
     actions.register(app, services, later)
+    reject.register(app, services, later)
     unknown.register(app, services)
     app.error(_failed)
     return app

@@ -41,6 +41,7 @@ def card(request: DeployRequest, approvers: list[str], workers: Workers = UNASKE
         status += "\n" + no_worker(workers)
     blocks: list[Block] = [
         HeaderBlock(text=title(request)[:150]),
+        *emergency_block(request),
         SectionBlock(fields=_facts(request)),
         SectionBlock(text=MarkdownTextObject(text=status)),
     ]
@@ -87,7 +88,27 @@ def _facts(request: DeployRequest) -> list[MarkdownTextObject]:
         facts.append(labelled("Hotfix", "unplanned: mends what the release before it broke"))
     if request.reason:
         facts.append(labelled("Reason", request.reason))
+    if commit := commit_text(request):
+        facts.append(labelled("Commit", commit))
     return facts
+
+
+def emergency_line(emergency: str) -> str:
+    return f"🚨 *Emergency (freeze broken)*: {emergency}" if emergency else ""
+
+
+def emergency_block(request: DeployRequest) -> list[Block]:
+    """A break-glass request says so first, with its reason."""
+    line = emergency_line(request.emergency)
+    return [SectionBlock(text=MarkdownTextObject(text=line))] if line else []
+
+
+def commit_text(request: DeployRequest) -> str:
+    """The commit its version's tag named when asked for (short, linked), or why unknown."""
+    if request.commit_sha:
+        short = request.commit_sha[:8]
+        return f"<{request.commit_url}|`{short}`>" if request.commit_url else f"`{short}`"
+    return f"unknown ({request.commit_note})" if request.commit_note else ""
 
 
 def _status(request: DeployRequest, approvers: list[str]) -> str:
@@ -128,7 +149,8 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
             what = "Rollback failed" if rollback else "Failed"
             return f"❌ *{what}*: {request.failure}{approved}"
         case State.REJECTED:
-            return f"🚫 *Rejected* by {mention(request.rejected_by)}."
+            why = f": {request.reject_reason}" if request.reject_reason else "."
+            return f"🚫 *Rejected* by {mention(request.rejected_by)}{why}"
         case State.CANCELLED:
             by = request.cancelled_by or request.requester
             return f"✖️ *Cancelled* by {mention(by)}; nothing was deployed."
@@ -150,19 +172,12 @@ def _step_line(step: Step, environment: str) -> str:
 
 
 def _buttons(request_id: str) -> ActionsBlock:
-    confirm = ConfirmObject(
-        title="Reject this deploy?",
-        text="The request ends and nothing is deployed.",
-        confirm="Reject",
-        deny="Keep it",
-    )
+    """Approve, Reject (its modal asks why, and confirms), Cancel."""
     return ActionsBlock(
         block_id=f"decide:{request_id}",
         elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=request_id, style="primary"),
-            ButtonElement(
-                text="Reject", action_id=REJECT, value=request_id, style="danger", confirm=confirm
-            ),
+            ButtonElement(text="Reject", action_id=REJECT, value=request_id, style="danger"),
             ButtonElement(text="Cancel", action_id=CANCEL, value=request_id),
         ],
     )

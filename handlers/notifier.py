@@ -136,6 +136,11 @@ class SlackNotifier:
             return False
         return True
 
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        """views.open (https://docs.slack.dev/reference/methods/views.open); the trigger
+        lasts 3 seconds, so this runs right after the click's ack."""
+        return await self._call("views.open", trigger_id=trigger_id, view=view) is not None
+
     async def _post_card(self, request: DeployRequest) -> None:
         text, blocks = await self._card(request)
         args = {"channel": request.channel, "text": text, "blocks": blocks}

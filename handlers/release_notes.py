@@ -21,6 +21,7 @@ from handlers.blocks import (
     Rendered,
     dumped,
     duration_words,
+    emergency_block,
     labelled,
     people,
     targets_text,
@@ -33,6 +34,7 @@ def release_note(request: DeployRequest, undone_by: DeployRequest | None = None)
     title = note_title(request, undone_by is not None)
     blocks: list[Block] = [
         HeaderBlock(text=title[:150]),
+        *emergency_block(request),
         SectionBlock(text=MarkdownTextObject(text=_progress(request, undone_by))),
         SectionBlock(fields=_facts(request)),
     ]

@@ -8,7 +8,7 @@ from bot.catalog.model import Catalog, Environment
 from bot.domain.policy import mention
 from bot.domain.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
-from handlers.blocks import no_worker
+from handlers.blocks import emergency_line, no_worker
 from handlers.locks import kept_lines
 
 
@@ -97,9 +97,13 @@ def _history_line(entry: HistoryEntry) -> str:
     who = f"{mention(entry.requester)}, approved by {approvers}"
     if entry.source:
         who = f"{entry.requester}, outside shipbot"
+    if entry.state is State.REJECTED:
+        why = f": {entry.reject_reason}" if entry.reject_reason else ""
+        who = f"asked by {mention(entry.requester)}, rejected by {mention(entry.rejected_by)}{why}"
+    emergency = f" {emergency_line(entry.emergency)}" if entry.emergency else ""
     return (
         f"• {_when(entry.finished_at)} `{entry.environment}` {_outcome(entry)} — {who} "
-        f"(`{entry.request_id}`)"
+        f"(`{entry.request_id}`){emergency}"
     )
 
 

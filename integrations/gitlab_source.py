@@ -10,6 +10,8 @@ GitLab's REST API v4, each call in a thread:
   ?ref_name=`` (a first release: its newest commits) and ``GET /projects/:id/repository/
   commits/:sha/merge_requests`` (the merge requests that brought a commit), also
   ``GET .../commits/:ref`` to tell which of two refs GitLab does not know.
+- Tags (https://docs.gitlab.com/api/tags/#get-a-single-repository-tag):
+  ``GET /projects/:id/repository/tags/:tag_name``, the commit a version's tag names now.
 - Projects (https://docs.gitlab.com/api/projects/#get-a-single-project): the default branch.
 - Merge requests (https://docs.gitlab.com/api/merge_requests/#list-project-merge-requests):
   ``GET /projects/:id/merge_requests?state=merged&target_branch=&updated_after=``, counted by
@@ -67,6 +69,9 @@ class GitLabSource:
     async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
         return await self._in_thread(lambda: self._branch_figures(project, since, until))
 
+    async def commit_of(self, project: str, tag: str) -> Commit:
+        return await self._in_thread(lambda: self._commit_of(project, tag))
+
     async def _in_thread(self, call: Callable[[], T]) -> T:
         deadline = time.monotonic() + CALL_SECONDS
         loop = asyncio.get_running_loop()
@@ -84,6 +89,15 @@ class GitLabSource:
             compare_url = _compare_url(found, compared, older, newer)
         commits = tuple(_commit(c) for c in raw)
         return Changes(commits, self._merge_requests(found, commits), compare_url)
+
+    def _commit_of(self, project: str, tag: str) -> Commit:
+        try:
+            found = self._project(project).tags.get(tag)
+        except GitlabError as error:
+            if error.response_code != 404:
+                raise
+            raise SourceUnavailable(_not_found([tag])) from error
+        return _commit(found.commit)
 
     def _first(self, project: Project, newer: str) -> list[dict[str, Any]]:
         """The newest commits of ``newer``, oldest first."""

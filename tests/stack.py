@@ -26,6 +26,7 @@ from tests.fakes import (
     SignedRequest,
     block_action,
     slash_command,
+    view_submission,
 )
 
 CHANNEL = "C0DEPLOY"
@@ -166,6 +167,22 @@ class Stack:
     def click(self, action_id: str, request_id: str, user: str) -> httpx.Response:
         card = self.card(request_id)
         return self.send(block_action(user, action_id, request_id, card.ts, CHANNEL))
+
+    def modal(self, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The newest modal opened about this request (views.open, as Slack answered it)."""
+
+        def opened() -> dict[str, Any] | None:
+            views = self.slack.views()
+            found = [v for v in views if request_id in v.get("private_metadata", "")]
+            return found[-1] if found else None
+
+        return self.slack.wait_for(opened, timeout)
+
+    def submit(
+        self, view: dict[str, Any], user: str, values: dict[str, dict[str, str]]
+    ) -> httpx.Response:
+        """Submit a modal as ``user``, having typed ``values`` ({block_id: {action_id: text}})."""
+        return self.send(view_submission(user, view, values))
 
     # what Slack was told -----------------------------------------------------------
     def card(self, request_id: str, timeout: float = 10.0) -> Message:

@@ -89,14 +89,16 @@ async def test_requester_approving_is_told_why_not(terminal: Terminal) -> None:
     assert "can't approve it" in await terminal.type(terminal.button("Approve"))
 
 
-async def test_reject_asks_for_confirmation(terminal: Terminal) -> None:
-    """Reject needs a `y`: `n` leaves the request alone, `y` ends it."""
+async def test_reject_asks_why(terminal: Terminal) -> None:
+    """Reject's modal asks why: nothing typed closes it and leaves the request alone; a
+    reason ends it, and the card shows the reason."""
     await terminal.type("/deploy web-h5 v2.0.0 to prod")
     await terminal.type("as U0ALICE")
     reject = terminal.button("Reject")
-    declined = await terminal.type(reject, answer="n")
-    assert "not pressed" in declined and "Rejected" not in declined
-    assert "Rejected" in await terminal.type(reject, answer="y")
+    closed = await terminal.type(reject, answer="")
+    assert "Why?" in closed and "nothing done" in closed and "Rejected" not in closed
+    rejected = await terminal.type(reject, answer="the change window is tomorrow")
+    assert "Rejected" in rejected and "the change window is tomorrow" in rejected
 
 
 async def test_bad_input_gets_a_message_not_a_traceback(terminal: Terminal) -> None:

@@ -94,9 +94,11 @@ def test_same_approver_twice_counts_once(bot: Stack) -> None:
 
 
 def test_reject_ends_the_request(bot: Stack) -> None:
-    """Reject by an approver ends it; the card says who, and nothing is deployed."""
+    """Reject by an approver (with a reason) ends it; the card says who, and nothing is
+    deployed."""
     request_id = bot.deploy("web-h5 v2.3.1 to prod")
     bot.click(REJECT, request_id, "U0BOB")
+    bot.submit(bot.modal(request_id), "U0BOB", {"reject_reason": {"reason": "not today"}})
     card = bot.wait_card(request_id, "Rejected")
     assert "<@U0BOB>" in card and APPROVE not in card
     bot.click(APPROVE, request_id, "U0ALICE")

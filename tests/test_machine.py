@@ -15,7 +15,7 @@ from redis.exceptions import ResponseError
 from bot.machine import ENDED, OPEN, TABLE, Event, Who, can, next_state, transition
 from bot.models import State
 from bot.store import scripts
-from bot.store.scripts import SCRIPTS, Loaded, Script
+from bot.store.scripts import AUDIT_KEYS, SCRIPTS, Loaded, Script
 from tests.fakes import RedisServer
 
 BODIES = {script.name: script.body() for script in SCRIPTS}
@@ -136,9 +136,10 @@ async def test_a_move_the_table_does_not_list_fails_and_writes_no_state(
 ) -> None:
     """Claiming a pending request is not in the table: the script stops with an error and the
     request stays pending, unaudited; a listed move goes through."""
-    probe = Loaded(redis, Probe("probe", keys=("req", "audit"), args=("actor", "now", "event")))
+    probe = Loaded(redis, Probe("probe", keys=("req", *AUDIT_KEYS), args=("actor", "now", "event")))
     await redis.hset("req:1", mapping={"id": "1", "state": "pending"})
-    keys, args = {"req": "req:1", "audit": "audit"}, {"actor": "U0X", "now": 1}
+    chain = {"audit": "audit", "audit_head": "audit:head", "audit_index": "audit:index"}
+    keys, args = {"req": "req:1", **chain}, {"actor": "U0X", "now": 1}
     with pytest.raises(ResponseError, match="no transition claim from"):
         await probe(keys, {**args, "event": "claim"})
     assert ("pending", 0) == (await redis.hget("req:1", "state"), await redis.xlen("audit"))

@@ -9,12 +9,13 @@ Ctrl-C during one asks it to stop, as the Stop button does (see bot/app/console_
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlencode
 
 from fakeredis import aioredis as fake_aioredis
@@ -30,7 +31,7 @@ from bot.app.console_slack import Button, ConsoleSlack
 from bot.app.wiring import build_services
 from bot.catalog.model import Catalog
 from bot.catalog.settings import Settings
-from bot.domain import approvals
+from bot.domain import approvals, commits
 from bot.domain.deploys import run_request
 from bot.domain.services import Services
 from bot.models import State
@@ -171,6 +172,29 @@ class Console:
             self._say("not pressed")
             return
         await self._dispatch(urlencode({"payload": json.dumps(self._payload(button))}))
+        while self.slack.views:
+            await self._fill(self.slack.views.pop(0), ask)
+
+    async def _fill(self, view: dict[str, Any], ask: Ask) -> None:
+        """A modal asking for one line of text (Reject's reason): asked here, then submitted
+        as Slack would; nothing typed closes it."""
+        block = next(b for b in view.get("blocks", []) if b.get("type") == "input")
+        self._say(f"{view['title']['text']}: {block['label']['text']} (Enter alone: close it)")
+        typed = ((await ask()) or "").strip()
+        if not typed:
+            self._say("closed; nothing done")
+            return
+        value = {"type": "plain_text_input", "value": typed}
+        payload = {
+            "type": "view_submission",
+            "user": {"id": self.user, "username": self.user},
+            "team": {"id": "T0CONSOLE"},
+            "api_app_id": "A0CONSOLE",
+            "trigger_id": self._trigger(),
+            "view": {**view, "state": {"values": {block["block_id"]: {
+                block["element"]["action_id"]: value}}}},
+        }  # fmt: skip
+        await self._dispatch(urlencode({"payload": json.dumps(payload)}))
 
     def _payload(self, button: Button) -> dict[str, object]:
         spec = button.spec
@@ -259,13 +283,15 @@ def build_console(
     app = build_app(services, slack, "", console=True, later=later)
     console = Console(app, slack, services, queue, later, user, state_note(settings))
     queue.jobs[RUN_DEPLOY] = console.run_deploy
-    queue.jobs[ANNOUNCE] = services.notifier.show
+    queue.jobs[ANNOUNCE] = functools.partial(commits.announce, services)
     queue.jobs[POST_METRICS] = console.post_metrics
     return console
 
 
 def _text_of(body: str) -> str:
+    """What an ack says: its text, or a modal's errors."""
     try:
-        return str(json.loads(body).get("text", body))
+        answer = json.loads(body)
+        return str(answer.get("text") or " ".join(answer.get("errors", {}).values()) or body)
     except (ValueError, AttributeError):
         return body

@@ -44,6 +44,7 @@ class ConsoleSlack(AsyncWebClient):
         self.out = out
         self.files = files or Path(tempfile.gettempdir()) / "shipbot-console"
         self.buttons: dict[int, Button] = {}
+        self.views: list[dict[str, Any]] = []  # modals opened, for the console to fill in
         self.messages: dict[Where, dict[str, Any]] = {}
         self._shown: dict[Where, Shown] = {}
         self._ts = itertools.count(1)
@@ -85,6 +86,11 @@ class ConsoleSlack(AsyncWebClient):
 
     def show_ephemeral(self, text: str) -> None:
         self._write([readable(f"(only you can see this) {text}")])
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = {**args["view"], "id": f"VCONSOLE{len(self.views) + 1}"}
+        self.views.append(view)
+        return {"ok": True, "view": view}
 
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user_id": "U0SHIPBOT", "bot_id": "B0SHIPBOT", "team_id": "T0CONSOLE"}

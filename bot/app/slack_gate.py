@@ -8,8 +8,10 @@ shipbot handles, goes on to Bolt; everything else is answered here, with a short
 2. The body, once signed: UTF-8, form-encoded, and either a slash command
    (https://docs.slack.dev/interactivity/implementing-slash-commands) or an interaction
    payload of type ``block_actions``
-   (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload) with the
-   fields shipbot and Bolt read, of the right types. Otherwise 400.
+   (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload), or of type
+   ``view_submission`` (a modal submitted: https://docs.slack.dev/reference/interaction-payloads/
+   view-interactions-payload), with the fields shipbot and Bolt read, of the right types.
+   Otherwise 400.
 
 Slack's SSL check (``ssl_check=1``), which Slack may send unsigned, is answered 200 and does
 nothing. The gate parses the body once; Bolt gets the parsed fields (Bolt's own parser reads a
@@ -89,6 +91,38 @@ class BlockActions(BaseModel):
     state: dict[str, Any] | None = None
 
 
+class _View(_Loose):
+    """The submitted view: which modal (callback_id), what it carried, what was typed."""
+
+    id: str = Field(min_length=1)
+    callback_id: str = Field(min_length=1)
+    private_metadata: str = ""
+    state: dict[str, Any] = Field(default_factory=dict)
+
+
+class ViewSubmission(BaseModel):
+    """A modal submitted, with the fields shipbot or Bolt read; other fields are dropped."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    type: Literal["view_submission"]
+    user: _Ref
+    view: _View
+    trigger_id: str = ""
+    api_app_id: str = ""
+    token: str = ""
+    is_enterprise_install: bool = False
+    team: dict[str, Any] | None = None
+    enterprise: dict[str, Any] | None = None
+    response_urls: list[Any] = Field(default_factory=list)
+
+
+_INTERACTIONS: dict[str, type[BaseModel]] = {
+    "block_actions": BlockActions,
+    "view_submission": ViewSubmission,
+}
+
+
 class SlashCommand(BaseModel):
     """The form Slack posts for a slash command; fields it does not document are dropped."""
 
@@ -159,10 +193,13 @@ def _interaction(text: str) -> Admitted | Answer:
     if not isinstance(payload, dict):
         return Answer(400, "payload is not a JSON object")
     kind = payload.get("type")
-    if kind != "block_actions":
+    model = _INTERACTIONS.get(kind) if isinstance(kind, str) else None
+    if model is None:
         shown = f"`{kind[:40]}`" if isinstance(kind, str) else "without a type"
-        return Answer(400, f"shipbot handles block_actions payloads only, not one {shown}")
-    return _validated(BlockActions, payload, "block_actions payload")
+        return Answer(
+            400, f"shipbot handles block_actions and view_submission payloads, not one {shown}"
+        )
+    return _validated(model, payload, f"{kind} payload")
 
 
 def _validated(model: type[BaseModel], fields: dict[str, Any], what: str) -> Admitted | Answer:

@@ -21,7 +21,7 @@ from bot.domain.metrics.rebuild import rebuild
 from bot.domain.services import Services
 from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
 from bot.ports.notify import JobQueue
-from bot.ports.source import BranchFigures, Changes, CodeSource
+from bot.ports.source import BranchFigures, Changes, CodeSource, Commit
 from bot.store.requests import RedisStore, connect
 from handlers.notifier import SlackDirectory, SlackNotifier
 from integrations.ansible import AnsibleDeployer
@@ -138,6 +138,9 @@ class _LazyGitLabSource:
 
     async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
         return await self._made().branch_figures(project, since, until)
+
+    async def commit_of(self, project: str, tag: str) -> Commit:
+        return await self._made().commit_of(project, tag)
 
     def _made(self) -> CodeSource:
         if self._source is None:

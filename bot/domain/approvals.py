@@ -41,18 +41,44 @@ async def approve(services: Services, request_id: str, user: str, delivery: str 
     return _approve_outcome(request, result)
 
 
-async def reject(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
+async def rejectable(
+    services: Services, request_id: str, user: str, delivery: str = ""
+) -> Outcome | None:
+    """None when ``user`` may reject the request now (its Reject asks them why); else what to
+    tell them."""
     request = await services.store.get(request_id)
     if request is None:
         return GONE
     bind(request)
+    if request.state is not State.PENDING and user != request.requester:
+        return Outcome(f"This request is already {request.state}.")
+    return await _may_not_reject(services, request, user, delivery)
+
+
+async def reject(
+    services: Services, request_id: str, user: str, delivery: str = "", reason: str = ""
+) -> Outcome:
+    """End a pending request as rejected, with the rejecter's ``reason`` (checked again: the
+    rules may have changed since the Reject was pressed)."""
+    request = await services.store.get(request_id)
+    if request is None:
+        return GONE
+    bind(request)
+    if refused := await _may_not_reject(services, request, user, delivery):
+        return refused
+    result = await services.store.end(request, user, State.REJECTED, delivery, reason=reason)
+    return _end_outcome(request, result)
+
+
+async def _may_not_reject(
+    services: Services, request: DeployRequest, user: str, delivery: str
+) -> Outcome | None:
     if user == request.requester:
         return Outcome("That's your own request: use Cancel to withdraw it.")
     refusal = await _refusal(services, request, user)
     if refusal:
         return await _refused(services, request, (user, delivery), "rejection_refused", refusal)
-    result = await services.store.end(request, user, State.REJECTED, delivery)
-    return _end_outcome(request, result)
+    return None
 
 
 async def cancel(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.domain import commits
 from bot.domain.context import Run
 from bot.domain.finish import finish
 from bot.domain.freezes.guard import tell_broken, waits_for_freeze
@@ -95,6 +96,8 @@ async def _why_not_run(services: Services, request: DeployRequest) -> str:
     """Why the request must not run after all ("" when it may)."""
     if request.catalog_revision != entry_revision(services.catalog, request.service):
         return _changed(services, request)
+    if moved := await until_answered(lambda: commits.moved(services, request), "check the tag"):
+        return moved
     if request.action is Action.ROLLBACK:
         check = "check the rollback is still wanted"
         if stale := await until_answered(lambda: stale_rollback(services, request), check):

@@ -52,11 +52,13 @@ async def history(
 async def _marked(
     services: Services, service: str, environment: str, limit: int
 ) -> list[HistoryEntry]:
-    """History with the releases a rollback undid shown as rolled back."""
+    """History with the releases a rollback undid shown as rolled back, and the rejected
+    requests (kept apart from the runs, which rollbacks and metrics read)."""
     undone = await services.store.rolled_back(service, environment)
     entries = await services.store.history(service, environment, limit)
     rolled = {"state": State.ROLLED_BACK}
-    return [e.model_copy(update=rolled) if e.request_id in undone else e for e in entries]
+    ran = [e.model_copy(update=rolled) if e.request_id in undone else e for e in entries]
+    return ran + await services.store.rejections(service, environment, limit)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ class Notifier(Protocol):
     async def upload_file(self, channel: str, upload: Upload) -> bool:
         """Share a file in a channel (or a thread); whether Slack took it."""
 
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        """Open a modal for the person whose click gave ``trigger_id``; whether Slack did."""
+
 
 @dataclass(frozen=True)
 class Upload:

@@ -60,3 +60,6 @@ class CodeSource(Protocol):
 
     async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
         """Merges into the default branch, and its pipelines' tests, between two instants."""
+
+    async def commit_of(self, project: str, tag: str) -> Commit:
+        """The commit ``tag`` names now (SourceUnavailable "tag v9 not found" when none)."""

@@ -151,6 +151,7 @@ class Store(Protocol):
         delivery: str = "",
         *,
         queued_too: bool = False,
+        reason: str = "",
     ) -> Ended: ...
     async def expire(self, r: DeployRequest, actor: str) -> ExpireOutcome: ...
     async def request_stop(self, r: DeployRequest, user: str, delivery: str = "") -> StopAsked: ...
@@ -314,4 +315,15 @@ class Store(Protocol):
     async def trim_audit(self, before: float, now: float) -> int:
         """Drop the entries written before ``before`` (epoch seconds), leaving the anchor;
         answers how many went."""
+        ...
+
+    # reject: Reject's reason and the SHA binding (issue 10)
+    async def set_commit(self, request_id: str, sha: str, note: str, url: str = "") -> None:
+        """The commit the request's version named when asked for, or ``note``: why not told."""
+        ...
+
+    async def rejections(
+        self, service: str, environment: str, limit: int = 10
+    ) -> list[HistoryEntry]:
+        """Rejected requests of a service+environment (with who and why), newest first."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
+from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State
 from bot.ports.metrics import Mark
 from bot.store import scripts
 from bot.store.audit import AuditStore
@@ -42,6 +42,14 @@ class HistoryStore(AuditStore, MetricsStore):
         return [HistoryEntry.model_validate_json(item) for item in raw]
 
     @translated
+    async def rejections(
+        self, service: str, environment: str, limit: int = 10
+    ) -> list[HistoryEntry]:
+        """Rejected requests of a service+environment, newest first."""
+        raw = await self.redis.lrange(self.key.rejected(service, environment), 0, limit - 1)
+        return [HistoryEntry.model_validate_json(item) for item in raw]
+
+    @translated
     async def record_external(self, entry: HistoryEntry, deployed: Deployed, mark: Mark) -> bool:
         """A deploy run outside shipbot, into history, ``current`` (where nothing newer runs),
         the audit trail and the delivery metrics, once per ``entry.request_id``; False when
@@ -73,3 +81,13 @@ class HistoryStore(AuditStore, MetricsStore):
             await self.add_metrics(entry, mark, tally=True, pipe=pipe)
             await pipe.execute()
         return True
+
+
+def rejected_entry(r: DeployRequest, rejecter: str, reason: str, now: float) -> HistoryEntry:
+    """What /shipbot history shows of a rejected request."""
+    return HistoryEntry(
+        request_id=r.id, action=r.action, service=r.service, environment=r.environment,
+        version=r.version, state=State.REJECTED, requester=r.requester, approvers=r.approvers,
+        started_at=0.0, finished_at=now, hotfix=r.hotfix, created_at=r.created_at,
+        emergency=r.emergency, rejected_by=rejecter, reject_reason=reason,
+    )  # fmt: skip

@@ -31,6 +31,8 @@ Keys (all under one prefix, default ``shipbot``):
 - ``lock:{service}:{env}`` JSON, the lock of one environment (its TTL is the lock's expiry);
   ``hold:{service}:{env}:{dc}`` JSON, a held data centre (``_all`` for every service; TTL too)
 - ``freeze:{service}:{env}`` hash, a chat freeze (``_all`` for every service), expiring at its end
+- ``rejected:{service}:{env}`` list of rejected requests (history entries), newest first, capped;
+  kept apart from ``history`` so runs, rollbacks and metrics never see them
 """
 
 from __future__ import annotations
@@ -151,3 +153,6 @@ class Keys:
 
     def audit_anchor(self) -> str:
         return self._k("audit", "anchor")
+
+    def rejected(self, service: str, environment: str) -> str:
+        return self._k("rejected", service, environment)

@@ -32,7 +32,7 @@ from bot.ports.store import (
 from bot.store import answers, scripts
 from bot.store.base import translated
 from bot.store.freezes import FreezeStore
-from bot.store.history import HistoryStore
+from bot.store.history import HistoryStore, rejected_entry
 from bot.store.keys import Keys
 from bot.store.locks import LockStore
 from bot.store.metrics import metrics_arg
@@ -86,6 +86,7 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
             "seen": k.seen(delivery), "lease": k.lease(r.id), "running": k.running(),
             "history": k.history(*where), "undone": k.undone(*where),
             "undone_req": k.req(r.undoes) if r.undoes else "",
+            "rejected": k.rejected(*where),
         }  # fmt: skip
         return {name: every[name] for name in script.keys if name in every}
 
@@ -127,14 +128,18 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
         delivery: str = "",
         *,
         queued_too: bool = False,
+        reason: str = "",
     ) -> Ended:
         """Reject or cancel a pending request: a cancel only by its requester. With
         ``queued_too`` (the caller checked the user may), a queued request is cancelled too
-        and leaves its lane."""
+        and leaves its lane. A rejection records ``reason`` on the request, in the audit
+        trail, and in the rejected list that /shipbot history reads."""
         event = Event.REJECT if state is State.REJECTED else Event.CANCEL
+        now = self.clock()
         raw = await self._run(
-            scripts.END, r, delivery, actor=user, now=self.clock(), event=event.value,
-            queued_too="1" if queued_too else "0",
+            scripts.END, r, delivery, actor=user, now=now, event=event.value,
+            queued_too="1" if queued_too else "0", reason=reason,
+            entry=rejected_entry(r, user, reason, now).model_dump_json(),
         )  # fmt: skip
         return answers.decode(raw, Ended)
 
@@ -242,6 +247,12 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
     @translated
     async def set_changelog(self, request_id: str, changelog: Changelog) -> None:
         await self.redis.hset(self.key.req(request_id), "changelog", changelog.model_dump_json())
+
+    @translated
+    async def set_commit(self, request_id: str, sha: str, note: str, url: str = "") -> None:
+        """The commit its version's tag named (or why it could not be told)."""
+        mapping = {"commit_sha": sha, "commit_note": note, "commit_url": url}
+        await self.redis.hset(self.key.req(request_id), mapping=mapping)
 
     @translated
     async def set_note(self, request_id: str, channel: str, ts: str) -> None:

@@ -169,8 +169,8 @@ APPROVE = Script(
 )
 END = Script(
     "end",
-    keys=("req", *AUDIT_KEYS, "approvers", "open", "lane", "seen"),
-    args=("actor", "now", "event", "queued_too"),
+    keys=("req", *AUDIT_KEYS, "approvers", "open", "lane", "seen", "rejected"),
+    args=("actor", "now", "event", "queued_too", "reason", "entry"),
 )
 CLAIM = Script(
     "claim",

@@ -17,6 +17,7 @@ from .signing import (
     sign,
     signed,
     slash_command,
+    view_submission,
 )
 from .slack_api import (
     APP_ID,
@@ -59,4 +60,5 @@ __all__ = [
     "sign",
     "signed",
     "slash_command",
+    "view_submission",
 ]

@@ -231,12 +231,11 @@ class FakeGitLab(RepositoryRoutes, GitLabState):
             "job": lambda p, key: self._project_job(p, int(key)),
             "deployment": lambda p, key: self._project_deployment(p, int(key)),
             "commit": lambda p, key: self._project_commit(p, unquote(key)),
+            "tag": lambda p, key: self._project_tag(p, unquote(key)),
         }
         for kind, key in ids.items():  # the one id after the project's, if any
             if (found := lookups[kind](project, key)) is None:
-                return _message(
-                    404, "404 Commit Not Found" if kind == "commit" else "404 Not found"
-                )
+                return _message(404, _NOT_FOUND.get(kind, "404 Not found"))
         return handler(request, body, found)
 
     def _failed_read(self) -> Response | None:
@@ -332,3 +331,6 @@ async def _json(request: Request) -> Any:
 
 def _message(status: int, message: Any) -> JSONResponse:
     return JSONResponse({"message": message}, status_code=status)
+
+
+_NOT_FOUND = {"commit": "404 Commit Not Found", "tag": "404 Tag Not Found"}

@@ -1,5 +1,6 @@
 """FakeGitLab's repository endpoints and the JSON they answer with, shaped as GitLab documents:
 Repositories' compare (https://docs.gitlab.com/api/repositories/#compare-branches-tags-or-commits),
+Tags (https://docs.gitlab.com/api/tags/#get-a-single-repository-tag: one tag and its commit),
 Commits (https://docs.gitlab.com/api/commits/: list, get one, its merge requests), Merge
 requests (https://docs.gitlab.com/api/merge_requests/#list-project-merge-requests), and
 Pipelines (https://docs.gitlab.com/api/pipelines/: list, test report summary).
@@ -23,6 +24,7 @@ from .gitlab_state import FakePipeline, FakeProject
 
 Handler = Callable[..., Response]
 FoundCommit = tuple[FakeProject, FakeCommit]
+FoundTag = tuple[FakeProject, str, FakeCommit]  # the project, the tag's name, its commit
 
 
 class RepositoryRoutes(RepositoryState):
@@ -34,6 +36,7 @@ class RepositoryRoutes(RepositoryState):
             ("GET", "/repository/commits", self._list_commits),
             ("GET", r"/repository/commits/(?P<commit>[^/]+)", self._get_commit),
             ("GET", r"/repository/commits/(?P<commit>[^/]+)/merge_requests", self._commit_mrs),
+            ("GET", r"/repository/tags/(?P<tag>[^/]+)", self._get_tag),
             ("GET", "/merge_requests", self._list_merge_requests),
             ("GET", "/pipelines", self._list_pipelines),
             ("GET", r"/pipelines/(?P<pipeline>\d+)/test_report_summary", self._test_summary),
@@ -46,6 +49,25 @@ class RepositoryRoutes(RepositoryState):
         repository = self._repository(project)
         index = repository.index(ref)
         return None if index is None else (project, repository.commits[index])
+
+    def _project_tag(self, project: FakeProject, name: str) -> FoundTag | None:
+        repository = self._repository(project)
+        sha = repository.tags.get(name)
+        index = repository.index(sha) if sha else None
+        return None if index is None else (project, name, repository.commits[index])
+
+    def _get_tag(self, request: Request, body: Any, found: FoundTag) -> Response:
+        project, name, commit = found
+        answer = {
+            "name": name,
+            "message": "",
+            "target": commit.sha,
+            "commit": self._commit_json(project, commit),
+            "release": None,
+            "protected": False,
+            "created_at": None,
+        }
+        return JSONResponse(answer)
 
     def _compare(self, request: Request, body: Any, project: FakeProject) -> Response:
         older, newer = request.query_params.get("from", ""), request.query_params.get("to", "")

@@ -11,7 +11,7 @@ from typing import Any
 from bot.models import DeployRequest
 from bot.ports.deployer import Progress
 from bot.ports.notify import MetricsJob, Upload
-from bot.ports.source import BranchFigures, Changes, SourceUnavailable
+from bot.ports.source import BranchFigures, Changes, Commit, SourceUnavailable
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RecordingNotifier:
     undid: list[tuple[str, str]] = field(default_factory=list)  # (undone, by rollback)
     posted: list[tuple[str, str]] = field(default_factory=list)  # (channel, text)
     uploads: list[tuple[str, Upload]] = field(default_factory=list)
+    views: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (trigger_id, view)
 
     async def show(self, request_id: str, *, final: bool = False) -> None:
         self.shown.append(request_id)
@@ -53,6 +54,10 @@ class RecordingNotifier:
         self.uploads.append((channel, upload))
         return True
 
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        self.views.append((trigger_id, view))
+        return True
+
 
 @dataclass
 class FixedSource:
@@ -63,6 +68,7 @@ class FixedSource:
     down: str = ""
     asked: list[tuple[str, str | None, str]] = field(default_factory=list)
     gate: asyncio.Event | None = None  # set: answers only once the test opens it (a slow GitLab)
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> the sha commit_of answers
 
     async def changes(self, project: str, older: str | None, newer: str) -> Changes:
         self.asked.append((project, older, newer))
@@ -74,6 +80,13 @@ class FixedSource:
 
     async def branch_figures(self, project: str, since: float, until: float) -> BranchFigures:
         return BranchFigures(merges=0, test_pass_rate=None, coverage=None, pipelines=0)
+
+    async def commit_of(self, project: str, tag: str) -> Commit:
+        if self.down:
+            raise SourceUnavailable(self.down)
+        if tag not in self.tags:
+            raise SourceUnavailable(f"tag {tag} not found")
+        return Commit(sha=self.tags[tag], title="", author="", committed_at=0.0)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Signing follows https://docs.slack.dev/authentication/verifying-requests-from-slack:
 ``X-Slack-Signature = "v0=" + hex(HMAC-SHA256(secret, f"v0:{timestamp}:{body}"))``.
 Payload shapes follow https://docs.slack.dev/interactivity/implementing-slash-commands and
-https://docs.slack.dev/reference/interaction-payloads/block_actions-payload.
+https://docs.slack.dev/reference/interaction-payloads/block_actions-payload and
+https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload (view_submission).
 """
 
 from __future__ import annotations
@@ -142,6 +143,39 @@ def block_action(
         "state": {"values": {}},
         "response_url": response_url or _hooks_url("actions", team_id),
         "actions": [_button(action_id, block_id, value, button_text)],
+    }
+    return signed(urlencode({"payload": json.dumps(payload)}), secret, timestamp, extra_headers)
+
+
+def view_submission(
+    user_id: str,
+    view: dict[str, Any],
+    values: dict[str, dict[str, str]],
+    *,
+    team_id: str = TEAM_ID,
+    secret: str = DEFAULT_SIGNING_SECRET,
+    timestamp: int | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> SignedRequest:
+    """A signed submission of ``view`` (as views.open answered it), the person having typed
+    ``values`` ({block_id: {action_id: text}}) into its plain_text_input elements."""
+    state = {
+        block: {
+            action: {"type": "plain_text_input", "value": text} for action, text in typed.items()
+        }
+        for block, typed in values.items()
+    }
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": _user(user_id, team_id),
+        "api_app_id": API_APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": new_trigger_id(),
+        "view": {**view, "state": {"values": state}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }
     return signed(urlencode({"payload": json.dumps(payload)}), secret, timestamp, extra_headers)
 

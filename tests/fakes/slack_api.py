@@ -12,6 +12,12 @@ Files (https://docs.slack.dev/messaging/working-with-files#upload), in Slack's t
 initial_comment or thread_ts) shares them and answers ``files``. ``slack.uploads()`` holds
 what was shared, bytes included.
 
+Modals (https://docs.slack.dev/reference/methods/views.open): ``views.open`` takes a ``view``
+(a JSON object, or a JSON-encoded string in a form post) and exactly one of ``trigger_id`` or
+``interactivity_pointer``; a trigger is exchanged once (again: ``exchanged_trigger_id``); a view
+that is not a modal with a title and at most 100 blocks is ``invalid_arguments``. It answers the
+opened view as Slack does (id, team_id, state.values, hash, ...); ``slack.views()`` holds them.
+
 Socket Mode (https://docs.slack.dev/apis/events-api/using-socket-mode): with the app-level
 token, ``apps.connections.open`` hands out a ``ws://`` URL on this server; ``slack.socket``
 then sends envelopes down that WebSocket and records the app's acks.
@@ -51,7 +57,7 @@ BOT_ID = "B0SHIPBOT"
 _FIRST_TS_MICROS = 1_700_000_000_000_000
 _TS_STEP_MICROS = 100
 # Form-encoded posts carry these arguments as JSON strings; JSON posts carry them as objects.
-_JSON_ARGS = frozenset({"blocks", "attachments", "metadata"})
+_JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "view"})
 # Methods called with the app-level token (xapp-...) instead of the bot token.
 _APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 # Interactive payloads whose ack may carry a response (the rest are acked empty).
@@ -134,6 +140,7 @@ class FakeSlack:
             "usergroups.users.list": self._usergroup_users,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "views.open": self._views_open,
         }
         self.reset()
 
@@ -176,6 +183,8 @@ class FakeSlack:
             self._messages: dict[tuple[str, str], Message] = {}
             self._uploads: dict[str, Upload] = {}  # by file_id, in the order asked for
             self._upload_tickets: dict[str, str] = {}  # upload URL ticket -> file_id
+            self._views: list[dict[str, Any]] = []  # views opened, as views.open answered them
+            self._triggers: set[str] = set()  # trigger_ids exchanged for a view
             self._ts_count = 0
             self._rate_limited = 0
             self._retry_after = 1
@@ -192,6 +201,11 @@ class FakeSlack:
         """Every answered call (rate-limited ones excluded), oldest first."""
         with self._lock:
             return [c for c in self._calls if method in (None, c.method)]
+
+    def views(self) -> list[dict[str, Any]]:
+        """Views opened with views.open, oldest first, as Slack answered them."""
+        with self._lock:
+            return [dict(v) for v in self._views]
 
     def messages(self, channel: str | None = None) -> list[Message]:
         """Posted messages in post order, as they read now."""
@@ -390,6 +404,33 @@ class FakeSlack:
             shared.append({"id": upload.file_id, "title": upload.title, "name": upload.filename})
         return {"ok": True, "files": shared}
 
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view, trigger = args.get("view"), args.get("trigger_id")
+        if isinstance(view, str):
+            with contextlib.suppress(json.JSONDecodeError):
+                view = json.loads(view)
+        if (trigger is None) == (args.get("interactivity_pointer") is None):
+            return _error("invalid_arguments")
+        if not _modal(view):
+            return _error("invalid_arguments")
+        if trigger in self._triggers:
+            return _error("exchanged_trigger_id")
+        self._triggers.add(trigger or "")
+        view_id = f"V{secrets.token_hex(5).upper()}"
+        opened = {
+            "id": view_id, "team_id": TEAM_ID, "type": "modal",
+            "blocks": view.get("blocks", []), "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""), "state": {"values": {}},
+            "hash": f"{time.time():.6f}.{secrets.token_hex(4)}", "title": view["title"],
+            "clear_on_close": bool(view.get("clear_on_close")),
+            "notify_on_close": bool(view.get("notify_on_close")), "close": view.get("close"),
+            "submit": view.get("submit"), "previous_view_id": None, "root_view_id": view_id,
+            "app_id": APP_ID, "external_id": view.get("external_id", ""),
+            "app_installed_team_id": TEAM_ID, "bot_id": BOT_ID,
+        }  # fmt: skip
+        self._views.append(opened)
+        return {"ok": True, "view": opened}
+
     def _next_ts(self) -> str:
         self._ts_count += 1
         micros = _FIRST_TS_MICROS + self._ts_count * _TS_STEP_MICROS
@@ -552,6 +593,14 @@ def _shown(message: Message) -> dict[str, Any]:
     if message.thread_ts:
         shown["thread_ts"] = message.thread_ts
     return shown
+
+
+def _modal(view: object) -> bool:
+    """A modal view Slack would open: type modal, a title, at most 100 blocks."""
+    if not isinstance(view, dict) or view.get("type") != "modal" or not view.get("title"):
+        return False
+    blocks = view.get("blocks", [])
+    return isinstance(blocks, list) and len(blocks) <= 100
 
 
 def _error(code: str) -> dict[str, Any]:

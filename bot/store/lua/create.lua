@@ -7,7 +7,9 @@ if state_of(K.req) ~= '' then error('shipbot: request id ' .. A.id .. ' exists')
 redis.call('HSET', K.req, unpack(A.fields))
 redis.call('ZADD', K.open, A.now, A.id)
 local hotfix = redis.call('HGET', K.req, 'hotfix') == '1' and ' (hotfix)' or ''
-move(K.req, 'create', redis.call('HGET', K.req, 'version') .. hotfix)
+local emergency = redis.call('HGET', K.req, 'emergency') or ''
+emergency = emergency ~= '' and (' (emergency, freeze broken: ' .. emergency .. ')') or ''
+move(K.req, 'create', redis.call('HGET', K.req, 'version') .. hotfix .. emergency)
 local created = {outcome = 'created', state = 'pending', head = '', ahead = ''}
 created.alive = redis.call('ZCOUNT', K.workers, redis.call('TIME')[1] - A.gone_after, '+inf')
 created.newest = redis.call('ZREVRANGE', K.workers, 0, 0, 'WITHSCORES')[2] or ''

@@ -1,6 +1,7 @@
 -- end: reject or cancel (A.event) by A.actor. A pending request is cancelled only by its
 -- requester (the table's who); a queued one only with A.queued_too = '1' (the caller checked
--- that the actor may), and it leaves its lane.
+-- that the actor may), and it leaves its lane. A rejection keeps A.reason on the request
+-- (reject_reason) and in the audit detail, and A.entry (its history entry) in K.rejected.
 -- Answers {outcome = ended (start: the lane's new head when it headed it, to be started;
 -- behind: the request just behind it) | not_requester | closed (state) | missing | replay}.
 if replayed() then return answer({outcome = 'replay'}) end
@@ -12,7 +13,8 @@ end
 if only(state, A.event, 'requester') and redis.call('HGET', K.req, 'requester') ~= A.actor then
   return answer({outcome = 'not_requester'})
 end
-redis.call('HSET', K.req, A.event == 'reject' and 'rejected_by' or 'cancelled_by', A.actor)
+local rejected = A.event == 'reject'
+redis.call('HSET', K.req, rejected and 'rejected_by' or 'cancelled_by', A.actor)
 local start, behind = '', ''
 if state == 'queued' then
   local id = redis.call('HGET', K.req, 'id')
@@ -21,5 +23,10 @@ if state == 'queued' then
   redis.call('LREM', K.lane, 0, id)
   start = at == 0 and (redis.call('LINDEX', K.lane, 0) or '') or ''
 end
-close(A.event, state == 'queued' and 'while queued' or '')
+if rejected then
+  redis.call('HSET', K.req, 'reject_reason', A.reason)
+  redis.call('LPUSH', K.rejected, A.entry)
+  redis.call('LTRIM', K.rejected, 0, HISTORY_KEEP - 1)
+end
+close(A.event, rejected and A.reason or (state == 'queued' and 'while queued' or ''))
 return answer({outcome = 'ended', start = start, behind = behind})
