@@ -152,7 +152,9 @@ CREATE = Script(
     rest="fields",
 )
 APPROVE = Script(
-    "approve", keys=("req", "audit", "approvers", "lane", "open", "seen"), args=("actor", "now")
+    "approve",
+    keys=("req", "audit", "approvers", "lane", "open", "seen"),
+    args=("actor", "now", "eligible"),
 )
 END = Script(
     "end",
