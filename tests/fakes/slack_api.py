@@ -179,7 +179,8 @@ class FakeSlack:
             self._ts_count = 0
             self._rate_limited = 0
             self.slow_usergroups = 0.0  # seconds usergroups.users.list takes to answer
-            self.usergroups_answered: list[float] = []  # when it answered (time.monotonic())
+            self.usergroups_asked: list[float] = []  # when it was asked (time.monotonic())
+            self.usergroups_answered: list[float] = []  # and when it answered
             self._retry_after = 1
 
     def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
@@ -244,7 +245,8 @@ class FakeSlack:
             headers = {"Retry-After": str(retry_after)}
             return JSONResponse(_error("ratelimited"), status_code=429, headers=headers)
         call = Call(request.path_params["method"], args, token)
-        if call.method == "usergroups.users.list" and self.slow_usergroups:
+        if call.method == "usergroups.users.list":
+            self.usergroups_asked.append(time.monotonic())
             await asyncio.sleep(self.slow_usergroups)
         with self._lock:
             self._calls.append(call)
