@@ -19,6 +19,7 @@ from bot.domain.approvals import Outcome
 from bot.domain.services import Services
 from bot.ports.store import StoreUnavailable
 from handlers.background import Background
+from handlers.directory import CLICK_BUDGET_SECONDS, patience
 from handlers.guard import INTERNAL, STORE_DOWN, delivery_key, guarded, where
 from handlers.outcomes import carry_out
 from handlers.routes import APPROVE, CANCEL, REJECT, STOP
@@ -50,6 +51,7 @@ def _button(services: Services, later: Background, decide: Decide) -> Any:
         channel, user = where(body)
 
         async def decided() -> Outcome:
+            patience.set(CLICK_BUDGET_SECONDS)  # finished after the ack if need be
             outcome = await decide(services, request_id, user, delivery_key(body))
             await carry_out(services, later, request_id, outcome)
             return outcome

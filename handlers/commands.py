@@ -22,6 +22,7 @@ from bot.domain.requests import Opened, hand_over, open_deploy
 from bot.domain.rollbacks import open_rollback
 from bot.domain.services import Services
 from bot.models import DeployRequest, State
+from handlers import locks
 from handlers.background import Background
 from handlers.blocks import no_worker
 from handlers.guard import delivery_key, guarded, where
@@ -106,6 +107,8 @@ def _shipbot(services: Services, later: Background) -> Any:
             cmd = parse_shipbot(body.get("text", ""))
             if cmd.verb == "cancel":
                 text = await _cancel(services, later, cmd.args[0], body)
+            elif cmd.verb in locks.VERBS:
+                text = await locks.answer(services, later, cmd, body)
             else:
                 text = await _answer(services, cmd)
         except (UsageError, Refused) as problem:

@@ -4,8 +4,9 @@ https://api.slack.com/methods/usergroups.users.list
 
 Members are cached in Redis for a short while (bot.store.signals.GROUP_TTL), so any replica
 reads what one looked up. The groups an answer needs are asked at once, and the answer waits
-``seconds`` in all: past that it is None (fail closed: the caller refuses, and says to try
-again). A lookup that outlives the wait goes on, up to GROUP_CALL_SECONDS, and fills the cache
+``seconds`` in all (default: :data:`patience`, 1.5 s, safe on any ack path; a button's
+decision, finished after the ack when need be, lets it wait longer): past that it is None
+(fail closed: the caller refuses, and says to try again). A lookup that outlives the wait goes on, up to GROUP_CALL_SECONDS, and fills the cache
 for the next try; two waits for one group share one lookup.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -22,7 +24,9 @@ from bot.ports.store import Store, StoreUnavailable
 from handlers.slack_api_errors import count_failure
 
 log = logging.getLogger(__name__)
-GROUP_BUDGET_SECONDS = 4.0  # an answer about several groups waits at most this, in all
+GROUP_BUDGET_SECONDS = 1.5  # an answer about several groups waits at most this, in all
+CLICK_BUDGET_SECONDS = 4.0  # ... when it may be finished after the ack (handlers/actions.py)
+patience: ContextVar[float] = ContextVar("patience", default=GROUP_BUDGET_SECONDS)
 GROUP_CALL_SECONDS = 10.0  # one lookup, left running past a wait, may take this long
 _ERRORS = (SlackApiError, aiohttp.ClientError, OSError, TimeoutError)
 
@@ -32,16 +36,14 @@ Members = set[str] | None  # None: Slack could not tell
 class SlackDirectory:
     """The Directory (bot.ports.notify) over Slack's Web API and the store's group cache."""
 
-    def __init__(
-        self, client: AsyncWebClient, store: Store, budget: float = GROUP_BUDGET_SECONDS
-    ) -> None:
-        self.client, self.store, self.budget = client, store, budget
+    def __init__(self, client: AsyncWebClient, store: Store) -> None:
+        self.client, self.store = client, store
         self._asking: dict[str, asyncio.Task[Members]] = {}
 
     async def groups_of(
         self, user: str, groups: list[str], seconds: float | None = None
     ) -> set[str] | None:
-        members = await self._members(groups, self.budget if seconds is None else seconds)
+        members = await self._members(groups, patience.get() if seconds is None else seconds)
         if members is None:
             return None
         return {group for group in groups if user in members[group]}

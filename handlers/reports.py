@@ -9,6 +9,7 @@ from bot.domain.policy import mention
 from bot.domain.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
 from handlers.blocks import no_worker
+from handlers.locks import kept_lines
 
 
 def workers_text(workers: Workers) -> str:
@@ -42,6 +43,7 @@ def status_text(service: str, environments: list[EnvironmentStatus]) -> str:
     lines = [f"*{service}*"]
     for env in environments:
         lines.append(f"• `{env.environment}`: {_running(env)}")
+        lines += [f"    ◦ {line}" for line in kept_lines(env)]
         lines += [f"    ◦ {_open_line(r)}" for r in env.open]
     return "\n".join(lines)
 

@@ -29,9 +29,9 @@ def slack(fake_slack: FakeSlack) -> FakeSlack:
     return fake_slack
 
 
-def directory(slack: FakeSlack, store: RedisStore, budget: float = 4.0) -> SlackDirectory:
+def directory(slack: FakeSlack, store: RedisStore) -> SlackDirectory:
     client = AsyncWebClient(token=DEFAULT_BOT_TOKEN, base_url=slack.base_url)
-    return SlackDirectory(client, store, budget)
+    return SlackDirectory(client, store)
 
 
 async def test_groups_are_asked_at_once_within_one_budget(

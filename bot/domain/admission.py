@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.domain import askers
+from bot.domain import askers, locks
 from bot.domain.services import Services
 from bot.models import DeployRequest
 
 Check = Callable[[Services, DeployRequest], Awaitable[None]]
 
-CHECKS: tuple[Check, ...] = (askers.may_ask, askers.approvable)  # who may ask, locks, freezes
+CHECKS: tuple[Check, ...] = (  # in order: who may ask, locks, freezes
+    askers.may_ask,
+    askers.approvable,
+    locks.check,
+)
 
 
 async def admit(services: Services, request: DeployRequest) -> None:

@@ -13,6 +13,7 @@ import logging
 
 from bot.domain.context import Run
 from bot.domain.finish import finish
+from bot.domain.holds import all_held
 from bot.domain.ids import new_attempt_id
 from bot.domain.leases import under_lease
 from bot.domain.lookup import environment_of
@@ -92,8 +93,9 @@ async def _why_not_run(services: Services, request: DeployRequest) -> str:
         return _changed(services, request)
     if request.action is Action.ROLLBACK:
         check = "check the rollback is still wanted"
-        return await until_answered(lambda: stale_rollback(services, request), check)
-    return ""
+        if stale := await until_answered(lambda: stale_rollback(services, request), check):
+            return stale
+    return await all_held(services, request)
 
 
 def _changed(services: Services, request: DeployRequest) -> str:

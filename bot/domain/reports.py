@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.catalog.model import Catalog
 from bot.domain.grammar import Examples
+from bot.domain.holds import holds_in
 from bot.domain.lookup import Refused, choices, environment_of, service_of
 from bot.domain.services import Services
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry, State, Workers
+from bot.ports.locks import Hold, Lock
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,8 @@ class EnvironmentStatus:
     environment: str
     running: dict[str, Deployed]  # data centre ("" when none) -> what runs there
     open: list[DeployRequest]
+    lock: Lock | None = None
+    holds: list[Hold] = field(default_factory=list)
 
 
 async def status(services: Services, service: str) -> list[EnvironmentStatus]:
@@ -26,6 +30,8 @@ async def status(services: Services, service: str) -> list[EnvironmentStatus]:
             env,
             await services.store.current(service, env),
             [r for r in open_requests if r.environment == env],
+            await services.store.lock_of(service, env),
+            await holds_in(services, service, env),
         )
         for env in environments
     ]

@@ -1,7 +1,8 @@
 """Deploying a request data centre by data centre, as :mod:`bot.domain.run` values.
 
 Each target is deployed, recorded as running the new version, and checked by the
-environment's health check before the next one starts. The first failure (or Stop) ends the
+environment's health check before the next one starts; a held data centre is skipped
+(:mod:`bot.domain.holds`), read as the rollout reaches it. The first failure (or Stop) ends the
 rollout: the targets not reached are skipped, and the ones it changed are returned to what
 they ran before (:mod:`bot.domain.undo`) unless the catalog says not to.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.catalog.model import HealthCheck
 from bot.domain.context import Run
+from bot.domain.holds import held_why
 from bot.domain.patience import best_effort, until_answered
 from bot.domain.policy import mention
 from bot.domain.progress import StepEvent
@@ -56,13 +58,19 @@ async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
         if who := await run.stop.asked():
             why = f"stopped by {mention(who)} before {run.place(target)}"
             return done, Halt(why, RunOutcome.STOPPED)
-        outcome = await _deploy_one(run, target)
+        outcome = await _held(run, target) or await _deploy_one(run, target)
         await run.board.ended(outcome)
         done.append(outcome)
-        if outcome.fate is not Fate.DEPLOYED:
+        if outcome.fate not in (Fate.DEPLOYED, Fate.HELD):
             stopped = RunOutcome.STOPPED if run.stop.who else RunOutcome.FAILED
             return done, Halt(f"{run.place(target)}: {outcome.why}", stopped)
     return done, None
+
+
+async def _held(run: Run, target: str) -> TargetOutcome | None:
+    """Skipped, when its data centre is held as the rollout reaches it."""
+    why = await held_why(run.services, run.request, target)
+    return TargetOutcome(target, Fate.HELD, why=why) if why else None
 
 
 async def _deploy_one(run: Run, target: str) -> TargetOutcome:

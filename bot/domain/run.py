@@ -33,6 +33,7 @@ class Fate(StrEnum):
     ROLLBACK_FAILED = "rollback_failed"  # changed; returning it to `version` failed
     KEPT = "kept"  # changed, and nothing ran there before this request to return to
     SKIPPED = "skipped"  # never started: an earlier target failed, or Stop was pressed
+    HELD = "held"  # never started: its data centre is held (``why`` says by whom and why)
     UNTOUCHED = "untouched"  # never started: the request was not run at all
     UNKNOWN = "unknown"  # it was being changed when its worker stopped
 
@@ -82,6 +83,7 @@ _STATUS = {
     Fate.ROLLED_BACK: StepStatus.ROLLED_BACK,
     Fate.ROLLBACK_FAILED: StepStatus.FAILED,
     Fate.SKIPPED: StepStatus.SKIPPED,
+    Fate.HELD: StepStatus.SKIPPED,
     Fate.UNTOUCHED: StepStatus.SKIPPED,
     Fate.UNKNOWN: StepStatus.FAILED,
 }

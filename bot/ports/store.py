@@ -21,6 +21,7 @@ from bot.models import (
     State,
     Workers,
 )
+from bot.ports.locks import Hold, Lock, Locking
 from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally
 
 
@@ -259,3 +260,20 @@ class Store(Protocol):
     async def release_once(self, name: str) -> None:
         """Give ``name`` up (what it was claimed for failed): the next caller may claim it."""
         ...
+
+    # locks and holds (each ends by itself at its ``until``; see bot.ports.locks)
+    async def take_lock(self, lock: Lock) -> Locking:
+        """Lock the environment for ``lock.holder`` if it is free or already theirs."""
+        ...
+
+    async def lock_of(self, service: str, environment: str) -> Lock | None: ...
+
+    async def release_lock(self, service: str, environment: str, holder: str) -> Lock | None:
+        """End the lock only if ``holder`` holds it; the lock that ended, or None."""
+        ...
+
+    async def put_hold(self, hold: Hold) -> None: ...
+    async def holds_at(self, service: str, environment: str, datacenter: str) -> list[Hold]: ...
+    async def release_hold(
+        self, service: str, environment: str, datacenter: str
+    ) -> Hold | None: ...

@@ -25,6 +25,8 @@ Keys (all under one prefix, default ``shipbot``):
 - ``once:{name}`` marks a scheduled thing done (the metrics digest), short-lived
 - ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
   as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
+- ``lock:{service}:{env}`` JSON, the lock of one environment (its TTL is the lock's expiry);
+  ``hold:{service}:{env}:{dc}`` JSON, a held data centre (``_all`` for every service; TTL too)
 """
 
 from __future__ import annotations
@@ -125,3 +127,10 @@ class Keys:
     def cron(self, name: str) -> str:
         """The name of a periodic job, which arq also makes its job ids (and keys) of."""
         return f"cron:{self._k(name)}"
+
+    def lock(self, service: str, environment: str) -> str:
+        return self._k("lock", service, environment)
+
+    def hold(self, service: str, environment: str, datacenter: str) -> str:
+        """``service`` "all" is kept as ``_all``, which no service can be named."""
+        return self._k("hold", "_all" if service == "all" else service, environment, datacenter)

@@ -33,6 +33,7 @@ from bot.store import answers, scripts
 from bot.store.base import translated
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
+from bot.store.locks import LockStore
 from bot.store.metrics import metrics_arg
 from bot.store.scripts import Loaded, Script
 from bot.store.signals import WORKER_GONE_AFTER, stop_topic
@@ -56,7 +57,7 @@ def connect(url: str) -> aioredis.Redis:
     )
 
 
-class RedisStore(HistoryStore):
+class RedisStore(HistoryStore, LockStore):
     """The store (see :mod:`bot.ports.store`) in Redis."""
 
     def __init__(
