@@ -6,8 +6,9 @@ Members are cached in Redis for a short while (bot.store.signals.GROUP_TTL), so 
 reads what one looked up. The groups an answer needs are asked at once, and the answer waits
 ``seconds`` in all (default: :data:`patience`, 1.5 s, safe on any ack path; a button's
 decision, finished after the ack when need be, lets it wait longer): past that it is None
-(fail closed: the caller refuses, and says to try again). A lookup that outlives the wait goes on, up to GROUP_CALL_SECONDS, and fills the cache
-for the next try; two waits for one group share one lookup.
+(fail closed: the caller refuses, and says to try again). A lookup that outlives the wait
+goes on, up to GROUP_CALL_SECONDS, and fills the cache for the next try; two waits for one
+group share one lookup.
 """
 
 from __future__ import annotations
