@@ -141,6 +141,7 @@ class DeployRequest(BaseModel):
     changelog: Changelog | None = None  # set as it starts running: it has a release note
     note_channel: str = ""  # the release note in the releases channel
     note_ts: str = ""
+    waiting: str = ""  # queued but held: the freeze it waits for, and until when
 
     @property
     def targets(self) -> list[str]:

@@ -108,6 +108,8 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
                 f"of {request.approvals_needed}.{approved}"
                 + ("" if shows_rules(request) else f" Approvers: {people(approvers)}.")
             )
+        case State.QUEUED | State.APPROVED if request.waiting and not request.queued_behind:
+            return f"🧊 *Approved; waiting*: {request.waiting}.{approved}"
         case State.QUEUED | State.APPROVED:
             behind = f"behind `{request.queued_behind}`" if request.queued_behind else "to start"
             return f"🕒 *Queued* {behind}.{approved}"

@@ -25,6 +25,7 @@ from bot.models import DeployRequest, State
 from handlers import locks
 from handlers.background import Background
 from handlers.blocks import no_worker
+from handlers.freezes import FREEZE_VERBS, calendar_warnings, freeze_command, freezes_text
 from handlers.guard import delivery_key, guarded, where
 from handlers.outcomes import carry_out
 from handlers.reports import (
@@ -109,6 +110,8 @@ def _shipbot(services: Services, later: Background) -> Any:
                 text = await _cancel(services, later, cmd.args[0], body)
             elif cmd.verb in locks.VERBS:
                 text = await locks.answer(services, later, cmd, body)
+            elif cmd.verb in FREEZE_VERBS:
+                text = await freeze_command(services, cmd, where(body)[1])
             else:
                 text = await _answer(services, cmd)
         except (UsageError, Refused) as problem:
@@ -135,11 +138,14 @@ async def _answer(services: Services, cmd: ShipbotCommand) -> str:
         case "status":
             names = args[:1] or tuple(services.catalog.services)
             lines = [workers_text(await reports.workers(services))]
+            lines += calendar_warnings(services.catalog)
             lines += [status_text(n, await reports.status(services, n)) for n in names]
             return "\n".join(lines)
         case "history":
             entries = await reports.history(services, args[0], args[1] if len(args) > 1 else None)
             return history_text(args[0], entries)
+        case "freezes":
+            return await freezes_text(services, args[0] if args else None)
         case "audit":
             subject = args[0] if args else None
             return audit_text(await reports.audit(services, subject), subject)

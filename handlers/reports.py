@@ -58,7 +58,8 @@ def history_text(service: str, entries: list[HistoryEntry]) -> str:
 
 def audit_text(page: AuditPage, subject: str | None) -> str:
     if not page.events and subject:
-        return f"No audit events for `{subject}` among the newest {AUDIT_WINDOW}."
+        among = f" among the newest {AUDIT_WINDOW}" if page.windowed else ""
+        return f"No audit events for `{subject}`{among}."
     if not page.events:
         return "The audit trail is empty."
     shown = len(page.events)

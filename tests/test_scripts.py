@@ -80,7 +80,8 @@ def test_constants_come_from_one_place() -> None:
 def test_every_lua_file_is_a_declared_script() -> None:
     """bot/store/lua/ holds the declared scripts and the two shared parts, nothing else."""
     files = {p.name for p in resources.files("bot.store").joinpath("lua").iterdir()}
-    assert {f"{s.name}.lua" for s in SCRIPTS} | {"_prelude.lua", "_metrics.lua"} == files
+    shared = {"_prelude.lua", "_metrics.lua", "_sha256.lua", "_chain.lua"}
+    assert {f"{s.name}.lua" for s in SCRIPTS} | shared == files
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.name)

@@ -18,8 +18,8 @@ async def test_installations_sharing_a_redis_each_run_their_own_periodic_jobs(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """Two installations (different SHIPBOT_KEY_PREFIX) on one Redis, scheduling the same
-    tick: each queue gets its sweep, its lease watch and its digest check, and every job id
-    names its prefix."""
+    tick: each queue gets its sweep, its lease watch, its digest and audit checks, and every
+    job id names its prefix."""
     catalog = load_catalog(write_catalog(tmp_path))
     pool = await create_pool(RedisSettings.from_dsn(redis_server.url))
     await pool.flushdb()
@@ -34,7 +34,7 @@ async def test_installations_sharing_a_redis_each_run_their_own_periodic_jobs(
     expected = {
         p: sorted(
             f"cron:{p}:{name}:{int(tick.timestamp() * 1000)}"
-            for name in ("digest", "leases", "sweep")
+            for name in ("audit", "digest", "leases", "sweep")
         )
         for p in ("alpha", "beta")
     }

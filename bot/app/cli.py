@@ -1,4 +1,4 @@
-"""The `shipbot` command: serve, socket, worker, console, check."""
+"""The `shipbot` command: serve, socket, worker, console, check, metrics, audit."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from bot.app import logs
+from bot.app import audit_cli, logs
 from bot.catalog.model import Catalog, CatalogError, check_catalog, load_catalog
 from bot.catalog.settings import Settings, SettingsError
 
@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
         "deploys whose worker died (checked every 5 seconds) and expire requests past\n"
         "their approval window (every 30 seconds). Workers say they are alive every 10 s.\n"
         "They post the /metrics cards and charts, and the metrics digest when it is due\n"
-        "(checked every minute).",
+        "(checked every minute); once a day they trim the audit trail past retention and\n"
+        "post its head hash to notify.audit_channel.",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=_worker)
@@ -100,6 +101,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     metrics.add_argument("action", choices=["rebuild"])
     metrics.set_defaults(run=_metrics)
+    audit = _command(
+        sub,
+        "audit",
+        "verify the audit trail's hash chain, or export it for an auditor",
+        "verify: check the hash chain in Redis (or, with --file, an export, offline);\n"
+        "export: write a period's entries with their hashes (jsonl or csv).\n"
+        "`shipbot audit ACTION --help` says more.",
+    )
+    audit_cli.register(audit)
+    audit.set_defaults(run=_audit)
     return parser
 
 
@@ -123,6 +134,10 @@ ENVIRONMENT = {
     ),
     "metrics": (
         "needs REDIS_URL, SHIPBOT_CATALOG\nreads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
+    ),
+    "audit": (
+        "needs REDIS_URL (not for `verify --file`)\n"
+        "reads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
     ),
     "console": (
         "reads REDIS_URL (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
@@ -250,6 +265,16 @@ def _metrics(_: argparse.Namespace) -> int:
         raise SystemExit(f"shipbot: can't reach Redis ({error}); nothing was changed") from None
     print(f"rebuilt the delivery metrics from {runs} runs and {leads} deploys' lead times")
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    if args.action == "verify" and args.file:
+        return audit_cli.verify_file(args.file)
+    settings = _settings()
+    logs.setup(settings.shipbot_log_format)
+    if settings.missing("redis_url"):
+        raise SystemExit("shipbot: missing settings: REDIS_URL (see the README)")
+    return audit_cli.run(args, settings.redis_url, settings.shipbot_key_prefix)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.catalog.model import Catalog
 from bot.catalog.options import timeout_of
 from bot.catalog.settings import Settings
+from bot.domain.freezes import listing as freeze_listing
 from bot.domain.metrics.rebuild import rebuild
 from bot.domain.services import Services
 from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
@@ -159,6 +160,7 @@ def build_services(
     client: AsyncWebClient,
 ) -> Services:
     store = RedisStore(redis, settings.shipbot_key_prefix, settings.shipbot_lease_seconds)
+    freeze_listing.prepare(catalog)
     return Services(
         catalog=catalog,
         store=store,

@@ -22,8 +22,9 @@ from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
 from bot.catalog.options import timeout_of
 from bot.catalog.settings import Settings
-from bot.domain import approvals, external
+from bot.domain import approvals, audit_daily, external
 from bot.domain.deploys import run_request
+from bot.domain.freezes.listing import warn_calendar_ranges
 from bot.domain.sweep import recover_orphans, sweep
 from bot.ports.deployer import DeployUnreachable
 from bot.ports.notify import MetricsJob
@@ -107,8 +108,15 @@ async def metrics_digest(ctx: dict[str, Any]) -> bool:
     return await metrics_jobs.digest_tick(ctx["services"])
 
 
+async def audit_day(ctx: dict[str, Any]) -> tuple[int | None, bool]:
+    """The audit trail's daily retention and head witness, when due (see audit_daily.py)."""
+    return await audit_daily.daily(ctx["services"], time.time())
+
+
 async def sweep_now(ctx: dict[str, Any]) -> list[str]:
-    """The periodic sweep (see bot/domain/sweep.py)."""
+    """The periodic sweep (see bot/domain/sweep.py); and, once a day, the log's warning about
+    exchange calendars past their known range."""
+    warn_calendar_ranges(ctx["services"].catalog)
     return await sweep(ctx["services"], ctx["worker_name"])
 
 
@@ -177,6 +185,7 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
             cron(sweep_now, name=keys.cron("sweep"), second={0, 30}, run_at_startup=True),
             cron(watch_leases, name=keys.cron("leases"), second=LEASE_WATCH, run_at_startup=True),
             cron(metrics_digest, name=keys.cron("digest"), second=0, run_at_startup=True),
+            cron(audit_day, name=keys.cron("audit"), second=0, run_at_startup=True),
         ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         on_startup=startup,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.domain import askers, locks
+from bot.domain.freezes.guard import check_freeze
 from bot.domain.services import Services
 from bot.models import DeployRequest
 
@@ -20,6 +21,7 @@ CHECKS: tuple[Check, ...] = (  # in order: who may ask, locks, freezes
     askers.may_ask,
     askers.approvable,
     locks.check,
+    check_freeze,
 )
 
 

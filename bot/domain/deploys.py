@@ -13,11 +13,12 @@ import logging
 
 from bot.domain.context import Run
 from bot.domain.finish import finish
+from bot.domain.freezes.guard import tell_broken, waits_for_freeze
 from bot.domain.holds import all_held
 from bot.domain.ids import new_attempt_id
 from bot.domain.leases import under_lease
 from bot.domain.lookup import environment_of
-from bot.domain.patience import until_answered
+from bot.domain.patience import best_effort, until_answered
 from bot.domain.progress import Board
 from bot.domain.release_notes import ReleaseNote
 from bot.domain.requests import entry_revision
@@ -43,11 +44,14 @@ async def run_request(services: Services, request_id: str, worker: str) -> State
         log.warning("request %s not found; nothing to run", request_id)
         return None
     bind(request)  # the records of this run carry its id, service and environment
+    if await waits_for_freeze(services, request):  # a freeze: it waits at the head of its lane
+        return None
     claim = await _claim(services, request, worker)
     if claim.outcome is not ClaimOutcome.RUNNING:
         log.info("request %s not run: %s", request_id, claim)
         return None
     reread = await until_answered(lambda: services.store.get(request_id), f"read {request_id}")
+    await best_effort(tell_broken(services, reread or request), "tell a freeze was broken")
     return await _run_claimed(services, reread or request, worker)
 
 

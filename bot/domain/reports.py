@@ -61,31 +61,35 @@ async def _marked(
 
 @dataclass(frozen=True)
 class AuditPage:
-    """The newest events that match, and how many matched in all (among the newest
-    AUDIT_WINDOW when a subject is given)."""
+    """The newest events that match, and how many matched in all (a service's: among the
+    newest AUDIT_WINDOW; a request's: all it has, found by the audit index)."""
 
     events: list[AuditEvent]
     matched: int
+    windowed: bool = False  # a service's events, looked for among the newest AUDIT_WINDOW
 
 
-AUDIT_WINDOW = 2000  # a subject's events are looked for among this many newest
+AUDIT_WINDOW = 2000  # a service's events are looked for among this many newest
 
 
 async def audit(services: Services, subject: str | None, limit: int = 20) -> AuditPage:
-    """The newest audit events, optionally only those of one request id or service; Refused
-    when the subject is neither a catalogued service nor a request on record."""
+    """The newest audit events, optionally only those of one request id (however old, within
+    retention) or service; Refused when the subject is neither a catalogued service nor a
+    request on record."""
     if not subject:
         events = await services.store.audit_trail(count=limit)
         return AuditPage(events, await services.store.audit_length())
-    events = await services.store.audit_trail(count=AUDIT_WINDOW)
-    matching = [e for e in events if subject in (e.request_id, e.service)]
-    known = subject in services.catalog.services or await services.store.get(subject)
-    if not matching and not known:
+    if subject in services.catalog.services:
+        events = await services.store.audit_trail(count=AUDIT_WINDOW)
+        matching = [e for e in events if e.service == subject]
+        return AuditPage(matching[:limit], len(matching), windowed=True)
+    events, matched = await services.store.audit_of(subject, limit)
+    if not events and not await services.store.get(subject):
         raise Refused(
             f"`{subject}` is neither a service in the catalog nor a request on record. "
             f"Services: {choices(services.catalog.services)}."
         )
-    return AuditPage(matching[:limit], len(matching))
+    return AuditPage(events, matched)
 
 
 async def workers(services: Services) -> Workers:

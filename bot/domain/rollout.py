@@ -4,7 +4,9 @@ Each target is deployed, recorded as running the new version, and checked by the
 environment's health check before the next one starts; a held data centre is skipped
 (:mod:`bot.domain.holds`), read as the rollout reaches it. The first failure (or Stop) ends the
 rollout: the targets not reached are skipped, and the ones it changed are returned to what
-they ran before (:mod:`bot.domain.undo`) unless the catalog says not to.
+they ran before (:mod:`bot.domain.undo`) unless the catalog says not to. A freeze that began
+mid-run stops it before the next data centre, and nothing is undone: a rollback is a change
+too (see :mod:`bot.domain.freezes.guard`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.catalog.model import HealthCheck
 from bot.domain.context import Run
+from bot.domain.freezes.guard import frozen_before
 from bot.domain.holds import held_why
 from bot.domain.patience import best_effort, until_answered
 from bot.domain.policy import mention
@@ -33,6 +36,7 @@ class Halt:
 
     why: str  # "dc-a: task 'x' failed ...", "stopped by <@U1> before dc-b"
     outcome: RunOutcome  # FAILED or STOPPED
+    undo: bool = True  # False: a freeze began, so what changed stays as it is
 
 
 async def roll_out(run: Run) -> RunResult:
@@ -46,7 +50,7 @@ async def roll_out(run: Run) -> RunResult:
     await run.board.ended(*skipped)
     if halt is None:
         return succeeded(done)
-    if run.environment.rollback_on_failure:
+    if run.environment.rollback_on_failure and halt.undo:
         done = await undo_changed(run, done, before)
     return halted([*done, *skipped], halt.why, halt.outcome, request.environment)
 
@@ -58,6 +62,8 @@ async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
         if who := await run.stop.asked():
             why = f"stopped by {mention(who)} before {run.place(target)}"
             return done, Halt(why, RunOutcome.STOPPED)
+        if why := await _frozen(run, target):
+            return done, Halt(why, RunOutcome.STOPPED, undo=False)
         outcome = await _held(run, target) or await _deploy_one(run, target)
         await run.board.ended(outcome)
         done.append(outcome)
@@ -71,6 +77,12 @@ async def _held(run: Run, target: str) -> TargetOutcome | None:
     """Skipped, when its data centre is held as the rollout reaches it."""
     why = await held_why(run.services, run.request, target)
     return TargetOutcome(target, Fate.HELD, why=why) if why else None
+
+
+async def _frozen(run: Run, target: str) -> str:
+    """Why ``target`` must not start: a freeze began ("" when none did)."""
+    check = lambda: frozen_before(run.services, run.request, run.place(target))  # noqa: E731
+    return await until_answered(check, "check the freezes")
 
 
 async def _deploy_one(run: Run, target: str) -> TargetOutcome:

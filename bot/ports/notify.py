@@ -73,6 +73,10 @@ class JobQueue(Protocol):
     async def metrics(self, job: MetricsJob) -> None:
         """Have a worker post a metrics card (and its chart) in a channel."""
 
+    async def start_at(self, request_id: str, at: float) -> None:
+        """Have a worker try this queued request again at ``at`` (epoch seconds): a freeze
+        held it back until then."""
+
 
 @dataclass(frozen=True)
 class MetricsJob:

@@ -21,6 +21,8 @@ from bot.models import (
     State,
     Workers,
 )
+from bot.ports.audit import Anchor, Entry, Link
+from bot.ports.freezes import ChatFreeze
 from bot.ports.locks import Hold, Lock, Locking
 from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally
 
@@ -277,3 +279,44 @@ class Store(Protocol):
     async def release_hold(
         self, service: str, environment: str, datacenter: str
     ) -> Hold | None: ...
+
+    # change freezes (bot/domain/freezes)
+    async def set_freeze(self, freeze: ChatFreeze) -> None:
+        """Keep a chat freeze until its end (replacing one of the same service and
+        environment)."""
+        ...
+
+    async def end_freeze(self, service: str, environment: str) -> ChatFreeze | None:
+        """End the chat freeze of ``service`` (or ``all``) in ``environment``; what it was."""
+        ...
+
+    async def chat_freezes(self, environment: str, services: list[str]) -> list[ChatFreeze]:
+        """The chat freezes in force in ``environment``: of ``all`` and of each of ``services``."""
+        ...
+
+    async def set_waiting(self, request_id: str, waiting: str) -> None:
+        """Why a queued request does not start yet (a freeze), for its card; "" when it may."""
+        ...
+
+    # the audit trail's hash chain, index and retention (audit) -----------------------------
+    async def audit_of(self, request_id: str, limit: int = 20) -> tuple[list[AuditEvent], int]:
+        """A request's newest ``limit`` audit events (newest first), found by the index
+        however old they are, and how many it has."""
+        ...
+
+    async def audit_entries(self, after: str = "-", count: int = 1000) -> list[Entry]:
+        """Up to ``count`` entries in chain order after stream id ``after`` ('-': the oldest)."""
+        ...
+
+    async def audit_head(self) -> Link | None:
+        """Where the chain ends: seq, hash, stream id; None before its first entry."""
+        ...
+
+    async def audit_anchor(self) -> Anchor | None:
+        """The last entry retention trimmed, which the kept ones follow; None when none was."""
+        ...
+
+    async def trim_audit(self, before: float, now: float) -> int:
+        """Drop the entries written before ``before`` (epoch seconds), leaving the anchor;
+        answers how many went."""
+        ...

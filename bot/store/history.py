@@ -1,22 +1,22 @@
-"""The store's record of what runs where, what ran, what was undone, and the audit trail."""
+"""The store's record of what runs where, what ran and what was undone (the audit trail is
+bot/store/audit.py's)."""
 
 from __future__ import annotations
 
 import time
 
-from redis.typing import EncodableT, FieldT
-
 from bot.models import AuditEvent, Deployed, DeployRequest, HistoryEntry
 from bot.ports.metrics import Mark
 from bot.store import scripts
+from bot.store.audit import AuditStore
 from bot.store.base import translated
 from bot.store.metrics import MetricsStore
-from bot.store.scripts import HISTORY_KEEP, SEEN_TTL
+from bot.store.scripts import HISTORY_KEEP
 
 EXTERNAL_TTL = 30 * 86400
 
 
-class HistoryStore(MetricsStore):
+class HistoryStore(AuditStore, MetricsStore):
     @translated
     async def record_deployed(self, r: DeployRequest, target: str, version: str = "") -> None:
         """``target`` now runs ``version`` (default: the request's), put there by r."""
@@ -69,29 +69,7 @@ class HistoryStore(MetricsStore):
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(history, entry.model_dump_json())
             pipe.ltrim(history, 0, HISTORY_KEEP - 1)
-            pipe.xadd(self.key.audit(), _fields(event))
+            await self._append(event, pipe=pipe)  # hash-chained, in Lua (see audit.py)
             await self.add_metrics(entry, mark, tally=True, pipe=pipe)
             await pipe.execute()
         return True
-
-    @translated
-    async def note(self, event: AuditEvent, delivery: str = "") -> None:
-        """Add an event that changes no state (a refused click, say) to the audit trail, once
-        per Slack ``delivery``: a retry or replay of it adds nothing."""
-        seen = self.key.seen(delivery)
-        if seen and not await self.redis.set(seen, 1, nx=True, ex=SEEN_TTL):
-            return
-        await self.redis.xadd(self.key.audit(), _fields(event))
-
-    @translated
-    async def audit_length(self) -> int:
-        return int(await self.redis.xlen(self.key.audit()))
-
-    @translated
-    async def audit_trail(self, count: int = 100) -> list[AuditEvent]:
-        entries = await self.redis.xrevrange(self.key.audit(), count=count)
-        return [AuditEvent.model_validate(fields) for _, fields in entries]
-
-
-def _fields(event: AuditEvent) -> dict[FieldT, EncodableT]:
-    return {k: str(v) for k, v in event.model_dump().items()}

@@ -23,10 +23,14 @@ Keys (all under one prefix, default ``shipbot``):
   changes; ``metrics:leads:{service}:{env}`` hash, request id -> lead times recorded (for rebuilds)
 - ``tally`` hash, the running totals Prometheus reads
 - ``once:{name}`` marks a scheduled thing done (the metrics digest), short-lived
+- ``audit:head`` hash, the audit chain's head (seq, hash, stream id); ``audit:index`` sorted set
+  (score 0) of ``<request id>|<stream id>``, a request's entries; ``audit:anchor`` hash, the
+  last entry trimmed by retention (seq, hash, stream id, when)
 - ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
   as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
 - ``lock:{service}:{env}`` JSON, the lock of one environment (its TTL is the lock's expiry);
   ``hold:{service}:{env}:{dc}`` JSON, a held data centre (``_all`` for every service; TTL too)
+- ``freeze:{service}:{env}`` hash, a chat freeze (``_all`` for every service), expiring at its end
 """
 
 from __future__ import annotations
@@ -134,3 +138,16 @@ class Keys:
     def hold(self, service: str, environment: str, datacenter: str) -> str:
         """``service`` "all" is kept as ``_all``, which no service can be named."""
         return self._k("hold", "_all" if service == "all" else service, environment, datacenter)
+
+    def freeze(self, service: str, environment: str) -> str:
+        """A chat freeze of one service (or, for ``all``, every service) in an environment."""
+        return self._k("freeze", "_all" if service == "all" else service, environment)
+
+    def audit_head(self) -> str:
+        return self._k("audit", "head")
+
+    def audit_index(self) -> str:
+        return self._k("audit", "index")
+
+    def audit_anchor(self) -> str:
+        return self._k("audit", "anchor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
 
@@ -40,14 +41,22 @@ class ArqQueue:
     async def metrics(self, job: MetricsJob) -> None:
         await self._enqueue(POST_METRICS, *job.args())
 
+    async def start_at(self, request_id: str, at: float) -> None:
+        """A deferred run job, once per request and moment (the run checks the freeze again)."""
+        when = datetime.fromtimestamp(at, UTC)
+        await self._enqueue(RUN_DEPLOY, request_id, at=when, subject=f"{request_id}@{int(at)}")
+
     @translated
-    async def _enqueue(self, function: str, *args: str | int) -> None:
-        subject = ":".join(map(str, args))
+    async def _enqueue(
+        self, function: str, *args: str | int, at: datetime | None = None, subject: str = ""
+    ) -> None:
+        subject = subject or ":".join(map(str, args))
         job = await self.pool.enqueue_job(
             function,
             *args,
             _job_id=self.key.job(function, subject),  # once per subject and kind
             _queue_name=self.key.jobs(),
+            _defer_until=at,
         )
         if job is None:
             log.info("%s already has a %s job", subject, function)
@@ -74,6 +83,11 @@ class InlineQueue:
 
     async def metrics(self, job: MetricsJob) -> None:
         self.waiting.append((POST_METRICS, job.args()))
+
+    async def start_at(self, request_id: str, at: float) -> None:
+        """The console runs no clock: a request a freeze holds waits for the next command
+        that starts its lane (or `/shipbot unfreeze`)."""
+        log.info("%s waits for a freeze to end", request_id)
 
     async def drain(self) -> None:
         while self.waiting:

@@ -31,6 +31,7 @@ from bot.ports.store import (
 )
 from bot.store import answers, scripts
 from bot.store.base import translated
+from bot.store.freezes import FreezeStore
 from bot.store.history import HistoryStore
 from bot.store.keys import Keys
 from bot.store.locks import LockStore
@@ -57,7 +58,7 @@ def connect(url: str) -> aioredis.Redis:
     )
 
 
-class RedisStore(HistoryStore, LockStore):
+class RedisStore(FreezeStore, HistoryStore, LockStore):
     """The store (see :mod:`bot.ports.store`) in Redis."""
 
     def __init__(
@@ -79,7 +80,8 @@ class RedisStore(HistoryStore, LockStore):
         """The keys ``script`` names, for request r (see bot/store/scripts.py)."""
         k, where = self.key, (r.service, r.environment)
         every = {
-            "req": k.req(r.id), "audit": k.audit(), "approvers": k.approvers(r.id),
+            "req": k.req(r.id), "audit": k.audit(), "audit_head": k.audit_head(),
+            "audit_index": k.audit_index(), "approvers": k.approvers(r.id),
             "lane": k.lane(*where), "open": k.open(r.service), "workers": k.workers(),
             "seen": k.seen(delivery), "lease": k.lease(r.id), "running": k.running(),
             "history": k.history(*where), "undone": k.undone(*where),

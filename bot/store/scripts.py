@@ -9,8 +9,10 @@ its arguments. The loader puts in front of the file's body::
 
 and, for a script that changes requests, the transition table generated from
 :data:`bot.machine.TABLE` and the shared helpers of ``_prelude.lua`` (``move``, ``audit``,
-``close``, ``enqueue``, ...). A call passes dicts, checked against the declaration: a missing or
-an extra name is an error, not a silently shifted position.
+``close``, ``enqueue``, ...). Every script that writes the audit trail gets ``_sha256.lua`` and
+``_chain.lua`` (``chain_append``) and names the keys of :data:`AUDIT_KEYS`. A call passes
+dicts, checked against the declaration: a missing or an extra name is an error, not a silently
+shifted position.
 """
 
 from __future__ import annotations
@@ -62,12 +64,20 @@ class Script:
     rest: str = ""  # a trailing list of arguments, A.<rest> in Lua (a Lua list)
     machine: bool = True  # changes requests: gets the transition table and the prelude
     metrics: bool = False  # records delivery metrics: gets _metrics.lua (record_metrics)
+    audit: bool = False  # writes the audit trail without the machine: gets _chain.lua
+
+    @property
+    def chained(self) -> bool:
+        """Whether it appends to the audit trail's hash chain (and so names AUDIT_KEYS)."""
+        return self.machine or self.audit
 
     def __post_init__(self) -> None:
         names = [*self.keys, *self.arg_names]
         bad = [n for n in names if not _NAME.match(n) or n in _LUA_WORDS]
         if bad or len(set(names)) < len(names):
             raise ValueError(f"script {self.name}: bad or repeated names {names}")
+        if self.chained and not set(AUDIT_KEYS) <= set(self.keys):
+            raise ValueError(f"script {self.name}: writes the audit trail, keys need {AUDIT_KEYS}")
 
     @property
     def arg_names(self) -> tuple[str, ...]:
@@ -83,6 +93,8 @@ class Script:
         if self.rest:
             parts.append(f"A.{self.rest} = {{unpack(ARGV, {len(self.args) + 1})}}")
         parts += [f"local {name} = {value}" for name, value in CONSTANTS.items()]
+        if self.chained:
+            parts += [_read("_sha256.lua"), _read("_chain.lua")]
         if self.machine:
             parts += [lua_table(), _read("_prelude.lua")]
         if self.metrics:
@@ -145,29 +157,30 @@ def _read(filename: str) -> str:
 
 
 # The scripts. Each .lua file starts with a comment saying what it does and what it answers.
+AUDIT_KEYS = ("audit", "audit_head", "audit_index")  # the trail, its head, its request index
 CREATE = Script(
     "create",
-    keys=("req", "audit", "lane", "open", "workers", "seen"),
+    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen"),
     args=("actor", "now", "id", "gone_after"),
     rest="fields",
 )
 APPROVE = Script(
     "approve",
-    keys=("req", "audit", "approvers", "lane", "open", "seen"),
+    keys=("req", *AUDIT_KEYS, "approvers", "lane", "open", "seen"),
     args=("actor", "now", "eligible"),
 )
 END = Script(
     "end",
-    keys=("req", "audit", "approvers", "open", "lane", "seen"),
+    keys=("req", *AUDIT_KEYS, "approvers", "open", "lane", "seen"),
     args=("actor", "now", "event", "queued_too"),
 )
 CLAIM = Script(
     "claim",
-    keys=("req", "audit", "lane", "lease", "running"),
+    keys=("req", *AUDIT_KEYS, "lane", "lease", "running"),
     args=("actor", "now", "lease_seconds", "attempt"),
 )
-STOP = Script("stop", keys=("req", "audit", "seen"), args=("actor", "now"))
-EXPIRE = Script("expire", keys=("req", "audit", "approvers", "open"), args=("actor", "now"))
+STOP = Script("stop", keys=("req", *AUDIT_KEYS, "seen"), args=("actor", "now"))
+EXPIRE = Script("expire", keys=("req", *AUDIT_KEYS, "approvers", "open"), args=("actor", "now"))
 METRIC_KEYS = (
     "day", "day_all", "week", "week_all", "marked_day", "marked_day_all", "marked_week",
     "marked_week_all", "mstate", "flagged", "tally",
@@ -175,7 +188,7 @@ METRIC_KEYS = (
 FINISH = Script(
     "finish",
     keys=(
-        "req", "audit", "approvers", "open", "lane", "lease", "running", "history",
+        "req", *AUDIT_KEYS, "approvers", "open", "lane", "lease", "running", "history",
         "undone_req", "undone", *METRIC_KEYS,
     ),
     args=("actor", "now", "event", "failure", "steps", "entry", "undoes", "undoer", "metrics"),
@@ -195,6 +208,20 @@ RENEW = Script("renew", keys=("req", "lease"), args=("worker", "lease_seconds"),
 CURRENT_IF_NEWER = Script(
     "current_if_newer", keys=("current",), args=("at", "what"), rest="targets", machine=False
 )
+NOTE = Script(
+    "note",
+    keys=(*AUDIT_KEYS, "seen"),
+    args=("at", "actor", "event", "request_id", "service", "environment", "detail"),
+    machine=False,
+    audit=True,
+)
+TRIM_AUDIT = Script(
+    "trim_audit",
+    keys=("audit", "audit_index", "audit_anchor"),
+    args=("before", "now", "chunk"),
+    machine=False,
+)
 SCRIPTS = (
     CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER, METRICS, LEADS,
+    NOTE, TRIM_AUDIT,
 )  # fmt: skip

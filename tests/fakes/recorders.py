@@ -82,9 +82,13 @@ class RecordingQueue:
     announced: list[str] = field(default_factory=list)
     external: list[tuple[int, int]] = field(default_factory=list)
     metrics_jobs: list[MetricsJob] = field(default_factory=list)
+    later: list[tuple[str, float]] = field(default_factory=list)
 
     async def start(self, request_id: str) -> None:
         self.started.append(request_id)
+
+    async def start_at(self, request_id: str, at: float) -> None:
+        self.later.append((request_id, at))
 
     async def announce(self, request_id: str) -> None:
         self.announced.append(request_id)

@@ -13,11 +13,11 @@ local function replayed()
   return K.seen ~= '' and not redis.call('SET', K.seen, '1', 'NX', 'EX', SEEN_TTL)
 end
 
+-- One entry of the hash-chained audit trail (see _chain.lua) about request req.
 local function audit(req, event, detail, actor)
   local r = redis.call('HMGET', req, 'id', 'service', 'environment')
-  redis.call('XADD', K.audit, '*', 'at', A.now, 'actor', actor or A.actor, 'event', event,
-    'request_id', r[1] or '', 'service', r[2] or '', 'environment', r[3] or '',
-    'detail', detail or '')
+  chain_append({at = A.now, actor = actor or A.actor, event = event, request_id = r[1] or '',
+    service = r[2] or '', environment = r[3] or '', detail = detail or ''})
 end
 
 local function state_of(req)

@@ -1,0 +1,144 @@
+"""The audit trail's hash chain, as an auditor checks it (pure: no Redis, no I/O).
+
+Each entry carries ``seq`` (1, 2, 3, ... with no gap), ``prev`` (the ``hash`` of the entry
+before it; 64 zeros for the first) and ``hash``: the hex SHA-256 of its canonical content, the
+UTF-8 bytes of, for each of :data:`FIELDS` in that order, ``name=<length in bytes>:<value>``
+and a newline. bot/store/lua/_chain.lua writes the same in Redis. An edit changes an entry's
+hash; a deletion leaves a gap in ``seq``; an insertion or a rewrite breaks ``prev``; a rewritten
+tail no longer matches the head kept beside the stream (or the head hash posted each day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.ports.audit import FIELDS, ZERO_HASH, Entry, Link
+
+__all__ = ["FIELDS", "ZERO_HASH", "Break", "Broken", "Entry", "Link", "Verdict", "verify"]
+
+
+class Broken(Enum):
+    EDITED = "edited"  # its content does not match its hash
+    MISSING = "missing"  # a gap in seq: the entries between were deleted
+    OUT_OF_ORDER = "out of order"  # a seq at or below the one before: inserted or replayed
+    PREV = "prev mismatch"  # its prev is not the hash of the entry before it
+    UNCHAINED = "unchained"  # it carries no seq or hash
+    HEAD = "head mismatch"  # the chain does not end where the head says
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first broken place: the entry (stream id, position from 1, seq) and why."""
+
+    kind: Broken
+    id: str
+    position: int
+    seq: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    count: int  # entries checked
+    first_prev: str  # the prev of the first entry (what the part checked hangs from)
+    last: Link | None  # the last entry checked (or the start, when none): seq, hash, stream id
+    broken: Break | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def canonical(entry: Entry) -> bytes:
+    """The bytes whose SHA-256 is the entry's hash."""
+    parts = []
+    for name in FIELDS:
+        value = getattr(entry, name).encode("utf-8")
+        parts.append(name.encode() + b"=" + str(len(value)).encode() + b":" + value + b"\n")
+    return b"".join(parts)
+
+
+def entry_hash(entry: Entry) -> str:
+    return hashlib.sha256(canonical(entry)).hexdigest()
+
+
+class Checker:
+    """Checks entries one at a time (a chain too long to hold): :meth:`add` each in order,
+    then :meth:`verdict`. ``start``: what the first must follow (seq and hash: the anchor left
+    by retention, or seq 0 and ZERO_HASH for a whole chain); None takes the first as given
+    (an export). After the first break, entries added are ignored."""
+
+    def __init__(self, start: Link | None = None) -> None:
+        self.count, self.first_prev, self.last = 0, "", start
+        self.broken: Break | None = None
+
+    def add(self, entry: Entry) -> bool:
+        """Whether the chain still holds with ``entry``."""
+        if self.broken is None:
+            self.broken = _check(entry, self.count + 1, self.last)
+        if self.broken is not None:
+            return False
+        self.count += 1
+        self.first_prev = self.first_prev or entry.prev
+        self.last = Link(int(entry.seq), entry.hash, entry.id)
+        return True
+
+    def verdict(self, head: Link | None = None) -> Verdict:
+        """The result; ``head``: where the chain must end, when known."""
+        broken = self.broken or _check_head(self.last, head, self.count)
+        return Verdict(self.count, self.first_prev, self.last, broken)
+
+
+def verify(
+    entries: Iterable[Entry], start: Link | None = None, head: Link | None = None
+) -> Verdict:
+    """Check ``entries`` in order (see :class:`Checker`) and where they end."""
+    checker = Checker(start)
+    for entry in entries:
+        if not checker.add(entry):
+            break
+    return checker.verdict(head)
+
+
+def _check(entry: Entry, position: int, before: Link | None) -> Break | None:
+    def broken(kind: Broken, why: str) -> Break:
+        return Break(kind, entry.id, position, entry.seq, why)
+
+    where = f"entry {entry.id} (position {position}, seq {entry.seq or '?'})"
+    if not entry.seq.isdigit() or not entry.hash:
+        return broken(Broken.UNCHAINED, f"{where} carries no seq or hash")
+    if entry_hash(entry) != entry.hash:
+        return broken(Broken.EDITED, f"{where} was edited: its content does not match its hash")
+    if before is None:
+        return None
+    seq, after = int(entry.seq), _named(before)
+    if seq > before.seq + 1:
+        gap = (
+            f"entry {seq - 1} is"
+            if seq == before.seq + 2
+            else f"entries {before.seq + 1}-{seq - 1} are"
+        )
+        why = f"{gap} missing: after {after} comes {entry.id} (seq {seq})"
+        return broken(Broken.MISSING, why)
+    if seq <= before.seq:
+        return broken(Broken.OUT_OF_ORDER, f"{where} comes after {after}: out of order")
+    if entry.prev != before.hash:
+        return broken(Broken.PREV, f"{where}: its prev is not the hash of {after}")
+    return None
+
+
+def _check_head(last: Link | None, head: Link | None, count: int) -> Break | None:
+    if head is None or last == head or (last is None and head.seq == 0):
+        return None
+    ends = _named(last) if last else "nothing"
+    why = f"the chain ends at {ends} but its head says seq {head.seq} ({head.id}, {head.hash})"
+    if last is None or head.seq > last.seq:
+        why += ": entries at the end are missing"
+    return Break(Broken.HEAD, last.id if last else "", count, str(last.seq) if last else "", why)
+
+
+def _named(link: Link) -> str:
+    return f"{link.id or 'the anchor'} (seq {link.seq})"

@@ -1,0 +1,106 @@
+"""The store's audit trail: a Redis stream, hash-chained in Lua (see bot/store/lua/_chain.lua),
+with its head, a per-request index, and the anchor retention leaves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio.client import Pipeline
+
+from bot.models import AuditEvent
+from bot.ports.audit import Anchor, Entry, Link
+from bot.store import scripts
+from bot.store.base import StoreBase, translated
+
+TRIM_CHUNK = 500  # entries one trim step drops (one short script, so Redis never stalls)
+
+
+class AuditStore(StoreBase):
+    def _audit_keys(self, seen: str = "") -> dict[str, str]:
+        k = self.key
+        return {
+            "audit": k.audit(), "audit_head": k.audit_head(), "audit_index": k.audit_index(),
+            "seen": seen,
+        }  # fmt: skip
+
+    async def _append(self, event: AuditEvent, seen: str = "", pipe: Pipeline | None = None) -> Any:
+        args = event.model_dump()
+        args["at"] = repr(float(event.at))  # as the transitions' A.now is written
+        return await self.scripts[scripts.NOTE.name](self._audit_keys(seen), args, client=pipe)
+
+    @translated
+    async def note(self, event: AuditEvent, delivery: str = "") -> None:
+        """Add an event that changes no state (a refused click, say) to the audit trail, once
+        per Slack ``delivery``: a retry or replay of it adds nothing."""
+        await self._append(event, self.key.seen(delivery))
+
+    @translated
+    async def audit_length(self) -> int:
+        return int(await self.redis.xlen(self.key.audit()))
+
+    @translated
+    async def audit_trail(self, count: int = 100) -> list[AuditEvent]:
+        entries = await self.redis.xrevrange(self.key.audit(), count=count)
+        return [_event(fields) for _, fields in entries]
+
+    @translated
+    async def audit_of(self, request_id: str, limit: int = 20) -> tuple[list[AuditEvent], int]:
+        """A request's newest ``limit`` entries (newest first) and how many it has, found by
+        the index, however old (within retention)."""
+        index, low, high = self.key.audit_index(), f"[{request_id}|", f"[{request_id}|\xff"
+        members = await self.redis.zrangebylex(index, low, high)
+        ids = sorted((m.rsplit("|", 1)[1] for m in members), key=_stream_order, reverse=True)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids[:limit]:
+                pipe.xrange(self.key.audit(), entry_id, entry_id)
+            found = await pipe.execute()
+        return [_event(got[0][1]) for got in found if got], len(ids)
+
+    @translated
+    async def audit_entries(self, after: str = "-", count: int = 1000) -> list[Entry]:
+        """Up to ``count`` entries in chain order, from the stream id after ``after``
+        ('-': from the oldest kept)."""
+        start = after if after == "-" else f"({after}"
+        raw = await self.redis.xrange(self.key.audit(), start, "+", count=count)
+        return [Entry.of(entry_id, fields) for entry_id, fields in raw]
+
+    @translated
+    async def audit_head(self) -> Link | None:
+        """Where the chain ends (seq, hash, stream id); None before its first entry."""
+        head = dict(await self.redis.execute_command("HGETALL", self.key.audit_head()))
+        return Link(int(head["seq"]), head["hash"], head["id"]) if head else None
+
+    @translated
+    async def audit_anchor(self) -> Anchor | None:
+        """The last entry retention trimmed; None when none was."""
+        got = dict(await self.redis.execute_command("HGETALL", self.key.audit_anchor()))
+        if not got:
+            return None
+        return Anchor(Link(int(got["seq"]), got["hash"], got["id"]), float(got["trimmed_at"]))
+
+    @translated
+    async def trim_audit(self, before: float, now: float) -> int:
+        """Drop the entries written before ``before`` (epoch seconds), chunk by chunk, and
+        their index members; the anchor names the last one dropped. Answers how many went."""
+        keys = {
+            "audit": self.key.audit(), "audit_index": self.key.audit_index(),
+            "audit_anchor": self.key.audit_anchor(),
+        }  # fmt: skip
+        args = {"before": f"{int(before * 1000)}-0", "now": now, "chunk": TRIM_CHUNK}
+        gone = total = TRIM_CHUNK
+        while gone == TRIM_CHUNK:
+            gone = int(await self.scripts[scripts.TRIM_AUDIT.name](keys, args))
+            total += gone
+        return total - TRIM_CHUNK
+
+
+def _event(fields: dict[str, str]) -> AuditEvent:
+    return AuditEvent.model_validate({k: v for k, v in fields.items() if k in _EVENT_FIELDS})
+
+
+def _stream_order(entry_id: str) -> tuple[int, int]:
+    ms, _, sequence = entry_id.partition("-")
+    return int(ms), int(sequence or 0)
+
+
+_EVENT_FIELDS = set(AuditEvent.model_fields)
