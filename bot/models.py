@@ -91,6 +91,16 @@ class Changelog(BaseModel):
         return max(self.merge_requests + self.commits - len(self.lines), 0)
 
 
+class Rule(BaseModel):
+    """One approval rule a request must meet: ``approvals`` distinct people from ``approvers``
+    (user and user-group IDs). ``kind``: "approvers" (the environment's own ``approvals``),
+    "rule" (one of its ``approval_rules``) or "emergency" (break-glass)."""
+
+    approvals: int
+    approvers: list[str]
+    kind: str = "approvers"
+
+
 class DeployRequest(BaseModel):
     """One request, bound to exactly what was asked and the catalog it was checked against."""
 
@@ -116,6 +126,8 @@ class DeployRequest(BaseModel):
     started_at: float = 0.0
     finished_at: float = 0.0
     approvers: list[str] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)  # what must approve ([]: approvals_needed)
+    assigned: dict[str, int] = Field(default_factory=dict)  # approver -> the rule they met
     rejected_by: str = ""
     cancelled_by: str = ""
     steps: list[Step] = Field(default_factory=list)

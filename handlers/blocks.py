@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from bot.domain.policy import mention
 from bot.models import UNASKED, Action, DeployRequest, State, Step, StepStatus, Workers
 from handlers.routes import APPROVE, CANCEL, REJECT, STOP
+from handlers.rule_blocks import rule_lines, shows_rules
 
 Rendered = tuple[str, list[dict[str, Any]]]
 
@@ -112,7 +113,7 @@ def commit_text(request: DeployRequest) -> str:
 
 
 def _status(request: DeployRequest, approvers: list[str]) -> str:
-    lines = [_headline(request, approvers)]
+    lines = [_headline(request, approvers), *rule_lines(request)]
     if request.state in (State.RUNNING, State.SUCCEEDED, State.FAILED):
         lines += [_step_line(step, request.environment) for step in request.steps]
     return "\n".join(lines)
@@ -124,8 +125,9 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
     match request.state:
         case State.PENDING:
             return (
-                f"⏳ *Waiting for approval*: {len(request.approvers)} of "
-                f"{request.approvals_needed}.{approved} Approvers: {people(approvers)}."
+                f"⏳ *Waiting for approval*: {len(request.assigned) or len(request.approvers)} "
+                f"of {request.approvals_needed}.{approved}"
+                + ("" if shows_rules(request) else f" Approvers: {people(approvers)}.")
             )
         case State.QUEUED | State.APPROVED if request.waiting and not request.queued_behind:
             return f"🧊 *Approved; waiting*: {request.waiting}.{approved}"

@@ -1,4 +1,4 @@
-"""The Notifier and Directory over Slack's Web API (chat.*, usergroups.users.list).
+"""The Notifier over Slack's Web API (chat.*; the Directory is in handlers.directory).
 
 Every message goes out through ``SlackNotifier._api``, which passes each string in it (text,
 and every string of its Block Kit blocks) through the one scrubber: what a deploy tool said
@@ -9,7 +9,6 @@ Slack being slow or down never fails a deploy: errors are logged (without tokens
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
@@ -31,7 +30,6 @@ from handlers.slack_api_errors import count_failure
 
 log = logging.getLogger(__name__)
 SLACK_ERRORS = (SlackApiError, aiohttp.ClientError, OSError, TimeoutError)
-GROUP_LOOKUP_SECONDS = 1.0  # group membership is checked before the ack: keep it short
 
 
 class SlackNotifier:
@@ -218,38 +216,6 @@ class SlackNotifier:
             await count_failure(self.store, method, _describe(error))
             raise
         return dict(response.data) if isinstance(response.data, dict) else None
-
-
-class SlackDirectory:
-    """Resolves Slack user-group membership, cached briefly in Redis."""
-
-    def __init__(self, client: AsyncWebClient, store: Store) -> None:
-        self.client, self.store = client, store
-
-    async def groups_of(self, user: str, groups: list[str]) -> set[str] | None:
-        found: set[str] = set()
-        for group in groups:
-            members = await self._members(group)
-            if members is None:
-                return None
-            if user in members:
-                found.add(group)
-        return found
-
-    async def _members(self, group: str) -> set[str] | None:
-        cached = await self.store.cached_group(group)
-        if cached is not None:
-            return cached
-        try:
-            async with asyncio.timeout(GROUP_LOOKUP_SECONDS):
-                response = await self.client.usergroups_users_list(usergroup=group)
-        except SLACK_ERRORS as error:
-            await count_failure(self.store, "usergroups.users.list", _describe(error))
-            log.warning("Slack usergroups.users.list failed: %s", _why(error))
-            return None
-        members = set(response.get("users") or [])
-        await self.store.cache_group(group, members)
-        return members
 
 
 def _note(request_id: str) -> str:

@@ -128,6 +128,22 @@ services:
       prod:
         approvals: 2
         approvers: [{", ".join(CROWD)}]
+  gov:
+    deployer: ansible
+    playbook: {PLAYBOOKS / "ok.yml"}
+    vars: {{marker_file: "{marker}"}}
+    environments:
+      prod:
+        deployers: [U0DEV, S0DEVS]
+        approval_rules:
+          - {{approvals: 1, approvers: [S0CHANGE]}}
+          - {{approvals: 1, approvers: [S0BIZ, U0CTO]}}
+      hot:
+        approvals: 1
+        approvers: [U0ALICE, U0BOB]
+        emergency: {{approvers: [S0ONCALL]}}
+        freeze:
+          windows: [{{from: "2000-01-01 00:00", to: "2999-12-31 00:00", reason: always}}]
 """
     path = directory / "catalog.yaml"
     path.write_text(text + tools)

@@ -308,3 +308,13 @@ def test_redis_restart_keeps_data(redis_server: RedisServer) -> None:
     redis.Redis.from_url(redis_server.url).set("shipbot:test", "kept")
     redis_server.restart()
     assert redis.Redis.from_url(redis_server.url).get("shipbot:test") == b"kept"
+
+
+async def test_usergroup_users_can_be_slow(slack: FakeSlack, client: AsyncWebClient) -> None:
+    """slow_usergroups delays usergroups.users.list's answer; when it was asked and answered
+    is recorded."""
+    slack.usergroups["S0CHANGE"] = ["U1"]
+    slack.slow_usergroups = 0.2
+    response = await client.usergroups_users_list(usergroup="S0CHANGE")
+    asked, answered = slack.usergroups_asked[0], slack.usergroups_answered[0]
+    assert (["U1"], True) == (response["users"], answered - asked > 0.1)

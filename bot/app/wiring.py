@@ -23,7 +23,8 @@ from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
 from bot.ports.notify import JobQueue
 from bot.ports.source import BranchFigures, Changes, CodeSource, Commit
 from bot.store.requests import RedisStore, connect
-from handlers.notifier import SlackDirectory, SlackNotifier
+from handlers.directory import SlackDirectory
+from handlers.notifier import SlackNotifier
 from integrations.ansible import AnsibleDeployer
 from integrations.health import wait_healthy
 

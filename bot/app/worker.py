@@ -22,7 +22,7 @@ from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
 from bot.catalog.options import timeout_of
 from bot.catalog.settings import Settings
-from bot.domain import audit_daily, commits, external
+from bot.domain import approvals, audit_daily, commits, external
 from bot.domain.deploys import run_request
 from bot.domain.freezes.listing import warn_calendar_ranges
 from bot.domain.sweep import recover_orphans, sweep
@@ -77,9 +77,10 @@ async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
 
 async def announce(ctx: dict[str, Any], request_id: str) -> None:
     """Bind a new request to its version's commit, then post its card (both kept off the
-    bot's ack path)."""
+    bot's ack path), then look up its approvers' user groups, so their clicks find them cached."""
     with logcontext.scope(request_id=request_id):
         await commits.announce(ctx["services"], request_id)
+        await approvals.warm_groups(ctx["services"], request_id)
 
 
 async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: int) -> list[str]:

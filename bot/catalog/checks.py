@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from bot.catalog.issues import RULE, Loc
 from bot.catalog.options import DEPLOYERS, OPTION_KEYS, required_options
+from bot.catalog.rule_checks import rule_problems
 
 Problem = tuple[Loc, str]  # where (relative to the model checked), and what is wrong
 ANSIBLE_ONLY = ("playbook", "inventory", "vars")
@@ -55,6 +56,7 @@ def environment_problems(data: Any) -> list[Problem]:
     problems: list[Problem] = []
     if needed is not None and isinstance(approvers, list):
         problems += _too_few_approvers(needed, approvers)
+        problems += rule_problems(env, (needed, [str(a) for a in approvers]))
     rollback = _count(env.get("rollback_approvals"))
     if needed is not None and rollback is not None and rollback > needed:
         problems.append((("rollback_approvals",), f"may not exceed approvals ({needed})"))

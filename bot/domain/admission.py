@@ -10,14 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.domain import locks
+from bot.domain import askers, locks
 from bot.domain.freezes.guard import check_freeze
 from bot.domain.services import Services
 from bot.models import DeployRequest
 
 Check = Callable[[Services, DeployRequest], Awaitable[None]]
 
-CHECKS: tuple[Check, ...] = (locks.check, check_freeze)  # in order: who may ask, locks, freezes
+CHECKS: tuple[Check, ...] = (  # in order: who may ask, locks, freezes
+    askers.may_ask,
+    askers.approvable,
+    locks.check,
+    check_freeze,
+)
 
 
 async def admit(services: Services, request: DeployRequest) -> None:

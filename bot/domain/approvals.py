@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from bot.domain.lookup import Refused, environment_of
 from bot.domain.policy import Refusal, approval_refusal, group_ids, mention
+from bot.domain.rules import eligible, everyone, groups_to_ask, rules_of
 from bot.domain.services import Services
 from bot.logcontext import bind
-from bot.models import AuditEvent, DeployRequest, State
+from bot.models import AuditEvent, DeployRequest, Rule, State
 from bot.ports.store import Approval, ApprovalOutcome, Ended, EndOutcome, StopOutcome
 
 
@@ -27,6 +28,10 @@ class Outcome:
 
 
 GONE = Outcome("This request no longer exists.")
+NOT_COUNTED = (
+    "Your approval is recorded, but it doesn't count toward the quorum: the rules you may "
+    "approve for are already met by others. The card shows which rules still need someone."
+)
 
 
 async def approve(services: Services, request_id: str, user: str, delivery: str = "") -> Outcome:
@@ -34,10 +39,10 @@ async def approve(services: Services, request_id: str, user: str, delivery: str 
     if request is None:
         return GONE
     bind(request)
-    refusal = await _refusal(services, request, user)
-    if refusal:
-        return await _refused(services, request, (user, delivery), "approval_refused", refusal)
-    result = await services.store.approve(request, user, delivery)
+    standing = await _standing(services, request, user, approving=True)
+    if isinstance(standing, Refusal):
+        return await _refused(services, request, (user, delivery), "approval_refused", standing)
+    result = await services.store.approve(request, user, delivery, standing)
     return _approve_outcome(request, result)
 
 
@@ -124,17 +129,44 @@ async def stop(services: Services, request_id: str, user: str, delivery: str = "
     return Outcome()
 
 
+async def warm_groups(services: Services, request_id: str) -> None:
+    """Look up the user groups that decide who approves a pending request, ahead of clicks."""
+    request = await services.store.get(request_id)
+    if request is None or request.state is not State.PENDING:
+        return
+    if groups := group_ids(everyone(request.rules)):
+        await services.directory.warm(groups)
+
+
 async def _refusal(services: Services, request: DeployRequest, user: str) -> Refusal | None:
     """Why the user may not decide on this request (fail closed), or None."""
+    standing = await _standing(services, request, user)
+    return standing if isinstance(standing, Refusal) else None
+
+
+async def _standing(
+    services: Services, request: DeployRequest, user: str, approving: bool = False
+) -> Refusal | list[int]:
+    """The request's rules the user may count for (indices), or why they may not decide
+    (fail closed). Deciding otherwise than approving, the environment's approvers may too."""
     try:
-        approvers = environment_of(services.catalog, request.service, request.environment).approvers
+        env = environment_of(services.catalog, request.service, request.environment)
     except Refused as gone:
         say = f"{gone} It was removed from the catalog, so this request can't be decided."
         return Refusal("not in the catalog", say)
-    groups: set[str] | None = set()
-    if user not in approvers and group_ids(approvers):
-        groups = await services.directory.groups_of(user, group_ids(approvers))
-    return approval_refusal(request, user, approvers, groups)
+    rules = rules_of(request, env.approvers)
+    approvers = everyone(
+        rules if approving else [*rules, Rule(approvals=0, approvers=env.approvers)]
+    )
+    if user == request.requester:
+        asked = []
+    elif user in approvers:  # which other rules they count for, by their groups
+        asked = groups_to_ask(rules, user) if approving else []
+    else:
+        asked = group_ids(approvers)
+    groups = await services.directory.groups_of(user, asked) if asked else set()
+    refusal = approval_refusal(request, user, approvers, groups)
+    return refusal or eligible(rules, user, groups or set())
 
 
 def _only_they_may(request: DeployRequest, what: str) -> str:
@@ -171,6 +203,8 @@ def _approve_outcome(request: DeployRequest, result: Approval) -> Outcome:
     match result.outcome:
         case ApprovalOutcome.REPLAY:
             return Outcome()
+        case ApprovalOutcome.RECORDED if not result.counted:
+            return Outcome(NOT_COUNTED, refresh=True)
         case ApprovalOutcome.RECORDED:
             return Outcome(refresh=True)
         case ApprovalOutcome.QUEUED if result.head == request.id:

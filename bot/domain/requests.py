@@ -12,6 +12,7 @@ from bot.domain import admission
 from bot.domain.grammar import DEPLOY_LINE, DeployCommand
 from bot.domain.ids import new_request_id
 from bot.domain.lookup import Refused, choices, environment_of, service_of
+from bot.domain.rules import rules_for
 from bot.domain.services import Services
 from bot.logcontext import bind
 from bot.models import UNASKED, Action, DeployRequest, State, Step, Workers
@@ -71,6 +72,10 @@ async def record(services: Services, request: DeployRequest, delivery: str) -> O
     """Store a new request once per Slack delivery, if the rules let it be made (Refused
     otherwise); say whether a worker should start it."""
     bind(request)
+    env = environment_of(services.catalog, request.service, request.environment)
+    rollback, emergency = request.action is Action.ROLLBACK, bool(request.emergency)
+    request.rules = rules_for(env, rollback, emergency)
+    request.approvals_needed = sum(rule.approvals for rule in request.rules)
     await admission.admit(services, request)
     created = await services.store.create(request, delivery)
     if created is None:

@@ -53,8 +53,14 @@ class Upload:
 
 
 class Directory(Protocol):
-    async def groups_of(self, user: str, groups: list[str]) -> set[str] | None:
-        """Which of ``groups`` the user belongs to; None when it cannot be told."""
+    async def groups_of(
+        self, user: str, groups: list[str], seconds: float | None = None
+    ) -> set[str] | None:
+        """Which of ``groups`` the user belongs to, told within ``seconds`` in all (None: the
+        directory's own limit); None when it cannot be told in time."""
+
+    async def warm(self, groups: list[str]) -> None:
+        """Look these groups' members up ahead of need (a new request's approvers)."""
 
 
 class JobQueue(Protocol):

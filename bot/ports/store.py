@@ -6,6 +6,7 @@ then changed. Transitions are atomic: two callers racing on one request see one 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -54,7 +55,8 @@ class ApprovalOutcome(StrEnum):
 @dataclass(frozen=True)
 class Approval:
     outcome: ApprovalOutcome
-    count: int = 0  # RECORDED: approvals so far
+    count: int = 0  # RECORDED: approvals so far that count for a rule
+    counted: bool = True  # RECORDED: whether this one counted (False: its rules were met)
     head: str = ""  # QUEUED: the request heading the lane (to start when it is this one)
     state: State | None = None  # CLOSED: the state it is in
 
@@ -142,7 +144,9 @@ class Store(Protocol):
 
     # transitions of a request (atomic, audited)
     async def create(self, r: DeployRequest, delivery: str = "") -> Created | None: ...
-    async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> Approval: ...
+    async def approve(
+        self, r: DeployRequest, user: str, delivery: str = "", eligible: Sequence[int] = (0,)
+    ) -> Approval: ...
     async def end(
         self,
         r: DeployRequest,
@@ -200,6 +204,7 @@ class Store(Protocol):
     async def workers(self) -> Workers: ...
     async def tell(self, topic: str) -> None: ...
     async def cached_group(self, group: str) -> set[str] | None: ...
+    async def cached_groups(self, groups: list[str]) -> dict[str, set[str]]: ...
     async def cache_group(self, group: str, members: set[str]) -> None: ...
 
     # delivery metrics (the day aggregates are written by finish and record_external)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis import asyncio as aioredis
@@ -43,7 +43,7 @@ __all__ = ["RedisStore", "StoreUnavailable", "connect"]
 
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 LEASE_GRACE_SECONDS = 5.0  # a lapsed lease is trusted lost once it stayed lapsed this long
-_NOT_STORED = {"steps", "approvers", "queued_behind", "state", "changelog"}
+_NOT_STORED = {"steps", "approvers", "queued_behind", "state", "changelog", "rules", "assigned"}
 
 
 def connect(url: str) -> aioredis.Redis:
@@ -115,8 +115,15 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
         return answers.created(raw)
 
     @translated
-    async def approve(self, r: DeployRequest, user: str, delivery: str = "") -> Approval:
-        raw = await self._run(scripts.APPROVE, r, delivery, actor=user, now=self.clock())
+    async def approve(
+        self, r: DeployRequest, user: str, delivery: str = "", eligible: Sequence[int] = (0,)
+    ) -> Approval:
+        """Count ``user``'s approval for one of the rules they are ``eligible`` for (indices
+        into ``r.rules``); the request is approved once every rule is met (see approve.lua)."""
+        raw = await self._run(
+            scripts.APPROVE, r, delivery, actor=user, now=self.clock(),
+            eligible=json.dumps(list(eligible)),
+        )  # fmt: skip
         return answers.decode(raw, Approval)
 
     @translated
@@ -230,6 +237,9 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
             return None
         fields["steps"] = json.loads(fields.get("steps") or "[]")
         fields["changelog"] = json.loads(fields.get("changelog") or "null")
+        fields["rules"] = json.loads(fields.get("rules") or "[]")
+        fields["assigned"] = json.loads(fields.get("assigned") or "{}")
+        fields.pop("eligible", None)
         request = DeployRequest.model_validate({**fields, "approvers": approvers})
         if request.state is State.QUEUED:
             request.queued_behind = _ahead_of(request.id, await self.lane_of(request))
@@ -286,6 +296,7 @@ def _flatten(r: DeployRequest) -> list[Any]:
     data = r.model_dump(mode="json", exclude=_NOT_STORED)
     data = {k: int(v) if isinstance(v, bool) else v for k, v in data.items()}  # Redis: 1 | 0
     data["steps"] = _steps(r)
+    data["rules"] = json.dumps([rule.model_dump(mode="json") for rule in r.rules])
     return [item for pair in data.items() for item in pair]
 
 

@@ -165,7 +165,9 @@ CREATE = Script(
     rest="fields",
 )
 APPROVE = Script(
-    "approve", keys=("req", *AUDIT_KEYS, "approvers", "lane", "open", "seen"), args=("actor", "now")
+    "approve",
+    keys=("req", *AUDIT_KEYS, "approvers", "lane", "open", "seen"),
+    args=("actor", "now", "eligible"),
 )
 END = Script(
     "end",

@@ -86,5 +86,13 @@ class SignalStore(StoreBase):
         return None if members is None else set(json.loads(members))
 
     @translated
+    async def cached_groups(self, groups: list[str]) -> dict[str, set[str]]:
+        """The members of those of ``groups`` cached now, in one round trip."""
+        if not groups:
+            return {}
+        found = await self.redis.mget([self.key.group(group) for group in groups])
+        return {g: set(json.loads(m)) for g, m in zip(groups, found, strict=True) if m is not None}
+
+    @translated
     async def cache_group(self, group: str, members: set[str]) -> None:
         await self.redis.set(self.key.group(group), json.dumps(sorted(members)), ex=GROUP_TTL)

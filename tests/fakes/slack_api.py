@@ -187,6 +187,9 @@ class FakeSlack:
             self._triggers: set[str] = set()  # trigger_ids exchanged for a view
             self._ts_count = 0
             self._rate_limited = 0
+            self.slow_usergroups = 0.0  # seconds usergroups.users.list takes to answer
+            self.usergroups_asked: list[float] = []  # when it was asked (time.monotonic())
+            self.usergroups_answered: list[float] = []  # and when it answered
             self._retry_after = 1
 
     def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
@@ -256,6 +259,9 @@ class FakeSlack:
             headers = {"Retry-After": str(retry_after)}
             return JSONResponse(_error("ratelimited"), status_code=429, headers=headers)
         call = Call(request.path_params["method"], args, token)
+        if call.method == "usergroups.users.list":
+            self.usergroups_asked.append(time.monotonic())
+            await asyncio.sleep(self.slow_usergroups)
         with self._lock:
             self._calls.append(call)
             return JSONResponse(self._answer(call))
@@ -361,6 +367,7 @@ class FakeSlack:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.usergroups_answered.append(time.monotonic())
         users = self.usergroups.get(args.get("usergroup", ""))
         if users is None:
             return _error("no_such_subteam")
