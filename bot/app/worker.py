@@ -28,6 +28,7 @@ from bot.domain.freezes.listing import warn_calendar_ranges
 from bot.domain.sweep import recover_orphans, sweep
 from bot.ports.deployer import DeployUnreachable
 from bot.ports.notify import MetricsJob
+from bot.ports.store import StoreUnavailable
 from bot.store.keys import Keys
 from bot.store.queue import (
     ANNOUNCE,
@@ -41,6 +42,7 @@ from bot.store.requests import connect
 
 MIN_JOB_TIMEOUT = 3 * 3600
 EXTERNAL_RETRY_SECONDS = 60
+ANNOUNCE_RETRY_SECONDS = 5
 STOP_GRACE_SECONDS = 300  # on SIGTERM, running deploys get this long to finish
 RECONNECT_SECONDS = (1, 2, 5, 10)  # back-off while Redis is unreachable, then every 10 s
 LEASE_WATCH = set(range(0, 60, 5))  # seconds of the minute: a lapsed lease is seen within 5 s
@@ -79,8 +81,12 @@ async def announce(ctx: dict[str, Any], request_id: str) -> None:
     """Bind a new request to its version's commit, then post its card (both kept off the
     bot's ack path), then look up its approvers' user groups, so their clicks find them cached."""
     with logcontext.scope(request_id=request_id):
-        await commits.announce(ctx["services"], request_id)
-        await approvals.warm_groups(ctx["services"], request_id)
+        try:
+            await commits.announce(ctx["services"], request_id)
+            await approvals.warm_groups(ctx["services"], request_id)
+        except StoreUnavailable:  # tried again shortly (and by the sweep, if all tries fail)
+            log.warning("announcing %s: Redis unavailable; trying again", request_id)
+            raise Retry(defer=ANNOUNCE_RETRY_SECONDS) from None
 
 
 async def record_external(ctx: dict[str, Any], project_id: int, deployment_id: int) -> list[str]:
