@@ -42,7 +42,7 @@ async def approve(services: Services, request_id: str, user: str, delivery: str 
     standing = await _standing(services, request, user, approving=True)
     if isinstance(standing, Refusal):
         return await _refused(services, request, (user, delivery), "approval_refused", standing)
-    result = await services.store.approve(request, user, delivery, standing)
+    result = await services.store.approve(request, user, delivery, eligible=standing)
     return _approve_outcome(request, result)
 
 
@@ -208,9 +208,9 @@ def _approve_outcome(request: DeployRequest, result: Approval) -> Outcome:
         case ApprovalOutcome.RECORDED:
             return Outcome(refresh=True)
         case ApprovalOutcome.QUEUED if result.head == request.id:
-            return Outcome(start=request.id)
+            return Outcome(start=request.id, neighbour=result.passed or None)
         case ApprovalOutcome.QUEUED:
-            return Outcome(refresh=True)
+            return Outcome(refresh=True, neighbour=result.passed or None)
         case ApprovalOutcome.DUPLICATE:
             return Outcome("You've already approved this request; one approval per person.")
         case ApprovalOutcome.EXPIRED:

@@ -116,10 +116,12 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
 
     @translated
     async def approve(
-        self, r: DeployRequest, user: str, delivery: str = "", eligible: Sequence[int] = (0,)
+        self, r: DeployRequest, user: str, delivery: str = "", *, eligible: Sequence[int]
     ) -> Approval:
         """Count ``user``'s approval for one of the rules they are ``eligible`` for (indices
-        into ``r.rules``); the request is approved once every rule is met (see approve.lua)."""
+        into ``r.rules``; none: it is recorded and counts for nothing); the request is approved
+        once every rule is met (see approve.lua). An emergency then goes ahead of every
+        request of its lane that is not running yet (see enqueue in _prelude.lua)."""
         raw = await self._run(
             scripts.APPROVE, r, delivery, actor=user, now=self.clock(),
             eligible=json.dumps(list(eligible)),
