@@ -96,3 +96,24 @@ def test_click_is_answered_before_a_slow_group_lookup_returns(bot: Stack) -> Non
     lookups = [t for t in bot.slack.usergroups_answered if t > asked]
     assert lookups and answered < min(lookups)
     assert "Checking your user groups" in bot.slack.wait_for(lambda: bot.ephemerals("U0CHG"))[0]
+
+
+def test_an_approval_is_not_narrowed_when_slack_cannot_tell_the_groups(bot: Stack) -> None:
+    """U0CTO, listed by ID in the second rule, is also asked about S0CHANGE (the first rule's
+    group). Slack failing for it, the click is refused as not knowable and nothing is recorded,
+    so the same person's click counts once Slack answers again."""
+    with_groups(bot).slack.usergroups.pop("S0CHANGE")  # Slack: no_such_subteam
+    redis.Redis.from_url(bot.redis.url).delete(Keys().group("S0CHANGE"))
+    request_id = bot.deploy("gov v6 to prod")
+    bot.click(APPROVE, request_id, "U0CTO")
+
+    def refused() -> list[str]:
+        return [t for t in bot.ephemerals("U0CTO") if "couldn't check your user groups" in t]
+
+    assert bot.slack.wait_for(refused)
+    card = bot.card_text(request_id)
+    assert "0 of 2" in card and "(<!subteam^S0BIZ>, <@U0CTO>): 0 of 1" in card
+    bot.slack.usergroups["S0CHANGE"] = ["U0CHG"]
+    bot.click(APPROVE, request_id, "U0CTO")
+    card = bot.wait_card(request_id, "1 of 2")
+    assert "(<!subteam^S0BIZ>, <@U0CTO>): 1 of 1 ✅ <@U0CTO>" in card

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.lookup import Refused, environment_of
-from bot.domain.policy import Refusal, approval_refusal, group_ids, mention
+from bot.domain.policy import Refusal, approval_refusal, group_ids, groups_unavailable, mention
 from bot.domain.rules import eligible, everyone, groups_to_ask, rules_of
 from bot.domain.services import Services
 from bot.logcontext import bind
@@ -165,8 +165,10 @@ async def _standing(
     else:
         asked = group_ids(approvers)
     groups = await services.directory.groups_of(user, asked) if asked else set()
+    if groups is None:  # not knowing which rules they count for, record nothing (fail closed)
+        return groups_unavailable(approvers)
     refusal = approval_refusal(request, user, approvers, groups)
-    return refusal or eligible(rules, user, groups or set())
+    return refusal or eligible(rules, user, groups)
 
 
 def _only_they_may(request: DeployRequest, what: str) -> str:
