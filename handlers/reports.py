@@ -8,7 +8,7 @@ from bot.catalog.model import Catalog, Environment
 from bot.domain.policy import mention
 from bot.domain.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
-from handlers.blocks import emergency_line, no_worker
+from handlers.blocks import emergency_line, no_worker, plain
 from handlers.locks import kept_lines
 
 
@@ -98,7 +98,7 @@ def _history_line(entry: HistoryEntry) -> str:
     if entry.source:
         who = f"{entry.requester}, outside shipbot"
     if entry.state is State.REJECTED:
-        why = f": {entry.reject_reason}" if entry.reject_reason else ""
+        why = f": {plain(entry.reject_reason)}" if entry.reject_reason else ""
         who = f"asked by {mention(entry.requester)}, rejected by {mention(entry.rejected_by)}{why}"
     emergency = f" {emergency_line(entry.emergency)}" if entry.emergency else ""
     return (
