@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.policy import mention
 from bot.models import UNASKED, Action, DeployRequest, State, Step, StepStatus, Workers
-from bot.scrub import escaped
+from handlers.mrkdwn import plain
 from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 from handlers.rule_blocks import rule_lines, shows_rules
 
@@ -214,12 +214,6 @@ def _stop_button(request: DeployRequest) -> ActionsBlock:
 def _footer(request: DeployRequest) -> ContextBlock:
     text = f"Request `{request.id}` · catalog entry `{request.catalog_revision}`"
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
-
-
-def plain(text: str) -> str:
-    """What someone typed as raw text (a modal's reason, a commit's title), shown as written:
-    never a mention, a link or a control character (Slack mrkdwn reserves & < >)."""
-    return escaped(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def labelled(label: str, value: str) -> MarkdownTextObject:

@@ -23,9 +23,9 @@ from handlers.blocks import (
     emergency_block,
     labelled,
     people,
-    plain,
     targets_text,
 )
+from handlers.mrkdwn import plain
 
 
 def release_note(request: DeployRequest, undone_by: DeployRequest | None = None) -> Rendered:

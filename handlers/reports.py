@@ -8,8 +8,9 @@ from bot.catalog.model import Catalog, Environment
 from bot.domain.policy import mention
 from bot.domain.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
-from handlers.blocks import emergency_line, no_worker, plain
+from handlers.blocks import emergency_line, no_worker
 from handlers.locks import kept_lines
+from handlers.mrkdwn import plain
 
 
 def workers_text(workers: Workers) -> str:

@@ -10,12 +10,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from pydantic import ValidationError
 
 from bot.catalog.model import Environment
 from bot.domain.rules import eligible, groups_to_ask, rules_for
 from bot.models import DeployRequest, Rule, State, Step
 from bot.ports.store import Approval, ApprovalOutcome, Store
 from bot.store.requests import RedisStore, connect
+from handlers.rule_blocks import rule_lines
 from tests.fakes import RedisServer
 
 CHANGE_AND_BIZ = [
@@ -176,3 +178,25 @@ async def test_an_approval_eligible_for_no_rule_counts_for_nothing(store: RedisS
     assert Approval(ApprovalOutcome.RECORDED, count=0, counted=False) == await store.approve(
         r, "U0X", eligible=[]
     )
+
+
+def test_a_rules_name_is_carried_to_the_card() -> None:
+    """approval_rules' optional name (1-40 characters) is kept on the request's rule and the
+    card calls the rule by it (escaped), the others by their number."""
+    env = Environment.model_validate(
+        {"approvals": 1, "approvers": ["U0A", "U0B"],
+         "approval_rules": [{"name": "Change & release", "approvals": 1, "approvers": ["S0CHANGE"]},
+                            {"approvals": 1, "approvers": ["S0BIZ"]}]}
+    )  # fmt: skip
+    rules = rules_for(env, False, emergency=False)
+    assert ["", "Change & release", ""] == [r.name for r in rules]
+    lines = rule_lines(request(rules))
+    assert lines[1].startswith("• *Change &amp; release* (<!subteam^S0CHANGE>): 0 of 1")
+    assert lines[2].startswith("• *Rule 3* (<!subteam^S0BIZ>)")
+
+
+@pytest.mark.parametrize("name", ["", "x" * 41])
+def test_a_rules_name_is_1_to_40_characters(name: str) -> None:
+    rule = {"name": name, "approvals": 1, "approvers": ["S0CHANGE"]}
+    with pytest.raises(ValidationError, match="name"):
+        Environment.model_validate({"approval_rules": [rule]})

@@ -57,12 +57,13 @@ def test_a_rule_met_by_the_wrong_group_is_not_enough(bot: Stack) -> None:
 
 
 def test_card_shows_each_rule_and_who_met_it(bot: Stack) -> None:
-    """While pending, the card lists each rule with its count and who met it."""
+    """While pending, the card lists each rule with its count and who met it; a rule is
+    called by its name when the catalog gives one."""
     request_id = with_groups(bot).deploy("gov v3 to prod")
     bot.click(APPROVE, request_id, "U0CHG")
     card = bot.wait_card(request_id, "1 of 2")
-    assert "(<!subteam^S0CHANGE>): 1 of 1 ✅ <@U0CHG>" in card
-    assert "(<!subteam^S0BIZ>, <@U0CTO>): 0 of 1" in card
+    assert "• *Change management* (<!subteam^S0CHANGE>): 1 of 1 ✅ <@U0CHG>" in card
+    assert "• *Rule 2* (<!subteam^S0BIZ>, <@U0CTO>): 0 of 1" in card
 
 
 def test_break_glass_needs_its_extra_approver(bot: Stack) -> None:
