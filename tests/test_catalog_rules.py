@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.catalog.governance import Freeze
+from bot.catalog.model import check_catalog, load_catalog
 from tests.test_catalog import issues_of, with_prod, write
 
 
@@ -48,3 +50,13 @@ def test_an_emergency_whose_extra_approver_is_taken_is_refused(tmp_path: Path) -
     body = "{approvals: 1, approvers: [U0ALICE], emergency: {approvers: [U0ALICE]}}"
     issues = issues_of(write(tmp_path, with_prod(body)))
     assert 1 == len(issues) and "an emergency can't be approved" in issues[0][1]
+
+
+def test_the_brokers_example_catalog_is_valid() -> None:
+    """examples/broker/catalog.yaml, the README's governance reference, passes `shipbot check`,
+    and holds what it shows: approval rules, an emergency rule, a trading-hours freeze."""
+    path = Path(__file__).parent.parent / "examples" / "broker" / "catalog.yaml"
+    assert [] == check_catalog(path)
+    prod = load_catalog(path).services["trade-api"].environments["prod"]
+    freeze = prod.freeze or Freeze()
+    assert (1, "XSHG", 15) == (len(prod.approval_rules), freeze.calendar, freeze.margin_minutes)
