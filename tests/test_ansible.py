@@ -118,7 +118,8 @@ async def test_the_approved_commit_reaches_the_playbook_only_when_known(tmp_path
     )
     await deployer.run(job(commit="1a2b3c4d5e6f"), ProgressRecorder())
     await deployer.run(job(), ProgressRecorder())
-    assert ["1a2b3c4d5e6f", "none"] == sorted(p.name for p in tmp_path.iterdir())
+    line = "web-h5 1.2.3 staging dc-a deploy req-1\n"
+    assert [line, line] == [(tmp_path / name).read_text() for name in ("1a2b3c4d5e6f", "none")]
 
 
 async def test_failing_progress_sink_does_not_fail_the_deploy(tmp_path: Path) -> None:
