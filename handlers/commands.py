@@ -139,7 +139,9 @@ async def _answer(services: Services, cmd: ShipbotCommand) -> str:
             names = args[:1] or tuple(services.catalog.services)
             lines = [workers_text(await reports.workers(services))]
             lines += calendar_warnings(services.catalog)
-            lines += [status_text(n, await reports.status(services, n)) for n in names]
+            lines += [
+                status_text(services.catalog, n, await reports.status(services, n)) for n in names
+            ]
             return "\n".join(lines)
         case "history":
             entries = await reports.history(services, args[0], args[1] if len(args) > 1 else None)

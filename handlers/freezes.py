@@ -15,6 +15,7 @@ from bot.domain.freezes.listing import (
 from bot.domain.freezes.spans import Frozen, Source
 from bot.domain.freezes.words import local, named
 from bot.domain.grammar import ShipbotCommand
+from bot.domain.policy import mention
 from bot.domain.services import Services
 from bot.ports.freezes import ALL
 
@@ -25,11 +26,25 @@ async def freeze_command(services: Services, cmd: ShipbotCommand, user: str) -> 
     """/shipbot freeze or unfreeze, by ``user``: what was done, in words."""
     zone = services.catalog.timezone
     if cmd.verb == "freeze":
-        made = await chat.freeze(services, cmd, user)
+        froze = await chat.freeze(services, cmd, user)
+        made = froze.made
+        where = f"{_scope(made.service)} in `{made.environment}`"
+        if froze.kept:
+            return (
+                f"🧊 {where} is already frozen until {local(made.until, zone)} ({zone}) by "
+                f"{mention(made.by)}: {made.reason}. Kept that freeze, which ends no earlier; "
+                f"to end it sooner, `/shipbot unfreeze {made.service} {made.environment}` first."
+            )
+        replaced = (
+            f" This replaced the freeze until {local(froze.replaced.until, zone)}: "
+            f"{froze.replaced.reason}."
+            if froze.replaced
+            else ""
+        )
         return (
-            f"🧊 Froze {_scope(made.service)} in `{made.environment}` until "
-            f"{local(made.until, zone)} ({zone}): {made.reason}. No deploy starts there until "
-            "then, except an emergency; approved requests wait in their lanes."
+            f"🧊 Froze {where} until {local(made.until, zone)} ({zone}): {made.reason}. No deploy "
+            "starts there until then, except an emergency; approved requests wait in their "
+            f"lanes.{replaced}"
         )
     done = await chat.unfreeze(services, cmd, user)
     moved = f" Starting `{'`, `'.join(done.started)}`." if done.started else ""

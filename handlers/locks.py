@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.catalog.model import Catalog
 from bot.domain import holds, locks
 from bot.domain.grammar import ShipbotCommand
 from bot.domain.policy import mention
 from bot.domain.reports import EnvironmentStatus
 from bot.domain.services import Services
-from bot.domain.who_may import Said
+from bot.domain.who_may import Said, moment
 from bot.ports.locks import ALL
 from handlers.background import Background
 from handlers.guard import where
@@ -36,22 +36,20 @@ async def answer(services: Services, later: Background, cmd: ShipbotCommand, bod
     return said.text
 
 
-def kept_lines(env: EnvironmentStatus) -> list[str]:
-    """The lock and the holds of one environment, as `/shipbot status` lists them."""
+def kept_lines(env: EnvironmentStatus, catalog: Catalog) -> list[str]:
+    """The lock and the holds of one environment, as `/shipbot status` lists them (times in
+    the catalog's time zone, as the lock and hold answers say them)."""
     lines = []
     if env.lock:
         lock = env.lock
         lines.append(
-            f"🔒 locked by {mention(lock.holder)} until {_when(lock.until)}: {lock.reason}"
+            f"🔒 locked by {mention(lock.holder)} until {moment(catalog, lock.until)}: "
+            f"{lock.reason}"
         )
     for hold in env.holds:
         whose = " (every service)" if hold.service == ALL else ""
         lines.append(
             f"⏸️ `{hold.datacenter}` held{whose} by {mention(hold.holder)} until "
-            f"{_when(hold.until)}: {hold.reason}"
+            f"{moment(catalog, hold.until)}: {hold.reason}"
         )
     return lines
-
-
-def _when(at: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))

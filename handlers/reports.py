@@ -40,11 +40,11 @@ def _environment_line(name: str, env: Environment) -> str:
     return f"`{name}` {rule}" + (f", {order}" if order else "")
 
 
-def status_text(service: str, environments: list[EnvironmentStatus]) -> str:
+def status_text(catalog: Catalog, service: str, environments: list[EnvironmentStatus]) -> str:
     lines = [f"*{service}*"]
     for env in environments:
         lines.append(f"• `{env.environment}`: {_running(env)}")
-        lines += [f"    ◦ {line}" for line in kept_lines(env)]
+        lines += [f"    ◦ {line}" for line in kept_lines(env, catalog)]
         lines += [f"    ◦ {_open_line(r)}" for r in env.open]
     return "\n".join(lines)
 

@@ -164,6 +164,7 @@ class AnsibleDeployer:
         return shlex.join([str(self.playbook.absolute()), "-e", f"@{trusted}", "-e", f"@{data}"])
 
     def _shipbot_vars(self, job: DeployJob) -> dict[str, str]:
+        commit = {"shipbot_commit": job.commit} if job.commit else {}
         return {
             "shipbot_service": job.service,
             "shipbot_version": job.version,
@@ -172,6 +173,7 @@ class AnsibleDeployer:
             "shipbot_action": job.action,
             "shipbot_request_id": job.request_id,
             "shipbot_workdir": str((self.workdir or Path.cwd()).absolute()),
+            **commit,
         }
 
     def _verdict(self, status: str, rc: int | None, events: Events) -> None:

@@ -74,7 +74,9 @@ class GitLabDeployer:
             client.close()
 
     def pipeline_variables(self, job: DeployJob) -> dict[str, str]:
-        """The catalog's ``variables``, then the SHIPBOT_* ones, which win."""
+        """The catalog's ``variables``, then the SHIPBOT_* ones, which win; SHIPBOT_COMMIT only
+        when the approved commit is known."""
+        commit = {"SHIPBOT_COMMIT": job.commit} if job.commit else {}
         return {
             **self.variables,
             "SHIPBOT_SERVICE": job.service,
@@ -84,6 +86,7 @@ class GitLabDeployer:
             "SHIPBOT_DATACENTER": job.datacenter,
             "SHIPBOT_REQUEST_ID": job.request_id,
             "SHIPBOT_ACTION": job.action,
+            **commit,
         }
 
     def _rules(self, run: _Pipeline) -> Rules:

@@ -22,6 +22,7 @@ from tests.fakes.recorders import FixedDirectory, RecordingNotifier, RecordingQu
 from tests.stack import PLAYBOOKS
 
 SERVICE = "multi"
+PROJECT = "shop/multi"  # its code, when a test gives the services a GitLab source
 CATALOG = f"""
 notify:
   releases_channel: C0RELEASES
@@ -29,6 +30,7 @@ services:
   {SERVICE}:
     deployer: ansible
     playbook: {PLAYBOOKS / "ok.yml"}
+    source: {{gitlab_project: {PROJECT}, tag_format: "release-{{version}}"}}
     environments:
       prod: {{datacenters: [dc-a, dc-b, dc-c]}}
       checked:

@@ -108,6 +108,20 @@ async def test_catalog_vars_may_be_templates(tmp_path: Path) -> None:
     assert (tmp_path / "rendered").read_text() == "web-h5 1.2.3 staging dc-a deploy req-1\n"
 
 
+async def test_the_approved_commit_reaches_the_playbook_only_when_known(tmp_path: Path) -> None:
+    """shipbot_commit is the job's commit; a job without one passes no shipbot_commit."""
+    deployer = AnsibleDeployer(
+        PLAYBOOKS / "ok.yml",
+        vars={"marker_file": "{{ shipbot_workdir }}/{{ shipbot_commit | default('none') }}"},
+        workdir=tmp_path,
+        timeout_seconds=TIMEOUT,
+    )
+    await deployer.run(job(commit="1a2b3c4d5e6f"), ProgressRecorder())
+    await deployer.run(job(), ProgressRecorder())
+    line = "web-h5 1.2.3 staging dc-a deploy req-1\n"
+    assert [line, line] == [(tmp_path / name).read_text() for name in ("1a2b3c4d5e6f", "none")]
+
+
 async def test_failing_progress_sink_does_not_fail_the_deploy(tmp_path: Path) -> None:
     """A report callback that raises is logged; the playbook still runs to success."""
 

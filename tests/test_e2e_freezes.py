@@ -129,3 +129,25 @@ def test_a_held_request_starts_by_itself_when_the_freeze_expires(bot: Stack) -> 
     assert [] == marker_lines(bot)
     bot.wait_card(request_id, "Deployed in", timeout=150)
     assert 2 == len(marker_lines(bot))
+
+
+def test_a_time_that_is_no_time_is_refused_saying_what_is_accepted(bot: Stack) -> None:
+    """`until 25:00` and `until 2027-02-30 09:00` pass the grammar but are no times: the
+    answer says what is accepted, not "internal error", and nothing is frozen."""
+    for until in ("25:00", "2027-02-30 09:00"):
+        answer = shipbot(bot, f"freeze web-h5 prod until {until} release")
+        assert f"`until {until}` is not a time" in answer and "`until HH:MM`" in answer
+    assert "is frozen" not in reply_text(bot.command("web-h5 v2.3.1 to prod"))
+
+
+def test_a_second_freeze_never_shortens_the_first(bot: Stack) -> None:
+    """Frozen 2h: a 1h freeze keeps the 2h one and says so; a 3h one replaces it, says which
+    it replaced, and the audit trail says so too."""
+    shipbot(bot, "freeze web-h5 prod 2h incident 42")
+    kept = shipbot(bot, "freeze web-h5 prod 1h rehearsal", user="U0BOB")
+    assert "`web-h5` in `prod` is already frozen until" in kept
+    assert "by <@U0ALICE>: incident 42. Kept that freeze" in kept
+    longer = shipbot(bot, "freeze web-h5 prod 3h incident 42 goes on", user="U0BOB")
+    assert "Froze `web-h5` in `prod`" in longer and "This replaced the freeze until" in longer
+    audit = shipbot(bot, "audit web-h5")
+    assert "replaced the freeze until" in audit and "incident 42 goes on" in audit

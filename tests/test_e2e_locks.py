@@ -5,6 +5,7 @@ The stack here is this module's own: its catalog names admins and approver group
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ def _catalog(directory: Path) -> Path:
     marker = directory / "marker.log"
     path = directory / "catalog.yaml"
     path.write_text(f"""
+timezone: Asia/Shanghai
 notify:
   releases_channel: C0RELEASES
 services:
@@ -76,6 +78,18 @@ def test_a_lock_refuses_others_and_names_its_holder(bot: Stack) -> None:
     assert refused.startswith(expected)
     assert " until " in refused and ": migrating the db." in refused
     assert [] == bot.slack.messages("C0DEPLOY") and [] == marker_lines(bot)
+
+
+def test_status_says_lock_and_hold_times_in_the_catalogs_time_zone(bot: Stack) -> None:
+    """`/shipbot status` says until when as the lock and hold answers did: Asia/Shanghai."""
+    locked = shipbot(bot, "lock web staging migrating the db", "U0DEV")
+    held = shipbot(bot, "hold web staging dc-a rack 4 maintenance", "U0ADMIN")
+    lock_until = re.search(r"until (\S+ \S+ Asia/Shanghai)", locked)
+    hold_until = re.search(r"until (\S+ \S+ Asia/Shanghai)", held)
+    assert lock_until and hold_until
+    status = shipbot(bot, "status web", "U0DEV")
+    assert f"locked by <@U0DEV> until {lock_until[1]}: migrating the db" in status
+    assert f"`dc-a` held by <@U0ADMIN> until {hold_until[1]}: rack 4 maintenance" in status
 
 
 def test_a_lock_lets_its_holder_deploy(bot: Stack) -> None:

@@ -121,6 +121,16 @@ async def test_pipeline_gets_shipbot_and_catalog_variables(gl: FakeGitLab, proje
     } == gl.pipelines[0].variables
 
 
+async def test_the_approved_commit_is_a_variable_only_when_known(
+    gl: FakeGitLab, project_id: int
+) -> None:
+    """SHIPBOT_COMMIT carries the job's commit, so the pipeline can deploy exactly it; a job
+    without one passes no SHIPBOT_COMMIT."""
+    await deployer(gl).run(job(commit="1a2b3c4d5e6f"), ProgressRecorder())
+    await deployer(gl).run(job(), ProgressRecorder())
+    assert ["1a2b3c4d5e6f", None] == [p.variables.get("SHIPBOT_COMMIT") for p in gl.pipelines]
+
+
 async def test_rollback_is_a_pipeline_with_action_rollback(gl: FakeGitLab, project_id: int) -> None:
     """A rollback runs a pipeline for the target version with SHIPBOT_ACTION=rollback."""
     await deployer(gl).run(job(action="rollback", version="main"), ProgressRecorder())

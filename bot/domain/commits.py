@@ -10,6 +10,11 @@ the request is voided: what would run is not what was approved. When GitLab cann
 commit then, the request is voided too (fail closed). A request whose commit could not be told
 when it was made (its card said so, and its approvers approved without one) is not voided at
 start: the commit it runs is resolved then and shown, best effort.
+
+The tag is asked for once more before each later data centre (:func:`moved_since_start`), since
+a deployer resolves the version when each data centre starts: when it moved (or cannot be
+confirmed), the rollout stops there as if that data centre had failed. Deployers are also given
+the bound commit (``DeployJob.commit``) so a playbook or pipeline can deploy exactly it.
 """
 
 from __future__ import annotations
@@ -48,21 +53,39 @@ async def moved(services: Services, request: DeployRequest) -> str:
     found = _source(services, request)
     if found is None:
         return ""
-    source, where = found
     if not request.commit_sha:  # none was shown: bind it now, best effort
         await _bind(services, request)
         return ""
+    why, unconfirmed = await _drift(*found, request)
+    if not why:
+        return ""
+    if unconfirmed:
+        return f"{why}, so nothing was run; ask again once GitLab answers"
+    return f"{why}; ask again"
+
+
+async def moved_since_start(services: Services, request: DeployRequest) -> str:
+    """Checked before each later data centre: why the rollout must not go on, because the tag
+    now names another commit than the one bound to the request, or GitLab cannot confirm it
+    does (fail closed); "" when it still does, or no commit is bound (nothing to compare)."""
+    found = _source(services, request)
+    if found is None or not request.commit_sha:
+        return ""
+    why, _ = await _drift(*found, request)
+    return f"{why}, so it was not deployed" if why else ""
+
+
+async def _drift(source: CodeSource, where: Source, request: DeployRequest) -> tuple[str, bool]:
+    """What is wrong with the request's commit ("" when its tag still names it), and whether
+    it is that GitLab could not confirm it."""
     tag, was = where.ref_of(request.version), request.commit_sha[:8]
     try:
         now = await _commit_of(source, where, request.version)
     except SourceUnavailable as error:
-        return (
-            f"GitLab could not confirm that tag {tag} still names commit {was} ({error}), so "
-            "nothing was run; ask again once GitLab answers"
-        )
+        return f"GitLab could not confirm that tag {tag} still names commit {was} ({error})", True
     if now.sha != request.commit_sha:
-        return f"tag {tag} moved from {was} to {now.sha[:8]} since it was approved; ask again"
-    return ""
+        return f"tag {tag} moved from {was} to {now.sha[:8]} since it was approved", False
+    return "", False
 
 
 async def _bind(services: Services, request: DeployRequest) -> None:

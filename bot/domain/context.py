@@ -31,14 +31,18 @@ class Run:
         return self.services.deployer_for(request.service, request.environment, target)
 
     def job(self, target: str, version: str = "", action: JobAction | None = None) -> DeployJob:
+        """The job for ``target``: the request's version (and the commit bound to it), or
+        ``version`` (a rollback to what ran before: its commit is not known)."""
         request = self.request
+        version = version or request.version
         return DeployJob(
             request_id=request.id,
             service=request.service,
-            version=version or request.version,
+            version=version,
             environment=request.environment,
             datacenter=target,
             action=action or request.action.value,
+            commit=request.commit_sha if version == request.version else "",
         )
 
     def reporter(self, target: str) -> ProgressSink:

@@ -86,6 +86,8 @@ async def _result(
     try:
         if why := await _why_not_run(services, request):
             return not_run(request.targets, why)
+        if services.source and not request.commit_sha:  # perhaps bound as it started
+            request = await until_answered(lambda: _reread(services, request), "read it")
         return await _rolled_out(services, request, board, note)
     except Exception:
         log.exception("deploy %s broke off", request.id)
@@ -103,6 +105,10 @@ async def _why_not_run(services: Services, request: DeployRequest) -> str:
         if stale := await until_answered(lambda: stale_rollback(services, request), check):
             return stale
     return await all_held(services, request)
+
+
+async def _reread(services: Services, request: DeployRequest) -> DeployRequest:
+    return await services.store.get(request.id) or request
 
 
 def _changed(services: Services, request: DeployRequest) -> str:

@@ -13,10 +13,19 @@ from bot.catalog.model import Catalog, Environment
 from bot.domain.grammar import ShipbotCommand
 from bot.domain.lookup import Refused, choices, environment_of
 from bot.domain.patience import until_answered
-from bot.domain.policy import group_ids, mention
+from bot.domain.policy import mention
 from bot.domain.services import Services
-from bot.domain.who_may import GROUPS_UNKNOWN, Said, deciders_of, moment, now, people
-from bot.models import AuditEvent, DeployRequest
+from bot.domain.who_may import (
+    GROUPS_UNKNOWN,
+    Said,
+    among_each,
+    deciders_of,
+    moment,
+    note,
+    now,
+    people,
+)
+from bot.models import DeployRequest
 from bot.ports.locks import ALL, Hold
 
 DEFAULT_SECONDS = 24 * 3600
@@ -33,7 +42,7 @@ async def hold(services: Services, cmd: ShipbotCommand, user: str, channel: str)
     held = Hold(service, environment, datacenter, user, cmd.reason, at, at + seconds)
     await services.store.put_hold(held)
     until = moment(services.catalog, held.until)
-    await _note(services, user, "hold", held, f"{datacenter}: {cmd.reason} (until {until})")
+    await note(services, user, "hold", held, f"{datacenter}: {cmd.reason} (until {until})")
     return Said(
         f"⏸️ Held `{datacenter}` of {_whose(service)} in `{environment}` until {until}: "
         f"deploys skip it. `/shipbot unhold {service} {environment} {datacenter}` releases it."
@@ -46,7 +55,7 @@ async def unhold(services: Services, cmd: ShipbotCommand, user: str, channel: st
     released = await services.store.release_hold(service, environment, datacenter)
     if released is None:
         return Said(f"`{datacenter}` of {_whose(service)} in `{environment}` is not held.")
-    await _note(services, user, "unhold", released, datacenter)
+    await note(services, user, "unhold", released, datacenter)
     return Said(f"▶️ Released `{datacenter}` of {_whose(service)} in `{environment}`.")
 
 
@@ -93,15 +102,12 @@ async def _may_hold(services: Services, cmd: ShipbotCommand, user: str) -> None:
     service, environment, datacenter = cmd.args
     envs = _having(services.catalog, service, environment, datacenter)
     lists = [d for d in map(deciders_of, envs) if d is not None]
-    groups = sorted({g for ids in lists for g in group_ids(ids) if user not in ids})
-    found = await services.directory.groups_of(user, groups) if groups else set()
+    allowed = await among_each(services, user, lists)
     what = f"{cmd.verb} `{datacenter}` of {_whose(service)} in `{environment}`"
-    for ids in lists:
-        if user in ids:
-            continue
-        if found is None and group_ids(ids):
-            raise Refused(GROUPS_UNKNOWN.format(what=what))
-        if not set(group_ids(ids)) & (found or set()):
+    if allowed is None:
+        raise Refused(GROUPS_UNKNOWN.format(what=what))
+    for ids, ok in zip(lists, allowed, strict=True):
+        if not ok:
             raise Refused(f"You may not {what}: only its approvers and admins may ({people(ids)}).")
 
 
@@ -131,14 +137,3 @@ def _having(catalog: Catalog, service: str, environment: str, datacenter: str) -
             f"Data centres there: {known}."
         )
     return having
-
-
-async def _note(services: Services, user: str, event: str, held: Hold, detail: str) -> None:
-    noted = AuditEvent(
-        actor=user,
-        event=event,
-        service=held.service,
-        environment=held.environment,
-        detail=detail,
-    )
-    await services.store.note(noted)

@@ -13,8 +13,18 @@ from bot.domain.grammar import ShipbotCommand
 from bot.domain.lookup import Refused, environment_of
 from bot.domain.policy import mention
 from bot.domain.services import Services
-from bot.domain.who_may import GROUPS_UNKNOWN, Notice, Said, among, lockers_of, moment, now, people
-from bot.models import AuditEvent, DeployRequest
+from bot.domain.who_may import (
+    GROUPS_UNKNOWN,
+    Notice,
+    Said,
+    among,
+    lockers_of,
+    moment,
+    note,
+    now,
+    people,
+)
+from bot.models import DeployRequest
 from bot.ports.locks import Lock, LockOutcome
 
 DEFAULT_SECONDS = 4 * 3600
@@ -47,7 +57,7 @@ async def lock(services: Services, cmd: ShipbotCommand, user: str, channel: str)
     renewed = taken.outcome is LockOutcome.RENEWED
     until = moment(services.catalog, taken.lock.until)
     detail = f"{'renewed: ' if renewed else ''}{cmd.reason} (until {until})"
-    await _note(services, user, "lock", taken.lock, detail)
+    await note(services, user, "lock", taken.lock, detail)
     return Said(
         f"🔒 {'Still locked' if renewed else 'Locked'} `{service}` in `{environment}` until "
         f"{moment(services.catalog, taken.lock.until)}: only you may deploy or roll back "
@@ -79,7 +89,7 @@ async def _release(services: Services, held: Lock, user: str, reason: str) -> Sa
     released = await services.store.release_lock(held.service, held.environment, user)
     if released is None:
         return Said(f"`{held.service}` in `{held.environment}` is not locked any more.")
-    await _note(services, user, "unlock", released, reason)
+    await note(services, user, "unlock", released, reason)
     return Said(f"🔓 Unlocked `{held.service}` in `{held.environment}`.")
 
 
@@ -100,7 +110,7 @@ async def _break(services: Services, env: Environment, held: Lock, user: str, re
     broken = await services.store.release_lock(held.service, held.environment, held.holder)
     if broken is None:
         return Said("The lock changed meanwhile; see `/shipbot status` and try again.")
-    await _note(
+    await note(
         services,
         user,
         "lock_broken",
@@ -131,14 +141,3 @@ async def _may_lock(services: Services, env: Environment, user: str, what: str) 
             f"You may not {what}: only who may deploy, approve or administer there may "
             f"({people(lockers)})."
         )
-
-
-async def _note(services: Services, user: str, event: str, lock: Lock, detail: str) -> None:
-    noted = AuditEvent(
-        actor=user,
-        event=event,
-        service=lock.service,
-        environment=lock.environment,
-        detail=detail,
-    )
-    await services.store.note(noted)

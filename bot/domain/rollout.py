@@ -6,7 +6,11 @@ environment's health check before the next one starts; a held data centre is ski
 rollout: the targets not reached are skipped, and the ones it changed are returned to what
 they ran before (:mod:`bot.domain.undo`) unless the catalog says not to. A freeze that began
 mid-run stops it before the next data centre, and nothing is undone: a rollback is a change
-too (see :mod:`bot.domain.freezes.guard`).
+too (see :mod:`bot.domain.freezes.guard`). Before each data centre after the first, the
+version's tag is checked to still name the commit bound to the request
+(:func:`bot.domain.commits.moved_since_start`): when it moved, or GitLab cannot confirm it,
+that data centre is refused as a failure, so the rest are skipped and the ones changed are
+undone as after any failure (``rollback_on_failure``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.catalog.model import HealthCheck
+from bot.domain.commits import moved_since_start
 from bot.domain.context import Run
 from bot.domain.freezes.guard import frozen_before
 from bot.domain.holds import held_why
@@ -58,13 +63,17 @@ async def roll_out(run: Run) -> RunResult:
 async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
     """The targets deployed, up to the first that failed; and why it stopped there, if it did."""
     done: list[TargetOutcome] = []
-    for target in run.request.targets:
+    for index, target in enumerate(run.request.targets):
         if who := await run.stop.asked():
             why = f"stopped by {mention(who)} before {run.place(target)}"
             return done, Halt(why, RunOutcome.STOPPED)
         if why := await _frozen(run, target):
             return done, Halt(why, RunOutcome.STOPPED, undo=False)
-        outcome = await _held(run, target) or await _deploy_one(run, target)
+        outcome = (
+            await _held(run, target)
+            or await _moved(run, target, first=index == 0)
+            or await _deploy_one(run, target)
+        )
         await run.board.ended(outcome)
         done.append(outcome)
         if outcome.fate not in (Fate.DEPLOYED, Fate.HELD):
@@ -77,6 +86,16 @@ async def _held(run: Run, target: str) -> TargetOutcome | None:
     """Skipped, when its data centre is held as the rollout reaches it."""
     why = await held_why(run.services, run.request, target)
     return TargetOutcome(target, Fate.HELD, why=why) if why else None
+
+
+async def _moved(run: Run, target: str, first: bool) -> TargetOutcome | None:
+    """Refused, when the tag no longer names the approved commit (checked as the run started
+    for the first target)."""
+    if first:
+        return None
+    check = lambda: moved_since_start(run.services, run.request)  # noqa: E731
+    why = await until_answered(check, "check the tag")
+    return TargetOutcome(target, Fate.REFUSED, why=why) if why else None
 
 
 async def _frozen(run: Run, target: str) -> str:

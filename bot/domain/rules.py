@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from bot.catalog.governance import Emergency
 from bot.catalog.model import Environment
+from bot.domain.who_may import unique
 from bot.models import DeployRequest, Rule
 
 APPROVERS, RULE, EMERGENCY = "approvers", "rule", "emergency"
@@ -38,7 +39,7 @@ def rules_for(env: Environment, rollback: bool, emergency: bool) -> list[Rule]:
     extra = Rule(approvals=1, approvers=oncall, kind=EMERGENCY)
     if glass.approvals is None:
         return [*rules, extra]
-    anyone = _unique([*env.approvers, *(a for r in rules for a in r.approvers), *oncall])
+    anyone = unique([*env.approvers, *(a for r in rules for a in r.approvers), *oncall])
     more = glass.approvals - 1
     rest = [Rule(approvals=more, approvers=anyone)] if more else []
     return [*rest, extra]
@@ -53,13 +54,13 @@ def rules_of(request: DeployRequest, env_approvers: list[str]) -> list[Rule]:
 
 def everyone(rules: list[Rule]) -> list[str]:
     """Every user and group any of the rules lists, once each."""
-    return _unique([a for rule in rules for a in rule.approvers])
+    return unique([a for rule in rules for a in rule.approvers])
 
 
 def groups_to_ask(rules: list[Rule], user: str) -> list[str]:
     """The groups whose membership decides which rules ``user`` counts for: those of the rules
     that do not list them by ID."""
-    return _unique(
+    return unique(
         [a for r in rules if user not in r.approvers for a in r.approvers if a.startswith("S")]
     )
 
@@ -67,7 +68,3 @@ def groups_to_ask(rules: list[Rule], user: str) -> list[str]:
 def eligible(rules: list[Rule], user: str, groups: set[str]) -> list[int]:
     """The indices of the rules ``user`` may count for: listed, or in a listed group."""
     return [i for i, r in enumerate(rules) if user in r.approvers or groups & set(r.approvers)]
-
-
-def _unique(ids: list[str]) -> list[str]:
-    return list(dict.fromkeys(ids))

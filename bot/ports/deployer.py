@@ -39,6 +39,7 @@ class DeployJob:
     datacenter: str  # "" when the environment lists no data centres
     action: JobAction = "deploy"
     vars: Mapping[str, Any] = field(default_factory=dict)
+    commit: str = ""  # the SHA approved for ``version`` (its tag may move); "" when not known
 
 
 @dataclass(frozen=True)

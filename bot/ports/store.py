@@ -283,9 +283,10 @@ class Store(Protocol):
     ) -> Hold | None: ...
 
     # change freezes (bot/domain/freezes)
-    async def set_freeze(self, freeze: ChatFreeze) -> None:
-        """Keep a chat freeze until its end (replacing one of the same service and
-        environment)."""
+    async def set_freeze(self, freeze: ChatFreeze) -> ChatFreeze | None:
+        """Keep a chat freeze until its end, replacing one of the same service and environment
+        unless that one ends no earlier (then it is kept). The one in force found there, kept
+        or replaced (None: none)."""
         ...
 
     async def end_freeze(self, service: str, environment: str) -> ChatFreeze | None:

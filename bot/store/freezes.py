@@ -4,22 +4,45 @@ environment, expiring when the freeze ends; and the note on a queued request a f
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import asdict
+from typing import cast
+
+from redis.exceptions import WatchError
 
 from bot.ports.freezes import ALL, ChatFreeze
 from bot.store.base import StoreBase, translated
 
+_TRIES = 20  # WATCH retries when another writer raced us
+
 
 class FreezeStore(StoreBase):
     @translated
-    async def set_freeze(self, freeze: ChatFreeze) -> None:
+    async def set_freeze(self, freeze: ChatFreeze) -> ChatFreeze | None:
+        """Keep ``freeze`` until its end, unless a freeze of the same service and environment
+        ends no earlier (then that one is kept). The freeze found there, kept or replaced
+        (None: none). Read and written under WATCH, so a shorter freeze never wins a race."""
         key = self.key.freeze(freeze.service, freeze.environment)
         fields = {k: str(v) for k, v in asdict(freeze).items()}
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping=fields)
-            pipe.expireat(key, int(freeze.until) + 1)
-            await pipe.execute()
+            for _ in range(_TRIES):
+                try:
+                    await pipe.watch(key)
+                    found = await cast(Awaitable[dict[str, str]], pipe.hgetall(key))
+                    earlier = _in_force(_freeze(found))
+                    if earlier is not None and earlier.until >= freeze.until:
+                        return earlier
+                    pipe.multi()
+                    pipe.delete(key)
+                    pipe.hset(key, mapping=fields)
+                    pipe.expireat(key, int(freeze.until) + 1)
+                    await pipe.execute()
+                    return earlier
+                except WatchError:
+                    continue
+                finally:
+                    await pipe.reset()
+        raise WatchError(f"{key} kept changing")
 
     @translated
     async def end_freeze(self, service: str, environment: str) -> ChatFreeze | None:
@@ -44,6 +67,10 @@ class FreezeStore(StoreBase):
         key = self.key.req(request_id)
         if await self.redis.execute_command("EXISTS", key):
             await self.redis.execute_command("HSET", key, "waiting", waiting)
+
+
+def _in_force(freeze: ChatFreeze | None) -> ChatFreeze | None:
+    return freeze if freeze is not None and freeze.until > time.time() else None
 
 
 def _freeze(fields: dict[str, str]) -> ChatFreeze | None:

@@ -32,6 +32,7 @@ class RecordingDeployer:
     hooks: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
     link: str = ""  # reported with each job's first progress line
     jobs: list[str] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)  # each job's commit, as jobs
     cancelled: list[str] = field(default_factory=list)
     _started: defaultdict[str, asyncio.Event] = field(
         default_factory=lambda: defaultdict(asyncio.Event)
@@ -48,6 +49,7 @@ class RecordingDeployer:
     async def run(self, job: DeployJob, report: ProgressSink) -> None:
         name = f"{job.action} {job.datacenter}"
         self.jobs.append(f"{name} {job.version}")
+        self.commits.append(job.commit)
         await report(Progress(job.datacenter, f"{name} started", link=self.link))
         self._started[name].set()
         if hook := self.hooks.get(name):
