@@ -124,6 +124,7 @@ class FinishRecord:
     history: HistoryEntry  # the history entry to append
     mark: Mark = NO_MARK  # what it means for the delivery metrics
     voided: bool = False  # nothing was run: it no longer fits what was approved (audited so)
+    audit_detail: str = ""  # the audit entry's detail: each data centre's result ("": failure)
 
 
 class FinishOutcome(StrEnum):

@@ -194,7 +194,8 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
         )
         args = {
             "actor": record.worker, "now": self.clock(), "event": event.value,
-            "failure": record.failure, "steps": _steps(r), "entry": entry.model_dump_json(),
+            "failure": record.failure, "detail": record.audit_detail or record.failure,
+            "steps": _steps(r), "entry": entry.model_dump_json(),
             "undoes": r.undoes, "undoer": r.requester, "metrics": metrics_arg(entry, record.mark),
         }  # fmt: skip
         raw = await self.scripts[scripts.FINISH.name](keys, args)

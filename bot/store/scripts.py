@@ -191,7 +191,10 @@ FINISH = Script(
         "req", *AUDIT_KEYS, "approvers", "open", "lane", "lease", "running", "history",
         "undone_req", "undone", *METRIC_KEYS,
     ),
-    args=("actor", "now", "event", "failure", "steps", "entry", "undoes", "undoer", "metrics"),
+    args=(
+        "actor", "now", "event", "failure", "detail", "steps", "entry", "undoes", "undoer",
+        "metrics",
+    ),
     metrics=True,
 )  # fmt: skip
 METRICS = Script(
