@@ -115,7 +115,9 @@ def audit_detail(request: DeployRequest, result: RunResult) -> str:
     """The audit entry of the end: each data centre's result from the final steps ("dc-a
     deployed; dc-b skipped (held by <@U0X>: rack maintenance)"), after the failure sentence
     when it failed; only the failure when nothing was run. At most AUDIT_DETAIL_MAX long."""
-    results = "; ".join(f"{place(s.target, request.environment)} {_result(s)}" for s in request.steps)
+    results = "; ".join(
+        f"{place(s.target, request.environment)} {_result(s)}" for s in request.steps
+    )
     if result.outcome is RunOutcome.NOT_RUN or not results:
         text = result.failure
     else:

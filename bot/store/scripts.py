@@ -220,9 +220,10 @@ NOTE = Script(
 )
 TRIM_AUDIT = Script(
     "trim_audit",
-    keys=("audit", "audit_index", "audit_anchor"),
+    keys=(*AUDIT_KEYS, "audit_anchor"),
     args=("before", "now", "chunk"),
     machine=False,
+    audit=True,
 )
 SCRIPTS = (
     CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER, METRICS, LEADS,
