@@ -94,11 +94,13 @@ class Changelog(BaseModel):
 class Rule(BaseModel):
     """One approval rule a request must meet: ``approvals`` distinct people from ``approvers``
     (user and user-group IDs). ``kind``: "approvers" (the environment's own ``approvals``),
-    "rule" (one of its ``approval_rules``) or "emergency" (break-glass)."""
+    "rule" (one of its ``approval_rules``) or "emergency" (break-glass). ``name``: what the
+    card calls it ("" for its kind, numbered)."""
 
     approvals: int
     approvers: list[str]
     kind: str = "approvers"
+    name: str = ""
 
 
 class DeployRequest(BaseModel):

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.policy import mention
 from bot.models import UNASKED, Action, DeployRequest, State, Step, StepStatus, Workers
+from handlers.mrkdwn import plain
 from handlers.routes import APPROVE, CANCEL, REJECT, STOP
 from handlers.rule_blocks import rule_lines, shows_rules
 
@@ -151,7 +152,7 @@ def _headline(request: DeployRequest, approvers: list[str]) -> str:
             what = "Rollback failed" if rollback else "Failed"
             return f"❌ *{what}*: {request.failure}{approved}"
         case State.REJECTED:
-            why = f": {request.reject_reason}" if request.reject_reason else "."
+            why = f": {plain(request.reject_reason)}" if request.reject_reason else "."
             return f"🚫 *Rejected* by {mention(request.rejected_by)}{why}"
         case State.CANCELLED:
             by = request.cancelled_by or request.requester

@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.policy import mention
 from bot.models import Action, ChangeLine, Changelog, DeployRequest, State, Step
-from bot.scrub import escaped
 from handlers.blocks import (
     STEP_ICONS,
     Rendered,
@@ -26,6 +25,7 @@ from handlers.blocks import (
     people,
     targets_text,
 )
+from handlers.mrkdwn import plain
 
 
 def release_note(request: DeployRequest, undone_by: DeployRequest | None = None) -> Rendered:
@@ -161,16 +161,10 @@ def _counted(changelog: Changelog) -> str:
 
 
 def _line(line: ChangeLine) -> str:
-    title = _plain(line.title)
+    title = plain(line.title)
     linked = f"<{line.url}|{line.ref} {title}>" if line.url else f"{line.ref} {title}"
-    author = _plain(f"@{line.author}" if line.merge_request and line.author else line.author)
+    author = plain(f"@{line.author}" if line.merge_request and line.author else line.author)
     return f"• {linked}" + (f" — {author}" if author else "")
-
-
-def _plain(text: str) -> str:
-    """What a commit's author wrote, shown as written: never a mention, a link or a control
-    character (Slack mrkdwn reserves & < >)."""
-    return escaped(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _step_line(step: Step, environment: str) -> str:

@@ -10,6 +10,7 @@ from bot.domain.reports import AUDIT_WINDOW, AuditPage, EnvironmentStatus
 from bot.models import Action, AuditEvent, DeployRequest, HistoryEntry, State, Workers
 from handlers.blocks import emergency_line, no_worker
 from handlers.locks import kept_lines
+from handlers.mrkdwn import plain
 
 
 def workers_text(workers: Workers) -> str:
@@ -98,7 +99,7 @@ def _history_line(entry: HistoryEntry) -> str:
     if entry.source:
         who = f"{entry.requester}, outside shipbot"
     if entry.state is State.REJECTED:
-        why = f": {entry.reject_reason}" if entry.reject_reason else ""
+        why = f": {plain(entry.reject_reason)}" if entry.reject_reason else ""
         who = f"asked by {mention(entry.requester)}, rejected by {mention(entry.rejected_by)}{why}"
     emergency = f" {emergency_line(entry.emergency)}" if entry.emergency else ""
     return (

@@ -3,12 +3,15 @@
 • *Approvers* (<@U0ALICE>, <!subteam^S0CHANGE>): 1 of 1 ✅ <@U0CAROL>
 • *Rule 2* (<!subteam^S0BIZ>, <@U0CTO>): 0 of 1
 • *🚨 Emergency* (<!subteam^S0ONCALL>): 0 of 1
+
+A rule of ``approval_rules`` with a ``name`` is shown by it instead of "Rule 2".
 """
 
 from __future__ import annotations
 
 from bot.domain.policy import mention
 from bot.models import DeployRequest, Rule, State
+from handlers.mrkdwn import plain
 
 LABELS = {"approvers": "Approvers", "rule": "Rule", "emergency": "🚨 Emergency"}
 SHOWN_WHILE = (State.PENDING, State.APPROVED, State.QUEUED)
@@ -30,6 +33,7 @@ def _line(request: DeployRequest, index: int, rule: Rule) -> str:
     met_by = [who for who, met in request.assigned.items() if met == index]
     label = LABELS.get(rule.kind, rule.kind)
     label += f" {index + 1}" if rule.kind == "rule" else ""
+    label = plain(rule.name) if rule.name else label
     listed = ", ".join(mention(a) for a in rule.approvers)
     done = " ✅" if len(met_by) >= rule.approvals else ""
     by = (" " + ", ".join(mention(w) for w in met_by)) if met_by else ""

@@ -136,7 +136,7 @@ services:
       prod:
         deployers: [U0DEV, S0DEVS]
         approval_rules:
-          - {{approvals: 1, approvers: [S0CHANGE]}}
+          - {{name: Change management, approvals: 1, approvers: [S0CHANGE]}}
           - {{approvals: 1, approvers: [S0BIZ, U0CTO]}}
       hot:
         approvals: 1

@@ -4,17 +4,20 @@ whatever the order of the clicks."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from pydantic import ValidationError
 
 from bot.catalog.model import Environment
 from bot.domain.rules import eligible, groups_to_ask, rules_for
 from bot.models import DeployRequest, Rule, State, Step
-from bot.ports.store import Approval, ApprovalOutcome
+from bot.ports.store import Approval, ApprovalOutcome, Store
 from bot.store.requests import RedisStore, connect
+from handlers.rule_blocks import rule_lines
 from tests.fakes import RedisServer
 
 CHANGE_AND_BIZ = [
@@ -43,14 +46,14 @@ def request(rules: list[Rule], rid: str = "d-1") -> DeployRequest:
 async def approve_all(
     store: RedisStore, r: DeployRequest, clicks: list[tuple[str, list[int]]]
 ) -> list[ApprovalOutcome]:
-    return [(await store.approve(r, who, "", rules)).outcome for who, rules in clicks]
+    return [(await store.approve(r, who, eligible=rules)).outcome for who, rules in clicks]
 
 
 async def test_one_person_eligible_for_two_rules_counts_once(store: RedisStore) -> None:
     """Someone in both S0CHANGE and S0BIZ meets one rule, not both: still pending."""
     r = request(CHANGE_AND_BIZ)
     await store.create(r)
-    result = await store.approve(r, "U0BOTH", "", [0, 1])
+    result = await store.approve(r, "U0BOTH", eligible=[0, 1])
     stored = await store.get(r.id)
     assert Approval(ApprovalOutcome.RECORDED, count=1) == result
     assert stored is not None and State.PENDING == stored.state
@@ -60,8 +63,8 @@ async def test_a_second_approver_of_a_met_rule_counts_for_nothing(store: RedisSt
     """Two approvers of the same one-person rule: the second is recorded, not counted."""
     r = request(CHANGE_AND_BIZ)
     await store.create(r)
-    await store.approve(r, "U0BIZ1", "", [1])
-    result = await store.approve(r, "U0BIZ2", "", [1])
+    await store.approve(r, "U0BIZ1", eligible=[1])
+    result = await store.approve(r, "U0BIZ2", eligible=[1])
     stored = await store.get(r.id)
     assert Approval(ApprovalOutcome.RECORDED, count=1, counted=False) == result
     assert stored is not None and ["U0BIZ1", "U0BIZ2"] == sorted(stored.approvers)
@@ -157,3 +160,43 @@ def test_eligibility_by_id_or_group() -> None:
     assert ["S0CHANGE"] == groups_to_ask(rules, "U0CTO")
     assert [0, 2] == eligible(rules, "U0CTO", set())
     assert [0, 1] == eligible(rules, "U0X", {"S0CHANGE"})
+
+
+@pytest.mark.parametrize("approve", [RedisStore.approve, Store.approve])
+def test_which_rules_an_approval_counts_for_is_never_assumed(
+    approve: Callable[..., object],
+) -> None:
+    """The store's approve has no default for ``eligible``: a caller that forgot to say which
+    rules the person may count for fails, rather than counting them for the first (fail
+    closed)."""
+    assert inspect.Parameter.empty == inspect.signature(approve).parameters["eligible"].default
+
+
+async def test_an_approval_eligible_for_no_rule_counts_for_nothing(store: RedisStore) -> None:
+    r = request(CHANGE_AND_BIZ)
+    await store.create(r)
+    assert Approval(ApprovalOutcome.RECORDED, count=0, counted=False) == await store.approve(
+        r, "U0X", eligible=[]
+    )
+
+
+def test_a_rules_name_is_carried_to_the_card() -> None:
+    """approval_rules' optional name (1-40 characters) is kept on the request's rule and the
+    card calls the rule by it (escaped), the others by their number."""
+    env = Environment.model_validate(
+        {"approvals": 1, "approvers": ["U0A", "U0B"],
+         "approval_rules": [{"name": "Change & release", "approvals": 1, "approvers": ["S0CHANGE"]},
+                            {"approvals": 1, "approvers": ["S0BIZ"]}]}
+    )  # fmt: skip
+    rules = rules_for(env, False, emergency=False)
+    assert ["", "Change & release", ""] == [r.name for r in rules]
+    lines = rule_lines(request(rules))
+    assert lines[1].startswith("• *Change &amp; release* (<!subteam^S0CHANGE>): 0 of 1")
+    assert lines[2].startswith("• *Rule 3* (<!subteam^S0BIZ>)")
+
+
+@pytest.mark.parametrize("name", ["", "x" * 41])
+def test_a_rules_name_is_1_to_40_characters(name: str) -> None:
+    rule = {"name": name, "approvals": 1, "approvers": ["S0CHANGE"]}
+    with pytest.raises(ValidationError, match="name"):
+        Environment.model_validate({"approval_rules": [rule]})

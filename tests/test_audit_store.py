@@ -60,9 +60,9 @@ async def a_life(store: RedisStore, rid: str = "d-1") -> None:
     """A request created, approved twice (one refused click noted between), run, finished."""
     r = request(rid)
     await store.create(r)
-    await store.approve(r, "U0ALICE")
+    await store.approve(r, "U0ALICE", eligible=[0])
     await store.note(AuditEvent(actor="U0DEV", event="approval_refused", request_id=rid))
-    await store.approve(r, "U0BOB")
+    await store.approve(r, "U0BOB", eligible=[0])
     assert (await store.claim(r, "worker:a")).outcome.value == "running"
     await store.finish(finish_record(r, "worker:a", State.SUCCEEDED))
 

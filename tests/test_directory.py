@@ -1,5 +1,6 @@
 """Slack user-group membership against FakeSlack and a real redis-server: several groups asked
-at once within one budget, the Redis cache first, and doubt (slow or failing Slack) is None."""
+at once within one budget, the Redis cache first, and doubt (slow or failing Slack) is None.
+Slack's answers are held back and let go by the test, so nothing here depends on timing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.store.requests import RedisStore, connect
 from handlers.directory import SlackDirectory
 from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -37,11 +39,14 @@ def directory(slack: FakeSlack, store: RedisStore) -> SlackDirectory:
 async def test_groups_are_asked_at_once_within_one_budget(
     slack: FakeSlack, store: RedisStore
 ) -> None:
-    """Three groups, Slack slow to list each: all three are asked before any answers."""
-    slack.slow_usergroups = 0.3
-    found = await directory(slack, store).groups_of("U1", ["S0A", "S0B", "S0C"])
-    assert {"S0A", "S0B"} == found
-    assert max(slack.usergroups_asked) < min(slack.usergroups_answered)
+    """Three groups, Slack holding each answer back: all three are asked before any answers
+    (asked one by one, the second would never be)."""
+    slack.usergroups_held = True
+    asking = asyncio.create_task(directory(slack, store).groups_of("U1", ["S0A", "S0B", "S0C"]))
+    await until(lambda: slack.usergroups_outstanding() == 3, "all three groups asked at once")
+    slack.usergroups_held = False
+    assert {"S0A", "S0B"} == await asking
+    assert {"asked"} == {kind for kind, _ in slack.usergroup_events[:3]}
 
 
 async def test_cached_groups_are_not_asked_again(slack: FakeSlack, store: RedisStore) -> None:
@@ -56,11 +61,13 @@ async def test_too_slow_is_none_and_the_lookup_still_fills_the_cache(
 ) -> None:
     """Past the budget the answer is None (fail closed); the lookup goes on and caches the
     group, so asking again a moment later is answered."""
-    slack.slow_usergroups = 0.5
+    slack.usergroups_held = True
     slow = directory(slack, store)
     assert None is await slow.groups_of("U1", ["S0A"], seconds=0.1)
-    await asyncio.sleep(0.8)
-    assert {"S0A": {"U1"}} == await store.cached_groups(["S0A"])
+    assert 1 == slack.usergroups_outstanding()  # still under way
+    slack.usergroups_held = False
+    cached = await until(lambda: store.cached_groups(["S0A"]), "the late answer cached")
+    assert {"S0A": {"U1"}} == cached
 
 
 async def test_an_unknown_group_is_none(slack: FakeSlack, store: RedisStore) -> None:

@@ -78,6 +78,29 @@ def test_an_emergency_during_a_freeze_runs_and_the_channel_is_told(bot: Stack) -
         assert fragment in told
 
 
+def test_an_emergency_goes_ahead_of_a_request_waiting_out_the_freeze(bot: Stack) -> None:
+    """A request approved during a freeze waits at the head of its lane; an emergency approved
+    after it deploys first, and the waiting one stays waiting (its card says so) until the
+    freeze ends, then deploys."""
+    waiting = bot.deploy("web-h5 v2.3.1 to prod")
+    bot.click(APPROVE, waiting, "U0ALICE")
+    bot.wait_card(waiting, "1 of 2")
+    shipbot(bot, "freeze web-h5 prod 2h quarter close")
+    bot.click(APPROVE, waiting, "U0BOB")
+    bot.wait_card(waiting, "Approved; waiting")
+    urgent = bot.deploy("web-h5 v2.3.2 to prod --emergency orders are failing")
+    for approver in ("U0ALICE", "U0BOB", "U0CAROL"):
+        bot.click(APPROVE, urgent, approver)
+    bot.wait_card(urgent, "Deployed in")
+    deployed = marker_lines(bot)
+    assert 2 == len(deployed) and all(urgent in line for line in deployed)
+    card = bot.wait_card(waiting, "Approved; waiting")
+    assert "quarter close" in card
+    shipbot(bot, "unfreeze web-h5 prod")
+    bot.wait_card(waiting, "Deployed in")
+    assert 4 == len(marker_lines(bot))
+
+
 def test_freeze_and_unfreeze_by_a_non_freezer_are_refused(bot: Stack) -> None:
     """Only the environment's freezers (here: its approvers and their group) may."""
     bot.slack.usergroups["S0CHANGE"] = ["U0GROUPIE"]

@@ -68,6 +68,19 @@ def test_submitted_reason_rejects_and_shows_on_card_audit_and_history(bot: Stack
     assert [] == marker_lines(bot)
 
 
+def test_a_reason_is_shown_as_typed_never_as_a_mention(bot: Stack) -> None:
+    """A modal's reason is raw text: `<!channel>` and `&` are escaped on the card and in
+    history, so they show as typed and ping nobody."""
+    request_id = bot.deploy("web-h5 v2.3.1 to prod")
+    rejected_with(bot, request_id, "U0BOB", "<!channel> Q&A first")
+    shown = "&lt;!channel&gt; Q&amp;A first"
+    card = bot.wait_card(request_id, "Rejected")
+    assert shown in card and "<!channel>" not in card
+    history = reply_text(bot.command("history web-h5 prod", command="/shipbot"))
+    line = next(line for line in history.splitlines() if request_id in line)
+    assert shown in line and "<!channel>" not in line
+
+
 def test_a_non_approvers_submission_is_refused(bot: Stack) -> None:
     """A submission by someone who may not reject is answered in the modal, audited, and
     changes nothing."""

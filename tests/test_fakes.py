@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -25,6 +26,7 @@ from tests.fakes import (
     block_action,
     slash_command,
 )
+from tests.waiting import until
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*deploying*"}}]
 
@@ -310,11 +312,19 @@ def test_redis_restart_keeps_data(redis_server: RedisServer) -> None:
     assert redis.Redis.from_url(redis_server.url).get("shipbot:test") == b"kept"
 
 
-async def test_usergroup_users_can_be_slow(slack: FakeSlack, client: AsyncWebClient) -> None:
-    """slow_usergroups delays usergroups.users.list's answer; when it was asked and answered
-    is recorded."""
+async def test_usergroup_users_can_be_held(slack: FakeSlack, client: AsyncWebClient) -> None:
+    """While usergroups_held, usergroups.users.list is asked but not answered (outstanding);
+    let go, it answers. Both are recorded, in order."""
     slack.usergroups["S0CHANGE"] = ["U1"]
-    slack.slow_usergroups = 0.2
-    response = await client.usergroups_users_list(usergroup="S0CHANGE")
-    asked, answered = slack.usergroups_asked[0], slack.usergroups_answered[0]
-    assert (["U1"], True) == (response["users"], answered - asked > 0.1)
+    slack.usergroups_held = True
+    asking = asyncio.create_task(client.usergroups_users_list(usergroup="S0CHANGE"))
+    await until(lambda: slack.usergroups_outstanding(), "the lookup asked")
+    assert (1, [("asked", "S0CHANGE")], False) == (
+        slack.usergroups_outstanding(),
+        slack.usergroup_events,
+        asking.done(),
+    )
+    slack.usergroups_held = False
+    assert ["U1"] == (await asking)["users"]
+    assert [("asked", "S0CHANGE"), ("answered", "S0CHANGE")] == slack.usergroup_events
+    assert 0 == slack.usergroups_outstanding()

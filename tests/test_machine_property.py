@@ -58,7 +58,7 @@ async def perform(store: RedisStore, model: Model, act: Act) -> object:
         case "create":
             return await store.create(r, f"create-{act.rid}")
         case "approve":
-            return await store.approve(r, who, delivery)
+            return await store.approve(r, who, delivery, eligible=[0])
         case "reject" | "cancel":
             state = State.REJECTED if act.kind == "reject" else State.CANCELLED
             return await store.end(r, who, state, delivery, queued_too=act.flag)

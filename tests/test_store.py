@@ -125,7 +125,7 @@ async def test_quorum_queues_exactly_once_under_concurrency(store: RedisStore) -
     """Twenty simultaneous approvals produce one 'queued' outcome."""
     r = request()
     await store.create(r)
-    results = await asyncio.gather(*(store.approve(r, f"U{i}") for i in range(20)))
+    results = await asyncio.gather(*(store.approve(r, f"U{i}", eligible=[0]) for i in range(20)))
     assert 1 == sum(1 for result in results if result.outcome is ApprovalOutcome.QUEUED)
     assert ["d-1"] == await store.lane_of(r)
 
@@ -134,15 +134,15 @@ async def test_duplicate_approval_is_not_counted(store: RedisStore) -> None:
     """The same approver twice: the second is 'duplicate'."""
     r = request()
     await store.create(r)
-    await store.approve(r, "U0ALICE")
-    assert Approval(ApprovalOutcome.DUPLICATE) == await store.approve(r, "U0ALICE")
+    await store.approve(r, "U0ALICE", eligible=[0])
+    assert Approval(ApprovalOutcome.DUPLICATE) == await store.approve(r, "U0ALICE", eligible=[0])
 
 
 async def test_expired_request_cannot_be_approved(store: RedisStore) -> None:
     """Past expires_at, an approval ends the request as expired."""
     r = request(expires_at=time.time() - 1)
     await store.create(r)
-    assert Approval(ApprovalOutcome.EXPIRED) == await store.approve(r, "U0ALICE")
+    assert Approval(ApprovalOutcome.EXPIRED) == await store.approve(r, "U0ALICE", eligible=[0])
     stored = await store.get("d-1")
     assert stored is not None and State.EXPIRED == stored.state
 
@@ -218,7 +218,7 @@ async def test_every_transition_is_audited(store: RedisStore) -> None:
     """requested, approval, approved, queued, running, succeeded: all in the audit stream."""
     r = request(approvals=1)
     await store.create(r)
-    await store.approve(r, "U0ALICE")
+    await store.approve(r, "U0ALICE", eligible=[0])
     await store.claim(r, "w")
     await store.finish(finish_record(r, "w", State.SUCCEEDED))
     events = [e.event for e in reversed(await store.audit_trail())]
@@ -233,9 +233,11 @@ async def test_a_replayed_delivery_changes_nothing(store: RedisStore) -> None:
     assert None is await store.create(request("d-2"), "trigger-1")
     assert None is await store.get("d-2")
     assert Approval(ApprovalOutcome.RECORDED, count=1) == await store.approve(
-        r, "U0ALICE", "click-1"
+        r, "U0ALICE", "click-1", eligible=[0]
     )
-    assert Approval(ApprovalOutcome.REPLAY) == await store.approve(r, "U0BOB", "click-1")
+    assert Approval(ApprovalOutcome.REPLAY) == await store.approve(
+        r, "U0BOB", "click-1", eligible=[0]
+    )
 
 
 async def test_unreachable_redis_raises_store_unavailable() -> None:

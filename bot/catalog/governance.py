@@ -52,8 +52,10 @@ class _Model(BaseModel):
 
 
 class ApprovalRule(_Model):
-    """``approvals`` distinct people from ``approvers`` (user and user-group IDs)."""
+    """``approvals`` distinct people from ``approvers`` (user and user-group IDs); ``name``
+    (optional) is what the card calls it, e.g. "Change management" (unset: "Rule 2")."""
 
+    name: str | None = Field(default=None, min_length=1, max_length=40)
     approvals: int = Field(ge=1, strict=True)
     approvers: list[ApproverId] = Field(min_length=1)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.lookup import Refused, environment_of
-from bot.domain.policy import Refusal, approval_refusal, group_ids, mention
+from bot.domain.policy import Refusal, approval_refusal, group_ids, groups_unavailable, mention
 from bot.domain.rules import eligible, everyone, groups_to_ask, rules_of
 from bot.domain.services import Services
 from bot.logcontext import bind
@@ -42,7 +42,7 @@ async def approve(services: Services, request_id: str, user: str, delivery: str 
     standing = await _standing(services, request, user, approving=True)
     if isinstance(standing, Refusal):
         return await _refused(services, request, (user, delivery), "approval_refused", standing)
-    result = await services.store.approve(request, user, delivery, standing)
+    result = await services.store.approve(request, user, delivery, eligible=standing)
     return _approve_outcome(request, result)
 
 
@@ -165,8 +165,10 @@ async def _standing(
     else:
         asked = group_ids(approvers)
     groups = await services.directory.groups_of(user, asked) if asked else set()
+    if groups is None:  # not knowing which rules they count for, record nothing (fail closed)
+        return groups_unavailable(approvers)
     refusal = approval_refusal(request, user, approvers, groups)
-    return refusal or eligible(rules, user, groups or set())
+    return refusal or eligible(rules, user, groups)
 
 
 def _only_they_may(request: DeployRequest, what: str) -> str:
@@ -208,9 +210,9 @@ def _approve_outcome(request: DeployRequest, result: Approval) -> Outcome:
         case ApprovalOutcome.RECORDED:
             return Outcome(refresh=True)
         case ApprovalOutcome.QUEUED if result.head == request.id:
-            return Outcome(start=request.id)
+            return Outcome(start=request.id, neighbour=result.passed or None)
         case ApprovalOutcome.QUEUED:
-            return Outcome(refresh=True)
+            return Outcome(refresh=True, neighbour=result.passed or None)
         case ApprovalOutcome.DUPLICATE:
             return Outcome("You've already approved this request; one approval per person.")
         case ApprovalOutcome.EXPIRED:

@@ -47,17 +47,22 @@ def approval_refusal(
         return None
     listed = set(group_ids(approvers))
     if listed and groups_of_user is None:
-        return Refusal(
-            "user groups unavailable",
-            "shipbot couldn't check your user groups with Slack, so it can't count your "
-            "decision. Please try again in a minute. " + _who(approvers),
-        )
+        return groups_unavailable(approvers)
     if listed & (groups_of_user or set()):
         return None
     return Refusal(
         "not an approver",
         f"You're not an approver for {request.service} in {request.environment}. "
         + _who(approvers),
+    )
+
+
+def groups_unavailable(approvers: list[str]) -> Refusal:
+    """Slack could not say which of the groups that decide it the user is in (fail closed)."""
+    return Refusal(
+        "user groups unavailable",
+        "shipbot couldn't check your user groups with Slack, so it can't count your "
+        "decision. Please try again in a minute. " + _who(approvers),
     )
 
 

@@ -4,7 +4,7 @@ A request carries its rules (:class:`bot.models.Rule`), fixed when it is made:
 
 - the environment's own ``approvals`` (a rollback's: ``rollback_approvals`` when set) from its
   ``approvers``, when that count is above 0;
-- each of its ``approval_rules``;
+- each of its ``approval_rules`` (with its ``name``, if any, for the card);
 - for an emergency (``--emergency``): without ``emergency.approvals``, all of the above and
   one more approval, from ``emergency.approvers`` (default: the environment's ``approvers``);
   with ``emergency.approvals: N``, instead of all of the above, N in all: one from
@@ -29,8 +29,8 @@ def rules_for(env: Environment, rollback: bool, emergency: bool) -> list[Rule]:
     """The rules a new request of ``env`` must meet."""
     base = env.approvals_for(rollback)
     rules = [Rule(approvals=base, approvers=list(env.approvers))] if base else []
-    rules += [Rule(approvals=r.approvals, approvers=list(r.approvers), kind=RULE)
-              for r in env.approval_rules]  # fmt: skip
+    rules += [Rule(approvals=r.approvals, approvers=list(r.approvers), kind=RULE,
+                   name=r.name or "") for r in env.approval_rules]  # fmt: skip
     if not emergency:
         return rules
     glass = env.emergency or Emergency()

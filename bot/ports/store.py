@@ -58,6 +58,7 @@ class Approval:
     count: int = 0  # RECORDED: approvals so far that count for a rule
     counted: bool = True  # RECORDED: whether this one counted (False: its rules were met)
     head: str = ""  # QUEUED: the request heading the lane (to start when it is this one)
+    passed: str = ""  # QUEUED: an emergency's, the request it went ahead of ("" when none)
     state: State | None = None  # CLOSED: the state it is in
 
 
@@ -146,7 +147,7 @@ class Store(Protocol):
     # transitions of a request (atomic, audited)
     async def create(self, r: DeployRequest, delivery: str = "") -> Created | None: ...
     async def approve(
-        self, r: DeployRequest, user: str, delivery: str = "", eligible: Sequence[int] = (0,)
+        self, r: DeployRequest, user: str, delivery: str = "", *, eligible: Sequence[int]
     ) -> Approval: ...
     async def end(
         self,

@@ -116,10 +116,11 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
 
     @translated
     async def approve(
-        self, r: DeployRequest, user: str, delivery: str = "", eligible: Sequence[int] = (0,)
+        self, r: DeployRequest, user: str, delivery: str = "", *, eligible: Sequence[int]
     ) -> Approval:
         """Count ``user``'s approval for one of the rules they are ``eligible`` for (indices
-        into ``r.rules``); the request is approved once every rule is met (see approve.lua)."""
+        into ``r.rules``; none: it counts for nothing); once every rule is met it is queued
+        (see approve.lua; an emergency ahead of what does not run yet: enqueue)."""
         raw = await self._run(
             scripts.APPROVE, r, delivery, actor=user, now=self.clock(),
             eligible=json.dumps(list(eligible)),
@@ -128,15 +129,9 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
 
     @translated
     async def end(
-        self,
-        r: DeployRequest,
-        user: str,
-        state: State,
-        delivery: str = "",
-        *,
-        queued_too: bool = False,
-        reason: str = "",
-    ) -> Ended:
+        self, r: DeployRequest, user: str, state: State, delivery: str = "", *,
+        queued_too: bool = False, reason: str = "",
+    ) -> Ended:  # fmt: skip
         """Reject or cancel a pending request: a cancel only by its requester. With
         ``queued_too`` (the caller checked the user may), a queued request is cancelled too
         and leaves its lane. A rejection records ``reason`` on the request, in the audit

@@ -160,13 +160,13 @@ def _read(filename: str) -> str:
 AUDIT_KEYS = ("audit", "audit_head", "audit_index")  # the trail, its head, its request index
 CREATE = Script(
     "create",
-    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen"),
+    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running"),
     args=("actor", "now", "id", "gone_after"),
     rest="fields",
 )
 APPROVE = Script(
     "approve",
-    keys=("req", *AUDIT_KEYS, "approvers", "lane", "open", "seen"),
+    keys=("req", *AUDIT_KEYS, "approvers", "lane", "open", "seen", "running"),
     args=("actor", "now", "eligible"),
 )
 END = Script(

@@ -187,9 +187,9 @@ class FakeSlack:
             self._triggers: set[str] = set()  # trigger_ids exchanged for a view
             self._ts_count = 0
             self._rate_limited = 0
-            self.slow_usergroups = 0.0  # seconds usergroups.users.list takes to answer
-            self.usergroups_asked: list[float] = []  # when it was asked (time.monotonic())
-            self.usergroups_answered: list[float] = []  # and when it answered
+            self.usergroups_held = False  # while True, usergroups.users.list waits to answer
+            # ("asked" | "answered", group) of each usergroups.users.list, in the order it happened
+            self.usergroup_events: list[tuple[str, str]] = []
             self._retry_after = 1
 
     def rate_limit_next(self, n: int, retry_after: int = 1) -> None:
@@ -204,6 +204,16 @@ class FakeSlack:
         """Every answered call (rate-limited ones excluded), oldest first."""
         with self._lock:
             return [c for c in self._calls if method in (None, c.method)]
+
+    def usergroups_outstanding(self) -> int:
+        """usergroups.users.list calls asked and not answered yet."""
+        with self._lock:
+            kinds = [kind for kind, _ in self.usergroup_events]
+        return kinds.count("asked") - kinds.count("answered")
+
+    def usergroups_answered(self) -> int:
+        with self._lock:
+            return sum(1 for kind, _ in self.usergroup_events if kind == "answered")
 
     def views(self) -> list[dict[str, Any]]:
         """Views opened with views.open, oldest first, as Slack answered them."""
@@ -260,8 +270,7 @@ class FakeSlack:
             return JSONResponse(_error("ratelimited"), status_code=429, headers=headers)
         call = Call(request.path_params["method"], args, token)
         if call.method == "usergroups.users.list":
-            self.usergroups_asked.append(time.monotonic())
-            await asyncio.sleep(self.slow_usergroups)
+            await self._usergroups_answer_later(str(args.get("usergroup", "")))
         with self._lock:
             self._calls.append(call)
             return JSONResponse(self._answer(call))
@@ -288,6 +297,13 @@ class FakeSlack:
                 return PlainTextResponse(f"length {len(content)} != {upload.length}", 400)
             upload.content = content
         return PlainTextResponse(f"OK - {len(content)}")
+
+    async def _usergroups_answer_later(self, group: str) -> None:
+        """Record the lookup as asked; answer once not held (Slack being slow)."""
+        with self._lock:
+            self.usergroup_events.append(("asked", group))
+        while self.usergroups_held:
+            await asyncio.sleep(0.01)
 
     def _take_rate_limit(self) -> int:
         with self._lock:
@@ -367,7 +383,7 @@ class FakeSlack:
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _usergroup_users(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.usergroups_answered.append(time.monotonic())
+        self.usergroup_events.append(("answered", str(args.get("usergroup", ""))))
         users = self.usergroups.get(args.get("usergroup", ""))
         if users is None:
             return _error("no_such_subteam")

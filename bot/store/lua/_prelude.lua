@@ -58,14 +58,33 @@ local function noted(req, event, detail, actor)
   audit(req, AUDIT[event], detail, actor)
 end
 
--- Approved (by approver, nil: A.actor) and queued in K.lane; returns the lane's head.
+-- Approved (by approver, nil: A.actor) and queued in K.lane, at its end; an emergency goes
+-- ahead of the first request there that is not running (K.running), such as a head waiting out
+-- a freeze, so that break-glass is the next to start, and those it passed keep their order
+-- behind it. Returns the lane's head, the request right ahead of this one ('' when none) and
+-- the one it passed (nil when none).
 local function enqueue(detail, approver)
   local id = redis.call('HGET', K.req, 'id')
   move(K.req, 'quorum', detail, approver)
-  local head = redis.call('LINDEX', K.lane, 0) or id
-  redis.call('RPUSH', K.lane, id)
-  move(K.req, 'enqueue', head == id and '' or ('behind ' .. head))
-  return head
+  local passed = nil
+  if (redis.call('HGET', K.req, 'emergency') or '') ~= '' then
+    for _, other in ipairs(redis.call('LRANGE', K.lane, 0, -1)) do
+      if redis.call('SISMEMBER', K.running, other) == 0 then passed = other break end
+    end
+  end
+  if passed then
+    redis.call('LINSERT', K.lane, 'BEFORE', passed, id)
+  else
+    redis.call('RPUSH', K.lane, id)
+  end
+  local head, at = redis.call('LINDEX', K.lane, 0), redis.call('LPOS', K.lane, id)
+  local ahead = at > 0 and redis.call('LINDEX', K.lane, at - 1) or ''
+  local where = head == id and '' or ('behind ' .. head)
+  if passed then
+    where = (where == '' and '' or (where .. ', ')) .. 'ahead of ' .. passed .. ' (emergency)'
+  end
+  move(K.req, 'enqueue', where)
+  return head, ahead, passed
 end
 
 -- End K.req by event: it leaves the open requests, and it and its approvers are kept ENDED_TTL.

@@ -3,12 +3,12 @@
 -- approvers and each approver counts for at most one rule, so whether the approvals meet every
 -- rule is a matching of approvers to rule seats: the largest one is found by augmenting paths
 -- (a few people, a few rules). When it fills every seat the request is approved and queued
--- (quorum, enqueue). Who met which rule is kept in `assigned`, each approver's rules in
--- `eligible` (both JSON in the request's hash). A request without `rules` (made before they
+-- (quorum, enqueue: an emergency ahead of what does not run yet). Who met which rule is kept
+-- in `assigned`, each approver's rules in `eligible` (both JSON in the request's hash). A request without `rules` (made before they
 -- were kept) has one rule of `approvals_needed`, which every approver may count for.
 -- Past its window the request expires instead (expire).
 -- Answers {outcome = recorded (count, counted: whether this approval counted for a rule)
--- | queued (head) | duplicate | expired | closed (state) | missing | replay}.
+-- | queued (head, passed: the request an emergency went ahead of) | duplicate | expired | closed (state) | missing | replay}.
 if replayed() then return answer({outcome = 'replay'}) end
 local state = redis.call('HGET', K.req, 'state')
 if not state then return answer({outcome = 'missing'}) end
@@ -78,4 +78,5 @@ if #seats > 1 then
 end
 move(K.req, 'approve', detail)
 if count < total then return answer({outcome = 'recorded', count = count, counted = counted}) end
-return answer({outcome = 'queued', head = enqueue(count .. ' of ' .. total .. ' approvals')})
+local head, _, passed = enqueue(count .. ' of ' .. total .. ' approvals')
+return answer({outcome = 'queued', head = head, passed = passed or ''})

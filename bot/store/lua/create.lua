@@ -1,6 +1,6 @@
 -- create: a new request, pending; with no approval needed, approved by shipbot and queued at
--- once (create, quorum, enqueue). Also says which workers are alive (heartbeats within
--- A.gone_after seconds, by Redis's clock).
+-- once (create, quorum, enqueue; an emergency ahead of what does not run yet). Also says which
+-- workers are alive (heartbeats within A.gone_after seconds, by Redis's clock).
 -- Answers {outcome = 'created', state, head, ahead, alive, newest} or {outcome = 'replay'}.
 if replayed() then return answer({outcome = 'replay'}) end
 if state_of(K.req) ~= '' then error('shipbot: request id ' .. A.id .. ' exists') end
@@ -14,8 +14,7 @@ local created = {outcome = 'created', state = 'pending', head = '', ahead = ''}
 created.alive = redis.call('ZCOUNT', K.workers, redis.call('TIME')[1] - A.gone_after, '+inf')
 created.newest = redis.call('ZREVRANGE', K.workers, 0, 0, 'WITHSCORES')[2] or ''
 if tonumber(redis.call('HGET', K.req, 'approvals_needed')) == 0 then
-  created.head = enqueue('no approval needed', 'shipbot')
+  created.head, created.ahead = enqueue('no approval needed', 'shipbot')
   created.state = 'queued'
-  created.ahead = created.head == A.id and '' or redis.call('LINDEX', K.lane, -2)
 end
 return answer(created)
