@@ -13,14 +13,17 @@ from pathlib import Path
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app.audit_verify import verify_redis
 from bot.app.wiring import build_services
 from bot.catalog.model import load_catalog
 from bot.catalog.settings import Settings
 from bot.domain import audit_daily
-from bot.domain.audit_chain import ZERO_HASH, Link, Verdict, verify
+from bot.domain.audit_chain import ZERO_HASH, Link, Verdict
+from bot.domain.metrics.days import today
 from bot.domain.services import Services
 from bot.models import AuditEvent, State
 from bot.ports.metrics import NO_MARK
+from bot.ports.store import StoreUnavailable
 from bot.store import audit as audit_store
 from bot.store.queue import InlineQueue
 from bot.store.requests import RedisStore, connect
@@ -50,9 +53,7 @@ async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
 
 async def checked(store: RedisStore) -> Verdict:
     """The whole trail in Redis, verified from its anchor (or seq 0) to its head."""
-    anchor = await store.audit_anchor()
-    start = anchor.link if anchor else Link(0, ZERO_HASH)
-    return verify(await store.audit_entries(count=10_000), start, await store.audit_head())
+    return await verify_redis(store)
 
 
 async def a_life(store: RedisStore, rid: str = "d-1") -> None:
@@ -185,11 +186,48 @@ async def test_one_of_two_workers_posts_the_head_once_a_day(
 
 async def test_the_daily_job_applies_retention_once(workers: list[Worker]) -> None:
     """31 days on (retention 30): the first worker trims everything older, the second finds
-    it done; the trail still verifies from its anchor."""
+    it done; what is left, the retention entry naming the anchor, verifies from it."""
     store = workers[0].services.store
     for n in range(3):
         await store.note(AuditEvent(actor="U0X", event="old", request_id=f"d-{n}"))
     later = time.time() + 31 * DAY
     assert [3, None] == [await audit_daily.trim(w.services, later) for w in workers]
-    assert 0 == await store.audit_length()
+    [left] = await store.audit_entries()  # type: ignore[attr-defined]
+    assert ("shipbot", "retention", "4") == (left.actor, left.event, left.seq)
+    assert left.detail.startswith("trimmed 3 entries (retention); anchor seq 3, hash ")
     assert (await checked(store)).ok  # type: ignore[arg-type]
+
+
+async def test_a_failed_days_claim_lapses_soon_and_a_done_one_lasts(
+    workers: list[Worker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trim fails, and so does giving its claim back: the claim lapses within
+    ATTEMPT_TTL (the next check soon tries again), not in two days. Done, it lasts the day."""
+    failing, working = (w.services for w in workers)
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("ConnectionError")
+
+    monkeypatch.setattr(failing.store, "trim_audit", down)
+    monkeypatch.setattr(failing.store, "release_once", down)
+    now = time.time()
+    assert None is await audit_daily.trim(failing, now)
+    claim = working.store.key.once(f"audit-trim:{today(working.catalog.timezone, now)}")
+    redis = working.store.redis  # type: ignore[attr-defined]
+    assert 0 < await redis.ttl(claim) <= audit_daily.ATTEMPT_TTL
+    await redis.delete(claim)  # as when it lapsed
+    assert 0 == await audit_daily.trim(working, now)
+    assert audit_daily.ATTEMPT_TTL < await redis.ttl(claim)
+
+
+async def test_the_witness_names_the_anchor(workers: list[Worker], fake_slack: FakeSlack) -> None:
+    """After a trim, the day's witness posts the anchor's seq and hash beside the head."""
+    services = workers[0].services
+    for n in range(3):
+        await services.store.note(AuditEvent(actor="U0X", event="old", request_id=f"d-{n}"))
+    later = time.time() + 31 * DAY
+    assert 3 == await audit_daily.trim(services, later)
+    anchor = await services.store.audit_anchor()
+    assert anchor is not None and await audit_daily.witness(services, later)
+    [posted] = [m.text for m in fake_slack.messages("C0AUDIT")]
+    assert f"Anchor (the last entry retention trimmed): seq 3, hash `{anchor.link.hash}`" in posted

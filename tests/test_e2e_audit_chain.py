@@ -90,3 +90,20 @@ def test_a_requests_audit_is_found_through_the_index(bot: Stack) -> None:
     answer = reply_text(bot.command(f"audit {request_id}", command="/shipbot"))
     assert answer.startswith(f"*Audit trail* of `{request_id}`")
     assert "*requested*" in answer.splitlines()[-1]
+
+
+def test_entries_dropped_from_the_start_with_a_forged_anchor_fail_verify(bot: Stack) -> None:
+    """XTRIM of the first three entries, and the anchor set to the third as retention would:
+    no retention entry names that anchor, so verify exits 1 at the start, saying why."""
+    a_few_requests(bot)
+    entries = trail(bot)
+    client = redis.Redis.from_url(bot.redis.url)
+    client.xtrim(Keys().audit(), minid=entries[3][0], approximate=False)
+    third = entries[2][1]
+    forged = {"seq": "3", "hash": third["hash"], "id": entries[2][0], "trimmed_at": "1.0"}
+    client.hset(Keys().audit_anchor(), mapping=forged)
+    client.close()
+    done = shipbot(bot, "audit", "verify")
+    assert 1 == done.returncode, done.stdout + done.stderr
+    assert "BROKEN at position 1" in done.stdout
+    assert f"the anchor (seq 3, hash {third['hash']}) is named by no retention entry" in done.stdout

@@ -13,13 +13,13 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from bot.domain.audit_chain import ZERO_HASH, Break, Broken, Checker, Entry, Link, Verdict
+from bot.app.audit_verify import PAGE, verify_redis
+from bot.domain.audit_chain import Break, Broken, Checker, Entry, Verdict
 from bot.ports.store import StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.store.requests import RedisStore
 
-PAGE = 1000  # entries read from Redis at a time
 MARGIN_MS = 86400 * 1000  # stream ids and event times may differ (clocks): read a day around
 COLUMNS = ("id", "seq", "time", "at", "actor", "event", "request_id", "service", "environment",
            "detail", "prev", "hash")  # fmt: skip
@@ -32,8 +32,10 @@ def register(parser: argparse.ArgumentParser) -> None:
         "verify",
         help="check the hash chain in Redis, or an export with --file (no Redis)",
         description="Check the audit trail's hash chain: each entry's hash, the seq with no\n"
-        "gap, each prev, and the head kept beside the stream. Exit 0 printing the entries\n"
-        "checked and the head hash; exit 1 naming the first broken entry and why.\n"
+        "gap, each prev, the head kept beside the stream, and the anchor retention left\n"
+        "(the newest retention entry must name it). Entries appended while it runs are\n"
+        "left for the next check. Exit 0 printing the entries checked and the head hash;\n"
+        "exit 1 naming the first broken entry and why.\n"
         "With --file, check an export (jsonl) offline: no Redis, no settings.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -83,24 +85,10 @@ def _store(url: str, prefix: str) -> RedisStore:
 
 
 async def _verify_redis(store: RedisStore) -> Verdict:
-    anchor = await store.audit_anchor()
-    checker = Checker(anchor.link if anchor else Link(0, ZERO_HASH))
-    async for entry in _chained(store, "-"):
-        if not checker.add(entry):
-            break
-    verdict = checker.verdict(await store.audit_head())
-    await store.redis.aclose()
-    return verdict
-
-
-async def _chained(store: RedisStore, after: str) -> AsyncIterator[Entry]:
-    """Every entry after ``after``, skipping those written before the chain began (no hash,
-    no seq: older than this version of shipbot) at its start."""
-    legacy = True
-    async for entry in _entries(store, after):
-        legacy = legacy and not entry.hash and not entry.seq
-        if not legacy:
-            yield entry
+    try:
+        return await verify_redis(store)
+    finally:
+        await store.redis.aclose()
 
 
 async def _entries(store: RedisStore, after: str) -> AsyncIterator[Entry]:

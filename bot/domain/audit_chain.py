@@ -6,16 +6,20 @@ UTF-8 bytes of, for each of :data:`FIELDS` in that order, ``name=<length in byte
 and a newline. bot/store/lua/_chain.lua writes the same in Redis. An edit changes an entry's
 hash; a deletion leaves a gap in ``seq``; an insertion or a rewrite breaks ``prev``; a rewritten
 tail no longer matches the head kept beside the stream (or the head hash posted each day).
+Retention leaves an anchor (the last entry trimmed) and, in the same step, a chained
+``retention`` entry naming it: an anchor that the newest retention entry does not name was
+moved by hand, to hide entries deleted from the start.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.ports.audit import FIELDS, ZERO_HASH, Entry, Link
+from bot.ports.audit import FIELDS, RETENTION, ZERO_HASH, Entry, Link
 
 __all__ = ["FIELDS", "ZERO_HASH", "Break", "Broken", "Entry", "Link", "Verdict", "verify"]
 
@@ -27,6 +31,7 @@ class Broken(Enum):
     PREV = "prev mismatch"  # its prev is not the hash of the entry before it
     UNCHAINED = "unchained"  # it carries no seq or hash
     HEAD = "head mismatch"  # the chain does not end where the head says
+    ANCHOR = "anchor mismatch"  # the anchor is not the one the newest retention entry names
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,24 @@ class Checker:
     """Checks entries one at a time (a chain too long to hold): :meth:`add` each in order,
     then :meth:`verdict`. ``start``: what the first must follow (seq and hash: the anchor left
     by retention, or seq 0 and ZERO_HASH for a whole chain); None takes the first as given
-    (an export). After the first break, entries added are ignored."""
+    (an export). After the first break, entries added are ignored. :meth:`anchored` checks
+    a whole trail in Redis, its anchor included."""
 
     def __init__(self, start: Link | None = None) -> None:
         self.count, self.first_prev, self.last = 0, "", start
         self.broken: Break | None = None
+        self.first_id = ""
+        self.anchoring = False  # the anchor is checked against the retention entries
+        self.anchor: Link | None = None  # the anchor the trail starts from (anchored only)
+        self.named: tuple[Entry, Link | None] | None = None  # the newest retention entry
+
+    @classmethod
+    def anchored(cls, anchor: Link | None) -> Checker:
+        """For the whole trail kept: from ``anchor`` (None: from seq 1), which the newest
+        retention entry must name."""
+        checker = cls(anchor or Link(0, ZERO_HASH))
+        checker.anchoring, checker.anchor = True, anchor
+        return checker
 
     def add(self, entry: Entry) -> bool:
         """Whether the chain still holds with ``entry``."""
@@ -83,13 +101,45 @@ class Checker:
             return False
         self.count += 1
         self.first_prev = self.first_prev or entry.prev
+        self.first_id = self.first_id or entry.id
+        if entry.event == RETENTION:
+            self.named = (entry, named_anchor(entry.detail))
         self.last = Link(int(entry.seq), entry.hash, entry.id)
         return True
 
     def verdict(self, head: Link | None = None) -> Verdict:
         """The result; ``head``: where the chain must end, when known."""
         broken = self.broken or _check_head(self.last, head, self.count)
-        return Verdict(self.count, self.first_prev, self.last, broken)
+        if broken is None and self.anchoring and (self.anchor or self.named):
+            broken = self._check_anchor()
+        count = 0 if broken is not None and broken.kind is Broken.ANCHOR else self.count
+        return Verdict(count, self.first_prev, self.last, broken)
+
+    def _check_anchor(self) -> Break | None:
+        """The anchor must be the one the newest retention entry names, and without a
+        retention entry there must be no anchor."""
+        anchor = self.anchor
+        has = f"the anchor (seq {anchor.seq}, hash {anchor.hash})" if anchor else "no anchor"
+        if self.named is None:
+            why = f"{has} is named by no retention entry"
+        else:
+            entry, link = self.named
+            if link and anchor and (link.seq, link.hash) == (anchor.seq, anchor.hash):
+                return None
+            names = f"seq {link.seq}, hash {link.hash}" if link else "no anchor"
+            why = f"{has} is not what the newest retention entry {entry.id} names ({names})"
+        seq = str(anchor.seq + 1) if anchor else "1"
+        why += ": entries at the start may have been deleted"
+        return Break(Broken.ANCHOR, self.first_id, 1, seq, why)
+
+
+_NAMES_ANCHOR = re.compile(r"anchor seq (\d+), hash ([0-9a-f]{64})")
+
+
+def named_anchor(detail: str) -> Link | None:
+    """The anchor a retention entry's detail names (seq and hash), if it names one."""
+    found = _NAMES_ANCHOR.search(detail)
+    return Link(int(found[1]), found[2]) if found else None
 
 
 def verify(

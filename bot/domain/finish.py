@@ -18,12 +18,14 @@ from dataclasses import replace
 from bot.domain.leases import under_lease
 from bot.domain.metrics.marks import mark
 from bot.domain.patience import best_effort, patiently, until_answered
-from bot.domain.run import RunOutcome, RunResult
+from bot.domain.run import RunOutcome, RunResult, place, sentence
 from bot.domain.services import Services
-from bot.models import DeployRequest, HistoryEntry, State
+from bot.models import DeployRequest, HistoryEntry, State, Step, StepStatus
 from bot.ports.store import Finished, FinishOutcome, FinishRecord
 
 log = logging.getLogger(__name__)
+
+AUDIT_DETAIL_MAX = 400  # characters of the end's audit detail
 
 Recorder = Callable[[FinishRecord], Awaitable[Finished]]
 
@@ -105,7 +107,35 @@ def _record(request: DeployRequest, worker: str, result: RunResult) -> FinishRec
         failure=result.failure,
         history=_history(request, result),
         voided=result.outcome is RunOutcome.NOT_RUN,
+        audit_detail=audit_detail(request, result),
     )
+
+
+def audit_detail(request: DeployRequest, result: RunResult) -> str:
+    """The audit entry of the end: each data centre's result from the final steps ("dc-a
+    deployed; dc-b skipped (held by <@U0X>: rack maintenance)"), after the failure sentence
+    when it failed; only the failure when nothing was run. At most AUDIT_DETAIL_MAX long."""
+    results = "; ".join(
+        f"{place(s.target, request.environment)} {_result(s)}" for s in request.steps
+    )
+    if result.outcome is RunOutcome.NOT_RUN or not results:
+        text = result.failure
+    else:
+        text = f"{sentence(result.failure)} {results}" if result.failure else results
+    return text if len(text) <= AUDIT_DETAIL_MAX else text[: AUDIT_DETAIL_MAX - 1] + "…"
+
+
+def _result(step: Step) -> str:
+    match step.status:
+        case StepStatus.SUCCEEDED:
+            return f"deployed ({step.undo})" if step.undo else "deployed"
+        case StepStatus.ROLLED_BACK:
+            return f"{'failed' if step.failure else 'deployed'}, then {step.undo or 'rolled back'}"
+        case StepStatus.SKIPPED:
+            return f"skipped ({step.failure})" if step.failure else "skipped"
+        case StepStatus.FAILED:
+            return f"failed ({step.undo})" if step.undo else "failed"
+    return step.status.value.replace("_", " ")
 
 
 def _history(request: DeployRequest, result: RunResult) -> HistoryEntry:

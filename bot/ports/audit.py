@@ -8,6 +8,10 @@ from dataclasses import dataclass
 # the fields an entry's hash covers, in this order (bot/store/lua/_chain.lua has the same)
 FIELDS = ("seq", "at", "actor", "event", "request_id", "service", "environment", "detail", "prev")
 ZERO_HASH = "0" * 64  # the prev of the first entry
+# each retention step appends a chained entry, event RETENTION by actor "shipbot", whose detail
+# names the anchor it left: "trimmed <n> entries (retention); anchor seq <seq>, hash <hash>,
+# entry <stream id>" (bot/store/lua/trim_audit.lua writes it, bot/domain/audit_chain.py reads it)
+RETENTION = "retention"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,17 @@ class Anchor:
 
     link: Link
     trimmed_at: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The start of a verification, as one moment saw it (one MULTI): an append or a trim
+    cannot fall between these reads."""
+
+    head: Link | None
+    anchor: Anchor | None
+    newest: str  # the stream id of the newest entry ("" when none): the head's, unless forged
+    entries: list[Entry]  # the oldest entries kept, up to a page
 
 
 def _text(value: object) -> str:

@@ -21,7 +21,7 @@ from bot.models import (
     State,
     Workers,
 )
-from bot.ports.audit import Anchor, Entry, Link
+from bot.ports.audit import Anchor, Entry, Link, Snapshot
 from bot.ports.freezes import ChatFreeze
 from bot.ports.locks import Hold, Lock, Locking
 from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally
@@ -125,6 +125,7 @@ class FinishRecord:
     history: HistoryEntry  # the history entry to append
     mark: Mark = NO_MARK  # what it means for the delivery metrics
     voided: bool = False  # nothing was run: it no longer fits what was approved (audited so)
+    audit_detail: str = ""  # the audit entry's detail: each data centre's result ("": failure)
 
 
 class FinishOutcome(StrEnum):
@@ -307,8 +308,16 @@ class Store(Protocol):
         however old they are, and how many it has."""
         ...
 
-    async def audit_entries(self, after: str = "-", count: int = 1000) -> list[Entry]:
-        """Up to ``count`` entries in chain order after stream id ``after`` ('-': the oldest)."""
+    async def audit_entries(
+        self, after: str = "-", count: int = 1000, until: str = "+"
+    ) -> list[Entry]:
+        """Up to ``count`` entries in chain order after stream id ``after`` ('-': the oldest),
+        up to ``until`` included ('+': the newest)."""
+        ...
+
+    async def audit_snapshot(self, count: int = 1000) -> Snapshot:
+        """The head, the anchor, the newest entry's id and the oldest ``count`` entries, as
+        one moment saw them."""
         ...
 
     async def audit_head(self) -> Link | None:
@@ -320,8 +329,13 @@ class Store(Protocol):
         ...
 
     async def trim_audit(self, before: float, now: float) -> int:
-        """Drop the entries written before ``before`` (epoch seconds), leaving the anchor;
-        answers how many went."""
+        """Drop the entries written before ``before`` (epoch seconds), leaving the anchor and
+        a retention entry naming it; answers how many went."""
+        ...
+
+    async def keep_once(self, name: str, ttl_seconds: int) -> None:
+        """Keep a claim of :meth:`claim_once` for ``ttl_seconds`` from now (what it was
+        claimed for is done)."""
         ...
 
     # reject: Reject's reason and the SHA binding (issue 10)

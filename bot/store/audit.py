@@ -8,7 +8,7 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from bot.models import AuditEvent
-from bot.ports.audit import Anchor, Entry, Link
+from bot.ports.audit import Anchor, Entry, Link, Snapshot
 from bot.store import scripts
 from bot.store.base import StoreBase, translated
 
@@ -57,34 +57,47 @@ class AuditStore(StoreBase):
         return [_event(got[0][1]) for got in found if got], len(ids)
 
     @translated
-    async def audit_entries(self, after: str = "-", count: int = 1000) -> list[Entry]:
+    async def audit_entries(
+        self, after: str = "-", count: int = 1000, until: str = "+"
+    ) -> list[Entry]:
         """Up to ``count`` entries in chain order, from the stream id after ``after``
-        ('-': from the oldest kept)."""
+        ('-': from the oldest kept) up to ``until`` (included; '+': the newest)."""
         start = after if after == "-" else f"({after}"
-        raw = await self.redis.xrange(self.key.audit(), start, "+", count=count)
+        raw = await self.redis.xrange(self.key.audit(), start, until, count=count)
         return [Entry.of(entry_id, fields) for entry_id, fields in raw]
 
     @translated
     async def audit_head(self) -> Link | None:
         """Where the chain ends (seq, hash, stream id); None before its first entry."""
-        head = dict(await self.redis.execute_command("HGETALL", self.key.audit_head()))
-        return Link(int(head["seq"]), head["hash"], head["id"]) if head else None
+        return _head(await self.redis.execute_command("HGETALL", self.key.audit_head()))
 
     @translated
     async def audit_anchor(self) -> Anchor | None:
         """The last entry retention trimmed; None when none was."""
-        got = dict(await self.redis.execute_command("HGETALL", self.key.audit_anchor()))
-        if not got:
-            return None
-        return Anchor(Link(int(got["seq"]), got["hash"], got["id"]), float(got["trimmed_at"]))
+        return _anchor(await self.redis.execute_command("HGETALL", self.key.audit_anchor()))
+
+    @translated
+    async def audit_snapshot(self, count: int = 1000) -> Snapshot:
+        """The head, the anchor, the newest entry's id and the oldest ``count`` entries, read
+        in one MULTI: consistent with each other, whatever is appended or trimmed meanwhile."""
+        k = self.key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.execute_command("HGETALL", k.audit_head())
+            pipe.execute_command("HGETALL", k.audit_anchor())
+            pipe.xrevrange(k.audit(), count=1)
+            pipe.xrange(k.audit(), count=count)
+            head, anchor, newest, first = await pipe.execute()
+        entries = [Entry.of(entry_id, fields) for entry_id, fields in first]
+        return Snapshot(_head(head), _anchor(anchor), newest[0][0] if newest else "", entries)
 
     @translated
     async def trim_audit(self, before: float, now: float) -> int:
         """Drop the entries written before ``before`` (epoch seconds), chunk by chunk, and
-        their index members; the anchor names the last one dropped. Answers how many went."""
+        their index members; the anchor names the last one dropped, and each step appends a
+        chained ``retention`` entry naming it. Answers how many went."""
         keys = {
-            "audit": self.key.audit(), "audit_index": self.key.audit_index(),
-            "audit_anchor": self.key.audit_anchor(),
+            "audit": self.key.audit(), "audit_head": self.key.audit_head(),
+            "audit_index": self.key.audit_index(), "audit_anchor": self.key.audit_anchor(),
         }  # fmt: skip
         args = {"before": f"{int(before * 1000)}-0", "now": now, "chunk": TRIM_CHUNK}
         gone = total = TRIM_CHUNK
@@ -92,6 +105,27 @@ class AuditStore(StoreBase):
             gone = int(await self.scripts[scripts.TRIM_AUDIT.name](keys, args))
             total += gone
         return total - TRIM_CHUNK
+
+    @translated
+    async def keep_once(self, name: str, ttl_seconds: int) -> None:
+        await self.redis.expire(self.key.once(name), ttl_seconds)
+
+
+def _head(got: Any) -> Link | None:
+    head = _fields(got)
+    return Link(int(head["seq"]), head["hash"], head["id"]) if head else None
+
+
+def _anchor(got: Any) -> Anchor | None:
+    anchor = _fields(got)
+    if not anchor:
+        return None
+    link = Link(int(anchor["seq"]), anchor["hash"], anchor["id"])
+    return Anchor(link, float(anchor["trimmed_at"]))
+
+
+def _fields(got: Any) -> dict[str, str]:
+    return dict(got) if got else {}
 
 
 def _event(fields: dict[str, str]) -> AuditEvent:

@@ -183,14 +183,13 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
         return await self._finish(record, Event.ORPHAN)
 
     async def _finish(self, record: FinishRecord, event: Event) -> Finished:
-        r, entry = record.request, record.history
-        keys = self._keys(r, scripts.FINISH) | self.metric_keys(
-            r.service, r.environment, record.mark
-        )
+        r, entry, mark = record.request, record.history, record.mark
+        keys = self._keys(r, scripts.FINISH) | self.metric_keys(r.service, r.environment, mark)
         args = {
             "actor": record.worker, "now": self.clock(), "event": event.value,
-            "failure": record.failure, "steps": _steps(r), "entry": entry.model_dump_json(),
-            "undoes": r.undoes, "undoer": r.requester, "metrics": metrics_arg(entry, record.mark),
+            "failure": record.failure, "detail": record.audit_detail or record.failure,
+            "steps": _steps(r), "entry": entry.model_dump_json(),
+            "undoes": r.undoes, "undoer": r.requester, "metrics": metrics_arg(entry, mark),
         }  # fmt: skip
         raw = await self.scripts[scripts.FINISH.name](keys, args)
         return answers.decode(raw, Finished)

@@ -191,7 +191,10 @@ FINISH = Script(
         "req", *AUDIT_KEYS, "approvers", "open", "lane", "lease", "running", "history",
         "undone_req", "undone", *METRIC_KEYS,
     ),
-    args=("actor", "now", "event", "failure", "steps", "entry", "undoes", "undoer", "metrics"),
+    args=(
+        "actor", "now", "event", "failure", "detail", "steps", "entry", "undoes", "undoer",
+        "metrics",
+    ),
     metrics=True,
 )  # fmt: skip
 METRICS = Script(
@@ -217,9 +220,10 @@ NOTE = Script(
 )
 TRIM_AUDIT = Script(
     "trim_audit",
-    keys=("audit", "audit_index", "audit_anchor"),
+    keys=(*AUDIT_KEYS, "audit_anchor"),
     args=("before", "now", "chunk"),
     machine=False,
+    audit=True,
 )
 SCRIPTS = (
     CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER, METRICS, LEADS,

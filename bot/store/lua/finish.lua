@@ -1,9 +1,11 @@
--- finish: a run ended, in one step. A.event is succeed, fail or void (nothing run), by the worker that claimed
--- it (A.actor), or orphan, by the sweep (A.actor), whoever claimed it, once its lease lapsed. Saves the final steps
--- and failure, ends the request (closed, out of its lane, its lease and the running set),
--- appends A.entry to the history, and when a rollback succeeded, rolls back the release it
--- undid (A.undoes, K.undone_req; by A.undoer). Idempotent: the same actor again writes nothing.
--- Adds the run to the delivery metrics (A.metrics, see _metrics.lua) in the same step.
+-- finish: a run ended, in one step. A.event is succeed, fail or void (nothing run), by the
+-- worker that claimed it (A.actor), or orphan, by the sweep (A.actor), whoever claimed it, once
+-- its lease lapsed. Saves the final steps and failure, audits the end with A.detail (each data
+-- centre's result, and the failure), ends the request (closed, out of its lane, its lease and
+-- the running set), appends A.entry to the history, and when a rollback succeeded, rolls back
+-- the release it undid (A.undoes, K.undone_req; by A.undoer). Idempotent: the same actor again
+-- writes nothing. Adds the run to the delivery metrics (A.metrics, see _metrics.lua) in the
+-- same step.
 -- Answers {outcome = finished | already | not_running, next: the lane's head, to be started
 -- ('' when none; always '' when not_running), state: the request's state now}.
 local state = state_of(K.req)
@@ -23,7 +25,7 @@ if A.event == 'orphan' and redis.call('EXISTS', K.lease) == 1 then
   return answer({outcome = 'not_running', next = '', state = state})
 end
 redis.call('HSET', K.req, 'steps', A.steps, 'failure', A.failure, 'finished_by', A.actor)
-local final = close(A.event, A.failure)
+local final = close(A.event, A.detail)
 redis.call('LREM', K.lane, 0, id)
 redis.call('DEL', K.lease)
 redis.call('SREM', K.running, id)

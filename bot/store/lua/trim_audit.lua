@@ -1,7 +1,10 @@
 -- trim_audit: drop up to A.chunk audit entries older than the stream id A.before (retention),
 -- with their request-index members, and leave K.audit_anchor: the seq, hash and stream id of
--- the last entry dropped, and when (A.now), so the entries kept still verify from there.
--- Answers how many went (fewer than A.chunk: none older is left).
+-- the last entry dropped, and when (A.now), so the entries kept still verify from there. In
+-- the same step, a chained `retention` entry by shipbot names that anchor and how many went
+-- (bot/ports/audit.py RETENTION): an anchor moved by hand names no retention entry, so
+-- deleting the oldest entries is caught. Answers how many went (fewer than A.chunk: none
+-- older is left).
 local old = redis.call('XRANGE', K.audit, '-', '(' .. A.before, 'COUNT', A.chunk)
 if #old == 0 then return 0 end
 local last = old[#old]
@@ -18,9 +21,12 @@ local kept = redis.call('XRANGE', K.audit, '(' .. last[1], '+', 'COUNT', 1)[1]
 if kept then
   redis.call('XTRIM', K.audit, 'MINID', kept[1])
 else
-  -- every entry was due: the stream is left empty, its head key still names the last
   for _, entry in ipairs(old) do redis.call('XDEL', K.audit, entry[1]) end
 end
-redis.call('HSET', K.audit_anchor, 'seq', fields.seq or '', 'hash', fields.hash or '',
-  'id', last[1], 'trimmed_at', A.now)
+local seq, hash = fields.seq or '', fields.hash or ''
+redis.call('HSET', K.audit_anchor, 'seq', seq, 'hash', hash, 'id', last[1], 'trimmed_at', A.now)
+local detail = string.format('trimmed %d entries (retention); anchor seq %s, hash %s, entry %s',
+  #old, seq, hash, last[1])
+chain_append({at = A.now, actor = 'shipbot', event = 'retention', request_id = '', service = '',
+  environment = '', detail = detail})
 return #old
