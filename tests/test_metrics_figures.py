@@ -166,10 +166,11 @@ async def test_a_rebuild_from_history_gives_the_same_figures(kit: Kit) -> None:
 
 
 async def test_an_empty_period_says_no_deploys(kit: Kit) -> None:
-    """Nothing ended: every deploy figure says "no deploys", recovery "no failures"."""
+    """Nothing ended: every deploy figure says "no deploys", recovery "no failures", and the
+    code figures that GitLab is not configured (the kit's service names a source)."""
     summary = await summarize(kit.services, SERVICE, WEEK)
     missing = {f.key: f.now for f in summary.figures if f.key not in ("recovery_time",)}
-    assert {"no deploys", "no source"} == {v.missing for v in missing.values()}
+    assert {"no deploys", "GitLab not configured"} == {v.missing for v in missing.values()}
     assert Value(None, "no failures") == summary.figure("recovery_time").now
 
 
