@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from bot.app import audit_cli, logs
+from bot.app.cli_help import command
 from bot.catalog.model import Catalog, CatalogError, check_catalog, load_catalog
 from bot.catalog.settings import Settings, SettingsError
 
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"shipbot {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = _command(
+    serve = command(
         sub,
         "serve",
         "answer Slack (POST /slack/events) and GitLab (POST /gitlab/webhook) over HTTP",
@@ -50,14 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=every, help="listen address (default 0.0.0.0)")
     serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
     serve.set_defaults(run=_serve)
-    _command(
+    command(
         sub,
         "socket",
         "answer Slack over Socket Mode",
         "Answer Slack over Socket Mode instead of `serve`, for hosts Slack cannot reach.\n"
         "Checks the bot token and the app-level token with Slack first.",
     ).set_defaults(run=_socket)
-    worker = _command(
+    worker = command(
         sub,
         "worker",
         "run queued deploys with Ansible, Kubernetes, GitLab, Argo CD",
@@ -70,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.set_defaults(run=_worker)
-    console = _command(
+    console = command(
         sub,
         "console",
         "the same bot in a terminal, for trying it out",
@@ -82,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--catalog", default=None, help=f"catalog file (default {DEMO_CATALOG})")
     console.add_argument("--as", dest="user", default="U0DEV", help="who you are at first")
     console.set_defaults(run=_console)
-    check = _command(
+    check = command(
         sub,
         "check",
         "validate a catalog and print each error with its line",
@@ -91,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("catalog")
     check.set_defaults(run=_check)
-    metrics = _command(
+    metrics = command(
         sub,
         "metrics",
         "maintain the delivery metrics kept in Redis",
@@ -101,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     metrics.add_argument("action", choices=["rebuild"])
     metrics.set_defaults(run=_metrics)
-    audit = _command(
+    audit = command(
         sub,
         "audit",
         "verify the audit trail's hash chain, or export it for an auditor",
@@ -112,61 +113,6 @@ def _parser() -> argparse.ArgumentParser:
     audit_cli.register(audit)
     audit.set_defaults(run=_audit)
     return parser
-
-
-# What each command reads from the environment, as the README's Environment table says.
-ENVIRONMENT = {
-    "serve": (
-        "needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, REDIS_URL, SHIPBOT_CATALOG\n"
-        "reads SLACK_API_URL, SHIPBOT_PORT, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json),\n"
-        "      GITLAB_WEBHOOK_SECRET (without it, /gitlab/webhook is not configured)"
-    ),
-    "socket": (
-        "needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
-        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
-    ),
-    "worker": (
-        "needs SLACK_BOT_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
-        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LEASE_SECONDS,\n"
-        "      SHIPBOT_LOG_FORMAT (text|json)\n"
-        "needs, for the catalog's deployers: GITLAB_URL, GITLAB_TOKEN (gitlab),\n"
-        "      ARGOCD_TOKEN, and ARGOCD_URL unless each target gives a server (argocd)"
-    ),
-    "metrics": (
-        "needs REDIS_URL, SHIPBOT_CATALOG\nreads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
-    ),
-    "audit": (
-        "needs REDIS_URL (not for `verify --file`)\n"
-        "reads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
-    ),
-    "console": (
-        "reads REDIS_URL (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
-        "      SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json), and for the catalog's\n"
-        "      deployers GITLAB_URL, GITLAB_TOKEN, ARGOCD_URL, ARGOCD_TOKEN"
-    ),
-}
-
-
-def _command(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    summary: str,
-    description: str,
-) -> argparse.ArgumentParser:
-    environment = ENVIRONMENT.get(name)
-    return sub.add_parser(
-        name,
-        help=summary,
-        description=description,
-        epilog=f"environment:\n{_indent(environment)}\nsee the README's Environment table"
-        if environment
-        else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
 
 
 def _version() -> str:
