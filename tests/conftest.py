@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
 from bot.store.keys import Keys
+from bot.store.requests import RedisStore, connect
 from tests.fakes import (
     FakeArgoCD,
     FakeGitLab,
@@ -190,6 +191,15 @@ def redis_server() -> Iterator[RedisServer]:
     """A Redis for tests that talk to the store themselves: no shipbot process uses it."""
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture
+async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
+    """A RedisStore on the session's redis-server, emptied first."""
+    client = connect(redis_server.url)
+    await client.flushdb()
+    yield RedisStore(client)
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

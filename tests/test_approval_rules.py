@@ -7,7 +7,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from pydantic import ValidationError
@@ -16,22 +16,13 @@ from bot.catalog.model import Environment
 from bot.domain.rules import eligible, groups_to_ask, rules_for
 from bot.models import DeployRequest, Rule, State, Step
 from bot.ports.store import Approval, ApprovalOutcome, Store
-from bot.store.requests import RedisStore, connect
+from bot.store.requests import RedisStore
 from handlers.rule_blocks import rule_lines
-from tests.fakes import RedisServer
 
 CHANGE_AND_BIZ = [
     Rule(approvals=1, approvers=["S0CHANGE"], kind="rule"),
     Rule(approvals=1, approvers=["S0BIZ", "U0CTO"], kind="rule"),
 ]
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield RedisStore(client)
-    await client.aclose()
 
 
 def request(rules: list[Rule], rid: str = "d-1") -> DeployRequest:

@@ -43,14 +43,6 @@ services:
 DAY = 86400.0
 
 
-@pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield RedisStore(client)
-    await client.aclose()
-
-
 async def checked(store: RedisStore) -> Verdict:
     """The whole trail in Redis, verified from its anchor (or seq 0) to its head."""
     return await verify_redis(store)

@@ -5,23 +5,14 @@ Slack's answers are held back and let go by the test, so nothing here depends on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.store.requests import RedisStore, connect
+from bot.store.requests import RedisStore
 from handlers.directory import SlackDirectory
-from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
+from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack
 from tests.waiting import until
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
-    redis = connect(redis_server.url)
-    await redis.flushdb()
-    yield RedisStore(redis)
-    await redis.aclose()
 
 
 @pytest.fixture

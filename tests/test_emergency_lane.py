@@ -5,22 +5,10 @@ is the one to start; what runs is never passed, and what it passed keeps its ord
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.models import DeployRequest, Rule, State, Step
 from bot.ports.store import Approval, ApprovalOutcome, ClaimOutcome
-from bot.store.requests import RedisStore, connect
-from tests.fakes import RedisServer
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield RedisStore(client)
-    await client.aclose()
+from bot.store.requests import RedisStore
 
 
 def request(rid: str, approvals: int = 1, emergency: str = "") -> DeployRequest:

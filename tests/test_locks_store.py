@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.ports.locks import ALL, Hold, Lock, LockOutcome
-from bot.store.requests import RedisStore, connect
-from tests.fakes import RedisServer
+from bot.store.requests import RedisStore
 from tests.waiting import until
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield RedisStore(client)
-    await client.aclose()
 
 
 def a_lock(holder: str = "U0ALICE", reason: str = "db migration", seconds: float = 3600) -> Lock:

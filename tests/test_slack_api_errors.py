@@ -4,28 +4,17 @@ kind), so a scrape of any replica shows every process's. FakeSlack, a real redis
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.models import DeployRequest
-from bot.store.requests import RedisStore, connect
+from bot.store.requests import RedisStore
 from handlers.notifier import SlackNotifier
-from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack, RedisServer
+from tests.fakes import DEFAULT_BOT_TOKEN, FakeSlack
 
 REQUEST = DeployRequest(
     id="d-count", service="web-h5", environment="prod", version="v1", requester="U0DEV",
     channel="C0CLOSED", catalog_revision="abc", card_channel="C0CLOSED", card_ts="1.0",
 )  # fmt: skip
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield RedisStore(client)
-    await client.aclose()
 
 
 def notifier(base_url: str, store: RedisStore) -> SlackNotifier:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -26,14 +25,6 @@ from bot.store.keys import Keys
 from bot.store.requests import RedisStore, StoreUnavailable, connect
 from tests.fakes import RedisServer
 from tests.waiting import until
-
-
-@pytest.fixture
-async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield RedisStore(client)
-    await client.aclose()
 
 
 def request(rid: str = "d-1", approvals: int = 2, **extra: object) -> DeployRequest:
