@@ -119,9 +119,13 @@ def _outcome(entry: HistoryEntry) -> str:
     return f"rollback to `{entry.version}`{source} *{state}*"
 
 
+TYPED_IN_A_MODAL = ("rejected",)  # details that are raw text (a slash command's come escaped)
+
+
 def _audit_line(event: AuditEvent) -> str:
     subject = " ".join(p for p in (event.service, event.environment, event.request_id) if p)
-    detail = f": {event.detail}" if event.detail else ""
+    typed = plain(event.detail) if event.event in TYPED_IN_A_MODAL else event.detail
+    detail = f": {typed}" if event.detail else ""
     return f"• {_when(event.at)} {mention(event.actor)} *{event.event}* {subject}{detail}"
 
 

@@ -124,6 +124,22 @@ async def test_retention_trims_in_chunks_and_leaves_an_anchor(
     assert (await checked(store)).ok
 
 
+async def test_trimming_entries_from_before_the_chain_leaves_no_anchor(
+    store: RedisStore,
+) -> None:
+    """Entries written before the hash chain existed (no seq, no hash) are trimmed like any,
+    with no anchor to leave: what is kept still verifies from its start."""
+    for n in range(3):
+        await store.redis.xadd(store.key.audit(), {"at": "1", "actor": "U0X", "event": f"e{n}"})
+    seconds, micros = await store.redis.time()
+    cutoff = seconds + micros / 1e6 + 0.002
+    await asyncio.sleep(0.01)
+    await a_life(store, "d-new")
+    assert 3 == await store.trim_audit(cutoff, now=cutoff)
+    assert None is await store.audit_anchor()
+    assert (await checked(store)).ok
+
+
 async def test_a_deleted_entry_breaks_the_chain_there(store: RedisStore) -> None:
     """XDEL of the third entry: the chain breaks at the fourth, saying entry 3 is missing."""
     await a_life(store)

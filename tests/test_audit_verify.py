@@ -77,8 +77,8 @@ async def trim_before(store: RedisStore, entry_id: str) -> int:
 async def test_entries_appended_while_it_reads_are_left_for_the_next_verify(
     store: RedisStore, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An entry is appended after each page read (three at most), and one before the head is
-    read on its own: verify checks the 7 entries there were when it began, and passes."""
+    """An entry is appended right after the head is read (in the snapshot) and after each page
+    read (three at most): verify checks the 7 entries there were when it began, and passes."""
     appended: list[int] = []
 
     async def append(by: RedisStore, got: Any) -> None:
@@ -90,7 +90,7 @@ async def test_entries_appended_while_it_reads_are_left_for_the_next_verify(
         await note(by)
 
     around(monkeypatch, "audit_entries", nothing, append)
-    around(monkeypatch, "audit_head", append_one, nothing)
+    around(monkeypatch, "audit_snapshot", nothing, append_one)
     verdict = await verified(redis_server)
     assert verdict.ok, verdict.broken
     assert 7 == verdict.count and verdict.last is not None and 7 == verdict.last.seq

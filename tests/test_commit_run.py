@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.deploys import run_request
-from bot.models import State
+from bot.models import Action, State
 from bot.store.requests import RedisStore, connect
 from integrations.gitlab_source import GitLabSource
 from tests.fakes import RedisServer
@@ -116,3 +116,23 @@ async def test_gitlab_down_mid_run_stops_it_too(kit: Kit, server: FakeGitLab) ->
     ended = await kit.ended("d-1")
     assert ["deploy dc-a v2"] == kit.deployer.jobs
     assert f"GitLab could not confirm that tag {TAG} still names commit {was[:8]}" in ended.failure
+
+
+async def test_a_rollback_meeting_gitlab_down_mid_run_keeps_what_it_did(
+    kit: Kit, server: FakeGitLab
+) -> None:
+    """A rollback to v2 (from v3) cannot confirm v2's tag before dc-b: it stops there, and dc-a
+    stays on v2. Undoing it would put back v3, the release being rolled back."""
+    _, was = tagged(server)
+    await kit.running("prod", "v3", ["dc-a", "dc-b", "dc-c"])
+
+    async def outage() -> None:
+        server.down = True
+
+    kit.deployer.hooks["rollback dc-a"] = outage
+    await kit.queued(
+        "d-1", action=Action.ROLLBACK, commit_sha=was, undoes="d-v3", undoes_version="v3",
+        ran_before="dc-a=v3 dc-b=v3 dc-c=v3",
+    )  # fmt: skip
+    assert State.FAILED == await run_request(kit.services, "d-1", "worker")
+    assert ["rollback dc-a v2"] == kit.deployer.jobs

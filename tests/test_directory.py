@@ -55,7 +55,7 @@ async def test_too_slow_is_none_and_the_lookup_still_fills_the_cache(
     slack.usergroups_held = True
     slow = directory(slack, store)
     assert None is await slow.groups_of("U1", ["S0A"], seconds=0.1)
-    assert 1 == slack.usergroups_outstanding()  # still under way
+    await until(lambda: slack.usergroups_outstanding() == 1, "the lookup still under way")
     slack.usergroups_held = False
     cached = await until(lambda: store.cached_groups(["S0A"]), "the late answer cached")
     assert {"S0A": {"U1"}} == cached

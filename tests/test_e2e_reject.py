@@ -69,8 +69,8 @@ def test_submitted_reason_rejects_and_shows_on_card_audit_and_history(bot: Stack
 
 
 def test_a_reason_is_shown_as_typed_never_as_a_mention(bot: Stack) -> None:
-    """A modal's reason is raw text: `<!channel>` and `&` are escaped on the card and in
-    history, so they show as typed and ping nobody."""
+    """A modal's reason is raw text: `<!channel>` and `&` are escaped on the card, in history
+    and in the audit trail, so they show as typed and ping nobody."""
     request_id = bot.deploy("web-h5 v2.3.1 to prod")
     rejected_with(bot, request_id, "U0BOB", "<!channel> Q&A first")
     shown = "&lt;!channel&gt; Q&amp;A first"
@@ -79,6 +79,9 @@ def test_a_reason_is_shown_as_typed_never_as_a_mention(bot: Stack) -> None:
     history = reply_text(bot.command("history web-h5 prod", command="/shipbot"))
     line = next(line for line in history.splitlines() if request_id in line)
     assert shown in line and "<!channel>" not in line
+    audit = reply_text(bot.command(f"audit {request_id}", command="/shipbot"))
+    rejected = next(line for line in audit.splitlines() if "*rejected*" in line)
+    assert shown in rejected and "<!channel>" not in rejected
 
 
 def test_a_non_approvers_submission_is_refused(bot: Stack) -> None:

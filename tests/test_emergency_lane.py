@@ -77,3 +77,23 @@ async def test_an_emergency_needing_no_approval_heads_the_lane_when_made(
         created.ahead,
     )
     assert ["d-2", "d-1"] == await store.lane("web", "prod")
+
+
+async def test_emergencies_start_in_the_order_they_came(store: RedisStore) -> None:
+    """d-1 waits at the head; the emergency d-2 passes it; a second emergency d-3 goes behind
+    d-2 (still ahead of d-1), so break-glass requests start first, oldest first."""
+    await queued(store, "d-1")
+    await queued(store, "d-2", emergency="orders failing")
+    approval = await queued(store, "d-3", emergency="quotes stale")
+    assert Approval(ApprovalOutcome.QUEUED, head="d-2", passed="d-1") == approval
+    assert ["d-2", "d-3", "d-1"] == await store.lane("web", "prod")
+
+
+async def test_a_started_emergency_is_no_longer_waited_for(store: RedisStore) -> None:
+    """Once d-2 (an emergency) runs, a later emergency goes right behind it, as before."""
+    await queued(store, "d-1")
+    await queued(store, "d-2", emergency="orders failing")
+    await store.claim(request("d-2"), "w1")
+    await queued(store, "d-3", emergency="quotes stale")
+    assert ["d-2", "d-3", "d-1"] == await store.lane("web", "prod")
+    assert "behind d-2, ahead of d-1 (emergency)" == await enqueue_detail(store, "d-3")

@@ -31,8 +31,9 @@ class Run:
         return self.services.deployer_for(request.service, request.environment, target)
 
     def job(self, target: str, version: str = "", action: JobAction | None = None) -> DeployJob:
-        """The job for ``target``: the request's version (and the commit bound to it), or
-        ``version`` (a rollback to what ran before: its commit is not known)."""
+        """The job for ``target``: the request's version (and the commit bound to it), or, to
+        undo it, ``version`` with ``action`` (what ran before: its commit is not known, and an
+        undo never carries the approved one, even when the same tag is redeployed)."""
         request = self.request
         version = version or request.version
         return DeployJob(
@@ -42,7 +43,7 @@ class Run:
             environment=request.environment,
             datacenter=target,
             action=action or request.action.value,
-            commit=request.commit_sha if version == request.version else "",
+            commit=request.commit_sha if action is None and version == request.version else "",
         )
 
     def reporter(self, target: str) -> ProgressSink:

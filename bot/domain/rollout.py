@@ -28,7 +28,7 @@ from bot.domain.policy import mention
 from bot.domain.progress import StepEvent
 from bot.domain.run import Fate, RunOutcome, RunResult, TargetOutcome, halted, succeeded
 from bot.domain.undo import undo_changed
-from bot.models import StepStatus
+from bot.models import Action, StepStatus
 from bot.ports.deployer import DeployError, DeployFailed
 from bot.scrub import scrub
 
@@ -41,7 +41,7 @@ class Halt:
 
     why: str  # "dc-a: task 'x' failed ...", "stopped by <@U1> before dc-b"
     outcome: RunOutcome  # FAILED or STOPPED
-    undo: bool = True  # False: a freeze began, so what changed stays as it is
+    undo: bool = True  # False: what changed stays (a freeze began; a rollback met a tag problem)
 
 
 async def roll_out(run: Run) -> RunResult:
@@ -69,16 +69,14 @@ async def _in_order(run: Run) -> tuple[list[TargetOutcome], Halt | None]:
             return done, Halt(why, RunOutcome.STOPPED)
         if why := await _frozen(run, target):
             return done, Halt(why, RunOutcome.STOPPED, undo=False)
-        outcome = (
-            await _held(run, target)
-            or await _moved(run, target, first=index == 0)
-            or await _deploy_one(run, target)
-        )
+        refused = await _held(run, target) or await _moved(run, target, first=index == 0)
+        outcome = refused or await _deploy_one(run, target)
         await run.board.ended(outcome)
         done.append(outcome)
         if outcome.fate not in (Fate.DEPLOYED, Fate.HELD):
             stopped = RunOutcome.STOPPED if run.stop.who else RunOutcome.FAILED
-            return done, Halt(f"{run.place(target)}: {outcome.why}", stopped)
+            undo = refused is None or run.request.action is not Action.ROLLBACK
+            return done, Halt(f"{run.place(target)}: {outcome.why}", stopped, undo=undo)
     return done, None
 
 

@@ -3,7 +3,8 @@
 Keys (all under one prefix, default ``shipbot``):
 
 - ``req:{id}`` hash, one deploy request; ``req:{id}:approvers`` sorted set (by time)
-- ``lane:{service}:{env}`` list of queued and running request ids; the head runs
+- ``lane:{service}:{env}`` list of queued and running request ids; the head runs;
+  ``urgent:{service}:{env}`` set of the emergencies queued there (they start first, in order)
 - ``open:{service}`` sorted set of open (pending, queued, running) request ids
 - ``history:{service}:{env}`` list of finished deploys, newest first, capped
 - ``current:{service}:{env}`` hash, data centre -> what runs there
@@ -55,6 +56,9 @@ class Keys:
 
     def lane(self, service: str, environment: str) -> str:
         return self._k("lane", service, environment)
+
+    def urgent(self, service: str, environment: str) -> str:
+        return self._k("urgent", service, environment)
 
     def open(self, service: str) -> str:
         return self._k("open", service)

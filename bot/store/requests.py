@@ -84,6 +84,7 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
             "audit_index": k.audit_index(), "approvers": k.approvers(r.id),
             "lane": k.lane(*where), "open": k.open(r.service), "workers": k.workers(),
             "seen": k.seen(delivery), "lease": k.lease(r.id), "running": k.running(),
+            "urgent": k.urgent(*where),
             "history": k.history(*where), "undone": k.undone(*where),
             "undone_req": k.req(r.undoes) if r.undoes else "",
             "rejected": k.rejected(*where),

@@ -160,23 +160,23 @@ def _read(filename: str) -> str:
 AUDIT_KEYS = ("audit", "audit_head", "audit_index")  # the trail, its head, its request index
 CREATE = Script(
     "create",
-    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running"),
+    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent"),
     args=("actor", "now", "id", "gone_after"),
     rest="fields",
 )
 APPROVE = Script(
     "approve",
-    keys=("req", *AUDIT_KEYS, "approvers", "lane", "open", "seen", "running"),
+    keys=("req", *AUDIT_KEYS, "approvers", "lane", "open", "seen", "running", "urgent"),
     args=("actor", "now", "eligible"),
 )
 END = Script(
     "end",
-    keys=("req", *AUDIT_KEYS, "approvers", "open", "lane", "seen", "rejected"),
+    keys=("req", *AUDIT_KEYS, "approvers", "open", "lane", "seen", "rejected", "urgent"),
     args=("actor", "now", "event", "queued_too", "reason", "entry"),
 )
 CLAIM = Script(
     "claim",
-    keys=("req", *AUDIT_KEYS, "lane", "lease", "running"),
+    keys=("req", *AUDIT_KEYS, "lane", "lease", "running", "urgent"),
     args=("actor", "now", "lease_seconds", "attempt"),
 )
 STOP = Script("stop", keys=("req", *AUDIT_KEYS, "seen"), args=("actor", "now"))

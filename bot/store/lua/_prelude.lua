@@ -59,9 +59,9 @@ local function noted(req, event, detail, actor)
 end
 
 -- Approved (by approver, nil: A.actor) and queued in K.lane, at its end; an emergency goes
--- ahead of the first request there that is not running (K.running), such as a head waiting out
--- a freeze, so that break-glass is the next to start, and those it passed keep their order
--- behind it. Returns the lane's head, the request right ahead of this one ('' when none) and
+-- ahead of the first request there that is neither running (K.running) nor an emergency queued
+-- before it (K.urgent), such as a head waiting out a freeze, so that break-glass starts next
+-- (emergencies in the order they came) and those it passed keep their order behind it. Returns the lane's head, the request right ahead of this one ('' when none) and
 -- the one it passed (nil when none).
 local function enqueue(detail, approver)
   local id = redis.call('HGET', K.req, 'id')
@@ -69,8 +69,11 @@ local function enqueue(detail, approver)
   local passed = nil
   if (redis.call('HGET', K.req, 'emergency') or '') ~= '' then
     for _, other in ipairs(redis.call('LRANGE', K.lane, 0, -1)) do
-      if redis.call('SISMEMBER', K.running, other) == 0 then passed = other break end
+      local first = redis.call('SISMEMBER', K.running, other) == 0
+      if first and redis.call('SISMEMBER', K.urgent, other) == 0 then passed = other break end
     end
+    redis.call('SADD', K.urgent, id)
+    redis.call('EXPIRE', K.urgent, ENDED_TTL)
   end
   if passed then
     redis.call('LINSERT', K.lane, 'BEFORE', passed, id)

@@ -14,5 +14,6 @@ if head ~= id then return answer({outcome = 'waiting', head = head or ''}) end
 redis.call('HSET', K.req, 'started_at', A.now, 'worker', A.actor, 'attempt', A.attempt)
 redis.call('SET', K.lease, A.actor, 'EX', A.lease_seconds)
 redis.call('SADD', K.running, id)
+redis.call('SREM', K.urgent, id)
 move(K.req, 'claim', '')
 return answer({outcome = 'running'})

@@ -21,6 +21,7 @@ if state == 'queued' then
   local at = redis.call('LPOS', K.lane, id)
   behind = at and redis.call('LINDEX', K.lane, at + 1) or ''
   redis.call('LREM', K.lane, 0, id)
+  redis.call('SREM', K.urgent, id)
   start = at == 0 and (redis.call('LINDEX', K.lane, 0) or '') or ''
 end
 if rejected then

@@ -24,6 +24,7 @@ else
   for _, entry in ipairs(old) do redis.call('XDEL', K.audit, entry[1]) end
 end
 local seq, hash = fields.seq or '', fields.hash or ''
+if seq == '' then return #old end  -- written before the chain: nothing chained to anchor to
 redis.call('HSET', K.audit_anchor, 'seq', seq, 'hash', hash, 'id', last[1], 'trimmed_at', A.now)
 local detail = string.format('trimmed %d entries (retention); anchor seq %s, hash %s, entry %s',
   #old, seq, hash, last[1])
