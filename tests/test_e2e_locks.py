@@ -104,7 +104,7 @@ def test_a_lock_does_not_reach_other_services(bot: Stack) -> None:
     """Locking web staging leaves api staging open to everyone."""
     shipbot(bot, "lock web staging migrating the db", "U0DEV")
     request_id = bot.deploy("api v1 to staging", "U0OTHER")
-    bot.wait_card(request_id, "Deployed in")
+    assert "Deployed in" in bot.wait_card(request_id, "Deployed in")
 
 
 def test_a_locked_environment_cannot_be_locked_by_another(bot: Stack) -> None:

@@ -175,4 +175,4 @@ def test_an_unmoved_tag_deploys(bot: Stack, gitlab: FakeGitLab) -> None:
     request_id = bot.deploy("shop v1 to prod")
     bot.wait_card(request_id, sha[:8])
     bot.click(APPROVE, request_id, "U0ALICE")
-    bot.wait_card(request_id, "Deployed in")
+    assert sha[:8] in bot.wait_card(request_id, "Deployed in")

@@ -109,4 +109,4 @@ async def test_a_hold_ends_by_itself(store: RedisStore) -> None:
     async def gone() -> bool:
         return not await store.holds_at("web-h5", "prod", "dc-a")
 
-    await until(gone, "the hold expired")
+    assert await until(gone, "the hold expired")

@@ -10,13 +10,13 @@ from bot.store.requests import RedisStore
 from handlers.blocks import card
 from handlers.release_notes import release_note
 from handlers.reports import history_text
-from tests.test_store import request, store  # noqa: F401 - the fixture
+from tests.test_store import request
 
 FLAG = "🚨 *Emergency (freeze broken)*: exchange outage"
 
 
 async def test_a_rejection_keeps_its_reason_on_the_request_audit_and_rejected_list(
-    store: RedisStore,  # noqa: F811
+    store: RedisStore,
 ) -> None:
     r = request()
     await store.create(r)
@@ -33,7 +33,7 @@ async def test_a_rejection_keeps_its_reason_on_the_request_audit_and_rejected_li
     )
 
 
-async def test_rejections_stay_out_of_the_runs_history(store: RedisStore) -> None:  # noqa: F811
+async def test_rejections_stay_out_of_the_runs_history(store: RedisStore) -> None:
     """Rollbacks and metrics read the runs' history: a rejected request is never in it."""
     r = request()
     await store.create(r)
@@ -41,20 +41,20 @@ async def test_rejections_stay_out_of_the_runs_history(store: RedisStore) -> Non
     assert [] == await store.history("web-h5", "prod")
 
 
-async def test_a_cancel_records_no_reason(store: RedisStore) -> None:  # noqa: F811
+async def test_a_cancel_records_no_reason(store: RedisStore) -> None:
     r = request()
     await store.create(r)
     await store.end(r, "U0DEV", State.CANCELLED, reason="ignored")
     assert [] == await store.rejections("web-h5", "prod")
 
 
-async def test_an_emergency_is_audited_as_requested(store: RedisStore) -> None:  # noqa: F811
+async def test_an_emergency_is_audited_as_requested(store: RedisStore) -> None:
     await store.create(request(emergency="exchange outage"))
     requested = [e.detail for e in await store.audit_trail() if e.event == "requested"]
     assert ["v1 (emergency, freeze broken: exchange outage)"] == requested
 
 
-async def test_the_commit_is_kept(store: RedisStore) -> None:  # noqa: F811
+async def test_the_commit_is_kept(store: RedisStore) -> None:
     await store.create(request())
     await store.set_commit("d-1", "abc12345ff", "", "https://gitlab.example/c/abc12345ff")
     kept = await store.get("d-1")
