@@ -73,6 +73,7 @@ class AnsibleDeployer:
         execution = asyncio.ensure_future(
             asyncio.to_thread(self._execute, job, binary, events, stop)
         )
+        execution.add_done_callback(_read)
         try:
             status, rc = await self._outcome(execution, stop)
         finally:
@@ -248,3 +249,11 @@ def _ansible_playbook() -> Path | None:
         return beside
     found = shutil.which("ansible-playbook")
     return Path(found) if found else None
+
+
+def _read(execution: asyncio.Future[tuple[str, int | None]]) -> None:
+    """Read how the runner's thread ended, so that a run stopped before it ended never leaves
+    an exception unread (asyncio would log it, traceback and all, when the future is dropped);
+    whoever awaits the run still gets it."""
+    if not execution.cancelled() and execution.exception() is not None:
+        log.debug("playbook run ended with %s", type(execution.exception()).__name__)

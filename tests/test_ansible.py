@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.ports.deployer import DeployError, DeployFailed, DeployJob, DeployUnreachable, Progress
+from integrations import ansible as ansible_module
 from integrations.ansible import AnsibleDeployer
 from tests.fakes.recorders import ProgressRecorder
 from tests.processes import left_running, playbook_processes
@@ -369,3 +371,19 @@ async def test_demo_refuses_an_odd_version(tmp_path: Path) -> None:
         " release name (letters, digits and . _ + - only, at most 64 characters)"
     )
     assert str(caught.value) == expected
+
+
+async def test_a_runner_error_after_a_stop_is_never_left_unread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The runner's thread may end with an error after the run was stopped and nobody awaits it
+    any more: it is read when it ends, so asyncio never logs it as "never retrieved", with its
+    traceback, into the console or the worker's log."""
+    loop = asyncio.get_running_loop()
+    execution: asyncio.Future[tuple[str, int | None]] = loop.create_future()
+    execution.add_done_callback(ansible_module._read)
+    execution.set_exception(OSError(39, "Directory not empty"))
+    await asyncio.sleep(0)  # the done callbacks run
+    del execution
+    gc.collect()
+    assert [] == [r for r in caplog.records if "never retrieved" in r.getMessage()]
