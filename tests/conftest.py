@@ -18,6 +18,7 @@ from tests.fakes import (
     HealthServer,
     RedisServer,
 )
+from tests.run_kit import LEASE_SECONDS, Kit, build_kit
 from tests.stack import GITLAB_HOOK_SECRET, PLAYBOOKS, Stack
 
 APPROVERS = ["U0ALICE", "U0BOB", "U0CAROL"]
@@ -199,6 +200,15 @@ async def store(redis_server: RedisServer) -> AsyncIterator[RedisStore]:
     client = connect(redis_server.url)
     await client.flushdb()
     yield RedisStore(client)
+    await client.aclose()
+
+
+@pytest.fixture
+async def kit(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Kit]:
+    """The run kit (tests/run_kit.py) on the session's redis-server, emptied first."""
+    client = connect(redis_server.url)
+    await client.flushdb()
+    yield build_kit(tmp_path, RedisStore(client, lease_seconds=LEASE_SECONDS, lease_grace=0))
     await client.aclose()
 
 

@@ -5,27 +5,13 @@ deployer (tests/run_kit.py)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.domain.deploys import run_request
 from bot.domain.finish import AUDIT_DETAIL_MAX, audit_detail
 from bot.domain.run import succeeded
 from bot.models import AuditEvent, State, Step, StepStatus
 from bot.ports.locks import Hold
-from bot.store.requests import RedisStore, connect
-from tests.fakes import RedisServer
-from tests.run_kit import LEASE_SECONDS, SERVICE, Kit, build_kit, new_request
-
-
-@pytest.fixture
-async def kit(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Kit]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield build_kit(tmp_path, RedisStore(client, lease_seconds=LEASE_SECONDS, lease_grace=0))
-    await client.aclose()
+from tests.run_kit import SERVICE, Kit, new_request
 
 
 async def ended_entry(kit: Kit, request_id: str) -> AuditEvent:

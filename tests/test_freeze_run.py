@@ -6,25 +6,11 @@ emergency runs regardless."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from bot.domain.deploys import run_request
 from bot.models import State
 from bot.ports.freezes import ChatFreeze
-from bot.store.requests import RedisStore, connect
-from tests.fakes import RedisServer
-from tests.run_kit import LEASE_SECONDS, SERVICE, Kit, build_kit
-
-
-@pytest.fixture
-async def kit(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Kit]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield build_kit(tmp_path, RedisStore(client, lease_seconds=LEASE_SECONDS, lease_grace=0))
-    await client.aclose()
+from tests.run_kit import SERVICE, Kit
 
 
 async def frozen(kit: Kit, minutes: float = 60, environment: str = "prod") -> ChatFreeze:

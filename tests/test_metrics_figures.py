@@ -6,7 +6,6 @@ step that records a run's end."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -27,22 +26,13 @@ from bot.domain.metrics.totals import added
 from bot.models import Action, Deployed, HistoryEntry, State
 from bot.ports.metrics import Day
 from bot.ports.source import Changes, Commit
-from bot.store.requests import RedisStore, connect
 from tests.fakes import RedisServer
 from tests.fakes.recorders import FixedSource
-from tests.run_kit import LEASE_SECONDS, SERVICE, Kit, build_kit
+from tests.run_kit import SERVICE, Kit
 from tests.test_cli import DEMO, shipbot
 
 HOUR = 3600.0
 WEEK = Period(date(2026, 11, 2), date(2026, 11, 8), "2026-11-02..2026-11-08")
-
-
-@pytest.fixture
-async def kit(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Kit]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield build_kit(tmp_path, RedisStore(client, lease_seconds=LEASE_SECONDS, lease_grace=0))
-    await client.aclose()
 
 
 def at(day: int, hour: float) -> datetime:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,19 +16,9 @@ from bot.domain.rollout import roll_out
 from bot.domain.run import Fate, RunOutcome, RunResult, TargetOutcome
 from bot.domain.stop import StopWatch
 from bot.models import DeployRequest, State
-from bot.store.requests import RedisStore, connect
-from tests.fakes import RedisServer
-from tests.run_kit import LEASE_SECONDS, SERVICE, Kit, build_kit
+from tests.run_kit import SERVICE, Kit
 
 FAILED_IN = "task 'check capacity' failed in"
-
-
-@pytest.fixture
-async def kit(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Kit]:
-    client = connect(redis_server.url)
-    await client.flushdb()
-    yield build_kit(tmp_path, RedisStore(client, lease_seconds=LEASE_SECONDS, lease_grace=0))
-    await client.aclose()
 
 
 async def rolled_out(kit: Kit, request: DeployRequest) -> RunResult:
