@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from bot.catalog.model import Catalog
 from bot.domain.freezes.chat import services_with
 from bot.domain.freezes.exchange import exchange, known_until
 from bot.domain.freezes.policy import next_freezes
 from bot.domain.freezes.spans import Frozen
+from bot.domain.metrics.days import today
 from bot.domain.services import Services
 
 log = logging.getLogger(__name__)
@@ -61,16 +61,15 @@ async def listing(services: Services, environment: str | None) -> list[Environme
 
 def calendar_ranges(catalog: Catalog, at: float, soon_days: int = SOON_DAYS) -> list[CalendarRange]:
     """The calendars past their known range at ``at``, or within ``soon_days`` of its end."""
-    found = []
+    found, day = [], today(catalog.timezone, at)
     for service_name, service in catalog.services.items():
         for name, env in service.environments.items():
             freeze = env.freeze
             last = known_until(freeze) if freeze is not None else None
             if freeze is None or freeze.calendar is None or last is None:
                 continue
-            today = datetime.fromtimestamp(at, ZoneInfo(catalog.timezone)).date()
-            if (last - today).days < soon_days:
-                found.append(CalendarRange(service_name, name, freeze.calendar, last, today > last))
+            if (last - day).days < soon_days:
+                found.append(CalendarRange(service_name, name, freeze.calendar, last, day > last))
     return found
 
 
@@ -90,10 +89,10 @@ _warned: dict[str, date] = {}
 def warn_calendar_ranges(catalog: Catalog, at: float | None = None) -> None:
     """Log each calendar past (or near) its known range, once a day per process."""
     at = at or time.time()
-    today = datetime.fromtimestamp(at, ZoneInfo(catalog.timezone)).date()
-    if _warned.get(catalog.revision) == today:
+    day = today(catalog.timezone, at)
+    if _warned.get(catalog.revision) == day:
         return
-    _warned[catalog.revision] = today
+    _warned[catalog.revision] = day
     for r in calendar_ranges(catalog, at):
         state = "is past" if r.beyond else "nears the end of"
         log.warning(
