@@ -3,18 +3,17 @@ IDs; absent: anyone). Admission checks (bot.domain.admission): they raise Refuse
 naming who may.
 
 On the ack path: group membership comes from the Redis cache, or from Slack asked about every
-group at once within ASK_SECONDS in all; past that the request is refused (fail closed) and
-the lookup goes on to fill the cache, so trying again a moment later works.
+group at once within the directory's budget (1.5 s) in all; past that the request is refused
+(fail closed) and the lookup goes on to fill the cache, so trying again a moment later works.
 """
 
 from __future__ import annotations
 
 from bot.domain.lookup import Refused, environment_of
-from bot.domain.policy import group_ids, mention
+from bot.domain.policy import mention
 from bot.domain.services import Services
+from bot.domain.who_may import among
 from bot.models import DeployRequest
-
-ASK_SECONDS = 1.5  # a slash command must be answered within 3 s
 
 
 async def may_ask(services: Services, request: DeployRequest) -> None:
@@ -25,12 +24,8 @@ async def may_ask(services: Services, request: DeployRequest) -> None:
     where = f"`{request.service}` in `{request.environment}`"
     if not allowed:
         raise Refused(f"Nobody may ask for deploys or rollbacks of {where}: no deployers listed.")
-    groups, who = group_ids(allowed), ", ".join(mention(a) for a in allowed)
-    found = (
-        await services.directory.groups_of(request.requester, groups, ASK_SECONDS)
-        if groups
-        else set()
-    )
+    who = ", ".join(mention(a) for a in allowed)
+    found = await among(services, request.requester, allowed)  # the directory's 1.5 s budget
     if found:
         return
     if found is None:
