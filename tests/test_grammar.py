@@ -344,8 +344,9 @@ versions = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}", fullmatch=True).
         and v.lower() != "to"
     )
 )
+OPTION_LIKE = re.compile(r"(?:--|[\u2014\u2013])[a-z][a-z-]*")  # `--hotfix`, `—x`: options
 words = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=12).filter(
-    lambda w: not any(c.isspace() for c in w)
+    lambda w: not any(c.isspace() for c in w) and not OPTION_LIKE.fullmatch(w)
 )
 reasons = st.lists(words, max_size=6).map(" ".join)
 separators = st.lists(
