@@ -18,6 +18,7 @@ from bot.domain.audit_chain import Break, Broken, Checker, Entry, Verdict
 from bot.ports.store import StoreUnavailable
 
 if TYPE_CHECKING:
+    from bot.catalog.settings import Settings
     from bot.store.requests import RedisStore
 
 MARGIN_MS = 86400 * 1000  # stream ids and event times may differ (clocks): read a day around
@@ -55,13 +56,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--output", help="file to write (default: standard output)")
 
 
-def run(args: argparse.Namespace, redis_url: str, prefix: str) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.action == "export":
-            return _export(args, asyncio.run(_period(args, _store(redis_url, prefix))))
-        return _say(
-            asyncio.run(_verify_redis(_store(redis_url, prefix))), "the audit trail", "head"
-        )
+            return _export(args, asyncio.run(_period(args, _store(settings))))
+        return _say(asyncio.run(_verify_redis(_store(settings))), "the audit trail", "head")
     except StoreUnavailable as error:
         raise SystemExit(f"shipbot: can't reach Redis ({error})") from None
 
@@ -78,10 +77,11 @@ def verify_file(path: str) -> int:
     return _say(checker.verdict(), path, "last")
 
 
-def _store(url: str, prefix: str) -> RedisStore:
-    from bot.store.requests import RedisStore, connect
+def _store(settings: Settings) -> RedisStore:
+    from bot.store.connection import RedisTarget
+    from bot.store.requests import RedisStore
 
-    return RedisStore(connect(url), prefix)
+    return RedisStore(RedisTarget.of(settings).client(), settings.shipbot_key_prefix)
 
 
 async def _verify_redis(store: RedisStore) -> Verdict:

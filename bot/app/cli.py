@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.app import audit_cli, logs
 from bot.app.cli_help import command
 from bot.catalog.model import Catalog, CatalogError, check_catalog, load_catalog
-from bot.catalog.settings import Settings, SettingsError
+from bot.catalog.settings import REDIS, Settings, SettingsError
 
 if TYPE_CHECKING:
     from slack_bolt.authorization import AuthorizeResult
@@ -127,10 +127,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.app.server import quiet_uvicorn
     from bot.app.startup import IDENTITY_VARIABLE, identity_to_env, report_redis
+    from bot.store.connection import RedisTarget
 
-    settings, _ = _ready("slack_bot_token", "slack_signing_secret", "redis_url", "shipbot_catalog")
+    settings, _ = _ready("slack_bot_token", "slack_signing_secret", REDIS, "shipbot_catalog")
     identity = _slack_identity(settings)
-    asyncio.run(report_redis(settings.redis_url))
+    asyncio.run(report_redis(RedisTarget.of(settings)))
     os.environ[IDENTITY_VARIABLE] = identity_to_env(identity)  # for every HTTP process
     quiet_uvicorn()
     uvicorn.run(
@@ -163,7 +164,7 @@ def _socket(_: argparse.Namespace) -> int:
     from bot.app.socket_mode import AppTokenRefused, run_socket_mode
     from bot.app.startup import TokenRefused
 
-    settings, catalog = _ready("slack_bot_token", "slack_app_token", "redis_url", "shipbot_catalog")
+    settings, catalog = _ready("slack_bot_token", "slack_app_token", REDIS, "shipbot_catalog")
     _keep_secrets_from_playbooks()  # read once; Bolt would read them again from here
     try:
         asyncio.run(run_socket_mode(settings, catalog))
@@ -180,7 +181,7 @@ def _worker(args: argparse.Namespace) -> int:
     from bot.app.wiring import settings_needed
     from bot.app.worker import work
 
-    settings, catalog = _ready("slack_bot_token", "redis_url", "shipbot_catalog")
+    settings, catalog = _ready("slack_bot_token", REDIS, "shipbot_catalog")
     missing = settings.missing(*settings_needed(catalog))
     if missing:
         raise SystemExit(f"shipbot: the catalog's deployers need: {', '.join(missing)}")
@@ -204,7 +205,7 @@ def _metrics(_: argparse.Namespace) -> int:
     from bot.app.wiring import rebuild_metrics
     from bot.ports.store import StoreUnavailable
 
-    settings, catalog = _ready("redis_url", "shipbot_catalog")
+    settings, catalog = _ready(REDIS, "shipbot_catalog")
     try:
         runs, leads = asyncio.run(rebuild_metrics(settings, catalog))
     except StoreUnavailable as error:
@@ -218,9 +219,9 @@ def _audit(args: argparse.Namespace) -> int:
         return audit_cli.verify_file(args.file)
     settings = _settings()
     logs.setup(settings.shipbot_log_format)
-    if settings.missing("redis_url"):
-        raise SystemExit("shipbot: missing settings: REDIS_URL (see the README)")
-    return audit_cli.run(args, settings.redis_url, settings.shipbot_key_prefix)
+    if missing := settings.missing(REDIS):
+        raise SystemExit(f"shipbot: missing settings: {', '.join(missing)} (see the README)")
+    return audit_cli.run(args, settings)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -240,6 +241,8 @@ SECRETS = (
     "GITLAB_WEBHOOK_SECRET",
     "ARGOCD_TOKEN",
     "REDIS_URL",
+    "REDIS_PASSWORD",
+    "REDIS_SENTINEL_PASSWORD",
 )
 
 

@@ -5,32 +5,36 @@ from __future__ import annotations
 import argparse
 
 # What each command reads from the environment, as the README's Environment table says.
+REDIS = (
+    "Redis: REDIS_URL, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER (Sentinel);\n"
+    "      REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD, REDIS_DB where they apply"
+)
 ENVIRONMENT = {
     "serve": (
-        "needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, REDIS_URL, SHIPBOT_CATALOG\n"
+        "needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, Redis, SHIPBOT_CATALOG\n"
         "reads SLACK_API_URL, SHIPBOT_PORT, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json),\n"
         "      GITLAB_WEBHOOK_SECRET (without it, /gitlab/webhook is not configured)"
     ),
     "socket": (
-        "needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
+        "needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN, Redis, SHIPBOT_CATALOG\n"
         "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
     ),
     "worker": (
-        "needs SLACK_BOT_TOKEN, REDIS_URL, SHIPBOT_CATALOG\n"
+        "needs SLACK_BOT_TOKEN, Redis, SHIPBOT_CATALOG\n"
         "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LEASE_SECONDS,\n"
         "      SHIPBOT_LOG_FORMAT (text|json)\n"
         "needs, for the catalog's deployers: GITLAB_URL, GITLAB_TOKEN (gitlab),\n"
         "      ARGOCD_TOKEN, and ARGOCD_URL unless each target gives a server (argocd)"
     ),
     "metrics": (
-        "needs REDIS_URL, SHIPBOT_CATALOG\nreads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
+        "needs Redis, SHIPBOT_CATALOG\nreads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
     ),
     "audit": (
-        "needs REDIS_URL (not for `verify --file`)\n"
+        "needs Redis (not for `verify --file`)\n"
         "reads SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
     ),
     "console": (
-        "reads REDIS_URL (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
+        "reads Redis (an in-process Redis when unset), SHIPBOT_CATALOG (unless --catalog),\n"
         "      SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json), and for the catalog's\n"
         "      deployers GITLAB_URL, GITLAB_TOKEN, ARGOCD_URL, ARGOCD_TOKEN"
     ),
@@ -48,7 +52,8 @@ def command(
         name,
         help=summary,
         description=description,
-        epilog=f"environment:\n{indent(environment)}\nsee the README's Environment table"
+        epilog=f"environment:\n{indent(environment)}\n{indent(REDIS)}\n"
+        "see the README's Environment table"
         if environment
         else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -2,8 +2,9 @@
 
 Type slash commands as in Slack, press buttons by number, and switch who you are with
 `as U0ALICE`, so one person can play the requester and the approvers. State lives in an
-in-process Redis (fakeredis) unless REDIS_URL is set; deploys run in this process, and
-Ctrl-C during one asks it to stop, as the Stop button does (see bot/app/console_session.py).
+in-process Redis (fakeredis) unless REDIS_URL (or REDIS_SENTINELS) is set; deploys run in
+this process, and Ctrl-C during one asks it to stop, as the Stop button does (see
+bot/app/console_session.py).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from bot.domain.deploys import run_request
 from bot.domain.services import Services
 from bot.models import State
 from bot.ports.notify import MetricsJob
+from bot.store.connection import RedisTarget
 from bot.store.queue import ANNOUNCE, POST_METRICS, RUN_DEPLOY, InlineQueue
-from bot.store.requests import StoreUnavailable, connect
+from bot.store.requests import StoreUnavailable
 from handlers.app import build_app
 from handlers.background import Background
 
@@ -52,7 +54,10 @@ WELCOME = """shipbot console — the bot as Slack would run it, in your terminal
   help | quit
 {state}"""
 IN_MEMORY = "State is in memory (an in-process Redis) and is lost when you quit."
-IN_REDIS = "State is in the Redis at REDIS_URL, under the key prefix {prefix!r}; it stays there."
+IN_REDIS = (
+    "State is in the Redis of REDIS_URL or REDIS_SENTINELS, under the key prefix {prefix!r}; "
+    "it stays there."
+)
 
 Ask = Callable[[], Awaitable[str | None]]  # the next line typed, None at the end of input
 
@@ -262,7 +267,11 @@ def banner(user: str, state_note: str) -> str:
 
 def state_note(settings: Settings) -> str:
     """Where the console keeps its state, for the banner."""
-    return IN_REDIS.format(prefix=settings.shipbot_key_prefix) if settings.redis_url else IN_MEMORY
+    return (
+        IN_REDIS.format(prefix=settings.shipbot_key_prefix)
+        if settings.redis_configured
+        else IN_MEMORY
+    )
 
 
 def build_console(
@@ -270,12 +279,12 @@ def build_console(
 ) -> Console:
     """The console; the /metrics charts are written under ``charts`` (default: a directory
     ``shipbot-console`` in the system's temporary directory)."""
-    if settings.redis_url:  # a real Redis: keep the demo's requests out of production lanes
+    if settings.redis_configured:  # a real Redis: keep the demo's requests out of production
         prefix = f"{settings.shipbot_key_prefix}-console"
         settings = settings.model_copy(update={"shipbot_key_prefix": prefix})
     redis: aioredis.Redis = (
-        connect(settings.redis_url)
-        if settings.redis_url
+        RedisTarget.of(settings).client()
+        if settings.redis_configured
         else fake_aioredis.FakeRedis(decode_responses=True)
     )
     slack, queue, later = ConsoleSlack(out, charts), InlineQueue(), Background()

@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
-from arq.connections import ArqRedis
 from prometheus_client import Counter, Histogram
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
@@ -34,8 +33,8 @@ from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog, load_catalog
 from bot.catalog.settings import Settings
 from bot.ports.store import Store, StoreUnavailable
+from bot.store.connection import RedisTarget
 from bot.store.queue import ArqQueue
-from bot.store.requests import connect
 from handlers.app import build_app
 from handlers.webhooks import gitlab_webhook
 
@@ -99,8 +98,8 @@ def from_environment() -> Starlette:
 
 
 def create_app(settings: Settings, catalog: Catalog) -> Starlette:
-    redis = connect(settings.redis_url)
-    pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
+    target = RedisTarget.of(settings)
+    redis, pool = target.client(), target.arq_redis()
     client = slack_client(settings)
     services = build_services(
         settings, catalog, redis, ArqQueue(pool, settings.shipbot_key_prefix), client

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from arq.connections import ArqRedis
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -14,8 +13,8 @@ from bot.app.startup import bot_identity, report_redis
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
 from bot.catalog.settings import Settings
+from bot.store.connection import RedisTarget
 from bot.store.queue import ArqQueue
-from bot.store.requests import connect
 from handlers.app import build_app
 
 log = logging.getLogger(__name__)
@@ -28,17 +27,12 @@ class AppTokenRefused(Exception):
 async def run_socket_mode(settings: Settings, catalog: Catalog) -> None:
     """Check the bot token (raises startup.TokenRefused), then the app token, then serve."""
     identity = await bot_identity(settings.api_url, settings.slack_bot_token.get_secret_value())
-    await report_redis(settings.redis_url)
+    target = RedisTarget.of(settings)
+    await report_redis(target)
     client = slack_client(settings)
     await _check_app_token(client, settings.slack_app_token.get_secret_value())
-    pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
-    services = build_services(
-        settings,
-        catalog,
-        connect(settings.redis_url),
-        ArqQueue(pool, settings.shipbot_key_prefix),
-        client,
-    )
+    queue = ArqQueue(target.arq_redis(), settings.shipbot_key_prefix)
+    services = build_services(settings, catalog, target.client(), queue, client)
     signing_secret = settings.slack_signing_secret.get_secret_value()
     app = build_app(services, client, signing_secret, identity=identity)
     async with shared_session(client):

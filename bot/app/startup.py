@@ -21,7 +21,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.store.requests import connect
+from bot.store.connection import RedisTarget
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +101,16 @@ def identity_from_env(environ: Mapping[str, str], token: str) -> AuthorizeResult
     return AuthorizeResult(**json.loads(text), bot_token=token)
 
 
-async def report_redis(url: str) -> None:
+async def report_redis(target: RedisTarget) -> None:
     """Say in the log when Redis does not answer; never fails."""
-    redis = connect(url)
+    redis = target.client()
     try:
         await redis.ping()
     except (RedisError, OSError) as error:
         log.warning(
             "Redis is unreachable at %s (%s): serving anyway; /healthz answers 503 and "
             "people are told shipbot can't reach its state store until it is back",
-            url,
+            target,
             type(error).__name__,
         )
     finally:

@@ -22,7 +22,8 @@ from bot.domain.services import Services
 from bot.ports.deployer import Deployer, Lookup, ToolDeployment, Wake
 from bot.ports.notify import JobQueue
 from bot.ports.source import BranchFigures, Changes, CodeSource, Commit
-from bot.store.requests import RedisStore, connect
+from bot.store.connection import RedisTarget
+from bot.store.requests import RedisStore
 from handlers.directory import SlackDirectory
 from handlers.notifier import SlackNotifier
 from integrations.ansible import AnsibleDeployer
@@ -179,7 +180,7 @@ def build_services(
 
 async def rebuild_metrics(settings: Settings, catalog: Catalog) -> tuple[int, int]:
     """`shipbot metrics rebuild`: runs replayed and lead records replayed."""
-    redis = connect(settings.redis_url)
+    redis = RedisTarget.of(settings).client()
     try:
         done = await rebuild(RedisStore(redis, settings.shipbot_key_prefix), catalog)
     finally:

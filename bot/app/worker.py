@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from arq import Retry, cron, func
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis
 from arq.worker import Worker
 from redis.exceptions import RedisError
 
@@ -29,6 +29,7 @@ from bot.domain.sweep import recover_orphans, sweep
 from bot.ports.deployer import DeployUnreachable
 from bot.ports.notify import MetricsJob
 from bot.ports.store import StoreUnavailable
+from bot.store.connection import RedisTarget
 from bot.store.keys import Keys
 from bot.store.queue import (
     ANNOUNCE,
@@ -38,7 +39,6 @@ from bot.store.queue import (
     ArqQueue,
     queue_name,
 )
-from bot.store.requests import connect
 
 MIN_JOB_TIMEOUT = 3 * 3600
 EXTERNAL_RETRY_SECONDS = 60
@@ -52,10 +52,11 @@ log = logging.getLogger(__name__)
 
 async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> None:
     """Run the arq worker until stopped; while Redis can't be reached at start, keep trying."""
-    failures = 0
+    failures, target = 0, RedisTarget.of(settings)
     while True:
-        worker, started = build_worker(settings, catalog, burst), time.monotonic()
+        worker, started = None, time.monotonic()
         try:
+            worker = build_worker(settings, catalog, burst, await target.arq_pool())
             await worker.async_run()
             return
         except (RedisError, OSError) as error:
@@ -64,8 +65,9 @@ async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> Non
             log.warning("Redis unreachable (%s); retrying in %ss", type(error).__name__, delay)
             failures += 1
         finally:
-            with contextlib.suppress(RedisError, OSError):
-                await worker.close()
+            if worker is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await worker.close()
         await asyncio.sleep(delay)
 
 
@@ -154,13 +156,16 @@ def job_timeout(catalog: Catalog) -> int:
     return max(MIN_JOB_TIMEOUT, longest + 3600)
 
 
-def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> Worker:
-    keys = Keys(settings.shipbot_key_prefix)
+def build_worker(
+    settings: Settings, catalog: Catalog, burst: bool = False, pool: ArqRedis | None = None
+) -> Worker:
+    """The worker, on ``pool`` (by default a pool arq makes from the settings)."""
+    keys, target = Keys(settings.shipbot_key_prefix), RedisTarget.of(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
         ctx["resources"] = resources = contextlib.AsyncExitStack()
-        store_redis = connect(settings.redis_url)
+        store_redis = target.client()
         resources.push_async_callback(store_redis.aclose)
         client = slack_client(settings)
         await resources.enter_async_context(shared_session(client))
@@ -193,7 +198,8 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
             cron(metrics_digest, name=keys.cron("digest"), second=0, run_at_startup=True),
             cron(audit_day, name=keys.cron("audit"), second=0, run_at_startup=True),
         ],
-        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        redis_settings=None if pool else target.arq_settings(),
+        redis_pool=pool,
         on_startup=startup,
         on_shutdown=shutdown,
         burst=burst,

@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis import asyncio as aioredis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
 from bot.machine import Event
 from bot.models import Changelog, Created, DeployRequest, State
@@ -31,6 +29,7 @@ from bot.ports.store import (
 )
 from bot.store import answers, scripts
 from bot.store.base import translated
+from bot.store.connection import connect
 from bot.store.freezes import FreezeStore
 from bot.store.history import HistoryStore, rejected_entry
 from bot.store.keys import Keys
@@ -44,18 +43,6 @@ __all__ = ["RedisStore", "StoreUnavailable", "connect"]
 LEASE_SECONDS = 90  # default; a running deploy's worker renews its lease 4 times within it
 LEASE_GRACE_SECONDS = 5.0  # a lapsed lease is trusted lost once it stayed lapsed this long
 _NOT_STORED = {"steps", "approvers", "queued_behind", "state", "changelog", "rules", "assigned"}
-
-
-def connect(url: str) -> aioredis.Redis:
-    """A client that fails fast when Redis is down and reconnects by itself when it is back."""
-    return aioredis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=0.5,
-        socket_timeout=2.0,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-        health_check_interval=15,
-    )
 
 
 class RedisStore(FreezeStore, HistoryStore, LockStore):
