@@ -59,7 +59,9 @@ class Stack:
 
     # processes -------------------------------------------------------------------
     def env(self) -> dict[str, str]:
-        return {
+        """The processes' environment; with REDIS_SENTINELS among ``settings``, Redis is found
+        through Sentinel and REDIS_URL is not set (``redis`` is then the first master)."""
+        env = {
             **os.environ,
             "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
             "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
@@ -71,6 +73,9 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             **self.settings,
         }
+        if "REDIS_SENTINELS" in self.settings:
+            del env["REDIS_URL"]
+        return env
 
     def start(self, worker: bool = True) -> Stack:
         self._spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.port))
