@@ -77,11 +77,11 @@ class Stack:
             del env["REDIS_URL"]
         return env
 
-    def start(self, worker: bool = True) -> Stack:
+    def start(self, worker: bool = True, timeout: float = 30.0) -> Stack:
         self._spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.port))
         if worker:
             self._spawn("worker", "worker")
-        self._wait_healthy()
+        self._wait_healthy(timeout)
         return self
 
     def spawn_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:

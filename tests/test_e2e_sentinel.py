@@ -17,8 +17,10 @@ from tests.fakes import FakeSlack
 from tests.sentinel import SentinelCluster
 from tests.stack import Stack, reply_text
 
+pytestmark = pytest.mark.timeout(300)  # a Redis cluster and a stack per test
 APPROVE = "shipbot_approve"
 STORE_DOWN = "can't reach its state store"
+STARTUP_SECONDS = 90  # a busy machine: each test starts serve and a worker anew
 EVENTS = ["requested", "approval", "approval", "approved", "queued", "running", "succeeded"]
 
 
@@ -31,7 +33,7 @@ def failing(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[tuple[Stack, Sent
             tmp_path, cluster.master(), fake_slack, write_catalog(tmp_path), settings=cluster.env()
         )
         try:
-            yield stack.start(), cluster
+            yield stack.start(timeout=STARTUP_SECONDS), cluster
         finally:
             stack.stop()
 
