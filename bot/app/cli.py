@@ -42,9 +42,10 @@ def _parser() -> argparse.ArgumentParser:
         sub,
         "serve",
         "answer Slack (POST /slack/events) and GitLab (POST /gitlab/webhook) over HTTP",
-        "Serve Slack's requests and GitLab's webhooks over HTTP, plus GET /healthz and\n"
-        "GET /metrics. Checks the bot token with Slack first (retrying while Slack cannot\n"
-        "be reached) and says in the log when Redis is down.",
+        "Serve Slack's requests and GitLab's webhooks over HTTP, plus GET /healthz (Redis),\n"
+        "GET /readyz (Redis and a live worker) and GET /metrics. Checks the bot token with\n"
+        "Slack first (retrying while Slack cannot be reached) and says in the log when\n"
+        "Redis is down.",
     )
     serve.add_argument("--port", type=int, help="listen port (default $SHIPBOT_PORT or 3000)")
     every = "0.0.0.0"  # noqa: S104 (a server in a container listens on its pod's address)

@@ -1,5 +1,5 @@
-"""The HTTP face of shipbot: Slack events, GitLab webhooks, health and Prometheus metrics
-(Starlette + uvicorn).
+"""The HTTP face of shipbot: Slack events, GitLab webhooks, the probes (bot/app/probes.py) and
+Prometheus metrics (Starlette + uvicorn).
 
 ``POST /slack/events`` goes through the gate (bot/app/slack_gate.py) before Bolt: the signature
 is checked there, once, and Bolt gets the parsed body of a signed, well-formed request.
@@ -14,7 +14,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 from arq.connections import ArqRedis
@@ -27,13 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import logs, prometheus
+from bot.app import logs, probes, prometheus
 from bot.app.slack_gate import SSL_CHECK, Admitted, Answer, admit
 from bot.app.startup import identity_from_env
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog, load_catalog
 from bot.catalog.settings import Settings
-from bot.ports.store import Store, StoreUnavailable
 from bot.store.queue import ArqQueue
 from bot.store.requests import connect
 from handlers.app import build_app
@@ -127,7 +126,7 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
     routes = [
         Route("/slack/events", events, methods=["POST"]),
         Route("/gitlab/webhook", gitlab_webhook(services, gitlab_secret), methods=["POST"]),
-        Route("/healthz", _healthz(services.store), methods=["GET"]),
+        *probes.routes(services.store),
         Route("/metrics", prometheus.endpoint(services.store), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -163,13 +162,3 @@ def _gate_answer(answer: Answer, size: int) -> Response:
     log.warning("refused a Slack request (%d bytes): %d %s", size, answer.status, answer.reason)
     return JSONResponse({"error": answer.reason}, status_code=answer.status)
 
-
-def _healthz(store: Store) -> Callable[[Request], Awaitable[Response]]:
-    async def healthz(_: Request) -> Response:
-        try:
-            await store.ping()
-        except StoreUnavailable:
-            return JSONResponse({"ok": False, "redis": "unreachable"}, status_code=503)
-        return JSONResponse({"ok": True, "redis": "ok"})
-
-    return healthz
