@@ -161,4 +161,3 @@ def _gate_answer(answer: Answer, size: int) -> Response:
         return Response(status_code=200)
     log.warning("refused a Slack request (%d bytes): %d %s", size, answer.status, answer.reason)
     return JSONResponse({"error": answer.reason}, status_code=answer.status)
-
