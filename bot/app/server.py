@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 from arq.connections import ArqRedis
-from prometheus_client import Counter, Histogram
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -39,14 +38,9 @@ from handlers.app import build_app
 from handlers.webhooks import gitlab_webhook
 
 log = logging.getLogger(__name__)
-SLACK_REQUESTS = Counter("shipbot_slack_requests_total", "Requests received from Slack", ["status"])
-SLACK_LATENCY = Histogram(
-    "shipbot_slack_response_seconds",
-    "Time to answer Slack (the ack)",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3),
-)
 
 
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
 _UVICORN_LISTENING = re.compile(r"Uvicorn running on (\S+)")
 
 
@@ -94,10 +88,15 @@ def from_environment() -> Starlette:
     # Read once: Bolt would read these again from the environment (and warn about them).
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         os.environ.pop(name, None)
-    return create_app(settings, load_catalog(settings.shipbot_catalog))
+    multiprocess_dir = os.environ.get(MULTIPROC_VARIABLE)  # set by `serve --workers N`
+    return create_app(settings, load_catalog(settings.shipbot_catalog), multiprocess_dir)
 
 
-def create_app(settings: Settings, catalog: Catalog) -> Starlette:
+def create_app(
+    settings: Settings, catalog: Catalog, multiprocess_dir: str | None = None
+) -> Starlette:
+    """The app; ``multiprocess_dir``: where the HTTP processes of `serve --workers N` keep
+    their Prometheus counters (see bot/app/prometheus.py)."""
     redis = connect(settings.redis_url)
     pool = ArqRedis.from_url(settings.redis_url, socket_connect_timeout=0.5, socket_timeout=2.0)
     client = slack_client(settings)
@@ -108,12 +107,13 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
     identity = identity_from_env(os.environ, settings.slack_bot_token.get_secret_value())
     bolt = build_app(services, client, signing_secret, identity=identity)
     gitlab_secret = settings.gitlab_webhook_secret.get_secret_value()
+    replica = prometheus.replica_registry(multiprocess_dir)
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
         response = await _slack_answer(bolt, signing_secret.encode(), request)
-        SLACK_LATENCY.observe(time.perf_counter() - started)
-        SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
+        prometheus.SLACK_LATENCY.observe(time.perf_counter() - started)
+        prometheus.SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
         return response
 
     @contextlib.asynccontextmanager
@@ -127,7 +127,7 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
         Route("/slack/events", events, methods=["POST"]),
         Route("/gitlab/webhook", gitlab_webhook(services, gitlab_secret), methods=["POST"]),
         *probes.routes(services.store),
-        Route("/metrics", prometheus.endpoint(services.store), methods=["GET"]),
+        Route("/metrics", prometheus.endpoint(services.store, replica), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
