@@ -77,11 +77,13 @@ class Stack:
             del env["REDIS_URL"]
         return env
 
-    def start(self, worker: bool = True, timeout: float = 30.0) -> Stack:
-        self._spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.port))
+    def start(self, worker: bool = True, processes: int = 1, timeout: float = 30.0) -> Stack:
+        """`shipbot serve` (``--workers processes``), and a worker unless told not to."""
+        port = ("--port", str(self.port), "--workers", str(processes))
+        self._spawn("serve", "serve", "--host", "127.0.0.1", *port)
         if worker:
             self._spawn("worker", "worker")
-        self._wait_healthy(timeout)
+        self._wait_healthy(timeout + 30.0 * processes)  # each process imports it all
         return self
 
     def spawn_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:

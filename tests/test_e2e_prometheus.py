@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,21 @@ def replica(bot: Stack, tmp_path: Path) -> Iterator[Stack]:
     other = Stack(tmp_path, bot.redis, bot.slack, bot.catalog, settings=bot.settings)
     yield other.start(worker=False)
     other.stop()
+
+
+@pytest.fixture
+def leased(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[tuple[Stack, Stack]]:
+    """`shipbot serve` and a worker whose leases last 4 s (renewed every second), and a second
+    `shipbot serve`, over a redis-server of their own."""
+    fake_slack.reset()
+    with RedisServer() as server:
+        catalog, settings = write_catalog(tmp_path), {"SHIPBOT_LEASE_SECONDS": "4"}
+        first = Stack(tmp_path, server, fake_slack, catalog, settings=settings).start()
+        second = Stack(tmp_path / "second", server, fake_slack, catalog, settings=settings)
+        second.workdir.mkdir()
+        yield first, second.start(worker=False)
+        second.stop()
+        first.stop()
 
 
 @pytest.fixture
@@ -89,6 +105,60 @@ async def test_the_running_bot_exposes_every_metric_the_dashboard_queries(bot: S
     """The example Grafana dashboard's metrics are all in a live scrape."""
     queried = queried_names(json.loads(DASHBOARD.read_text()))
     assert set() == queried - exposed_names(await scrape(bot))
+
+
+def worker_figures(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of the shipbot_worker_* families, by name and labels."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        if f.name.startswith("shipbot_worker_")
+        for s in f.samples
+    }
+
+
+def figure(
+    figures: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    return figures.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_every_replica_shows_the_same_worker_figures(leased: tuple[Stack, Stack]) -> None:
+    """A worker runs a deploy held open by its playbook: /metrics shows one job running and
+    its lease renewed; once it ended, both replicas show the same worker figures: no job
+    running, one run_deploy that ended ok, renewals and none lost."""
+    bot, replica = leased
+    request_id = bot.deploy("slow v1 to staging")
+    bot.wait_card(request_id, "Deploying")
+    running = await until(lambda: _running(bot), "a job running and a lease renewed", 30)
+    (bot.workdir / "gate").touch()
+    bot.wait_card(request_id, "Deployed in")
+    first, second = await until(lambda: _settled(bot, replica), "both replicas agree", 30)
+    deploy = {"function": "run_deploy", "outcome": "ok"}
+    expected = (1.0, 1.0, 0.0, 0.0, True)
+    actual = (
+        figure(running, "shipbot_worker_jobs_running"),
+        figure(first, "shipbot_worker_job_duration_seconds_count", **deploy),
+        figure(first, "shipbot_worker_jobs_running"),
+        figure(first, "shipbot_worker_lease_renewals_total", outcome="lost"),
+        figure(first, "shipbot_worker_lease_renewals_total", outcome="renewed") >= 1,
+    )
+    assert expected == actual
+    assert first == second
+
+
+async def _running(stack: Stack) -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+    figures = worker_figures(await scrape(stack))
+    renewed = figure(figures, "shipbot_worker_lease_renewals_total", outcome="renewed")
+    return figures if figure(figures, "shipbot_worker_jobs_running") and renewed else None
+
+
+async def _settled(bot: Stack, replica: Stack) -> tuple[dict[Any, float], dict[Any, float]] | None:
+    """Both replicas' worker figures, once the deploy's end is counted and they agree."""
+    first, second = worker_figures(await scrape(bot)), worker_figures(await scrape(replica))
+    deploy = {"function": "run_deploy", "outcome": "ok"}
+    ended = figure(first, "shipbot_worker_job_duration_seconds_count", **deploy)
+    return (first, second) if ended and first == second else None
 
 
 async def _ended(stack: Stack, runs: int) -> bool:

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot.app.prometheus import endpoint, exposition
-from bot.ports.metrics import Histogram, Tally
+from bot.ports.metrics import NO_FIGURES, Histogram, Tally, WorkerFigures
 from bot.ports.store import StoreUnavailable
 
 BOUNDS = (30.0, 60.0, 120.0)
@@ -121,6 +121,9 @@ class TallyStore:
         if self._tally is None:
             raise StoreUnavailable("Error 111 connecting to 127.0.0.1:1. Connection refused.")
         return self._tally
+
+    async def worker_figures(self) -> WorkerFigures:
+        return NO_FIGURES
 
 
 async def get_metrics(store: TallyStore) -> httpx.Response:

@@ -8,7 +8,8 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -42,9 +43,10 @@ def _parser() -> argparse.ArgumentParser:
         sub,
         "serve",
         "answer Slack (POST /slack/events) and GitLab (POST /gitlab/webhook) over HTTP",
-        "Serve Slack's requests and GitLab's webhooks over HTTP, plus GET /healthz and\n"
-        "GET /metrics. Checks the bot token with Slack first (retrying while Slack cannot\n"
-        "be reached) and says in the log when Redis is down.",
+        "Serve Slack's requests and GitLab's webhooks over HTTP, plus GET /healthz (Redis),\n"
+        "GET /readyz (Redis and a live worker) and GET /metrics. Checks the bot token with\n"
+        "Slack first (retrying while Slack cannot be reached) and says in the log when\n"
+        "Redis is down.",
     )
     serve.add_argument("--port", type=int, help="listen port (default $SHIPBOT_PORT or 3000)")
     every = "0.0.0.0"  # noqa: S104 (a server in a container listens on its pod's address)
@@ -125,7 +127,7 @@ def _version() -> str:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.app.server import quiet_uvicorn
+    from bot.app.server import MULTIPROC_VARIABLE, quiet_uvicorn
     from bot.app.startup import IDENTITY_VARIABLE, identity_to_env, report_redis
     from bot.store.connection import RedisTarget
 
@@ -134,17 +136,33 @@ def _serve(args: argparse.Namespace) -> int:
     asyncio.run(report_redis(RedisTarget.of(settings)))
     os.environ[IDENTITY_VARIABLE] = identity_to_env(identity)  # for every HTTP process
     quiet_uvicorn()
-    uvicorn.run(
-        "bot.app.server:from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port or settings.shipbot_port,
-        workers=args.workers,
-        log_level="info",  # reduced by quiet_uvicorn to warnings and where it listens
-        access_log=False,
-        log_config=None,  # uvicorn logs through shipbot's handler, which scrubs secrets
-    )
+    with _metrics_dir(args.workers) as metrics_dir:
+        os.environ.pop(MULTIPROC_VARIABLE, None)
+        if metrics_dir:  # before uvicorn starts the HTTP processes, which inherit it
+            os.environ[MULTIPROC_VARIABLE] = metrics_dir
+        uvicorn.run(
+            "bot.app.server:from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port or settings.shipbot_port,
+            workers=args.workers,
+            log_level="info",  # reduced by quiet_uvicorn to warnings and where it listens
+            access_log=False,
+            log_config=None,  # uvicorn logs through shipbot's handler, which scrubs secrets
+        )
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_dir(workers: int) -> Iterator[str | None]:
+    """With several HTTP processes, a fresh directory (in $TMPDIR) where each keeps its
+    Prometheus counters for every scrape to sum (prometheus_client's multiprocess mode);
+    removed at exit. One process keeps them in memory: None."""
+    if workers <= 1:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="shipbot-prometheus-") as directory:
+        yield directory
 
 
 def _slack_identity(settings: Settings) -> AuthorizeResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from bot.ports.store import Store, StoreUnavailable
 from bot.store.signals import HEARTBEAT_SECONDS
@@ -12,11 +13,11 @@ from bot.store.signals import HEARTBEAT_SECONDS
 log = logging.getLogger(__name__)
 
 
-async def keep_heartbeat(store: Store, worker: str) -> None:
-    """Beat until cancelled; Redis being away only skips beats."""
+async def keep_heartbeat(store: Store, worker: str, jobs: Callable[[], int] = lambda: 0) -> None:
+    """Beat until cancelled, saying how many ``jobs`` run; Redis being away only skips beats."""
     while True:
         try:
-            await store.heartbeat(worker)
+            await store.heartbeat(worker, jobs())
         except StoreUnavailable:
             log.warning("could not send %s's heartbeat; Redis unavailable", worker)
         except Exception:  # a bug must not silence the heartbeat for good

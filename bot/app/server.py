@@ -1,5 +1,5 @@
-"""The HTTP face of shipbot: Slack events, GitLab webhooks, health and Prometheus metrics
-(Starlette + uvicorn).
+"""The HTTP face of shipbot: Slack events, GitLab webhooks, the probes (bot/app/probes.py) and
+Prometheus metrics (Starlette + uvicorn).
 
 ``POST /slack/events`` goes through the gate (bot/app/slack_gate.py) before Bolt: the signature
 is checked there, once, and Bolt gets the parsed body of a signed, well-formed request.
@@ -14,10 +14,9 @@ import re
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
-from prometheus_client import Counter, Histogram
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -26,27 +25,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.app import logs, prometheus
+from bot.app import logs, probes, prometheus
 from bot.app.slack_gate import SSL_CHECK, Admitted, Answer, admit
 from bot.app.startup import identity_from_env
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog, load_catalog
 from bot.catalog.settings import Settings
-from bot.ports.store import Store, StoreUnavailable
 from bot.store.connection import RedisTarget
 from bot.store.queue import ArqQueue
 from handlers.app import build_app
 from handlers.webhooks import gitlab_webhook
 
 log = logging.getLogger(__name__)
-SLACK_REQUESTS = Counter("shipbot_slack_requests_total", "Requests received from Slack", ["status"])
-SLACK_LATENCY = Histogram(
-    "shipbot_slack_response_seconds",
-    "Time to answer Slack (the ack)",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3),
-)
 
 
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
 _UVICORN_LISTENING = re.compile(r"Uvicorn running on (\S+)")
 
 
@@ -94,10 +87,15 @@ def from_environment() -> Starlette:
     # Read once: Bolt would read these again from the environment (and warn about them).
     for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
         os.environ.pop(name, None)
-    return create_app(settings, load_catalog(settings.shipbot_catalog))
+    multiprocess_dir = os.environ.get(MULTIPROC_VARIABLE)  # set by `serve --workers N`
+    return create_app(settings, load_catalog(settings.shipbot_catalog), multiprocess_dir)
 
 
-def create_app(settings: Settings, catalog: Catalog) -> Starlette:
+def create_app(
+    settings: Settings, catalog: Catalog, multiprocess_dir: str | None = None
+) -> Starlette:
+    """The app; ``multiprocess_dir``: where the HTTP processes of `serve --workers N` keep
+    their Prometheus counters (see bot/app/prometheus.py)."""
     target = RedisTarget.of(settings)
     redis, pool = target.client(), target.arq_redis()
     client = slack_client(settings)
@@ -108,12 +106,13 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
     identity = identity_from_env(os.environ, settings.slack_bot_token.get_secret_value())
     bolt = build_app(services, client, signing_secret, identity=identity)
     gitlab_secret = settings.gitlab_webhook_secret.get_secret_value()
+    replica = prometheus.replica_registry(multiprocess_dir)
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
         response = await _slack_answer(bolt, signing_secret.encode(), request)
-        SLACK_LATENCY.observe(time.perf_counter() - started)
-        SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
+        prometheus.SLACK_LATENCY.observe(time.perf_counter() - started)
+        prometheus.SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
         return response
 
     @contextlib.asynccontextmanager
@@ -126,8 +125,8 @@ def create_app(settings: Settings, catalog: Catalog) -> Starlette:
     routes = [
         Route("/slack/events", events, methods=["POST"]),
         Route("/gitlab/webhook", gitlab_webhook(services, gitlab_secret), methods=["POST"]),
-        Route("/healthz", _healthz(services.store), methods=["GET"]),
-        Route("/metrics", prometheus.endpoint(services.store), methods=["GET"]),
+        *probes.routes(services.store),
+        Route("/metrics", prometheus.endpoint(services.store, replica), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
@@ -161,14 +160,3 @@ def _gate_answer(answer: Answer, size: int) -> Response:
         return Response(status_code=200)
     log.warning("refused a Slack request (%d bytes): %d %s", size, answer.status, answer.reason)
     return JSONResponse({"error": answer.reason}, status_code=answer.status)
-
-
-def _healthz(store: Store) -> Callable[[Request], Awaitable[Response]]:
-    async def healthz(_: Request) -> Response:
-        try:
-            await store.ping()
-        except StoreUnavailable:
-            return JSONResponse({"ok": False, "redis": "unreachable"}, status_code=503)
-        return JSONResponse({"ok": True, "redis": "ok"})
-
-    return healthz

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from bot import logcontext
 from bot.app import metrics_jobs
 from bot.app.heartbeat import keep_heartbeat
+from bot.app.job_figures import JobFigures
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
 from bot.catalog.options import timeout_of
@@ -161,6 +162,7 @@ def build_worker(
 ) -> Worker:
     """The worker, on ``pool`` (by default a pool arq makes from the settings)."""
     keys, target = Keys(settings.shipbot_key_prefix), RedisTarget.of(settings)
+    figures = JobFigures()
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
@@ -171,7 +173,8 @@ def build_worker(
         await resources.enter_async_context(shared_session(client))
         queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
         ctx["services"] = services = build_services(settings, catalog, store_redis, queue, client)
-        beat = asyncio.create_task(keep_heartbeat(services.store, ctx["worker_name"]))
+        beating = keep_heartbeat(services.store, ctx["worker_name"], lambda: figures.running)
+        beat = asyncio.create_task(beating)
         resources.callback(beat.cancel)  # it counts as alive a while longer: a restart is quiet
 
     async def shutdown(ctx: dict[str, Any]) -> None:
@@ -182,15 +185,33 @@ def build_worker(
         queue_name=queue_name(settings.shipbot_key_prefix),
         functions=[
             func(
-                run_deploy,
+                figures.counted(RUN_DEPLOY, run_deploy),
                 name=RUN_DEPLOY,
                 timeout=job_timeout(catalog),
                 max_tries=1,
                 keep_result=0,
             ),
-            func(announce, name=ANNOUNCE, timeout=60, max_tries=3, keep_result=0),
-            func(record_external, name=RECORD_EXTERNAL, timeout=60, max_tries=3, keep_result=0),
-            func(post_metrics, name=POST_METRICS, timeout=120, max_tries=1, keep_result=0),
+            func(
+                figures.counted(ANNOUNCE, announce),
+                name=ANNOUNCE,
+                timeout=60,
+                max_tries=3,
+                keep_result=0,
+            ),
+            func(
+                figures.counted(RECORD_EXTERNAL, record_external),
+                name=RECORD_EXTERNAL,
+                timeout=60,
+                max_tries=3,
+                keep_result=0,
+            ),
+            func(
+                figures.counted(POST_METRICS, post_metrics),
+                name=POST_METRICS,
+                timeout=120,
+                max_tries=1,
+                keep_result=0,
+            ),
         ],
         cron_jobs=[
             cron(sweep_now, name=keys.cron("sweep"), second={0, 30}, run_at_startup=True),

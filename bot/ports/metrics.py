@@ -104,3 +104,20 @@ class Tally:
     queue_depth: int  # requests queued, waiting for their lane
     workers_alive: int
     slack_errors: dict[tuple[str, str], int] = field(default_factory=dict)  # (method, error)
+
+
+# A worker job's duration (seconds): an announce takes a second, a deploy minutes to hours.
+JOB_BOUNDS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 10800.0)
+
+
+@dataclass(frozen=True)
+class WorkerFigures:
+    """The workers' own figures, every worker's, kept in Redis: the same whichever replica
+    reads them."""
+
+    jobs_running: int  # jobs the live workers said they were running, at their last word
+    job_duration: dict[tuple[str, str], Histogram]  # (job function, outcome: ok|retried|failed)
+    lease_renewals: dict[str, int]  # outcome (renewed|lost|redis_unavailable) -> count
+
+
+NO_FIGURES = WorkerFigures(jobs_running=0, job_duration={}, lease_renewals={})

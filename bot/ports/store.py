@@ -22,7 +22,7 @@ from bot.models import (
     Workers,
 )
 from bot.ports.governance_store import GovernanceStore
-from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally
+from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally, WorkerFigures
 
 
 class StoreUnavailable(Exception):
@@ -200,7 +200,7 @@ class Store(GovernanceStore, Protocol):
 
     # workers, signals and caches
     async def ping(self) -> bool: ...
-    async def heartbeat(self, worker: str) -> None: ...
+    async def heartbeat(self, worker: str, jobs: int = 0) -> None: ...
     async def workers(self) -> Workers: ...
     async def tell(self, topic: str) -> None: ...
     async def cached_group(self, group: str) -> set[str] | None: ...
@@ -253,6 +253,17 @@ class Store(GovernanceStore, Protocol):
 
     async def tally(self) -> Tally:
         """The running totals Prometheus reads."""
+        ...
+
+    async def record_job(
+        self, worker: str, function: str, outcome: str, seconds: float, running: int
+    ) -> None:
+        """A worker's job ended (``outcome`` ok|retried|failed, after ``seconds``); the worker
+        now runs ``running`` jobs. In one round trip."""
+        ...
+
+    async def worker_figures(self) -> WorkerFigures:
+        """The workers' own figures Prometheus reads (jobs running, durations, renewals)."""
         ...
 
     async def claim_once(self, name: str, ttl_seconds: int) -> bool:

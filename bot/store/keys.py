@@ -9,7 +9,10 @@ Keys (all under one prefix, default ``shipbot``):
 - ``history:{service}:{env}`` list of finished deploys, newest first, capped
 - ``current:{service}:{env}`` hash, data centre -> what runs there
 - ``undone:{service}:{env}`` set of request ids whose releases a rollback undid
-- ``workers`` sorted set, worker name -> its last heartbeat (epoch seconds)
+- ``workers`` sorted set, worker name -> its last heartbeat (epoch seconds);
+  ``workers:jobs`` hash, worker name -> how many jobs it was running when it last said so;
+  ``workers:figures`` hash, the workers' running totals Prometheus reads (job durations by
+  function and outcome, lease renewals by outcome)
 - ``running`` set of running request ids; ``lease:{id}`` says its worker is alive (TTL);
   ``suspect:{id}`` marks a lapsed lease seen once by the sweep
 - ``audit`` stream, append-only, every transition
@@ -74,6 +77,12 @@ class Keys:
 
     def workers(self) -> str:
         return self._k("workers")
+
+    def worker_jobs(self) -> str:
+        return self._k("workers", "jobs")
+
+    def worker_figures(self) -> str:
+        return self._k("workers", "figures")
 
     def running(self) -> str:
         return self._k("running")

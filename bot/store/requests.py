@@ -2,7 +2,8 @@
 
 Key names live in :mod:`bot.store.keys`. The store is composed of parts: the transitions and
 reads of requests here, what runs where and what ran in :mod:`bot.store.history`, and
-short-lived signals (wake-ups, stops, caches) in :mod:`bot.store.signals`.
+short-lived signals (wake-ups, stops, caches) in :mod:`bot.store.signals`, lease renewals and
+the workers' figures in :mod:`bot.store.worker_figures`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from bot.store.locks import LockStore
 from bot.store.metrics import metrics_arg
 from bot.store.scripts import Loaded, Script
 from bot.store.signals import WORKER_GONE_AFTER, stop_topic
+from bot.store.worker_figures import WorkerFiguresStore
 
 __all__ = ["RedisStore", "StoreUnavailable", "connect"]
 
@@ -45,7 +47,7 @@ LEASE_GRACE_SECONDS = 5.0  # a lapsed lease is trusted lost once it stayed lapse
 _NOT_STORED = {"steps", "approvers", "queued_behind", "state", "changelog", "rules", "assigned"}
 
 
-class RedisStore(FreezeStore, HistoryStore, LockStore):
+class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
     """The store (see :mod:`bot.ports.store`) in Redis."""
 
     def __init__(
@@ -181,13 +183,6 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
         }  # fmt: skip
         raw = await self.scripts[scripts.FINISH.name](keys, args)
         return answers.decode(raw, Finished)
-
-    @translated
-    async def renew_lease(self, request_id: str, worker: str) -> bool:
-        """Extend the worker's lease; False when the request is no longer its to run."""
-        keys = {"req": self.key.req(request_id), "lease": self.key.lease(request_id)}
-        args = {"worker": worker, "lease_seconds": self.lease_seconds}
-        return bool(await self.scripts[scripts.RENEW.name](keys, args) == "held")
 
     @translated
     async def orphans(self) -> list[str]:

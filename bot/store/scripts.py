@@ -207,7 +207,10 @@ LEADS = Script(
     machine=False,
     metrics=True,
 )
-RENEW = Script("renew", keys=("req", "lease"), args=("worker", "lease_seconds"), machine=False)
+RENEW = Script(
+    "renew", keys=("req", "lease", "figures"), args=("worker", "lease_seconds", "unreached"),
+    machine=False,
+)  # fmt: skip
 CURRENT_IF_NEWER = Script(
     "current_if_newer", keys=("current",), args=("at", "what"), rest="targets", machine=False
 )

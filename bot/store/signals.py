@@ -62,13 +62,17 @@ class SignalStore(StoreBase):
         return who
 
     @translated
-    async def heartbeat(self, worker: str) -> None:
-        """``worker`` is alive now."""
-        now = await self._now()
+    async def heartbeat(self, worker: str, jobs: int = 0) -> None:
+        """``worker`` is alive now, running ``jobs`` jobs. Workers gone for long are forgotten."""
+        now, workers, running = await self._now(), self.key.workers(), self.key.worker_jobs()
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(self.key.workers(), {worker: now})
-            pipe.zremrangebyscore(self.key.workers(), "-inf", now - WORKERS_FORGOTTEN_AFTER)
-            await pipe.execute()
+            pipe.zrangebyscore(workers, "-inf", now - WORKERS_FORGOTTEN_AFTER)
+            pipe.zremrangebyscore(workers, "-inf", now - WORKERS_FORGOTTEN_AFTER)
+            pipe.zadd(workers, {worker: now})
+            pipe.hset(running, worker, str(jobs))
+            forgotten, *_ = await pipe.execute()
+        if forgotten:
+            await self.redis.hdel(running, *forgotten)
 
     @translated
     async def workers(self) -> Workers:
