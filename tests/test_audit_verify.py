@@ -67,7 +67,7 @@ async def trim_before(store: RedisStore, entry_id: str) -> int:
     """Retention's own script (one step), dropping every entry before ``entry_id``."""
     k = store.key
     keys = {
-        "audit": k.audit(), "audit_head": k.audit_head(), "audit_index": k.audit_index(),
+        "audit_inbox": k.audit_inbox(), "audit": k.audit(), "audit_index": k.audit_index(),
         "audit_anchor": k.audit_anchor(),
     }  # fmt: skip
     args = {"before": entry_id, "now": 1.0, "chunk": 500}
