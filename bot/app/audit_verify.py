@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.audit_chain import Broken, Checker, Entry, Verdict
 from bot.ports.audit import Snapshot
-from bot.ports.store import StoreFailed
+from bot.ports.store import StoreFailed, StoreUnavailable
 
 if TYPE_CHECKING:
     from bot.store.requests import RedisStore
@@ -52,10 +52,11 @@ async def check_redis(store: RedisStore) -> tuple[Verdict, Unchained | None]:
 
 
 async def _chain(store: RedisStore) -> str:
-    """Chain the inbox; why that failed ("": it did not)."""
+    """Chain the inbox; why that failed ("": it did not). Redis may refuse writes and still
+    answer reads (out of memory, a replica): the chain is then checked as it is."""
     try:
         await store.chain_audit()
-    except StoreFailed as error:
+    except (StoreFailed, StoreUnavailable) as error:
         return str(error)
     return ""
 

@@ -55,6 +55,8 @@ class AuditInbox(StoreBase):
         self, head: list[str | None], batch: Sequence[tuple[str, dict[str, str]]]
     ) -> str:
         seq, prev = head[0] or "", head[1] or ""
+        if not (seq or "0").isdigit():
+            raise StoreFailed(f"the audit chain's head has no valid seq: {seq!r}")
         links: list[str] = []
         at, link = int(seq or 0), prev or ZERO_HASH
         for entry_id, fields in batch:
