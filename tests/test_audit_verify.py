@@ -116,6 +116,26 @@ async def test_a_trim_while_it_reads_is_no_false_break(
     assert (4, 8) == (verdict.count, verdict.last.seq if verdict.last else 0)
 
 
+async def test_a_trim_after_it_chained_and_before_its_snapshot_is_no_false_break(
+    store: RedisStore, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention trims between verify's chaining and its snapshot: the snapshot has the new
+    anchor while the retention entry naming it still waits in the inbox. verify chains again
+    and checks again, and passes, the retention entry at the end."""
+    entries = await store.audit_entries()
+    trimmed: list[int] = []
+
+    async def trim(by: RedisStore, got: Any) -> None:
+        if not trimmed:
+            trimmed.append(await trim_before(by, entries[4].id))
+
+    around(monkeypatch, "audit_snapshot", trim, nothing)
+    verdict = await verified(redis_server)
+    assert [4] == trimmed
+    assert verdict.ok, verdict.broken
+    assert (4, 8) == (verdict.count, verdict.last.seq if verdict.last else 0)
+
+
 async def test_an_entry_added_past_the_head_by_hand_breaks_it(
     store: RedisStore, redis_server: RedisServer
 ) -> None:
