@@ -67,7 +67,7 @@ async def trim_before(store: RedisStore, entry_id: str) -> int:
     """Retention's own script (one step), dropping every entry before ``entry_id``."""
     k = store.key
     keys = {
-        "audit": k.audit(), "audit_head": k.audit_head(), "audit_index": k.audit_index(),
+        "audit_inbox": k.audit_inbox(), "audit": k.audit(), "audit_index": k.audit_index(),
         "audit_anchor": k.audit_anchor(),
     }  # fmt: skip
     args = {"before": entry_id, "now": 1.0, "chunk": 500}
@@ -110,6 +110,26 @@ async def test_a_trim_while_it_reads_is_no_false_break(
             trimmed.append(await trim_before(by, entries[4].id))
 
     around(monkeypatch, "audit_entries", trim, nothing)
+    verdict = await verified(redis_server)
+    assert [4] == trimmed
+    assert verdict.ok, verdict.broken
+    assert (4, 8) == (verdict.count, verdict.last.seq if verdict.last else 0)
+
+
+async def test_a_trim_after_it_chained_and_before_its_snapshot_is_no_false_break(
+    store: RedisStore, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention trims between verify's chaining and its snapshot: the snapshot has the new
+    anchor while the retention entry naming it still waits in the inbox. verify chains again
+    and checks again, and passes, the retention entry at the end."""
+    entries = await store.audit_entries()
+    trimmed: list[int] = []
+
+    async def trim(by: RedisStore, got: Any) -> None:
+        if not trimmed:
+            trimmed.append(await trim_before(by, entries[4].id))
+
+    around(monkeypatch, "audit_snapshot", trim, nothing)
     verdict = await verified(redis_server)
     assert [4] == trimmed
     assert verdict.ok, verdict.broken

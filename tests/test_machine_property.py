@@ -119,7 +119,7 @@ async def step(store: RedisStore, model: Model, act: Act) -> None:
 
 async def check(store: RedisStore, model: Model) -> list[dict[str, str]]:
     """The stored states, lane, running set and history are the model's; returns the audit
-    lines added since the last check."""
+    lines added since the last check (from the inbox, where each transition writes its line)."""
     key, lane = store.key, ("web-h5", "prod")
     async with store.redis.pipeline(transaction=False) as pipe:
         for rid in IDS:
@@ -127,7 +127,7 @@ async def check(store: RedisStore, model: Model) -> list[dict[str, str]]:
         pipe.lrange(key.lane(*lane), 0, -1)
         pipe.smembers(key.running())
         pipe.llen(key.history(*lane))
-        pipe.xrange(key.audit(), min=f"({model.audited}")
+        pipe.xrange(key.audit_inbox(), min=f"({model.audited}")  # written, not chained yet
         *states, queue, running, history, audit = await pipe.execute()
     assert {rid: r.state and r.state.value for rid, r in model.reqs.items()} == dict(
         zip(IDS, states, strict=True)

@@ -80,7 +80,7 @@ def test_constants_come_from_one_place() -> None:
 def test_every_lua_file_is_a_declared_script() -> None:
     """bot/store/lua/ holds the declared scripts and the two shared parts, nothing else."""
     files = {p.name for p in resources.files("bot.store").joinpath("lua").iterdir()}
-    shared = {"_prelude.lua", "_metrics.lua", "_sha256.lua", "_chain.lua"}
+    shared = {"_prelude.lua", "_metrics.lua", "_chain.lua"}
     assert {f"{s.name}.lua" for s in SCRIPTS} | shared == files
 
 
@@ -94,7 +94,7 @@ def test_a_script_uses_only_the_names_it_declares(script: Script) -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.name)
 def test_a_script_declares_what_its_prelude_helpers_use(script: Script) -> None:
-    """The prelude's helpers read K.req, K.audit, A.actor and A.now: every script that
+    """The prelude's helpers read K.req, K.audit_inbox, A.actor and A.now: every script that
     changes requests declares them."""
     if script.machine:
-        assert {"req", "audit"} <= set(script.keys) and {"actor", "now"} <= set(script.args)
+        assert {"req", "audit_inbox"} <= set(script.keys) and {"actor", "now"} <= set(script.args)

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from bot.app.audit_verify import PAGE, verify_redis
+from bot.app.audit_verify import PAGE, Unchained, check_redis
 from bot.domain.audit_chain import Break, Broken, Checker, Entry, Verdict
 from bot.ports.store import StoreUnavailable
 
@@ -35,8 +35,10 @@ def register(parser: argparse.ArgumentParser) -> None:
         description="Check the audit trail's hash chain: each entry's hash, the seq with no\n"
         "gap, each prev, the head kept beside the stream, and the anchor retention left\n"
         "(the newest retention entry must name it). Entries appended while it runs are\n"
-        "left for the next check. Exit 0 printing the entries checked and the head hash;\n"
-        "exit 1 naming the first broken entry and why.\n"
+        "left for the next check. It first chains the entries written but not hashed yet\n"
+        "(the inbox); should that fail, it says how many are left. Exit 0 printing the\n"
+        "entries checked and the head hash; exit 1 naming the first broken entry and why,\n"
+        "or when entries could not be chained.\n"
         "With --file, check an export (jsonl) offline: no Redis, no settings.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.action == "export":
             return _export(args, asyncio.run(_period(args, _store(settings))))
-        return _say(asyncio.run(_verify_redis(_store(settings))), "the audit trail", "head")
+        verdict, unchained = asyncio.run(_check_redis(_store(settings)))
+        return max(_say(verdict, "the audit trail", "head"), _say_unchained(unchained))
     except StoreUnavailable as error:
         raise SystemExit(f"shipbot: can't reach Redis ({error})") from None
 
@@ -85,8 +88,12 @@ def _store(settings: Settings) -> RedisStore:
 
 
 async def _verify_redis(store: RedisStore) -> Verdict:
+    return (await _check_redis(store))[0]
+
+
+async def _check_redis(store: RedisStore) -> tuple[Verdict, Unchained | None]:
     try:
-        return await verify_redis(store)
+        return await check_redis(store)
     finally:
         await store.redis.aclose()
 
@@ -165,6 +172,17 @@ def _say(verdict: Verdict, what: str, end: str) -> int:
     if verdict.first_prev:
         print(f"first prev: {verdict.first_prev}")
     return 0
+
+
+def _say_unchained(unchained: Unchained | None) -> int:
+    """Entries left in the inbox because chaining them failed: written, not hashed yet."""
+    if unchained is None:
+        return 0
+    print(
+        f"NOT CHAINED: {unchained.waiting} entries wait in the inbox, not hashed into the chain:"
+        f" chaining them failed ({unchained.why})"
+    )
+    return 1
 
 
 def _at(entry: Entry) -> float:

@@ -237,6 +237,8 @@ class Console:
         await self.later.drain()
         await self.queue.drain()
         await self.later.drain()
+        with contextlib.suppress(StoreUnavailable):  # no worker here: the console chains
+            await self.services.store.chain_audit()
 
     async def _confirmed(self, button: Button, ask: Ask) -> bool:
         self._say(f"{button.spec.confirm} [y/N]")

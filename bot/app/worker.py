@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from bot import logcontext
 from bot.app import metrics_jobs
+from bot.app.audit_chaining import keep_chaining
 from bot.app.heartbeat import keep_heartbeat
 from bot.app.job_figures import JobFigures
 from bot.app.wiring import build_services, shared_session, slack_client
@@ -176,6 +177,13 @@ def build_worker(
         beating = keep_heartbeat(services.store, ctx["worker_name"], lambda: figures.running)
         beat = asyncio.create_task(beating)
         resources.callback(beat.cancel)  # it counts as alive a while longer: a restart is quiet
+        ctx["chain_nudge"] = nudge = asyncio.Event()
+        chainer = asyncio.create_task(keep_chaining(services.store, nudge))
+        resources.callback(chainer.cancel)  # what it has not chained, the next chainer will
+
+    async def job_ended(ctx: dict[str, Any]) -> None:
+        if "chain_nudge" in ctx:  # the job's transitions wait in the audit inbox: chain them
+            ctx["chain_nudge"].set()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "resources" in ctx:
@@ -223,6 +231,7 @@ def build_worker(
         redis_pool=pool,
         on_startup=startup,
         on_shutdown=shutdown,
+        on_job_end=job_ended,
         burst=burst,
         max_jobs=20,
         poll_delay=0.2,

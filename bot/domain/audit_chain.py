@@ -2,26 +2,28 @@
 
 Each entry carries ``seq`` (1, 2, 3, ... with no gap), ``prev`` (the ``hash`` of the entry
 before it; 64 zeros for the first) and ``hash``: the hex SHA-256 of its canonical content, the
-UTF-8 bytes of, for each of :data:`FIELDS` in that order, ``name=<length in bytes>:<value>``
-and a newline. bot/store/lua/_chain.lua writes the same in Redis. An edit changes an entry's
-hash; a deletion leaves a gap in ``seq``; an insertion or a rewrite breaks ``prev``; a rewritten
-tail no longer matches the head kept beside the stream (or the head hash posted each day).
-Retention leaves an anchor (the last entry trimmed) and, in the same step, a chained
-``retention`` entry naming it: an anchor that the newest retention entry does not name was
-moved by hand, to hide entries deleted from the start.
+UTF-8 bytes of, for each of :data:`FIELDS` in that order, ``name=<length in bytes>:<value>`` and
+a newline (:func:`bot.ports.audit.canonical`, by which the store chains entries). An edit
+changes an entry's hash; a deletion leaves a gap in ``seq``; an insertion or a rewrite breaks
+``prev``; a rewritten tail no longer matches the head kept beside the stream (or the head hash
+posted each day). Retention leaves an anchor (the last entry trimmed) and, in the same step, a
+chained ``retention`` entry naming it: an anchor that the newest retention entry does not name
+was moved by hand, to hide entries deleted from the start.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.ports.audit import FIELDS, RETENTION, ZERO_HASH, Entry, Link
+from bot.ports.audit import FIELDS, RETENTION, ZERO_HASH, Entry, Link, canonical, entry_hash
 
-__all__ = ["FIELDS", "ZERO_HASH", "Break", "Broken", "Entry", "Link", "Verdict", "verify"]
+__all__ = [
+    "FIELDS", "ZERO_HASH", "Break", "Broken", "Entry", "Link", "Verdict", "canonical", "entry_hash",
+    "verify",
+]  # fmt: skip
 
 
 class Broken(Enum):
@@ -55,19 +57,6 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return self.broken is None
-
-
-def canonical(entry: Entry) -> bytes:
-    """The bytes whose SHA-256 is the entry's hash."""
-    parts = []
-    for name in FIELDS:
-        value = getattr(entry, name).encode("utf-8")
-        parts.append(name.encode() + b"=" + str(len(value)).encode() + b":" + value + b"\n")
-    return b"".join(parts)
-
-
-def entry_hash(entry: Entry) -> str:
-    return hashlib.sha256(canonical(entry)).hexdigest()
 
 
 class Checker:

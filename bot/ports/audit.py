@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# the fields an entry's hash covers, in this order (bot/store/lua/_chain.lua has the same)
+# the fields an entry's hash covers, in this order (canonical() below)
 FIELDS = ("seq", "at", "actor", "event", "request_id", "service", "environment", "detail", "prev")
 ZERO_HASH = "0" * 64  # the prev of the first entry
 # each retention step appends a chained entry, event RETENTION by actor "shipbot", whose detail
@@ -37,6 +38,21 @@ class Entry:
         return cls(entry_id, **{name: _text(fields.get(name, "")) for name in names})
 
 
+def canonical(entry: Entry) -> bytes:
+    """The bytes whose SHA-256 is the entry's hash: for each of FIELDS in order,
+    ``name=<length in bytes>:<value>`` and a newline (UTF-8)."""
+    parts = []
+    for name in FIELDS:
+        value = getattr(entry, name).encode("utf-8")
+        parts.append(name.encode() + b"=" + str(len(value)).encode() + b":" + value + b"\n")
+    return b"".join(parts)
+
+
+def entry_hash(entry: Entry) -> str:
+    """The entry's hash: the lowercase hex SHA-256 of its canonical content."""
+    return hashlib.sha256(canonical(entry)).hexdigest()
+
+
 @dataclass(frozen=True)
 class Link:
     """Where a chain starts or ends: an entry's seq, hash and stream id."""
@@ -63,6 +79,7 @@ class Snapshot:
     anchor: Anchor | None
     newest: str  # the stream id of the newest entry ("" when none): the head's, unless forged
     entries: list[Entry]  # the oldest entries kept, up to a page
+    waiting: int = 0  # entries in the inbox, written but not chained yet
 
 
 def _text(value: object) -> str:

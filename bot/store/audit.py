@@ -1,5 +1,7 @@
-"""The store's audit trail: a Redis stream, hash-chained in Lua (see bot/store/lua/_chain.lua),
-with its head, a per-request index, and the anchor retention leaves."""
+"""The store's audit trail: a Redis stream, hash-chained (entries are written to an inbox with
+their change and chained soon after: see bot/store/audit_inbox.py), with its head, a
+per-request index, and the anchor retention leaves. Each read of the trail chains the inbox
+first, so it sees every change made before it."""
 
 from __future__ import annotations
 
@@ -10,18 +12,16 @@ from redis.asyncio.client import Pipeline
 from bot.models import AuditEvent
 from bot.ports.audit import Anchor, Entry, Link, Snapshot
 from bot.store import scripts
-from bot.store.base import StoreBase, translated
+from bot.store.audit_inbox import AuditInbox
+from bot.store.base import translated
 
 TRIM_CHUNK = 500  # entries one trim step drops (one short script, so Redis never stalls)
 
 
-class AuditStore(StoreBase):
+class AuditStore(AuditInbox):
     def _audit_keys(self, seen: str = "") -> dict[str, str]:
         k = self.key
-        return {
-            "audit": k.audit(), "audit_head": k.audit_head(), "audit_index": k.audit_index(),
-            "seen": seen,
-        }  # fmt: skip
+        return {"audit_inbox": k.audit_inbox(), "seen": seen}
 
     async def _append(self, event: AuditEvent, seen: str = "", pipe: Pipeline | None = None) -> Any:
         args = event.model_dump()
@@ -36,10 +36,12 @@ class AuditStore(StoreBase):
 
     @translated
     async def audit_length(self) -> int:
+        await self.chain_audit()
         return int(await self.redis.xlen(self.key.audit()))
 
     @translated
     async def audit_trail(self, count: int = 100) -> list[AuditEvent]:
+        await self.chain_audit()
         entries = await self.redis.xrevrange(self.key.audit(), count=count)
         return [_event(fields) for _, fields in entries]
 
@@ -47,6 +49,7 @@ class AuditStore(StoreBase):
     async def audit_of(self, request_id: str, limit: int = 20) -> tuple[list[AuditEvent], int]:
         """A request's newest ``limit`` entries (newest first) and how many it has, found by
         the index, however old (within retention)."""
+        await self.chain_audit()
         index, low, high = self.key.audit_index(), f"[{request_id}|", f"[{request_id}|\xff"
         members = await self.redis.zrangebylex(index, low, high)
         ids = sorted((m.rsplit("|", 1)[1] for m in members), key=_stream_order, reverse=True)
@@ -58,10 +61,13 @@ class AuditStore(StoreBase):
 
     @translated
     async def audit_entries(
-        self, after: str = "-", count: int = 1000, until: str = "+"
+        self, after: str = "-", count: int = 1000, until: str = "+", chain: bool = True
     ) -> list[Entry]:
         """Up to ``count`` entries in chain order, from the stream id after ``after``
-        ('-': from the oldest kept) up to ``until`` (included; '+': the newest)."""
+        ('-': from the oldest kept) up to ``until`` (included; '+': the newest); ``chain``:
+        chain the inbox first."""
+        if chain:
+            await self.chain_audit()
         start = after if after == "-" else f"({after}"
         raw = await self.redis.xrange(self.key.audit(), start, until, count=count)
         return [Entry.of(entry_id, fields) for entry_id, fields in raw]
@@ -69,6 +75,7 @@ class AuditStore(StoreBase):
     @translated
     async def audit_head(self) -> Link | None:
         """Where the chain ends (seq, hash, stream id); None before its first entry."""
+        await self.chain_audit()
         return _head(await self.redis.execute_command("HGETALL", self.key.audit_head()))
 
     @translated
@@ -77,33 +84,41 @@ class AuditStore(StoreBase):
         return _anchor(await self.redis.execute_command("HGETALL", self.key.audit_anchor()))
 
     @translated
-    async def audit_snapshot(self, count: int = 1000) -> Snapshot:
-        """The head, the anchor, the newest entry's id and the oldest ``count`` entries, read
-        in one MULTI: consistent with each other, whatever is appended or trimmed meanwhile."""
+    async def audit_snapshot(self, count: int = 1000, chain: bool = True) -> Snapshot:
+        """The head, the anchor, the newest entry's id, the oldest ``count`` entries and how
+        many wait in the inbox, read in one MULTI: consistent with each other, whatever is
+        appended, chained or trimmed meanwhile. ``chain``: chain the inbox first."""
+        if chain:
+            await self.chain_audit()
         k = self.key
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.execute_command("HGETALL", k.audit_head())
             pipe.execute_command("HGETALL", k.audit_anchor())
             pipe.xrevrange(k.audit(), count=1)
             pipe.xrange(k.audit(), count=count)
-            head, anchor, newest, first = await pipe.execute()
+            pipe.xlen(k.audit_inbox())
+            head, anchor, newest, first, waiting = await pipe.execute()
         entries = [Entry.of(entry_id, fields) for entry_id, fields in first]
-        return Snapshot(_head(head), _anchor(anchor), newest[0][0] if newest else "", entries)
+        newest_id = newest[0][0] if newest else ""
+        return Snapshot(_head(head), _anchor(anchor), newest_id, entries, int(waiting))
 
     @translated
     async def trim_audit(self, before: float, now: float) -> int:
         """Drop the entries written before ``before`` (epoch seconds), chunk by chunk, and
         their index members; the anchor names the last one dropped, and each step appends a
-        chained ``retention`` entry naming it. Answers how many went."""
+        ``retention`` entry naming it. The inbox is chained before (only chained entries are
+        trimmed) and after (the retention entries with the rest). Answers how many went."""
         keys = {
-            "audit": self.key.audit(), "audit_head": self.key.audit_head(),
+            "audit_inbox": self.key.audit_inbox(), "audit": self.key.audit(),
             "audit_index": self.key.audit_index(), "audit_anchor": self.key.audit_anchor(),
         }  # fmt: skip
+        await self.chain_audit()
         args = {"before": f"{int(before * 1000)}-0", "now": now, "chunk": TRIM_CHUNK}
         gone = total = TRIM_CHUNK
         while gone == TRIM_CHUNK:
             gone = int(await self.scripts[scripts.TRIM_AUDIT.name](keys, args))
             total += gone
+        await self.chain_audit()
         return total - TRIM_CHUNK
 
     @translated

@@ -77,7 +77,7 @@ class HistoryStore(AuditStore, MetricsStore):
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.lpush(history, entry.model_dump_json())
             pipe.ltrim(history, 0, HISTORY_KEEP - 1)
-            await self._append(event, pipe=pipe)  # hash-chained, in Lua (see audit.py)
+            await self._append(event, pipe=pipe)  # to the audit inbox, in Lua (see audit.py)
             await self.add_metrics(entry, mark, tally=True, pipe=pipe)
             await pipe.execute()
         return True

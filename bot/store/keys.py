@@ -29,7 +29,8 @@ Keys (all under one prefix, default ``shipbot``):
 - ``once:{name}`` marks a scheduled thing done (the metrics digest), short-lived
 - ``audit:head`` hash, the audit chain's head (seq, hash, stream id); ``audit:index`` sorted set
   (score 0) of ``<request id>|<stream id>``, a request's entries; ``audit:anchor`` hash, the
-  last entry trimmed by retention (seq, hash, stream id, when)
+  last entry trimmed by retention (seq, hash, stream id, when); ``audit:inbox`` stream, the
+  entries written with their change and not hashed into ``audit`` yet (chained within seconds)
 - ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
   as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
 - ``lock:{service}:{env}`` JSON, the lock of one environment (its TTL is the lock's expiry);
@@ -166,6 +167,9 @@ class Keys:
 
     def audit_anchor(self) -> str:
         return self._k("audit", "anchor")
+
+    def audit_inbox(self) -> str:
+        return self._k("audit", "inbox")
 
     def rejected(self, service: str, environment: str) -> str:
         return self._k("rejected", service, environment)

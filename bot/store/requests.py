@@ -69,11 +69,10 @@ class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
         """The keys ``script`` names, for request r (see bot/store/scripts.py)."""
         k, where = self.key, (r.service, r.environment)
         every = {
-            "req": k.req(r.id), "audit": k.audit(), "audit_head": k.audit_head(),
-            "audit_index": k.audit_index(), "approvers": k.approvers(r.id),
+            "req": k.req(r.id), "approvers": k.approvers(r.id),
             "lane": k.lane(*where), "open": k.open(r.service), "workers": k.workers(),
             "seen": k.seen(delivery), "lease": k.lease(r.id), "running": k.running(),
-            "urgent": k.urgent(*where),
+            "urgent": k.urgent(*where), "audit_inbox": k.audit_inbox(),
             "history": k.history(*where), "undone": k.undone(*where),
             "undone_req": k.req(r.undoes) if r.undoes else "",
             "rejected": k.rejected(*where),

@@ -9,10 +9,11 @@ its arguments. The loader puts in front of the file's body::
 
 and, for a script that changes requests, the transition table generated from
 :data:`bot.machine.TABLE` and the shared helpers of ``_prelude.lua`` (``move``, ``audit``,
-``close``, ``enqueue``, ...). Every script that writes the audit trail gets ``_sha256.lua`` and
-``_chain.lua`` (``chain_append``) and names the keys of :data:`AUDIT_KEYS`. A call passes
-dicts, checked against the declaration: a missing or an extra name is an error, not a silently
-shifted position.
+``close``, ``enqueue``, ...). Every script that writes the audit trail gets ``_chain.lua``
+(``chain_append``, which writes to the trail's inbox) and names the keys of :data:`AUDIT_KEYS`;
+``chain.lua`` moves the inbox's entries to the hash chain (see bot/store/audit_inbox.py). A call
+passes dicts, checked against the declaration: a missing or an extra name is an error, not a
+silently shifted position.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class Script:
             parts.append(f"A.{self.rest} = {{unpack(ARGV, {len(self.args) + 1})}}")
         parts += [f"local {name} = {value}" for name, value in CONSTANTS.items()]
         if self.chained:
-            parts += [_read("_sha256.lua"), _read("_chain.lua")]
+            parts.append(_read("_chain.lua"))
         if self.machine:
             parts += [lua_table(), _read("_prelude.lua")]
         if self.metrics:
@@ -157,7 +158,7 @@ def _read(filename: str) -> str:
 
 
 # The scripts. Each .lua file starts with a comment saying what it does and what it answers.
-AUDIT_KEYS = ("audit", "audit_head", "audit_index")  # the trail, its head, its request index
+AUDIT_KEYS = ("audit_inbox",)  # where chain_append writes an entry (chain.lua chains it)
 CREATE = Script(
     "create",
     keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent"),
@@ -223,12 +224,19 @@ NOTE = Script(
 )
 TRIM_AUDIT = Script(
     "trim_audit",
-    keys=(*AUDIT_KEYS, "audit_anchor"),
+    keys=(*AUDIT_KEYS, "audit", "audit_index", "audit_anchor"),
     args=("before", "now", "chunk"),
     machine=False,
     audit=True,
 )
+CHAIN = Script(
+    "chain",
+    keys=("audit_inbox", "audit", "audit_head", "audit_index"),
+    args=("seq", "hash"),
+    rest="links",
+    machine=False,
+)
 SCRIPTS = (
     CREATE, APPROVE, END, CLAIM, STOP, EXPIRE, FINISH, RENEW, CURRENT_IF_NEWER, METRICS, LEADS,
-    NOTE, TRIM_AUDIT,
+    NOTE, TRIM_AUDIT, CHAIN,
 )  # fmt: skip

@@ -1,10 +1,11 @@
 -- trim_audit: drop up to A.chunk audit entries older than the stream id A.before (retention),
 -- with their request-index members, and leave K.audit_anchor: the seq, hash and stream id of
 -- the last entry dropped, and when (A.now), so the entries kept still verify from there. In
--- the same step, a chained `retention` entry by shipbot names that anchor and how many went
--- (bot/ports/audit.py RETENTION): an anchor moved by hand names no retention entry, so
--- deleting the oldest entries is caught. Answers how many went (fewer than A.chunk: none
--- older is left).
+-- the same step, a `retention` entry by shipbot, which names that anchor and how many went
+-- (bot/ports/audit.py RETENTION), goes to the trail's inbox, to be chained like any other
+-- (Store.trim_audit chains the inbox before and after): an anchor moved by hand names no
+-- retention entry, so deleting the oldest entries is caught. Answers how many went (fewer
+-- than A.chunk: none older is left).
 local old = redis.call('XRANGE', K.audit, '-', '(' .. A.before, 'COUNT', A.chunk)
 if #old == 0 then return 0 end
 local last = old[#old]
