@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
+from bot.app import liveness
 from bot.ports.store import Store, StoreUnavailable
 from bot.store.signals import HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 
 
-async def keep_heartbeat(store: Store, worker: str) -> None:
-    """Beat until cancelled; Redis being away only skips beats."""
+async def keep_heartbeat(store: Store, worker: str, alive_file: Path | None = None) -> None:
+    """Beat until cancelled; Redis being away only skips beats. Each beat also touches
+    ``alive_file``, Redis or not (see bot/app/liveness.py)."""
     while True:
+        if alive_file is not None:
+            liveness.touch(alive_file)
         try:
             await store.heartbeat(worker)
         except StoreUnavailable:

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from arq import Retry, cron, func
@@ -16,7 +17,7 @@ from arq.worker import Worker
 from redis.exceptions import RedisError
 
 from bot import logcontext
-from bot.app import metrics_jobs
+from bot.app import liveness, metrics_jobs
 from bot.app.heartbeat import keep_heartbeat
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
@@ -54,6 +55,7 @@ async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> Non
     """Run the arq worker until stopped; while Redis can't be reached at start, keep trying."""
     failures = 0
     while True:
+        liveness.touch(Path(settings.shipbot_alive_file))  # alive while it waits for Redis
         worker, started = build_worker(settings, catalog, burst), time.monotonic()
         try:
             await worker.async_run()
@@ -166,7 +168,8 @@ def build_worker(settings: Settings, catalog: Catalog, burst: bool = False) -> W
         await resources.enter_async_context(shared_session(client))
         queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
         ctx["services"] = services = build_services(settings, catalog, store_redis, queue, client)
-        beat = asyncio.create_task(keep_heartbeat(services.store, ctx["worker_name"]))
+        alive = Path(settings.shipbot_alive_file)
+        beat = asyncio.create_task(keep_heartbeat(services.store, ctx["worker_name"], alive))
         resources.callback(beat.cancel)  # it counts as alive a while longer: a restart is quiet
 
     async def shutdown(ctx: dict[str, Any]) -> None:
