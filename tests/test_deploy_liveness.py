@@ -7,11 +7,12 @@ import asyncio
 import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -130,37 +131,59 @@ def test_worker_help_names_alive() -> None:
     assert "--alive" in result.stdout
 
 
+class Worker:
+    """A real `shipbot worker` process whose Redis does not answer."""
+
+    def __init__(self, directory: Path) -> None:
+        self.alive, self.log = directory / "alive", directory / "worker.log"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SHIPBOT_"))}
+        env = {
+            **clean,
+            "SLACK_BOT_TOKEN": "xoxb-liveness-test",
+            "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+            "SHIPBOT_CATALOG": str(DEMO),
+            "SHIPBOT_ALIVE_FILE": str(self.alive),
+        }
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot.app.cli", "worker"],
+                env=env,
+                cwd=directory,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    def wait_for(self, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline and self.process.poll() is None:
+            time.sleep(0.1)
+
+
 @pytest.fixture
-def worker_without_redis(tmp_path: Path) -> Iterator[Path]:
-    """A real `shipbot worker` whose Redis does not answer; yields its liveness file."""
-    path = tmp_path / "alive"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SHIPBOT_"))}
-    env = {
-        **clean,
-        "SLACK_BOT_TOKEN": "xoxb-liveness-test",
-        "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
-        "SHIPBOT_CATALOG": str(DEMO),
-        "SHIPBOT_ALIVE_FILE": str(path),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "bot.app.cli", "worker"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def worker_without_redis(tmp_path: Path) -> Iterator[Worker]:
+    worker = Worker(tmp_path)
     try:
-        yield path
+        yield worker
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        if worker.process.poll() is None:
+            worker.process.kill()
+        worker.process.wait()
 
 
-def test_a_worker_waiting_for_redis_is_alive(worker_without_redis: Path) -> None:
+def test_a_worker_waiting_for_redis_is_alive(worker_without_redis: Worker) -> None:
     """A worker started while Redis is unreachable touches its liveness file as it waits, so
     the probe does not restart it for Redis's absence."""
-    deadline = time.monotonic() + 60
-    while not worker_without_redis.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    result = shipbot("worker", "--alive", env={"SHIPBOT_ALIVE_FILE": str(worker_without_redis)})
+    worker_without_redis.wait_for(worker_without_redis.alive.exists)
+    result = shipbot(
+        "worker", "--alive", env={"SHIPBOT_ALIVE_FILE": str(worker_without_redis.alive)}
+    )
     assert (0, "") == (result.returncode, result.stderr)
+
+
+def test_a_worker_waiting_for_redis_stops_at_sigterm(worker_without_redis: Worker) -> None:
+    """SIGTERM stops a worker that is waiting to retry Redis (it has no deploy to finish): it
+    exits 0 long before its 300-second stop grace, instead of waiting to be killed."""
+    worker = worker_without_redis
+    worker.wait_for(lambda: "retrying in" in worker.log.read_text())
+    worker.process.send_signal(signal.SIGTERM)
+    assert 0 == worker.process.wait(timeout=60)

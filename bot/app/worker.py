@@ -52,11 +52,13 @@ log = logging.getLogger(__name__)
 
 
 async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> None:
-    """Run the arq worker until stopped; while Redis can't be reached at start, keep trying."""
-    failures = 0
+    """Run the arq worker until stopped; while Redis can't be reached at start, keep trying
+    (and stop at SIGTERM or SIGINT meanwhile, which arq's handlers alone would not do)."""
+    failures, stopped = 0, asyncio.Event()
     while True:
         liveness.touch(Path(settings.shipbot_alive_file))  # alive while it waits for Redis
         worker, started = build_worker(settings, catalog, burst), time.monotonic()
+        worker.on_stop = lambda _: stopped.set()
         try:
             await worker.async_run()
             return
@@ -68,7 +70,10 @@ async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> Non
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await worker.close()
-        await asyncio.sleep(delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.wait(), delay)
+        if stopped.is_set():
+            return
 
 
 async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
