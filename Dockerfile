@@ -1,24 +1,31 @@
 # shipbot: a small, non-root image whose default command is `shipbot serve`.
-# The same image runs the worker: `docker run ... shipbot worker`.
-FROM python:3.11-slim AS build
+# The same image runs the worker (`shipbot worker`) and Socket Mode (`shipbot socket`).
+# Its Python packages are requirements.lock's, at those exact versions (`make lock` writes it
+# from pyproject.toml); nothing is resolved here. Neither the console extra (fakeredis) nor the
+# dev tools are in it.
+FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --no-deps --prefix=/install -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot bot
 COPY handlers handlers
 COPY integrations integrations
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --no-deps --prefix=/install .
 
-FROM python:3.11-slim
-# Ansible reaches real hosts over SSH.
+FROM python:3.11-slim-bookworm
+# Ansible reaches real hosts over SSH. The user's numeric id lets Kubernetes check
+# runAsNonRoot without a runAsUser.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openssh-client \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --create-home --uid 10001 shipbot
+    && groupadd --gid 10001 shipbot \
+    && useradd --create-home --uid 10001 --gid 10001 shipbot
 COPY --from=build /install /usr/local
-USER shipbot
+USER 10001:10001
 WORKDIR /home/shipbot
-ENV SHIPBOT_PORT=3000 PYTHONUNBUFFERED=1
+ENV SHIPBOT_PORT=3000 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SHIPBOT_PORT', '3000'), timeout=2)"
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SHIPBOT_PORT', '3000'), timeout=2)"]
 CMD ["shipbot", "serve"]

@@ -4,12 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-metrics clean
+# requirements.lock: the server's runtime dependencies at exact versions, as the image installs
+# them; `make lock` regenerates it from pyproject.toml with what PyPI had on LOCK_DATE (move the
+# date on to take newer releases). The venv is held to the same versions.
+LOCK_DATE := 2026-12-01
 
-$(STAMP): pyproject.toml
+.PHONY: demo test lint lock bench bench-metrics clean
+
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,6 +28,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	    --exclude-newer $(LOCK_DATE) --quiet -o requirements.lock
 
 bench: $(STAMP)
 	$(BIN)/python bench/ack_path.py

@@ -69,9 +69,16 @@ def _parser() -> argparse.ArgumentParser:
         "their approval window (every 30 seconds). Workers say they are alive every 10 s.\n"
         "They post the /metrics cards and charts, and the metrics digest when it is due\n"
         "(checked every minute); once a day they trim the audit trail past retention and\n"
-        "post its head hash to notify.audit_channel.",
+        "post its head hash to notify.audit_channel. Each beat also touches a liveness file;\n"
+        "`shipbot worker --alive` checks it (for a container's exec liveness probe).",
     )
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument(
+        "--alive",
+        action="store_true",
+        help="run no worker: exit 0 if a worker touched the liveness file in the last 60 s, "
+        "else 1 with the reason",
+    )
     worker.set_defaults(run=_worker)
     console = command(
         sub,
@@ -196,6 +203,8 @@ def _socket(_: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    if args.alive:
+        return _worker_alive()
     from bot.app.wiring import settings_needed
     from bot.app.worker import work
 
@@ -209,14 +218,30 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_alive() -> int:
+    """The exec probe: reads only SHIPBOT_ALIVE_FILE, connects to nothing."""
+    import time
+    from pathlib import Path
+
+    from bot.app.liveness import staleness
+
+    stale = staleness(Path(_settings().shipbot_alive_file), time.time())
+    if stale:
+        print(f"shipbot worker: not alive: {stale}", file=sys.stderr)
+    return 1 if stale else 0
+
+
 def _console(args: argparse.Namespace) -> int:
-    from bot.app.console import run_console
+    from bot.app.console import ConsoleExtraMissing, run_console
 
     settings = _settings()
     logs.setup(settings.shipbot_log_format, logging.WARNING)
     catalog = _catalog(args.catalog or settings.shipbot_catalog or DEMO_CATALOG)
     _keep_secrets_from_playbooks()
-    return asyncio.run(run_console(settings, catalog, args.user, sys.stdin, sys.stdout))
+    try:
+        return asyncio.run(run_console(settings, catalog, args.user, sys.stdin, sys.stdout))
+    except ConsoleExtraMissing as missing:
+        raise SystemExit(str(missing)) from None
 
 
 def _metrics(_: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ ENVIRONMENT = {
     "worker": (
         "needs SLACK_BOT_TOKEN, Redis, SHIPBOT_CATALOG\n"
         "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LEASE_SECONDS,\n"
-        "      SHIPBOT_LOG_FORMAT (text|json)\n"
+        "      SHIPBOT_LOG_FORMAT (text|json), SHIPBOT_ALIVE_FILE (--alive reads only this)\n"
         "needs, for the catalog's deployers: GITLAB_URL, GITLAB_TOKEN (gitlab),\n"
         "      ARGOCD_TOKEN, and ARGOCD_URL unless each target gives a server (argocd)"
     ),

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
-from fakeredis import aioredis as fake_aioredis
 from redis import asyncio as aioredis
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -58,12 +57,19 @@ IN_REDIS = (
     "State is in the Redis of REDIS_URL or REDIS_SENTINELS, under the key prefix {prefix!r}; "
     "it stays there."
 )
+NEEDS_EXTRA = (
+    "shipbot console needs the console extra: pip install 'shipbot[console]' (or set REDIS_URL)"
+)
 
 Ask = Callable[[], Awaitable[str | None]]  # the next line typed, None at the end of input
 
 
 async def _no_answer() -> str | None:
     return None
+
+
+class ConsoleExtraMissing(Exception):
+    """No REDIS_URL, and no fakeredis for an in-process Redis (the server image has none)."""
 
 
 class Console:
@@ -284,11 +290,7 @@ def build_console(
     if settings.redis_configured:  # a real Redis: keep the demo's requests out of production
         prefix = f"{settings.shipbot_key_prefix}-console"
         settings = settings.model_copy(update={"shipbot_key_prefix": prefix})
-    redis: aioredis.Redis = (
-        RedisTarget.of(settings).client()
-        if settings.redis_configured
-        else fake_aioredis.FakeRedis(decode_responses=True)
-    )
+    redis = RedisTarget.of(settings).client() if settings.redis_configured else in_process_redis()
     slack, queue, later = ConsoleSlack(out, charts), InlineQueue(), Background()
     services = build_services(settings, catalog, redis, queue, slack)
     app = build_app(services, slack, "", console=True, later=later)
@@ -297,6 +299,15 @@ def build_console(
     queue.jobs[ANNOUNCE] = functools.partial(commits.announce, services)
     queue.jobs[POST_METRICS] = console.post_metrics
     return console
+
+
+def in_process_redis() -> aioredis.Redis:
+    """fakeredis, from the console extra: imported only here, so no server path needs it."""
+    try:
+        from fakeredis import aioredis as fake_aioredis
+    except ImportError:
+        raise ConsoleExtraMissing(NEEDS_EXTRA) from None
+    return fake_aioredis.FakeRedis(decode_responses=True)
 
 
 def _text_of(body: str) -> str:

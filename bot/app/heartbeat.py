@@ -6,16 +6,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
+from bot.app import liveness
 from bot.ports.store import Store, StoreUnavailable
 from bot.store.signals import HEARTBEAT_SECONDS
 
 log = logging.getLogger(__name__)
 
 
-async def keep_heartbeat(store: Store, worker: str, jobs: Callable[[], int] = lambda: 0) -> None:
-    """Beat until cancelled, saying how many ``jobs`` run; Redis being away only skips beats."""
+async def keep_heartbeat(
+    store: Store, worker: str, jobs: Callable[[], int] = lambda: 0, alive_file: Path | None = None
+) -> None:
+    """Beat until cancelled, saying how many ``jobs`` run; Redis being away only skips beats.
+    Each beat also touches ``alive_file``, Redis or not (see bot/app/liveness.py)."""
     while True:
+        if alive_file is not None:
+            liveness.touch(alive_file)
         try:
             await store.heartbeat(worker, jobs())
         except StoreUnavailable:

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from arq import Retry, cron, func
@@ -16,7 +18,7 @@ from arq.worker import Worker
 from redis.exceptions import RedisError
 
 from bot import logcontext
-from bot.app import metrics_jobs
+from bot.app import liveness, metrics_jobs
 from bot.app.audit_chaining import keep_chaining
 from bot.app.heartbeat import keep_heartbeat
 from bot.app.job_figures import JobFigures
@@ -53,12 +55,18 @@ log = logging.getLogger(__name__)
 
 
 async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> None:
-    """Run the arq worker until stopped; while Redis can't be reached at start, keep trying."""
-    failures, target = 0, RedisTarget.of(settings)
+    """Run the arq worker until stopped; while Redis can't be reached at start, keep trying
+    (and stop at SIGTERM or SIGINT meanwhile, which arq's handlers alone would not do)."""
+    failures, target, stopped = 0, RedisTarget.of(settings), asyncio.Event()
+    loop = asyncio.get_running_loop()
     while True:
+        liveness.touch(Path(settings.shipbot_alive_file))  # alive while it waits for Redis
+        for signum in (signal.SIGINT, signal.SIGTERM):  # until arq's worker installs its own
+            loop.add_signal_handler(signum, stopped.set)
         worker, started = None, time.monotonic()
         try:
             worker = build_worker(settings, catalog, burst, await target.arq_pool())
+            worker.on_stop = lambda _: stopped.set()
             await worker.async_run()
             return
         except (RedisError, OSError) as error:
@@ -70,7 +78,10 @@ async def work(settings: Settings, catalog: Catalog, burst: bool = False) -> Non
             if worker is not None:
                 with contextlib.suppress(RedisError, OSError):
                     await worker.close()
-        await asyncio.sleep(delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.wait(), delay)
+        if stopped.is_set():
+            return
 
 
 async def run_deploy(ctx: dict[str, Any], request_id: str) -> str | None:
@@ -174,7 +185,8 @@ def build_worker(
         await resources.enter_async_context(shared_session(client))
         queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
         ctx["services"] = services = build_services(settings, catalog, store_redis, queue, client)
-        beating = keep_heartbeat(services.store, ctx["worker_name"], lambda: figures.running)
+        alive = Path(settings.shipbot_alive_file)
+        beating = keep_heartbeat(services.store, ctx["worker_name"], lambda: figures.running, alive)
         beat = asyncio.create_task(beating)
         resources.callback(beat.cancel)  # it counts as alive a while longer: a restart is quiet
         ctx["chain_nudge"] = nudge = asyncio.Event()

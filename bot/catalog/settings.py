@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError, model_validator
@@ -68,6 +70,7 @@ class Settings(BaseSettings):
     shipbot_port: int = Field(default=3000, ge=1, le=65535)
     shipbot_key_prefix: str = "shipbot"
     shipbot_lease_seconds: int = Field(default=90, ge=2)
+    shipbot_alive_file: str = str(Path(tempfile.gettempdir()) / "shipbot-worker-alive")
     shipbot_log_format: Annotated[LogFormat, BeforeValidator(_lower)] = "text"
 
     @model_validator(mode="after")

@@ -1,0 +1,189 @@
+"""The worker's liveness file (bot/app/liveness.py): its heartbeat touches it, Redis or not,
+and `shipbot worker --alive`, the Kubernetes exec probe, says whether it is fresh."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import liveness
+from bot.app.heartbeat import keep_heartbeat
+from bot.store.requests import RedisStore, connect
+
+DEMO = Path(__file__).parent.parent / "examples" / "demo" / "catalog.yaml"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def shipbot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SHIPBOT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.app.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=60,
+    )
+
+
+def aged(path: Path, seconds: float) -> Path:
+    """``path``, last touched ``seconds`` ago."""
+    path.touch()
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+    return path
+
+
+def test_a_file_touched_just_now_is_fresh(tmp_path: Path) -> None:
+    """A liveness file touched now is fresh: no reason to call the worker stuck."""
+    path = tmp_path / "alive"
+    liveness.touch(path)
+    assert liveness.staleness(path, time.time()) is None
+
+
+def test_a_file_a_minute_old_is_stale(tmp_path: Path) -> None:
+    """A liveness file last touched 61 seconds ago is stale, and the reason gives its age."""
+    path = tmp_path / "alive"
+    path.touch()
+    os.utime(path, (1_000_000, 1_000_000))
+    reason = liveness.staleness(path, 1_000_061)
+    assert f"{path} was last touched 61 s ago (more than 60 s)" == reason
+
+
+def test_a_missing_file_is_stale(tmp_path: Path) -> None:
+    """No liveness file means no worker has beaten: stale, and the reason says so."""
+    path = tmp_path / "alive"
+    reason = liveness.staleness(path, time.time())
+    assert f"{path} does not exist: no worker has beaten in this container yet" == reason
+
+
+def test_a_file_that_cannot_be_touched_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Touching a file in a missing directory logs a warning naming it, and raises nothing."""
+    path = tmp_path / "missing" / "alive"
+    with caplog.at_level(logging.WARNING, logger="bot.app.liveness"):
+        liveness.touch(path)
+    assert [f"could not touch the liveness file {path} (No such file or directory)"] == [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+async def test_the_heartbeat_touches_the_file_while_redis_is_away(tmp_path: Path) -> None:
+    """A worker's heartbeat touches its liveness file even when Redis does not answer."""
+    path = tmp_path / "alive"
+    redis = connect(f"redis://127.0.0.1:{closed_port()}/0")
+    beat = asyncio.create_task(keep_heartbeat(RedisStore(redis), "worker:test", alive_file=path))
+    try:
+        async with asyncio.timeout(10):
+            while not path.exists():
+                await asyncio.sleep(0.05)
+    finally:
+        beat.cancel()
+        await redis.aclose()
+    assert liveness.staleness(path, time.time()) is None
+
+
+def test_alive_exits_0_for_a_fresh_file(tmp_path: Path) -> None:
+    """`shipbot worker --alive` exits 0, silently, when the file is fresh."""
+    path = aged(tmp_path / "alive", 5)
+    result = shipbot("worker", "--alive", env={"SHIPBOT_ALIVE_FILE": str(path)})
+    assert (0, "", "") == (result.returncode, result.stdout, result.stderr)
+
+
+def test_alive_exits_1_with_one_line_for_a_stale_file(tmp_path: Path) -> None:
+    """`shipbot worker --alive` exits 1 with one line saying why when the file is stale."""
+    path = aged(tmp_path / "alive", 3600)
+    result = shipbot("worker", "--alive", env={"SHIPBOT_ALIVE_FILE": str(path)})
+    said = re.sub(r"touched \d+ s ago", "touched N s ago", result.stderr)
+    expected = f"shipbot worker: not alive: {path} was last touched N s ago (more than 60 s)\n"
+    assert (1, expected) == (result.returncode, said)
+
+
+def test_alive_needs_no_other_setting(tmp_path: Path) -> None:
+    """`shipbot worker --alive` reads only SHIPBOT_ALIVE_FILE: without tokens, Redis or a
+    catalog it still answers (here: stale, as the file is missing)."""
+    path = tmp_path / "alive"
+    result = shipbot("worker", "--alive", env={"SHIPBOT_ALIVE_FILE": str(path)})
+    reason = f"{path} does not exist: no worker has beaten in this container yet"
+    assert (1, f"shipbot worker: not alive: {reason}\n") == (result.returncode, result.stderr)
+
+
+def test_worker_help_names_alive() -> None:
+    """`shipbot worker --help` describes --alive."""
+    result = shipbot("worker", "--help", env={})
+    assert "--alive" in result.stdout
+
+
+class Worker:
+    """A real `shipbot worker` process whose Redis does not answer."""
+
+    def __init__(self, directory: Path) -> None:
+        self.alive, self.log = directory / "alive", directory / "worker.log"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "SHIPBOT_"))}
+        env = {
+            **clean,
+            "SLACK_BOT_TOKEN": "xoxb-liveness-test",
+            "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0",
+            "SHIPBOT_CATALOG": str(DEMO),
+            "SHIPBOT_ALIVE_FILE": str(self.alive),
+        }
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot.app.cli", "worker"],
+                env=env,
+                cwd=directory,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    def wait_for(self, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60
+        while not ready() and time.monotonic() < deadline and self.process.poll() is None:
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def worker_without_redis(tmp_path: Path) -> Iterator[Worker]:
+    worker = Worker(tmp_path)
+    try:
+        yield worker
+    finally:
+        if worker.process.poll() is None:
+            worker.process.kill()
+        worker.process.wait()
+
+
+def test_a_worker_waiting_for_redis_is_alive(worker_without_redis: Worker) -> None:
+    """A worker started while Redis is unreachable touches its liveness file as it waits, so
+    the probe does not restart it for Redis's absence."""
+    worker_without_redis.wait_for(worker_without_redis.alive.exists)
+    result = shipbot(
+        "worker", "--alive", env={"SHIPBOT_ALIVE_FILE": str(worker_without_redis.alive)}
+    )
+    assert (0, "") == (result.returncode, result.stderr)
+
+
+def test_a_worker_waiting_for_redis_stops_at_sigterm(worker_without_redis: Worker) -> None:
+    """SIGTERM stops a worker that is waiting to retry Redis (it has no deploy to finish): it
+    exits 0 long before its 300-second stop grace, instead of waiting to be killed."""
+    worker = worker_without_redis
+    worker.wait_for(lambda: "retrying in" in worker.log.read_text())
+    worker.process.send_signal(signal.SIGTERM)
+    assert 0 == worker.process.wait(timeout=60)
