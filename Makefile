@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # date on to take newer releases). The venv is held to the same versions.
 LOCK_DATE := 2026-12-01
 
-.PHONY: demo test lint lock bench bench-metrics clean
+.PHONY: demo test lint lock bench bench-metrics bench-load clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench: $(STAMP)
 
 bench-metrics: $(STAMP)  # a 90-day /metrics summary over 10k and 1M deploys (~6 min here)
 	$(BIN)/python bench/metrics.py
+
+bench-load: $(STAMP)  # 50 lanes, 2 workers, 1,000 approvals by 20 clients, then exactly-once checks
+	$(BIN)/python bench/load.py --services 50 --approvals 1000 --clients 20 --workers 2
 
 clean:
 	rm -rf $(VENV) demo-site .pytest_cache .mypy_cache .ruff_cache

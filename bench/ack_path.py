@@ -23,203 +23,53 @@ import argparse
 import asyncio
 import contextlib
 import math
-import multiprocessing
 import os
 import re
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes import (  # noqa: E402 - needs the repo root on sys.path
-    DEFAULT_BOT_TOKEN,
-    DEFAULT_SIGNING_SECRET,
-    FakeSlack,
-    RedisServer,
-    SignedRequest,
-    slash_command,
+from bench.common import (  # noqa: E402 - needs the repo root on sys.path
+    HTTP_ERRORS,
+    Reply,
+    Server,
+    SlackProcess,
+    Stream,
+    close,
+    exchange,
+    percentile,
+    raw_post,
+    shipbot_env,
+    shipbot_worker,
 )
-from tests.stack import free_port  # noqa: E402
+from tests.fakes import RedisServer, SignedRequest, slash_command  # noqa: E402
 
 CATALOG = ROOT / "examples" / "demo" / "catalog.yaml"
 BARE_APP = Path(__file__).with_name("bare_app.py")
 REQUESTER = "U0DEV"
 MIN_THROUGHPUT_RATIO = 0.8
 MAX_P99_MS = 25.0
-REQUEST_TIMEOUT = 10.0
 SHIPBOT_REPLY = re.compile(rb"Request `d-[a-z0-9]+`")
-
-
-# FakeSlack in its own process --------------------------------------------------------------
-class SlackProcess:
-    """FakeSlack served from a child process; ``posted()`` counts its chat.postMessage calls."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, self._child_conn = context.Pipe()
-        self._process = context.Process(target=_serve_fake_slack, args=(self._child_conn,))
-        self.base_url = ""
-
-    def __enter__(self) -> SlackProcess:
-        self._process.start()
-        self._child_conn.close()
-        try:
-            self.base_url = self._conn.recv()
-        except EOFError:
-            raise RuntimeError("FakeSlack did not start; its traceback is above") from None
-        return self
-
-    def posted(self) -> int:
-        self._conn.send("count")
-        return int(self._conn.recv())
-
-    def __exit__(self, *exc_info: object) -> None:
-        with contextlib.suppress(OSError):
-            self._conn.send("stop")
-        self._process.join(timeout=10)
-
-
-def _serve_fake_slack(conn: Connection) -> None:
-    with FakeSlack() as slack:
-        conn.send(slack.base_url)
-        while conn.recv() == "count":
-            conn.send(len(slack.calls("chat.postMessage")))
-
-
-# the two servers under test ------------------------------------------------------------
-@dataclass
-class Server:
-    """A uvicorn-served app in its own process, answering GET /healthz when ready."""
-
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    logdir: Path
-    workers: int = 1
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        command = [sys.executable, *self.args, "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--workers", str(self.workers)]
-        with self.log.open("ab") as log:
-            env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        self._wait_healthy()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server and its worker processes (Linux /proc; else NaN)."""
-        assert self.process is not None
-        try:
-            return sum(_cpu(pid) for pid in [self.process.pid, *_children(self.process.pid)])
-        except OSError:
-            return math.nan
-
-    @property
-    def log(self) -> Path:
-        return self.logdir / f"{self.name}.log"
-
-    def _wait_healthy(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=1, trust_env=False).is_success:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not become healthy:\n{self.log.read_text()}")
-
-
-def _stat(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _cpu(pid: int) -> float:
-    utime, stime = _stat(pid)[11:13]
-    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError, IndexError):
-            if entry.name.isdigit() and int(_stat(int(entry.name))[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-@contextlib.contextmanager
-def shipbot_worker(redis: RedisServer, slack: SlackProcess, logdir: Path) -> Iterator[None]:
-    """`shipbot worker`, which posts the cards of the requests the bot accepted."""
-    env = {**os.environ, **shipbot_env(redis, slack), "PYTHONUNBUFFERED": "1"}
-    with (logdir / "worker.log").open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot.app.cli", "worker"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def shipbot_env(redis: RedisServer, slack: SlackProcess) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": DEFAULT_BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
-        "SLACK_API_URL": slack.base_url,
-        "REDIS_URL": redis.url,
-        "SHIPBOT_CATALOG": str(CATALOG),
-    }
 
 
 def servers(
     redis: RedisServer, slack: SlackProcess, logdir: Path, workers: int
 ) -> tuple[Server, Server]:
-    env = shipbot_env(redis, slack)
+    env = shipbot_env(redis, slack, CATALOG)
     bare = Server("bare", [str(BARE_APP)], env, logdir, workers)
     shipbot = Server("shipbot", ["-m", "bot.app.cli", "serve"], env, logdir, workers)
     return bare, shipbot
 
 
 # load ----------------------------------------------------------------------------------
-# The load generator is raw HTTP/1.1 over asyncio streams, one keep-alive connection per
-# worker: httpx.AsyncClient saturated a CPU here at ~300-800 req/s (its pool slows down as
-# connections grow), so it measured itself rather than the servers.
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-
-
+# The load generator is raw HTTP/1.1 (bench/common.py), one keep-alive connection per worker.
 Check = Callable[[Reply], bool]
-Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 @dataclass
@@ -244,7 +94,7 @@ class Result:
         return self.server_cpu_seconds * 1000 / self.requests
 
     def percentile(self, p: int) -> float:
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
+        return percentile(self.latencies_ms, p)
 
 
 def deploy_requests(count: int, major: int) -> list[SignedRequest]:
@@ -252,17 +102,6 @@ def deploy_requests(count: int, major: int) -> list[SignedRequest]:
     return [
         slash_command("/deploy", f"web-h5 v{major}.0.{n} to prod", REQUESTER) for n in range(count)
     ]
-
-
-def raw_post(port: int, request: SignedRequest) -> bytes:
-    """The bytes of POST /slack/events carrying a signed request, as Slack would send it."""
-    headers = {
-        "Host": f"127.0.0.1:{port}",
-        **request.headers,
-        "Content-Length": str(len(request.body)),
-    }
-    head = ["POST /slack/events HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items())]
-    return "\r\n".join(head).encode() + b"\r\n\r\n" + request.body
 
 
 async def load(
@@ -283,32 +122,15 @@ async def _connection(port: int, pending: Iterator[bytes], check: Check, result:
         started = time.perf_counter()
         try:
             stream = stream or await asyncio.open_connection("127.0.0.1", port)
-            reply = await _exchange(*stream, raw)
-        except (OSError, EOFError, ValueError, asyncio.LimitOverrunError):
+            reply = await exchange(*stream, raw)
+        except HTTP_ERRORS:
             result.errors += 1
-            _close(stream)
+            close(stream)
             stream = None
             continue
         result.latencies_ms.append((time.perf_counter() - started) * 1000)
         result.errors += 0 if check(reply) else 1
-    _close(stream)
-
-
-async def _exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
-) -> Reply:
-    async with asyncio.timeout(REQUEST_TIMEOUT):
-        writer.write(raw)
-        head = await reader.readuntil(b"\r\n\r\n")
-        status_line, *lines = head.decode("latin-1").lower().split("\r\n")
-        fields = dict(line.split(": ", 1) for line in lines if line)
-        body = await reader.readexactly(int(fields["content-length"]))
-    return Reply(int(status_line.split(" ")[1]), body)
-
-
-def _close(stream: Stream | None) -> None:
-    if stream is not None:
-        stream[1].close()
+    close(stream)
 
 
 def bare_ack(reply: Reply) -> bool:
@@ -385,7 +207,7 @@ def main() -> int:
         shipbot_result = measure(shipbot, args, 3, shipbot_ack)
         # The worker starts after the load: on a 2-core machine it would otherwise compete
         # with the server being measured; in production it runs on its own hosts.
-        stack.enter_context(shipbot_worker(redis, slack, logdir))
+        stack.enter_context(shipbot_worker(shipbot_env(redis, slack, CATALOG), logdir))
         cards, drained = wait_for_cards(slack, args.warmup + args.requests)
         report(bare_result, shipbot_result, args)
         print(f"cards posted by shipbot after its acks: {cards}/{args.warmup + args.requests}, "
