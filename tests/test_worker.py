@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from arq.connections import RedisSettings, create_pool
 
-from bot.app.worker import build_worker
+from bot.app.worker import MAX_JOBS, build_worker
 from bot.catalog.model import load_catalog
 from bot.catalog.settings import Settings
 from tests.conftest import write_catalog
@@ -39,3 +42,22 @@ async def test_installations_sharing_a_redis_each_run_their_own_periodic_jobs(
         for p in ("alpha", "beta")
     }
     assert expected == {p: sorted(j.decode() for j in jobs) for p, jobs in queued.items()}
+
+
+async def test_a_worker_has_a_thread_for_each_job_it_may_run(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Once a worker has started, MAX_JOBS blocking calls (Ansible runs, each holding a thread
+    for its whole length) all run at once: none waits for a thread, as with asyncio's default
+    pool of CPUs + 4."""
+    settings = Settings(redis_url=redis_server.url, shipbot_alive_file=str(tmp_path / "alive"))
+    worker = build_worker(settings, load_catalog(write_catalog(tmp_path)))
+    ctx: dict[str, Any] = {"redis": await create_pool(RedisSettings.from_dsn(redis_server.url))}
+    assert worker.on_startup is not None and worker.on_shutdown is not None
+    await worker.on_startup(ctx)
+    together = threading.Barrier(MAX_JOBS, timeout=30)  # broken if one call has no thread
+    try:
+        await asyncio.gather(*(asyncio.to_thread(together.wait) for _ in range(MAX_JOBS)))
+    finally:
+        await worker.on_shutdown(ctx)
+        await ctx["redis"].aclose()

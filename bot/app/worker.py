@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,11 @@ MIN_JOB_TIMEOUT = 3 * 3600
 EXTERNAL_RETRY_SECONDS = 60
 ANNOUNCE_RETRY_SECONDS = 5
 STOP_GRACE_SECONDS = 300  # on SIGTERM, running deploys get this long to finish
+MAX_JOBS = 20  # jobs one worker runs at once
+# Threads for blocking tool calls (an Ansible run holds one for its whole length; GitLab and
+# Kubernetes calls take one briefly): enough that MAX_JOBS deploys never wait for a thread,
+# which asyncio's default pool (CPUs + 4) would make them do.
+JOB_THREADS = 2 * MAX_JOBS + 4
 RECONNECT_SECONDS = (1, 2, 5, 10)  # back-off while Redis is unreachable, then every 10 s
 LEASE_WATCH = set(range(0, 60, 5))  # seconds of the minute: a lapsed lease is seen within 5 s
 
@@ -177,6 +183,8 @@ def build_worker(
     figures = JobFigures()
 
     async def startup(ctx: dict[str, Any]) -> None:
+        threads = ThreadPoolExecutor(JOB_THREADS, thread_name_prefix="shipbot-job")
+        asyncio.get_running_loop().set_default_executor(threads)
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
         ctx["resources"] = resources = contextlib.AsyncExitStack()
         store_redis = target.client()
@@ -245,7 +253,7 @@ def build_worker(
         on_shutdown=shutdown,
         on_job_end=job_ended,
         burst=burst,
-        max_jobs=20,
+        max_jobs=MAX_JOBS,
         poll_delay=0.2,
         handle_signals=True,
         job_completion_wait=STOP_GRACE_SECONDS,
