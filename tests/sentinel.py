@@ -113,6 +113,10 @@ class SentinelProcess:
                 self._process.wait()
             self._process = None
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def ask(self, *command: str) -> Any:
         with redis.Redis(port=self.port, socket_timeout=1, decode_responses=True) as client:
             return client.execute_command(*command)
@@ -198,11 +202,11 @@ class SentinelCluster:
         return old
 
     def wait_new_master(self, old: Node, timeout: float = 30.0) -> Node:
-        """The new master, once every sentinel names the same node other than ``old`` and it
-        answers as master (after a kill: down-after-milliseconds, then an election)."""
+        """The new master, once every running sentinel names the same node other than ``old``
+        and it answers as master (after a kill: down-after-milliseconds, then an election)."""
 
         def agreed() -> Node | None:
-            ports = {sentinel.master_port() for sentinel in self.sentinels}
+            ports = {s.master_port() for s in self.sentinels if s.running}
             if len(ports) != 1 or old.port in ports:
                 return None
             node = next(node for node in self.nodes if node.port in ports)

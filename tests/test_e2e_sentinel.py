@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
+from bot.store.keys import Keys
 from tests.conftest import marker_lines, write_catalog
 from tests.fakes import FakeSlack
-from tests.sentinel import SentinelCluster
+from tests.sentinel import MASTER, SentinelCluster
 from tests.stack import Stack, reply_text
 
 pytestmark = pytest.mark.timeout(300)  # a Redis cluster and a stack per test
@@ -77,6 +79,25 @@ def test_approved_after_a_sentinel_failover_deploys_once(
     bot.click(APPROVE, request_id, "U0BOB")
     assert_deployed_once_and_intact(bot, request_id, "v2")
     assert [] == [said for said in bot.ephemerals("U0BOB") if STORE_DOWN in said]
+
+
+def test_a_deploy_asked_right_after_a_sentinel_failover_is_on_the_new_master(
+    failing: tuple[Stack, SentinelCluster],
+) -> None:
+    """SENTINEL FAILOVER, and a /deploy as soon as the sentinels name the new master, while the
+    old one still answers as a master: the request is on the new master and deploys once
+    (serve's warm connections went to the old master before it followed the announcement)."""
+    bot, cluster = failing
+    bot.deployed("web-h5 v1 to staging")  # serve and the worker have warm connections
+    old = cluster.master()
+    cluster.sentinels[0].ask("SENTINEL", "FAILOVER", MASTER)
+    new = cluster.wait_new_master(old)
+    request_id = bot.deploy("web-h5 v5 to staging")
+    with redis.Redis(port=new.port) as direct:
+        assert 1 == direct.exists(Keys().req(request_id))
+    assert "master" == old.role()
+    bot.wait_card(request_id, "Deployed in")
+    assert f"web-h5 v5 staging - deploy {request_id}" in marker_lines(bot)
 
 
 def test_approved_after_the_master_is_killed_deploys_once(

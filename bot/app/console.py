@@ -264,9 +264,12 @@ async def run_console(
     settings: Settings, catalog: Catalog, user: str, stdin: TextIO, out: TextIO
 ) -> int:
     """The console on a terminal until quit, the end of input or Ctrl-C; the exit code."""
-    console = build_console(settings, catalog, user, out)
+    target = RedisTarget.of(settings)
+    clients = [target.client()] if settings.redis_configured else []
+    console = build_console(settings, catalog, user, out, redis=next(iter(clients), None))
     out.write(banner(user, console.state_note) + "\n")
-    return await Session(console, Lines(stdin)).run()
+    async with target.watch(*clients):  # through Sentinel: leave a demoted master at once
+        return await Session(console, Lines(stdin)).run()
 
 
 def banner(user: str, state_note: str) -> str:
@@ -283,14 +286,23 @@ def state_note(settings: Settings) -> str:
 
 
 def build_console(
-    settings: Settings, catalog: Catalog, user: str, out: TextIO, charts: Path | None = None
+    settings: Settings,
+    catalog: Catalog,
+    user: str,
+    out: TextIO,
+    charts: Path | None = None,
+    redis: aioredis.Redis | None = None,
 ) -> Console:
     """The console; the /metrics charts are written under ``charts`` (default: a directory
-    ``shipbot-console`` in the system's temporary directory)."""
+    ``shipbot-console`` in the system's temporary directory); its state in ``redis`` (default:
+    the configured Redis, else an in-process one)."""
     if settings.redis_configured:  # a real Redis: keep the demo's requests out of production
         prefix = f"{settings.shipbot_key_prefix}-console"
         settings = settings.model_copy(update={"shipbot_key_prefix": prefix})
-    redis = RedisTarget.of(settings).client() if settings.redis_configured else in_process_redis()
+    if redis is None:
+        redis = (
+            RedisTarget.of(settings).client() if settings.redis_configured else in_process_redis()
+        )
     slack, queue, later = ConsoleSlack(out, charts), InlineQueue(), Background()
     services = build_services(settings, catalog, redis, queue, slack)
     app = build_app(services, slack, "", console=True, later=later)

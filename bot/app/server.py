@@ -117,7 +117,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with shared_session(client):
+        async with shared_session(client), target.watch(redis, pool):
             yield
         await redis.aclose()
         await pool.aclose()

@@ -31,11 +31,12 @@ async def run_socket_mode(settings: Settings, catalog: Catalog) -> None:
     await report_redis(target)
     client = slack_client(settings)
     await _check_app_token(client, settings.slack_app_token.get_secret_value())
-    queue = ArqQueue(target.arq_redis(), settings.shipbot_key_prefix)
-    services = build_services(settings, catalog, target.client(), queue, client)
+    redis, pool = target.client(), target.arq_redis()
+    queue = ArqQueue(pool, settings.shipbot_key_prefix)
+    services = build_services(settings, catalog, redis, queue, client)
     signing_secret = settings.slack_signing_secret.get_secret_value()
     app = build_app(services, client, signing_secret, identity=identity)
-    async with shared_session(client):
+    async with shared_session(client), target.watch(redis, pool):
         app_token = settings.slack_app_token.get_secret_value()
         handler = AsyncSocketModeHandler(app, app_token, web_client=client)
         await handler.connect_async()

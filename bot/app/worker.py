@@ -191,6 +191,8 @@ def build_worker(
         resources.push_async_callback(store_redis.aclose)
         client = slack_client(settings)
         await resources.enter_async_context(shared_session(client))
+        # both leave a demoted master at once (the pool is ours: see `work`)
+        await resources.enter_async_context(target.watch(store_redis, ctx["redis"]))
         queue = ArqQueue(ctx["redis"], settings.shipbot_key_prefix)  # arq's own pool
         ctx["services"] = services = build_services(settings, catalog, store_redis, queue, client)
         alive = Path(settings.shipbot_alive_file)

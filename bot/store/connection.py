@@ -4,14 +4,17 @@ https://arq-docs.helpmanual.io/#arq.connections.RedisSettings).
 
 Redis is either at REDIS_URL, or found through Redis Sentinel (REDIS_SENTINELS and
 REDIS_SENTINEL_MASTER): each new connection asks the sentinels where the master is, so the
-clients follow it when it fails over. A connection still open to a master that was demoted
-gets READONLY for a write; redis-py then drops it and raises a ConnectionError, which the store
-turns into StoreUnavailable like any other moment when Redis can't serve.
+clients follow it when it fails over. Long-lived processes also run :meth:`RedisTarget.watch`,
+which closes their connections to the old master as soon as the sentinels announce the switch
+(bot/store/sentinel_watch.py); a command caught by it raises a ConnectionError, which the
+store turns into StoreUnavailable like any other moment when Redis can't serve.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -24,6 +27,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from bot.catalog.settings import Settings
+from bot.store.sentinel_watch import FencedConnection, SwitchingPool, follow_switches
 
 CONNECT_TIMEOUT = 0.5  # seconds: a Redis that does not answer is down, say so at once
 COMMAND_TIMEOUT = 2.0
@@ -114,6 +118,23 @@ class RedisTarget:
             database=self.db,
         )
 
+    @contextlib.asynccontextmanager
+    async def watch(self, *clients: aioredis.Redis) -> AsyncIterator[None]:
+        """While inside: ``clients`` (built by this target) leave the old master as soon as the
+        sentinels announce a switch. Nothing to do for REDIS_URL."""
+        pools = [c.connection_pool for c in clients if isinstance(c.connection_pool, SwitchingPool)]
+        if not pools:
+            yield
+            return
+        options = {**self._sentinel_options(), "socket_keepalive": True}
+        task = asyncio.create_task(follow_switches(self.sentinels, self.master, options, pools))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     def __str__(self) -> str:
         """For logs: where Redis is, never a password."""
         if self.through_sentinel:
@@ -133,7 +154,14 @@ class RedisTarget:
         watchers = Sentinel(
             self.sentinels, sentinel_kwargs=self._sentinel_options(), db=self.db, **self._auth()
         )
-        client = watchers.master_for(self.master, redis_class=kind, **options, **_fail_fast())
+        client = watchers.master_for(
+            self.master,
+            redis_class=kind,
+            connection_pool_class=SwitchingPool,
+            connection_class=FencedConnection,
+            **options,
+            **_fail_fast(),
+        )
         client.watchers = watchers
         return client
 
