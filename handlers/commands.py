@@ -18,7 +18,7 @@ from bot.domain.grammar import (
     rollback_usage,
 )
 from bot.domain.lookup import Refused
-from bot.domain.requests import Opened, hand_over, open_deploy
+from bot.domain.requests import Opened, handed, open_deploy
 from bot.domain.rollbacks import open_rollback
 from bot.domain.services import Services
 from bot.models import DeployRequest, State
@@ -72,7 +72,7 @@ def _asking(services: Services, open_request: Open) -> Any:
         if opened.replay:
             await ack()
             return
-        await hand_over(services, opened.request.id, opened.start_now)
+        await handed(services, opened)
         await ack(response_type="ephemeral", text=_acknowledged(opened))
 
     ask.__name__ = open_request.__name__.strip("_")

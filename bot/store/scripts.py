@@ -158,10 +158,12 @@ def _read(filename: str) -> str:
 
 # The scripts. Each .lua file starts with a comment saying what it does and what it answers.
 AUDIT_KEYS = ("audit", "audit_head", "audit_index")  # the trail, its head, its request index
+JOB_KEYS = ("jobs", "announce_job", "announce_result", "start_job", "start_result")
+JOB_ARGS = ("announce_id", "announce_data", "start_id", "start_data", "run_at", "job_expires")
 CREATE = Script(
     "create",
-    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent"),
-    args=("actor", "now", "id", "gone_after"),
+    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent", *JOB_KEYS),
+    args=("actor", "now", "id", "gone_after", *JOB_ARGS),
     rest="fields",
 )
 APPROVE = Script(
