@@ -35,9 +35,7 @@ async def jobs(store: RedisStore) -> list[str]:
     return list(await store.redis.zrange(QUEUE, 0, -1))
 
 
-async def test_the_job_is_what_arqs_enqueue_job_writes(
-    store: RedisStore, queue: ArqQueue
-) -> None:
+async def test_the_job_is_what_arqs_enqueue_job_writes(store: RedisStore, queue: ArqQueue) -> None:
     """Same key, data (but for the moment it was made), expiry and queue score as
     ``enqueue_job`` with the same job id: arq's workers cannot tell them apart."""
     handover = queue.handover("d-1")
@@ -93,9 +91,7 @@ async def test_a_create_the_script_refuses_enqueues_nothing(
     assert [] == await jobs(store)
 
 
-async def test_a_job_already_there_is_not_written_again(
-    store: RedisStore, queue: ArqQueue
-) -> None:
+async def test_a_job_already_there_is_not_written_again(store: RedisStore, queue: ArqQueue) -> None:
     """As arq: a job whose id is queued, or has a result, is left as it is."""
     result_of = Keys.arq_result("shipbot:announce:d-2")
     await queue.announce("d-1")
