@@ -12,11 +12,12 @@ import pytest
 from arq import Worker
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import func
+from fakeredis import FakeAsyncRedis as FakeRedis
 
 from bot.ports.store import StoreFailed
 from bot.store.keys import Keys
 from bot.store.queue import ANNOUNCE, RUN_DEPLOY, ArqQueue
-from bot.store.requests import RedisStore
+from bot.store.requests import RedisStore, connect
 from tests.fakes import RedisServer
 from tests.test_store import request
 
@@ -140,3 +141,33 @@ async def _stored(queue: ArqQueue, key: str) -> dict[str, Any]:
     """A job's data as arq reads it (arq's pool does not decode replies)."""
     loaded: dict[str, Any] = pickle.loads(await queue.pool.get(key))  # noqa: S301 (arq's data)
     return loaded
+
+
+AWKWARD = '🚀 ünïcödé 日本語 "quoted" back\\slash\nnew line\ttab \u0000nul {"json": [1]}'
+
+
+@pytest.fixture(params=["redis-server", "fakeredis"])
+async def any_store(
+    request: pytest.FixtureRequest, redis_server: RedisServer
+) -> AsyncIterator[RedisStore]:
+    """The store on a real redis-server, and on fakeredis (the console's): both run create.lua."""
+    client = (
+        connect(redis_server.url)
+        if request.param == "redis-server"
+        else FakeRedis(decode_responses=True)
+    )
+    await client.flushdb()
+    yield RedisStore(client)
+    await client.aclose()
+
+
+async def test_every_field_is_stored_as_it_was_asked(any_store: RedisStore) -> None:
+    """The fields go to Redis as one JSON object: what is read back is what was asked, to the
+    character, numbers and flags included."""
+    asked = request("d-1", reason=AWKWARD, hotfix=True, emergency="é outage", created_at=1.25)
+    await any_store.create(asked)
+    stored = await any_store.get("d-1")
+    assert stored is not None
+    assert asked.model_dump(exclude={"state"}) == stored.model_dump(exclude={"state"})
+    raw = await any_store.redis.hgetall(Keys().req("d-1"))
+    assert ("1", "1.25", "2") == (raw["hotfix"], raw["created_at"], raw["approvals_needed"])

@@ -116,7 +116,7 @@ class RedisStore(FreezeStore, HistoryStore, LockStore):
         keys = self._keys(r, scripts.CREATE, delivery) | _job_keys(jobs)
         args = {
             "actor": r.requester, "now": r.created_at, "id": r.id,
-            "gone_after": WORKER_GONE_AFTER, "fields": _flatten(r), **_job_args(jobs),
+            "gone_after": WORKER_GONE_AFTER, "fields": _fields(r), **_job_args(jobs),
         }  # fmt: skip
         return answers.created(await self.scripts[scripts.CREATE.name](keys, args))
 
@@ -311,14 +311,21 @@ def _ahead_of(request_id: str, lane: list[str]) -> str:
     return lane[position - 1] if position > 0 else ""
 
 
-def _flatten(r: DeployRequest) -> list[Any]:
-    """Field/value pairs for HSET; steps as JSON, approvers live in their own key, and the
-    state is the transitions' to set."""
+def _fields(r: DeployRequest) -> str:
+    """The request's fields as one JSON object of strings, for HSET: each value as redis-py
+    would send it alone (True is 1, a float its repr); steps and rules as JSON, approvers live
+    in their own key, and the state is the transitions' to set."""
     data = r.model_dump(mode="json", exclude=_NOT_STORED)
-    data = {k: int(v) if isinstance(v, bool) else v for k, v in data.items()}  # Redis: 1 | 0
+    data = {k: _redis_text(v) for k, v in data.items()}
     data["steps"] = _steps(r)
     data["rules"] = json.dumps([rule.model_dump(mode="json") for rule in r.rules])
-    return [item for pair in data.items() for item in pair]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _redis_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return value if isinstance(value, str) else repr(value)
 
 
 def _steps(r: DeployRequest) -> str:

@@ -163,8 +163,7 @@ JOB_ARGS = ("announce_id", "announce_data", "start_id", "start_data", "run_at", 
 CREATE = Script(
     "create",
     keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent", *JOB_KEYS),
-    args=("actor", "now", "id", "gone_after", *JOB_ARGS),
-    rest="fields",
+    args=("actor", "now", "id", "gone_after", "fields", *JOB_ARGS),
 )
 APPROVE = Script(
     "approve",

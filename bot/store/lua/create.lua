@@ -9,7 +9,12 @@
 -- {outcome = 'replay'}.
 if replayed() then return answer({outcome = 'replay'}) end
 if state_of(K.req) ~= '' then error('shipbot: request id ' .. A.id .. ' exists') end
-redis.call('HSET', K.req, unpack(A.fields))
+local fields = {}  -- A.fields: one JSON object of strings, field -> value
+for name, value in pairs(cjson.decode(A.fields)) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+redis.call('HSET', K.req, unpack(fields))
 redis.call('ZADD', K.open, A.now, A.id)
 local hotfix = redis.call('HGET', K.req, 'hotfix') == '1' and ' (hotfix)' or ''
 local emergency = redis.call('HGET', K.req, 'emergency') or ''
