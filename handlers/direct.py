@@ -4,9 +4,10 @@ The HTTP gate (bot/app/slack_gate.py) has already checked the signature and pars
 and shipbot's command listeners need nothing from Bolt but ``ack`` and the body: no client, no
 authorization result, no listener middleware. So a command that has a listener here is answered
 by calling that listener with Bolt's own ``AsyncAck``, as Bolt would with
-``process_before_response`` (an ack it did not make is made empty, an error is a 500, logged by
-the app's error handler), without matching every listener and injecting arguments first. Every
-other request, and every request in Socket Mode and the console, goes through Bolt.
+``process_before_response`` (the ack is the answer; an error is a 500, logged), without running
+Bolt's middleware, matching every listener and injecting arguments first. ``guarded`` listeners
+always ack; were one not to, the answer is an empty 200. Every other request, and every request
+in Socket Mode and the console, goes through Bolt.
 """
 
 from __future__ import annotations
