@@ -5,7 +5,8 @@ never competes with the load generator for the GIL), `shipbot serve` and bench/b
 as subprocesses on 127.0.0.1, warms both, then sends each N distinct, correctly signed
 /deploy requests over C keep-alive connections and prints requests/s, p50/p99 ack latency
 (measured by the client), errors and server CPU per request, against the targets
-MIN_THROUGHPUT_RATIO and MAX_P99_MS.
+MIN_THROUGHPUT_RATIO and MAX_P99_MS; and, for shipbot, what Redis spent per request (its own
+time in commands and scripts, from INFO commandstats, and the commands run).
 
 The catalog is examples/demo/catalog.yaml: web-h5 prod needs 2 approvals, so each /deploy
 records a pending request and enqueues its card; `shipbot worker`, started after the load so
@@ -29,8 +30,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -79,6 +82,7 @@ class Result:
     latencies_ms: list[float]
     errors: int
     server_cpu_seconds: float = math.nan
+    redis_commands: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -141,14 +145,32 @@ def shipbot_ack(reply: Reply) -> bool:
     return reply.status == 200 and SHIPBOT_REPLY.search(reply.body) is not None
 
 
-def measure(server: Server, args: argparse.Namespace, major: int, check: Check) -> Result:
+def measure(
+    server: Server, args: argparse.Namespace, major: int, check: Check, store: RedisServer
+) -> Result:
     warmup = deploy_requests(args.warmup, major)
     asyncio.run(load("warmup", server.port, warmup, args.concurrency, check))
     measured = deploy_requests(args.requests, major + 1)
-    cpu_before = server.cpu_seconds()
-    result = asyncio.run(load(server.name, server.port, measured, args.concurrency, check))
-    result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+    with redis.Redis.from_url(store.url) as client:
+        client.config_resetstat()
+        cpu_before = server.cpu_seconds()
+        result = asyncio.run(load(server.name, server.port, measured, args.concurrency, check))
+        result.server_cpu_seconds = server.cpu_seconds() - cpu_before
+        result.redis_commands = client.info("commandstats")
     return result
+
+
+def redis_line(result: Result) -> str:
+    """Redis's own time per request, and the commands it ran per request (most first)."""
+    stats = {
+        name.removeprefix("cmdstat_"): figures
+        for name, figures in result.redis_commands.items()
+        if not name.startswith("cmdstat_config")
+    }
+    usec = sum(figures["usec"] for figures in stats.values()) / result.requests
+    ran = sorted(stats.items(), key=lambda item: -item[1]["calls"])
+    calls = ", ".join(f"{name} {figures['calls'] / result.requests:.2g}" for name, figures in ran)
+    return f"{result.name} in Redis: {usec:.0f} usec/request; commands per request: {calls}"
 
 
 def wait_for_cards(slack: SlackProcess, expected: int, timeout: float = 30.0) -> tuple[int, float]:
@@ -203,13 +225,14 @@ def main() -> int:
         slack = stack.enter_context(SlackProcess())
         pair = servers(redis, slack, logdir, args.workers)
         bare, shipbot = (stack.enter_context(s) for s in pair)
-        bare_result = measure(bare, args, 1, bare_ack)
-        shipbot_result = measure(shipbot, args, 3, shipbot_ack)
+        bare_result = measure(bare, args, 1, bare_ack, redis)
+        shipbot_result = measure(shipbot, args, 3, shipbot_ack, redis)
         # The worker starts after the load: on a 2-core machine it would otherwise compete
         # with the server being measured; in production it runs on its own hosts.
         stack.enter_context(shipbot_worker(shipbot_env(redis, slack, CATALOG), logdir))
         cards, drained = wait_for_cards(slack, args.warmup + args.requests)
         report(bare_result, shipbot_result, args)
+        print(redis_line(shipbot_result))
         print(f"cards posted by shipbot after its acks: {cards}/{args.warmup + args.requests}, "
               f"all in {drained:.1f} s after the last ack")  # fmt: skip
     return 1 if bare_result.errors or shipbot_result.errors else 0

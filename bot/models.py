@@ -230,6 +230,7 @@ class Created:
     head: str  # the request at the head of its lane when queued ("" when pending)
     ahead: str  # the request just ahead of it in its lane ("" when none)
     workers: Workers
+    handed_over: bool = False  # its job was written with it (see bot.ports.notify.Handover)
 
 
 class AuditEvent(BaseModel):

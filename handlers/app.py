@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -16,12 +17,21 @@ from bot.domain.services import Services
 from bot.scrub import escaped
 from handlers import actions, commands, metrics, reject, unknown
 from handlers.background import Background
+from handlers.direct import DirectCommands
 
 log = logging.getLogger(__name__)
 
 CONSOLE_IDENTITY = AuthorizeResult(
     enterprise_id=None, team_id="T0CONSOLE", bot_user_id="U0SHIPBOT", bot_id="B0SHIPBOT"
 )
+
+
+@dataclass(frozen=True)
+class SlackApp:
+    """Bolt's app, and the slash commands the HTTP path may answer without its dispatch."""
+
+    bolt: AsyncApp
+    direct: DirectCommands
 
 
 def build_app(
@@ -33,11 +43,29 @@ def build_app(
     later: Background | None = None,
     identity: AuthorizeResult | None = None,
 ) -> AsyncApp:
+    """Slack's Bolt app (see :func:`build_slack_app`)."""
+    built = build_slack_app(
+        services, client, signing_secret, console=console, later=later, identity=identity
+    )
+    return built.bolt
+
+
+def build_slack_app(
+    services: Services,
+    client: AsyncWebClient,
+    signing_secret: str,
+    *,
+    console: bool = False,
+    later: Background | None = None,
+    identity: AuthorizeResult | None = None,
+) -> SlackApp:
     """Slack's app, authorized as ``identity`` (what auth.test said at start) or else by
     Bolt's own auth.test on the first request; the console's, as its own identity.
 
     Listeners answer as soon as they ack (process_before_response): work after the ack goes
-    to ``later`` or to a worker, so Bolt never has to poll for the ack. Requests Bolt has no
+    to ``later`` or to a worker, so Bolt never has to poll for the ack. /deploy, /rollback and
+    /shipbot may also be answered without Bolt's dispatch, on the HTTP path, by ``direct``
+    (see handlers/direct.py). Requests Bolt has no
     listener for, and failures outside listeners, go to ``_failed``, which logs a summary of
     the request, never its body.
     """
@@ -53,13 +81,13 @@ def build_app(
         authorize=None if identity is None else _fixed(identity),
     )
     later = later or Background()
-    commands.register(app, services, later)
+    direct = DirectCommands(commands.register(app, services, later))
     metrics.register(app, services)
     actions.register(app, services, later)
     reject.register(app, services, later)
     unknown.register(app, services)
     app.error(_failed)
-    return app
+    return SlackApp(app, direct)
 
 
 def _without_token(client: AsyncWebClient) -> AsyncWebClient:

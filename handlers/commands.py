@@ -18,7 +18,7 @@ from bot.domain.grammar import (
     rollback_usage,
 )
 from bot.domain.lookup import Refused
-from bot.domain.requests import Opened, hand_over, open_deploy
+from bot.domain.requests import Opened, handed, open_deploy
 from bot.domain.rollbacks import open_rollback
 from bot.domain.services import Services
 from bot.models import DeployRequest, State
@@ -26,7 +26,7 @@ from handlers import locks
 from handlers.background import Background
 from handlers.blocks import no_worker
 from handlers.freezes import FREEZE_VERBS, calendar_warnings, freeze_command, freezes_text
-from handlers.guard import delivery_key, guarded, where
+from handlers.guard import Listener, delivery_key, guarded, where
 from handlers.outcomes import carry_out
 from handlers.reports import (
     audit_text,
@@ -38,10 +38,16 @@ from handlers.reports import (
 from handlers.routes import DEPLOY, ROLLBACK, SHIPBOT
 
 
-def register(app: AsyncApp, services: Services, later: Background) -> None:
-    app.command(DEPLOY)(guarded(_asking(services, _deploy), services.notifier))
-    app.command(ROLLBACK)(guarded(_asking(services, _rollback), services.notifier))
-    app.command(SHIPBOT)(guarded(_shipbot(services, later), services.notifier))
+def register(app: AsyncApp, services: Services, later: Background) -> dict[str, Listener]:
+    """Register /deploy, /rollback and /shipbot with Bolt; their listeners, by command."""
+    listeners = {
+        DEPLOY: guarded(_asking(services, _deploy), services.notifier),
+        ROLLBACK: guarded(_asking(services, _rollback), services.notifier),
+        SHIPBOT: guarded(_shipbot(services, later), services.notifier),
+    }
+    for command, listener in listeners.items():
+        app.command(command)(listener)
+    return listeners
 
 
 Open = Callable[[Services, str, str, str, str], Awaitable[Opened]]
@@ -72,7 +78,7 @@ def _asking(services: Services, open_request: Open) -> Any:
         if opened.replay:
             await ack()
             return
-        await hand_over(services, opened.request.id, opened.start_now)
+        await handed(services, opened)
         await ack(response_type="ephemeral", text=_acknowledged(opened))
 
     ask.__name__ = open_request.__name__.strip("_")

@@ -2,7 +2,8 @@
 Prometheus metrics (Starlette + uvicorn).
 
 ``POST /slack/events`` goes through the gate (bot/app/slack_gate.py) before Bolt: the signature
-is checked there, once, and Bolt gets the parsed body of a signed, well-formed request.
+is checked there, once, and Bolt gets the parsed body of a signed, well-formed request; shipbot's
+own slash commands are answered by their listeners directly (handlers/direct.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from collections.abc import AsyncIterator, Sequence
 from urllib.parse import urlsplit
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
-from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,7 +33,7 @@ from bot.catalog.model import Catalog, load_catalog
 from bot.catalog.settings import Settings
 from bot.store.connection import RedisTarget
 from bot.store.queue import ArqQueue
-from handlers.app import build_app
+from handlers.app import SlackApp, build_slack_app
 from handlers.webhooks import gitlab_webhook
 
 log = logging.getLogger(__name__)
@@ -104,13 +104,13 @@ def create_app(
     )
     signing_secret = settings.slack_signing_secret.get_secret_value()
     identity = identity_from_env(os.environ, settings.slack_bot_token.get_secret_value())
-    bolt = build_app(services, client, signing_secret, identity=identity)
+    slack = build_slack_app(services, client, signing_secret, identity=identity)
     gitlab_secret = settings.gitlab_webhook_secret.get_secret_value()
     replica = prometheus.replica_registry(multiprocess_dir)
 
     async def events(request: Request) -> Response:
         started = time.perf_counter()
-        response = await _slack_answer(bolt, signing_secret.encode(), request)
+        response = await _slack_answer(slack, signing_secret.encode(), request)
         prometheus.SLACK_LATENCY.observe(time.perf_counter() - started)
         prometheus.SLACK_REQUESTS.labels(status=str(response.status_code)).inc()
         return response
@@ -131,15 +131,17 @@ def create_app(
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-async def _slack_answer(bolt: AsyncApp, secret: bytes, request: Request) -> Response:
+async def _slack_answer(slack: SlackApp, secret: bytes, request: Request) -> Response:
     raw = await request.body()
     verdict = admit(raw, request.headers, secret, time.time())
     if isinstance(verdict, Answer):
         return _gate_answer(verdict, len(raw))
+    if listener := slack.direct.listener_for(verdict.body):  # a command: no Bolt dispatch
+        return to_starlette_response(await slack.direct.answer(listener, verdict.body))
     bolt_request = _bolt_request(verdict, request)
     if bolt_request is None:
         return _gate_answer(Answer(400, "malformed payload"), len(raw))
-    return to_starlette_response(await bolt.async_dispatch(bolt_request))
+    return to_starlette_response(await slack.bolt.async_dispatch(bolt_request))
 
 
 def _bolt_request(admitted: Admitted, request: Request) -> AsyncBoltRequest | None:

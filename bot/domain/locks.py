@@ -1,7 +1,7 @@
 """Locks: one person keeps a service's environment for their own deploys for a while.
 
 `/shipbot lock` by anyone who may deploy, approve or administer there; while it lasts, new
-deploys and rollbacks by anyone else are refused (:func:`check`, an admission check). Its
+deploys and rollbacks by anyone else are refused (:func:`refuse_locked`, an admission check). Its
 holder unlocks it; an admin of the environment may break it, with a reason, and the holder is
 told. Every lock ends by itself (default 4 hours, at most a week).
 """
@@ -31,9 +31,9 @@ DEFAULT_SECONDS = 4 * 3600
 MAX_SECONDS = 7 * 86400
 
 
-async def check(services: Services, request: DeployRequest) -> None:
-    """Admission: refuse a new request in an environment someone else has locked."""
-    lock = await services.store.lock_of(request.service, request.environment)
+def refuse_locked(services: Services, request: DeployRequest, lock: Lock | None) -> None:
+    """Admission: refuse a new request in an environment someone else has locked (``lock``,
+    as read for it; None: free)."""
     if lock is None or lock.holder == request.requester:
         return
     raise Refused(

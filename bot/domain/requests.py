@@ -27,6 +27,14 @@ class Opened:
     start_now: bool = False  # queued and at the head of its lane: a worker should run it
     replay: bool = False  # this Slack delivery was seen before; nothing was created
     workers: Workers = UNASKED
+    handed_over: bool = False  # its job was written with it: nothing to enqueue after
+
+
+async def handed(services: Services, opened: Opened) -> None:
+    """Make sure a new request is with the workers: its record carried its job, or it is
+    enqueued now (see :func:`hand_over`)."""
+    if not opened.handed_over and not opened.replay:
+        await hand_over(services, opened.request.id, opened.start_now)
 
 
 async def hand_over(services: Services, request_id: str, start_now: bool) -> None:
@@ -77,12 +85,13 @@ async def record(services: Services, request: DeployRequest, delivery: str) -> O
     request.rules = rules_for(env, rollback, emergency)
     request.approvals_needed = sum(rule.approvals for rule in request.rules)
     await admission.admit(services, request)
-    created = await services.store.create(request, delivery)
+    jobs = services.queue.handover(request.id)
+    created = await services.store.create(request, delivery, jobs)
     if created is None:
         return Opened(request, replay=True)
     request.state, request.queued_behind = created.state, created.ahead
     at_head = created.state is State.QUEUED and created.head == request.id
-    return Opened(request, at_head, workers=created.workers)
+    return Opened(request, at_head, workers=created.workers, handed_over=created.handed_over)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,22 @@ Part of :class:`bot.ports.store.Store`; bot/store/ answers it with Redis."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.models import AuditEvent, HistoryEntry
 from bot.ports.audit import Anchor, Entry, Link, Snapshot
 from bot.ports.freezes import ChatFreeze
 from bot.ports.locks import Hold, Lock, Locking
+
+
+@dataclass(frozen=True)
+class Restraints:
+    """What may hold a new request back in one service's environment, read at one moment: its
+    lock (None: free) and the chat freezes in force there (of the service and of ``all``)."""
+
+    lock: Lock | None
+    freezes: list[ChatFreeze]
 
 
 class GovernanceStore(Protocol):
@@ -43,6 +53,10 @@ class GovernanceStore(Protocol):
 
     async def chat_freezes(self, environment: str, services: list[str]) -> list[ChatFreeze]:
         """The chat freezes in force in ``environment``: of ``all`` and of each of ``services``."""
+        ...
+
+    async def restraints(self, service: str, environment: str) -> Restraints:
+        """The lock and the chat freezes of ``service`` in ``environment``, in one read."""
         ...
 
     async def set_waiting(self, request_id: str, waiting: str) -> None:

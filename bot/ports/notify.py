@@ -80,6 +80,35 @@ class JobQueue(Protocol):
         """Have a worker try this queued request again at ``at`` (epoch seconds): a freeze
         held it back until then."""
 
+    def handover(self, request_id: str) -> Handover | None:
+        """A new request's jobs, for the store to write in the same step as its record (one
+        write for both); None when this queue cannot be written that way (then the caller
+        enqueues after the record, with ``start`` or ``announce``)."""
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """One job as a Redis-backed queue keeps it: its data under ``key`` (expiring after
+    ``expires_ms``) and its id in the sorted set ``queue``, scored by when to run (epoch ms).
+    It is not written when ``key`` or ``result_key`` (a job that ran) exists already."""
+
+    id: str
+    key: str
+    result_key: str
+    queue: str
+    data: bytes  # serialized as the queue's workers read it
+    run_at_ms: int
+    expires_ms: int
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The job a new request's record carries: ``start`` when it is queued at the head of its
+    lane, ``announce`` (post its card) otherwise."""
+
+    announce: StoredJob
+    start: StoredJob
+
 
 @dataclass(frozen=True)
 class MetricsJob:

@@ -23,6 +23,7 @@ from bot.models import (
 )
 from bot.ports.governance_store import GovernanceStore
 from bot.ports.metrics import NO_MARK, Day, LastRelease, LeadRecord, Mark, Tally, WorkerFigures
+from bot.ports.notify import Handover
 
 
 class StoreUnavailable(Exception):
@@ -143,7 +144,9 @@ class Store(GovernanceStore, Protocol):
     lease_seconds: int  # a running deploy's worker renews its lease within this
 
     # transitions of a request (atomic, audited)
-    async def create(self, r: DeployRequest, delivery: str = "") -> Created | None: ...
+    async def create(
+        self, r: DeployRequest, delivery: str = "", jobs: Handover | None = None
+    ) -> Created | None: ...
     async def approve(
         self, r: DeployRequest, user: str, delivery: str = "", *, eligible: Sequence[int]
     ) -> Approval: ...

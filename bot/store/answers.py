@@ -43,7 +43,8 @@ def created(raw: str | bytes) -> Created | None:
         return None
     newest = data["newest"]
     workers = Workers(int(data["alive"]), float(newest) if newest else None)
-    return Created(State(data["state"]), data["head"], data["ahead"], workers)
+    handed_over = bool(data.get("handed_over"))
+    return Created(State(data["state"]), data["head"], data["ahead"], workers, handed_over)
 
 
 @functools.cache

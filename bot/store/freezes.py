@@ -11,7 +11,9 @@ from typing import cast
 from redis.exceptions import WatchError
 
 from bot.ports.freezes import ALL, ChatFreeze
+from bot.ports.governance_store import Restraints
 from bot.store.base import StoreBase, translated
+from bot.store.locks import lock_from
 
 _TRIES = 20  # WATCH retries when another writer raced us
 
@@ -58,15 +60,28 @@ class FreezeStore(StoreBase):
         async with self.redis.pipeline(transaction=False) as pipe:
             for service in (ALL, *services):
                 pipe.hgetall(self.key.freeze(service, environment))
-            found = [_freeze(fields) for fields in await pipe.execute()]
-        now = time.time()
-        return [f for f in found if f is not None and f.until > now]
+            return _in_force_now(await pipe.execute())
+
+    @translated
+    async def restraints(self, service: str, environment: str) -> Restraints:
+        """The lock and the chat freezes, in one round trip (the ack path's one read)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(self.key.lock(service, environment))
+            for owner in (ALL, service):
+                pipe.hgetall(self.key.freeze(owner, environment))
+            lock, *freezes = await pipe.execute()
+        return Restraints(lock_from(lock), _in_force_now(freezes))
 
     @translated
     async def set_waiting(self, request_id: str, waiting: str) -> None:
         key = self.key.req(request_id)
         if await self.redis.execute_command("EXISTS", key):
             await self.redis.execute_command("HSET", key, "waiting", waiting)
+
+
+def _in_force_now(found: list[dict[str, str]]) -> list[ChatFreeze]:
+    now = time.time()
+    return [f for f in map(_freeze, found) if f is not None and f.until > now]
 
 
 def _in_force(freeze: ChatFreeze | None) -> ChatFreeze | None:

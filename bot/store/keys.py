@@ -32,7 +32,8 @@ Keys (all under one prefix, default ``shipbot``):
   last entry trimmed by retention (seq, hash, stream id, when); ``audit:inbox`` stream, the
   entries written with their change and not hashed into ``audit`` yet (chained within seconds)
 - ``jobs`` arq's queue; ``{function}:{subject}`` the id of a job (arq keys its job data by it,
-  as ``arq:job:<prefix>:…``); ``cron:<prefix>:{name}`` a periodic job, its ids and keys too
+  as ``arq:job:<prefix>:…``, its result as ``arq:result:<prefix>:…``); ``cron:<prefix>:{name}``
+  a periodic job, its ids and keys too
 - ``lock:{service}:{env}`` JSON, the lock of one environment (its TTL is the lock's expiry);
   ``hold:{service}:{env}:{dc}`` JSON, a held data centre (``_all`` for every service; TTL too)
 - ``freeze:{service}:{env}`` hash, a chat freeze (``_all`` for every service), expiring at its end
@@ -41,6 +42,8 @@ Keys (all under one prefix, default ``shipbot``):
 """
 
 from __future__ import annotations
+
+from arq.constants import job_key_prefix, result_key_prefix
 
 
 class Keys:
@@ -143,6 +146,16 @@ class Keys:
 
     def job(self, function: str, subject: str) -> str:
         return self._k(function, subject)
+
+    @staticmethod
+    def arq_job(job_id: str) -> str:
+        """Where arq keeps a job's data (its own prefix, not shipbot's)."""
+        return job_key_prefix + job_id
+
+    @staticmethod
+    def arq_result(job_id: str) -> str:
+        """Where arq keeps a job's result."""
+        return result_key_prefix + job_id
 
     def cron(self, name: str) -> str:
         """The name of a periodic job, which arq also makes its job ids (and keys) of."""

@@ -30,7 +30,7 @@ class LockStore(StoreBase):
         ttl = _millis(lock.until - lock.since)
 
         async def attempt(pipe: Pipeline) -> Locking:
-            held = _lock(await pipe.get(key))
+            held = lock_from(await pipe.get(key))
             if held is not None and held.holder != lock.holder:
                 return Locking(LockOutcome.TAKEN, held)
             taken = lock if held is None else dataclasses.replace(lock, since=held.since)
@@ -43,7 +43,7 @@ class LockStore(StoreBase):
 
     @translated
     async def lock_of(self, service: str, environment: str) -> Lock | None:
-        return _lock(await self.redis.get(self.key.lock(service, environment)))
+        return lock_from(await self.redis.get(self.key.lock(service, environment)))
 
     @translated
     async def release_lock(self, service: str, environment: str, holder: str) -> Lock | None:
@@ -51,7 +51,7 @@ class LockStore(StoreBase):
         key = self.key.lock(service, environment)
 
         async def attempt(pipe: Pipeline) -> Lock | None:
-            held = _lock(await pipe.get(key))
+            held = lock_from(await pipe.get(key))
             if held is None or held.holder != holder:
                 return None
             pipe.multi()
@@ -93,7 +93,8 @@ class LockStore(StoreBase):
         raise WatchError(f"{key} kept changing")
 
 
-def _lock(raw: str | None) -> Lock | None:
+def lock_from(raw: str | None) -> Lock | None:
+    """A lock as stored (JSON), None for none."""
     return Lock(**json.loads(raw)) if raw else None
 
 

@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from arq.connections import ArqRedis
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 
-from bot.ports.notify import MetricsJob
+from bot.ports.notify import Handover, MetricsJob, StoredJob
 from bot.store.base import translated
 from bot.store.keys import Keys
 
@@ -45,6 +47,29 @@ class ArqQueue:
         """A deferred run job, once per request and moment (the run checks the freeze again)."""
         when = datetime.fromtimestamp(at, UTC)
         await self._enqueue(RUN_DEPLOY, request_id, at=when, subject=f"{request_id}@{int(at)}")
+
+    def handover(self, request_id: str) -> Handover:
+        """The announce and run jobs of a new request, as arq's ``enqueue_job`` would write
+        them now (its job key, expiry, queue and score; serialized by the pool's serializer).
+        The store writes one of them with the request, to the Redis this pool uses."""
+        now = timestamp_ms()
+        return Handover(
+            self._stored(ANNOUNCE, request_id, now), self._stored(RUN_DEPLOY, request_id, now)
+        )
+
+    def _stored(self, function: str, request_id: str, now: int) -> StoredJob:
+        job_id = self.key.job(function, request_id)
+        serializer = self.pool.job_serializer
+        data = serialize_job(function, (request_id,), {}, None, now, serializer=serializer)
+        return StoredJob(
+            id=job_id,
+            key=self.key.arq_job(job_id),
+            result_key=self.key.arq_result(job_id),
+            queue=self.key.jobs(),
+            data=data,
+            run_at_ms=now,
+            expires_ms=self.pool.expires_extra_ms,
+        )
 
     @translated
     async def _enqueue(
@@ -88,6 +113,10 @@ class InlineQueue:
         """The console runs no clock: a request a freeze holds waits for the next command
         that starts its lane (or `/shipbot unfreeze`)."""
         log.info("%s waits for a freeze to end", request_id)
+
+    def handover(self, request_id: str) -> None:
+        """Jobs here are not stored: the caller enqueues after the record."""
+        return None
 
     async def drain(self) -> None:
         while self.waiting:

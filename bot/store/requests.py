@@ -17,6 +17,7 @@ from redis import asyncio as aioredis
 
 from bot.machine import Event
 from bot.models import Changelog, Created, DeployRequest, State
+from bot.ports.notify import Handover
 from bot.ports.store import (
     Approval,
     Claim,
@@ -90,18 +91,22 @@ class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
 
     # transitions (bot/machine.py lists them) -----------------------------------
     @translated
-    async def create(self, r: DeployRequest, delivery: str = "") -> Created | None:
+    async def create(
+        self, r: DeployRequest, delivery: str = "", jobs: Handover | None = None
+    ) -> Created | None:
         """Store a new request; with no approvals needed it is queued at once. Also says which
-        workers are alive, so the person can be told when none is.
+        workers are alive, so the person can be told when none is. With ``jobs`` (from the
+        queue, which must use this Redis), the request's job is written in the same step.
 
         ``delivery`` identifies the Slack delivery (see :func:`delivery_key`); the same
         delivery seen again within SEEN_TTL changes nothing and gives None.
         """
-        raw = await self._run(
-            scripts.CREATE, r, delivery, actor=r.requester, now=r.created_at, id=r.id,
-            gone_after=WORKER_GONE_AFTER, fields=_flatten(r),
-        )  # fmt: skip
-        return answers.created(raw)
+        keys = self._keys(r, scripts.CREATE, delivery) | _job_keys(jobs)
+        args = {
+            "actor": r.requester, "now": r.created_at, "id": r.id,
+            "gone_after": WORKER_GONE_AFTER, "fields": _fields(r), **_job_args(jobs),
+        }  # fmt: skip
+        return answers.created(await self.scripts[scripts.CREATE.name](keys, args))
 
     @translated
     async def approve(
@@ -261,19 +266,47 @@ class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
         return [r for r in found if r is not None]
 
 
+def _job_keys(jobs: Handover | None) -> dict[str, str]:
+    if jobs is None:
+        return dict.fromkeys(scripts.JOB_KEYS, "")
+    announce, start = jobs.announce, jobs.start
+    return {
+        "jobs": announce.queue, "announce_job": announce.key,
+        "announce_result": announce.result_key, "start_job": start.key,
+        "start_result": start.result_key,
+    }  # fmt: skip
+
+
+def _job_args(jobs: Handover | None) -> dict[str, Any]:
+    if jobs is None:
+        return dict.fromkeys(scripts.JOB_ARGS, "")
+    announce, start = jobs.announce, jobs.start
+    return {
+        "announce_id": announce.id, "announce_data": announce.data, "start_id": start.id,
+        "start_data": start.data, "run_at": announce.run_at_ms, "job_expires": announce.expires_ms,
+    }  # fmt: skip
+
+
 def _ahead_of(request_id: str, lane: list[str]) -> str:
     position = lane.index(request_id) if request_id in lane else 0
     return lane[position - 1] if position > 0 else ""
 
 
-def _flatten(r: DeployRequest) -> list[Any]:
-    """Field/value pairs for HSET; steps as JSON, approvers live in their own key, and the
-    state is the transitions' to set."""
+def _fields(r: DeployRequest) -> str:
+    """The request's fields as one JSON object of strings, for HSET: each value as redis-py
+    would send it alone (True is 1, a float its repr); steps and rules as JSON, approvers live
+    in their own key, and the state is the transitions' to set."""
     data = r.model_dump(mode="json", exclude=_NOT_STORED)
-    data = {k: int(v) if isinstance(v, bool) else v for k, v in data.items()}  # Redis: 1 | 0
+    data = {k: _redis_text(v) for k, v in data.items()}
     data["steps"] = _steps(r)
     data["rules"] = json.dumps([rule.model_dump(mode="json") for rule in r.rules])
-    return [item for pair in data.items() for item in pair]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _redis_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return value if isinstance(value, str) else repr(value)
 
 
 def _steps(r: DeployRequest) -> str:

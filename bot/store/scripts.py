@@ -159,11 +159,12 @@ def _read(filename: str) -> str:
 
 # The scripts. Each .lua file starts with a comment saying what it does and what it answers.
 AUDIT_KEYS = ("audit_inbox",)  # where chain_append writes an entry (chain.lua chains it)
+JOB_KEYS = ("jobs", "announce_job", "announce_result", "start_job", "start_result")
+JOB_ARGS = ("announce_id", "announce_data", "start_id", "start_data", "run_at", "job_expires")
 CREATE = Script(
     "create",
-    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent"),
-    args=("actor", "now", "id", "gone_after"),
-    rest="fields",
+    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent", *JOB_KEYS),
+    args=("actor", "now", "id", "gone_after", "fields", *JOB_ARGS),
 )
 APPROVE = Script(
     "approve",

@@ -25,6 +25,7 @@ from bot.domain.lookup import Refused, environment_of
 from bot.domain.policy import mention
 from bot.domain.services import Services
 from bot.models import AuditEvent, DeployRequest, State
+from bot.ports.freezes import ChatFreeze
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,11 @@ async def in_force(
     return frozen_at(env.freeze, services.catalog.timezone, at or time.time(), chat)
 
 
-async def check_freeze(services: Services, request: DeployRequest) -> None:
-    """The admission check (bot.domain.admission): refused during a freeze unless an
-    emergency; ``--emergency`` refused outside one."""
-    frozen = await in_force(services, request.service, request.environment)
+def refuse_frozen(services: Services, request: DeployRequest, chat: list[ChatFreeze]) -> None:
+    """The admission check (bot.domain.admission): refused during a freeze (the catalog's, or
+    one of ``chat``, read for it) unless an emergency; ``--emergency`` refused outside one."""
+    env = environment_of(services.catalog, request.service, request.environment)
+    frozen = frozen_at(env.freeze, services.catalog.timezone, time.time(), chat)
     where = f"`{request.service}` in `{request.environment}`"
     if frozen is None and request.emergency:
         raise Refused(
