@@ -233,6 +233,15 @@ class Created:
     handed_over: bool = False  # its job was written with it (see bot.ports.notify.Handover)
 
 
+@dataclass(frozen=True)
+class Restrained:
+    """create's answer when asked to record only an unrestrained request and its environment
+    has a lock or a chat freeze: nothing was written; the caller judges them and asks again."""
+
+
+RESTRAINED = Restrained()
+
+
 class AuditEvent(BaseModel):
     """One line of the append-only audit stream."""
 

@@ -12,14 +12,36 @@ from __future__ import annotations
 
 from bot.domain import askers, locks
 from bot.domain.freezes.guard import refuse_frozen
+from bot.domain.lookup import Refused
 from bot.domain.services import Services
 from bot.models import DeployRequest
 
 
-async def admit(services: Services, request: DeployRequest) -> None:
-    """Raise Refused when ``request`` may not be made; return when every check lets it."""
+async def admit(services: Services, request: DeployRequest) -> bool:
+    """Raise Refused when ``request`` may not be made. True: every check lets it so far, and
+    the store must record it only if its environment has no lock and no chat freeze (the
+    usual case, read in the create's own round trip; if there are, :func:`judge_restraints`
+    and record again). False: the lock and chat freezes were read and judged here, as they
+    are for an emergency or while the catalog freezes the environment."""
     await askers.may_ask(services, request)
     await askers.approvable(services, request)
+    if not request.emergency and not _catalog_frozen(services, request):
+        return True
+    await judge_restraints(services, request)
+    return False
+
+
+async def judge_restraints(services: Services, request: DeployRequest) -> None:
+    """The checks after who may ask, in order: the lock, then the catalog's and the chat's
+    freezes (read together, in one round trip)."""
     restraints = await services.store.restraints(request.service, request.environment)
     locks.refuse_locked(services, request, restraints.lock)
     refuse_frozen(services, request, restraints.freezes)
+
+
+def _catalog_frozen(services: Services, request: DeployRequest) -> bool:
+    try:
+        refuse_frozen(services, request, [])
+    except Refused:
+        return True
+    return False

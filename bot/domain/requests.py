@@ -15,7 +15,7 @@ from bot.domain.lookup import Refused, choices, environment_of, service_of
 from bot.domain.rules import rules_for
 from bot.domain.services import Services
 from bot.logcontext import bind
-from bot.models import UNASKED, Action, DeployRequest, State, Step, Workers
+from bot.models import UNASKED, Action, Created, DeployRequest, Restrained, State, Step, Workers
 from bot.ports.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,13 @@ async def record(services: Services, request: DeployRequest, delivery: str) -> O
     rollback, emergency = request.action is Action.ROLLBACK, bool(request.emergency)
     request.rules = rules_for(env, rollback, emergency)
     request.approvals_needed = sum(rule.approvals for rule in request.rules)
-    await admission.admit(services, request)
+    unchecked = await admission.admit(services, request)
     jobs = services.queue.handover(request.id)
-    created = await services.store.create(request, delivery, jobs)
-    if created is None:
+    created = await services.store.create(request, delivery, jobs, unrestrained=unchecked)
+    if isinstance(created, Restrained):  # a lock or a chat freeze is there: judge, then record
+        await admission.judge_restraints(services, request)
+        created = await services.store.create(request, delivery, jobs)
+    if not isinstance(created, Created):  # None: this Slack delivery was seen before
         return Opened(request, replay=True)
     request.state, request.queued_behind = created.state, created.ahead
     at_head = created.state is State.QUEUED and created.head == request.id

@@ -18,6 +18,7 @@ from bot.models import (
     Deployed,
     DeployRequest,
     HistoryEntry,
+    Restrained,
     State,
     Workers,
 )
@@ -145,8 +146,13 @@ class Store(GovernanceStore, Protocol):
 
     # transitions of a request (atomic, audited)
     async def create(
-        self, r: DeployRequest, delivery: str = "", jobs: Handover | None = None
-    ) -> Created | None: ...
+        self,
+        r: DeployRequest,
+        delivery: str = "",
+        jobs: Handover | None = None,
+        *,
+        unrestrained: bool = False,
+    ) -> Created | Restrained | None: ...
     async def approve(
         self, r: DeployRequest, user: str, delivery: str = "", *, eligible: Sequence[int]
     ) -> Approval: ...

@@ -13,7 +13,7 @@ import json
 import typing
 from typing import Any, TypeVar
 
-from bot.models import Created, State, Workers
+from bot.models import RESTRAINED, Created, Restrained, State, Workers
 
 T = TypeVar("T")
 
@@ -36,11 +36,14 @@ def outcome(raw: str | bytes, kind: type[T]) -> T:
     return kind(data["outcome"])  # type: ignore[call-arg]
 
 
-def created(raw: str | bytes) -> Created | None:
-    """create.lua's answer; None when the Slack delivery was seen before."""
+def created(raw: str | bytes) -> Created | Restrained | None:
+    """create.lua's answer; None when the Slack delivery was seen before, RESTRAINED when
+    told to record only an unrestrained request and there is a lock or a chat freeze."""
     data = json.loads(raw)
     if data["outcome"] == "replay":
         return None
+    if data["outcome"] == "restrained":
+        return RESTRAINED
     newest = data["newest"]
     workers = Workers(int(data["alive"]), float(newest) if newest else None)
     handed_over = bool(data.get("handed_over"))

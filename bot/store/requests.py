@@ -16,7 +16,8 @@ from typing import Any
 from redis import asyncio as aioredis
 
 from bot.machine import Event
-from bot.models import Changelog, Created, DeployRequest, State
+from bot.models import Changelog, Created, DeployRequest, Restrained, State
+from bot.ports.freezes import ALL
 from bot.ports.notify import Handover
 from bot.ports.store import (
     Approval,
@@ -76,7 +77,8 @@ class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
             "urgent": k.urgent(*where), "audit_inbox": k.audit_inbox(),
             "history": k.history(*where), "undone": k.undone(*where),
             "undone_req": k.req(r.undoes) if r.undoes else "",
-            "rejected": k.rejected(*where),
+            "rejected": k.rejected(*where), "lock": k.lock(*where),
+            "freeze_all": k.freeze(ALL, r.environment), "freeze_service": k.freeze(*where),
         }  # fmt: skip
         return {name: every[name] for name in script.keys if name in every}
 
@@ -92,11 +94,18 @@ class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
     # transitions (bot/machine.py lists them) -----------------------------------
     @translated
     async def create(
-        self, r: DeployRequest, delivery: str = "", jobs: Handover | None = None
-    ) -> Created | None:
+        self,
+        r: DeployRequest,
+        delivery: str = "",
+        jobs: Handover | None = None,
+        *,
+        unrestrained: bool = False,
+    ) -> Created | Restrained | None:
         """Store a new request; with no approvals needed it is queued at once. Also says which
         workers are alive, so the person can be told when none is. With ``jobs`` (from the
         queue, which must use this Redis), the request's job is written in the same step.
+        With ``unrestrained``, it is stored only if its environment has no lock and no chat
+        freeze; else nothing is written and the answer is RESTRAINED.
 
         ``delivery`` identifies the Slack delivery (see :func:`delivery_key`); the same
         delivery seen again within SEEN_TTL changes nothing and gives None.
@@ -104,7 +113,8 @@ class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
         keys = self._keys(r, scripts.CREATE, delivery) | _job_keys(jobs)
         args = {
             "actor": r.requester, "now": r.created_at, "id": r.id,
-            "gone_after": WORKER_GONE_AFTER, "fields": _fields(r), **_job_args(jobs),
+            "gone_after": WORKER_GONE_AFTER, "fields": _fields(r),
+            "unrestrained": "1" if unrestrained else "", **_job_args(jobs),
         }  # fmt: skip
         return answers.created(await self.scripts[scripts.CREATE.name](keys, args))
 

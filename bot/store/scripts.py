@@ -163,8 +163,21 @@ JOB_KEYS = ("jobs", "announce_job", "announce_result", "start_job", "start_resul
 JOB_ARGS = ("announce_id", "announce_data", "start_id", "start_data", "run_at", "job_expires")
 CREATE = Script(
     "create",
-    keys=("req", *AUDIT_KEYS, "lane", "open", "workers", "seen", "running", "urgent", *JOB_KEYS),
-    args=("actor", "now", "id", "gone_after", "fields", *JOB_ARGS),
+    keys=(
+        "req",
+        *AUDIT_KEYS,
+        "lane",
+        "open",
+        "workers",
+        "seen",
+        "running",
+        "urgent",
+        "lock",
+        "freeze_all",
+        "freeze_service",
+        *JOB_KEYS,
+    ),
+    args=("actor", "now", "id", "gone_after", "fields", "unrestrained", *JOB_ARGS),
 )
 APPROVE = Script(
     "approve",

@@ -5,8 +5,15 @@
 -- job when it heads its lane, else its announce job (post its card), written as arq's
 -- enqueue_job writes a job: data under the job key (PX A.job_expires), its id in K.jobs scored
 -- A.run_at (ms), unless that job or its result exists already.
--- Answers {outcome = 'created', state, head, ahead, alive, newest, handed_over} or
--- {outcome = 'replay'}.
+-- With A.unrestrained, a new delivery is recorded only while the environment has no lock and
+-- no chat freeze (the usual case, so the ack path reads them in this same round trip);
+-- otherwise nothing is written and the caller judges them (bot/domain/admission.py).
+-- Answers {outcome = 'created', state, head, ahead, alive, newest, handed_over},
+-- {outcome = 'replay'} or {outcome = 'restrained'}.
+if A.unrestrained ~= '' and (K.seen == '' or redis.call('EXISTS', K.seen) == 0)
+    and redis.call('EXISTS', K.lock, K.freeze_all, K.freeze_service) > 0 then
+  return answer({outcome = 'restrained'})
+end
 if replayed() then return answer({outcome = 'replay'}) end
 if state_of(K.req) ~= '' then error('shipbot: request id ' .. A.id .. ' exists') end
 local fields = {}  -- A.fields: one JSON object of strings, field -> value
