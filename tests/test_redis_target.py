@@ -83,6 +83,7 @@ def test_the_target_names_where_redis_is_without_passwords() -> None:
     )
     assert "redis://redis:6379/2" == str(url)
     assert f"master '{MASTER}' of sentinels s1:26379,s2:26379 (db 0)" == str(found)
+    assert SECRET not in repr(url) + repr(found)  # what %r, pytest and tracebacks show
 
 
 def test_commands_without_redis_name_both_ways_to_set_it() -> None:

@@ -27,6 +27,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from bot.catalog.settings import Settings
+from bot.store.packing import PackedConnection
 from bot.store.sentinel_watch import FencedConnection, SwitchingPool, follow_switches
 
 CONNECT_TIMEOUT = 0.5  # seconds: a Redis that does not answer is down, say so at once
@@ -47,11 +48,17 @@ def _fail_fast() -> dict[str, Any]:
     }
 
 
+def _url_options() -> dict[str, Any]:
+    """A URL's client: hiredis packs its commands (a rediss:// or unix:// URL keeps redis-py's
+    own connection class for it, which wins over this one)."""
+    return {"connection_class": PackedConnection, **_fail_fast()}
+
+
 @dataclass(frozen=True)
 class RedisTarget:
     """Redis at ``url``, or the master ``master`` as ``sentinels`` know it."""
 
-    url: str = ""
+    url: str = field(default="", repr=False)  # it may hold a password: repr() is str()
     sentinels: Sequence[tuple[str, int]] = ()
     master: str = ""
     password: SecretStr = field(default_factory=lambda: SecretStr(""))
@@ -82,14 +89,14 @@ class RedisTarget:
         """The store's client: strings in and out, failing fast, following the master."""
         if self.through_sentinel:
             return self._master(_FollowingRedis, decode_responses=True)
-        return aioredis.from_url(self.url, decode_responses=True, **self._auth(), **_fail_fast())
+        return aioredis.from_url(self.url, decode_responses=True, **self._auth(), **_url_options())
 
     def arq_redis(self) -> ArqRedis:
         """The job queue's client (arq's ArqRedis: bytes, as arq expects), failing fast and
         following the master like :meth:`client`. Nothing is asked of Redis yet."""
         if self.through_sentinel:
             return self._master(_FollowingArqRedis)
-        return ArqRedis.from_url(self.url, **self._auth(), **_fail_fast())
+        return ArqRedis.from_url(self.url, **self._auth(), **_url_options())
 
     async def arq_pool(self) -> ArqRedis:
         """:meth:`arq_redis` once Redis answers it (as ``arq.create_pool`` does); a RedisError
@@ -134,6 +141,9 @@ class RedisTarget:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def __repr__(self) -> str:
+        return f"RedisTarget({self})"
 
     def __str__(self) -> str:
         """For logs: where Redis is, never a password."""

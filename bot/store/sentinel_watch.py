@@ -25,6 +25,8 @@ from redis import asyncio as aioredis
 from redis.asyncio.sentinel import SentinelConnectionPool, SentinelManagedConnection
 from redis.exceptions import ConnectionError, RedisError
 
+from bot.store.packing import HiredisPacking
+
 SWITCH = "+switch-master"
 IDLE_CHECK_SECONDS = 5.0  # with no news this long, make sure the sentinel is still there
 RETRY_SECONDS = 1.0  # no sentinel reachable: try them all again after this
@@ -33,7 +35,7 @@ Address = tuple[str, int]
 log = logging.getLogger(__name__)
 
 
-class FencedConnection(SentinelManagedConnection):
+class FencedConnection(HiredisPacking, SentinelManagedConnection):
     """A connection to the master that, closed under a command by a switch, does not silently
     reopen to the new master halfway through that command (or between WATCH and EXEC)."""
 
