@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.app.slack_gate import SSL_CHECK, Admitted, Answer, admit
+from bot.app.slack_gate import SSL_CHECK, Admitted, Answer, admit, form_fields
 from tests.fakes import DEFAULT_SIGNING_SECRET, block_action, sign, slash_command
 
 SECRET = DEFAULT_SIGNING_SECRET.encode()
@@ -127,3 +127,13 @@ def test_fields_slack_does_not_send_are_dropped() -> None:
     reach Bolt."""
     verdict = judge(click(event="x", command=3))
     assert isinstance(verdict, Admitted) and not {"event", "command"} & verdict.body.keys()
+
+
+FORM_TEXT = st.text(alphabet=st.sampled_from("ab=&%+2F0zé ;"), max_size=40)
+
+
+@given(st.one_of(FORM_TEXT, st.text(max_size=40)))
+def test_form_fields_are_what_parse_qsl_reads(text: str) -> None:
+    """The gate's form reader agrees with the standard library's on any text: separators,
+    blank values, repeated names, escapes (valid or not) and pluses."""
+    assert dict(parse_qsl(text, keep_blank_values=True)) == form_fields(text)
