@@ -172,15 +172,18 @@ def test_the_service_sends_port_3000_to_the_bots() -> None:
     )
 
 
-def test_the_bot_probes_ask_healthz_on_its_port() -> None:
-    """The bot's startup, readiness and liveness probes all GET /healthz on port http."""
+def test_the_bot_probes_ask_livez_on_its_port() -> None:
+    """The bot's startup, readiness and liveness probes all GET /livez on port http: none
+    depends on Redis (/healthz) or on a worker (/readyz), so a Redis outage neither takes the
+    bots out of the Service nor restarts them."""
     bot = container(BASE, "shipbot-bot")
     probes = {p: bot[p]["httpGet"] for p in ("startupProbe", "readinessProbe", "livenessProbe")}
-    assert {p: {"path": "/healthz", "port": "http"} for p in probes} == probes
+    assert {p: {"path": "/livez", "port": "http"} for p in probes} == probes
 
 
 def test_the_bot_liveness_tolerates_two_minutes_of_failures() -> None:
-    """A Redis blip does not restart the bot: liveness fails only after 2 minutes of 503s."""
+    """A bot busy for a while is not restarted: liveness fails only after 2 minutes without
+    an answer."""
     probe = container(BASE, "shipbot-bot")["livenessProbe"]
     assert 120 <= probe["periodSeconds"] * probe["failureThreshold"]
 

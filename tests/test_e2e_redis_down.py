@@ -58,6 +58,15 @@ def test_healthz_reports_redis_down(down: Stack) -> None:
     assert 503 == httpx.get(f"{down.url}/healthz", timeout=5).status_code
 
 
+def test_livez_answers_200_while_redis_is_down(down: Stack) -> None:
+    """GET /livez (the orchestrator's probes) asks nothing of Redis: 200 `{"ok": true}` while
+    Redis is unreachable, so no bot is restarted or taken out of service for it."""
+    import httpx
+
+    answer = httpx.get(f"{down.url}/livez", timeout=5)
+    assert (200, {"ok": True}) == (answer.status_code, answer.json())
+
+
 def test_bot_works_again_when_redis_returns_without_restart(fragile: Stack) -> None:
     """Stop Redis, then start it: the bot and the worker (which posts the card) work again."""
     fragile.slack.reset()
