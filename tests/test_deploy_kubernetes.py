@@ -381,3 +381,42 @@ def test_the_trial_redis_says_it_is_not_for_production() -> None:
     production."""
     purposes = {o["metadata"]["annotations"].get("purpose", "") for o in rendered(REDIS)}
     assert [True] == ["not for production" in p for p in purposes]
+
+
+REDIS_VARIABLES = (
+    "REDIS_URL",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_PASSWORD",
+    "REDIS_SENTINEL_PASSWORD",
+    "REDIS_DB",
+)
+
+
+@pytest.mark.parametrize("directory", SHIPBOT)
+@pytest.mark.parametrize("name", ["shipbot-bot", "shipbot-worker"])
+def test_redis_is_found_the_way_the_secret_says(directory: str, name: str) -> None:
+    """Both Deployments read REDIS_URL and the Sentinel variables from the Secret shipbot,
+    each optional: switching to Sentinel (or back) is a change of the Secret only."""
+    variables = env(directory, name)
+    refs = {n: variables[n]["valueFrom"]["secretKeyRef"] for n in REDIS_VARIABLES}
+    assert {n: {"name": "shipbot", "key": n, "optional": True} for n in REDIS_VARIABLES} == refs
+
+
+@pytest.mark.parametrize("directory", SHIPBOT)
+def test_only_the_slack_secrets_are_required(directory: str) -> None:
+    """Every secretKeyRef is optional except the Slack ones, without which nothing works: a
+    Secret holding only what this installation uses is enough."""
+    required = sorted(
+        {
+            e["name"]
+            for n in ("shipbot-bot", "shipbot-worker")
+            for e in container(directory, n)["env"]
+            if "valueFrom" in e and not e["valueFrom"]["secretKeyRef"].get("optional", False)
+        }
+    )
+    slack = {
+        BASE: ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"],
+        SOCKET: ["SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"],
+    }
+    assert slack[directory] == required
