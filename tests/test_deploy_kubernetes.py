@@ -195,10 +195,31 @@ def test_the_worker_liveness_probe_is_shipbot_worker_alive() -> None:
 
 
 def test_the_socket_mode_bot_has_no_http_port_or_probe() -> None:
-    """`shipbot socket` serves no HTTP: the overlay's bot has no port and no probe."""
+    """`shipbot socket` serves no HTTP: the overlay's bot has no port, no startup or readiness
+    probe, and its liveness probe is no HTTP one."""
     bot = container(SOCKET, "shipbot-bot")
-    present = [k for k in ("ports", "startupProbe", "readinessProbe", "livenessProbe") if k in bot]
-    assert [] == present
+    present = [k for k in ("ports", "startupProbe", "readinessProbe") if k in bot]
+    assert ([], False) == (present, "httpGet" in bot["livenessProbe"])
+
+
+def test_the_socket_mode_bot_liveness_probe_is_shipbot_socket_alive() -> None:
+    """The overlay's bot has the worker's kind of liveness probe: `shipbot socket --alive`,
+    with the worker's timing."""
+    probe = container(SOCKET, "shipbot-bot")["livenessProbe"]
+    worker = container(SOCKET, "shipbot-worker")["livenessProbe"]
+    timing = {k: v for k, v in probe.items() if k != "exec"}
+    assert (["shipbot", "socket", "--alive"], {k: v for k, v in worker.items() if k != "exec"}) == (
+        probe["exec"]["command"],
+        timing,
+    )
+
+
+def test_the_socket_mode_bot_liveness_file_is_on_an_empty_dir() -> None:
+    """The socket-mode bot's SHIPBOT_ALIVE_FILE is under its /tmp emptyDir, and is not the
+    path a worker uses."""
+    path = PurePosixPath(env(SOCKET, "shipbot-bot")["SHIPBOT_ALIVE_FILE"]["value"])
+    worker = env(SOCKET, "shipbot-worker")["SHIPBOT_ALIVE_FILE"]["value"]
+    assert (True, False) == (path.is_relative_to("/tmp"), str(path) == worker)  # noqa: S108
 
 
 def test_the_socket_mode_overlay_has_no_service() -> None:

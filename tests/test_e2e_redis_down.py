@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -65,6 +67,13 @@ def test_livez_answers_200_while_redis_is_down(down: Stack) -> None:
 
     answer = httpx.get(f"{down.url}/livez", timeout=5)
     assert (200, {"ok": True}) == (answer.status_code, answer.json())
+
+
+def test_serve_alive_exits_0_while_redis_is_down(down: Stack) -> None:
+    """`shipbot serve --alive` (docker compose's health check) exits 0 while Redis is down."""
+    command = [sys.executable, "-m", "bot.app.cli", "serve", "--alive", "--port", str(down.port)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert (0, "") == (result.returncode, result.stderr)
 
 
 def test_bot_works_again_when_redis_returns_without_restart(fragile: Stack) -> None:
