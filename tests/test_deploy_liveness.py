@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import liveness
+from bot.app import heartbeat, liveness
 from bot.app.heartbeat import keep_heartbeat
 from bot.store.requests import RedisStore, connect
 
@@ -87,19 +87,31 @@ def test_a_file_that_cannot_be_touched_is_logged_not_raised(
     ]
 
 
-async def test_the_heartbeat_touches_the_file_while_redis_is_away(tmp_path: Path) -> None:
-    """A worker's heartbeat touches its liveness file even when Redis does not answer."""
+async def test_the_heartbeat_touches_the_file_again_and_again_while_redis_is_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's heartbeat keeps touching its liveness file while Redis does not answer: not
+    once, but beat after beat. (Beats every 50 ms here; the file is aged an hour after each
+    touch, and each time a later beat touches it again.)"""
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.05)
     path = tmp_path / "alive"
     redis = connect(f"redis://127.0.0.1:{closed_port()}/0")
     beat = asyncio.create_task(keep_heartbeat(RedisStore(redis), "worker:test", alive_file=path))
+    touches = 0
     try:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             while not path.exists():
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.01)
+            for _ in range(3):
+                an_hour_ago = time.time() - 3600
+                os.utime(path, (an_hour_ago, an_hour_ago))
+                while path.stat().st_mtime <= an_hour_ago:
+                    await asyncio.sleep(0.01)
+                touches += 1
     finally:
         beat.cancel()
         await redis.aclose()
-    assert liveness.staleness(path, time.time()) is None
+    assert (3, None) == (touches, liveness.staleness(path, time.time()))
 
 
 def test_alive_exits_0_for_a_fresh_file(tmp_path: Path) -> None:
@@ -183,9 +195,15 @@ class Process:
                 stderr=log,
             )
 
-    def wait_for(self, ready: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + 60
-        while not ready() and time.monotonic() < deadline and self.process.poll() is None:
+    def wait_for(self, ready: Callable[[], bool], timeout: float = 60.0) -> None:
+        """Until ``ready()``; fails, with the process's log, if the process exits first or
+        ``timeout`` seconds pass."""
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if self.process.poll() is not None:
+                raise AssertionError(f"the process exited first:\n{self.log.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not ready within {timeout} s:\n{self.log.read_text()}")
             time.sleep(0.1)
 
 
