@@ -26,6 +26,8 @@ USER 10001:10001
 WORKDIR /home/shipbot
 ENV SHIPBOT_PORT=3000 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 EXPOSE 3000
+# Process-level: /livez asks nothing of Redis (a bot without Redis still answers people and a
+# restart would not bring Redis back); /healthz and /readyz are for monitoring.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('SHIPBOT_PORT', '3000'), timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/livez' % os.environ.get('SHIPBOT_PORT', '3000'), timeout=2)"]
 CMD ["shipbot", "serve"]

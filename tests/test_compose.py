@@ -93,6 +93,14 @@ def test_the_worker_health_check_is_shipbot_worker_alive() -> None:
     assert ["CMD", "shipbot", "worker", "--alive"] == SERVICES["worker"]["healthcheck"]["test"]
 
 
+def test_the_bot_health_check_follows_its_mode() -> None:
+    """The bot's health check is `shipbot serve --alive` or `shipbot socket --alive`, as
+    SHIPBOT_MODE says, the same word as its command: never the image's HTTP check, which
+    nothing answers in Socket Mode."""
+    bot = SERVICES["bot"]
+    assert ["CMD", *bot["command"], "--alive"] == bot["healthcheck"]["test"]
+
+
 def test_bot_and_worker_read_the_demo_catalog() -> None:
     """SHIPBOT_CATALOG names a file in the mounted directory, which is the demo's unless
     SHIPBOT_CATALOG_DIR says otherwise."""

@@ -172,15 +172,18 @@ def test_the_service_sends_port_3000_to_the_bots() -> None:
     )
 
 
-def test_the_bot_probes_ask_healthz_on_its_port() -> None:
-    """The bot's startup, readiness and liveness probes all GET /healthz on port http."""
+def test_the_bot_probes_ask_livez_on_its_port() -> None:
+    """The bot's startup, readiness and liveness probes all GET /livez on port http: none
+    depends on Redis (/healthz) or on a worker (/readyz), so a Redis outage neither takes the
+    bots out of the Service nor restarts them."""
     bot = container(BASE, "shipbot-bot")
     probes = {p: bot[p]["httpGet"] for p in ("startupProbe", "readinessProbe", "livenessProbe")}
-    assert {p: {"path": "/healthz", "port": "http"} for p in probes} == probes
+    assert {p: {"path": "/livez", "port": "http"} for p in probes} == probes
 
 
 def test_the_bot_liveness_tolerates_two_minutes_of_failures() -> None:
-    """A Redis blip does not restart the bot: liveness fails only after 2 minutes of 503s."""
+    """A bot busy for a while is not restarted: liveness fails only after 2 minutes without
+    an answer."""
     probe = container(BASE, "shipbot-bot")["livenessProbe"]
     assert 120 <= probe["periodSeconds"] * probe["failureThreshold"]
 
@@ -192,10 +195,31 @@ def test_the_worker_liveness_probe_is_shipbot_worker_alive() -> None:
 
 
 def test_the_socket_mode_bot_has_no_http_port_or_probe() -> None:
-    """`shipbot socket` serves no HTTP: the overlay's bot has no port and no probe."""
+    """`shipbot socket` serves no HTTP: the overlay's bot has no port, no startup or readiness
+    probe, and its liveness probe is no HTTP one."""
     bot = container(SOCKET, "shipbot-bot")
-    present = [k for k in ("ports", "startupProbe", "readinessProbe", "livenessProbe") if k in bot]
-    assert [] == present
+    present = [k for k in ("ports", "startupProbe", "readinessProbe") if k in bot]
+    assert ([], False) == (present, "httpGet" in bot["livenessProbe"])
+
+
+def test_the_socket_mode_bot_liveness_probe_is_shipbot_socket_alive() -> None:
+    """The overlay's bot has the worker's kind of liveness probe: `shipbot socket --alive`,
+    with the worker's timing."""
+    probe = container(SOCKET, "shipbot-bot")["livenessProbe"]
+    worker = container(SOCKET, "shipbot-worker")["livenessProbe"]
+    timing = {k: v for k, v in probe.items() if k != "exec"}
+    assert (["shipbot", "socket", "--alive"], {k: v for k, v in worker.items() if k != "exec"}) == (
+        probe["exec"]["command"],
+        timing,
+    )
+
+
+def test_the_socket_mode_bot_liveness_file_is_on_an_empty_dir() -> None:
+    """The socket-mode bot's SHIPBOT_ALIVE_FILE is under its /tmp emptyDir, and is not the
+    path a worker uses."""
+    path = PurePosixPath(env(SOCKET, "shipbot-bot")["SHIPBOT_ALIVE_FILE"]["value"])
+    worker = env(SOCKET, "shipbot-worker")["SHIPBOT_ALIVE_FILE"]["value"]
+    assert (True, False) == (path.is_relative_to("/tmp"), str(path) == worker)  # noqa: S108
 
 
 def test_the_socket_mode_overlay_has_no_service() -> None:
@@ -378,3 +402,42 @@ def test_the_trial_redis_says_it_is_not_for_production() -> None:
     production."""
     purposes = {o["metadata"]["annotations"].get("purpose", "") for o in rendered(REDIS)}
     assert [True] == ["not for production" in p for p in purposes]
+
+
+REDIS_VARIABLES = (
+    "REDIS_URL",
+    "REDIS_SENTINELS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_PASSWORD",
+    "REDIS_SENTINEL_PASSWORD",
+    "REDIS_DB",
+)
+
+
+@pytest.mark.parametrize("directory", SHIPBOT)
+@pytest.mark.parametrize("name", ["shipbot-bot", "shipbot-worker"])
+def test_redis_is_found_the_way_the_secret_says(directory: str, name: str) -> None:
+    """Both Deployments read REDIS_URL and the Sentinel variables from the Secret shipbot,
+    each optional: switching to Sentinel (or back) is a change of the Secret only."""
+    variables = env(directory, name)
+    refs = {n: variables[n]["valueFrom"]["secretKeyRef"] for n in REDIS_VARIABLES}
+    assert {n: {"name": "shipbot", "key": n, "optional": True} for n in REDIS_VARIABLES} == refs
+
+
+@pytest.mark.parametrize("directory", SHIPBOT)
+def test_only_the_slack_secrets_are_required(directory: str) -> None:
+    """Every secretKeyRef is optional except the Slack ones, without which nothing works: a
+    Secret holding only what this installation uses is enough."""
+    required = sorted(
+        {
+            e["name"]
+            for n in ("shipbot-bot", "shipbot-worker")
+            for e in container(directory, n)["env"]
+            if "valueFrom" in e and not e["valueFrom"]["secretKeyRef"].get("optional", False)
+        }
+    )
+    slack = {
+        BASE: ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"],
+        SOCKET: ["SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"],
+    }
+    assert slack[directory] == required

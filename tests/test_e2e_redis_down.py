@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -56,6 +58,22 @@ def test_healthz_reports_redis_down(down: Stack) -> None:
     import httpx
 
     assert 503 == httpx.get(f"{down.url}/healthz", timeout=5).status_code
+
+
+def test_livez_answers_200_while_redis_is_down(down: Stack) -> None:
+    """GET /livez (the orchestrator's probes) asks nothing of Redis: 200 `{"ok": true}` while
+    Redis is unreachable, so no bot is restarted or taken out of service for it."""
+    import httpx
+
+    answer = httpx.get(f"{down.url}/livez", timeout=5)
+    assert (200, {"ok": True}) == (answer.status_code, answer.json())
+
+
+def test_serve_alive_exits_0_while_redis_is_down(down: Stack) -> None:
+    """`shipbot serve --alive` (docker compose's health check) exits 0 while Redis is down."""
+    command = [sys.executable, "-m", "bot.app.cli", "serve", "--alive", "--port", str(down.port)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert (0, "") == (result.returncode, result.stderr)
 
 
 def test_bot_works_again_when_redis_returns_without_restart(fragile: Stack) -> None:

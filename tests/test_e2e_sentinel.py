@@ -5,6 +5,7 @@ trail and card intact; a deploy running during the failover ends once, its outco
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import redis
 from bot.store.keys import Keys
 from tests.conftest import marker_lines, write_catalog
 from tests.fakes import FakeSlack
-from tests.sentinel import MASTER, SentinelCluster
+from tests.sentinel import DOWN_AFTER_MS, MASTER, SentinelCluster
 from tests.stack import Stack, reply_text
 
 pytestmark = pytest.mark.timeout(300)  # a Redis cluster and a stack per test
@@ -38,6 +39,23 @@ def failing(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[tuple[Stack, Sent
             yield stack.start(timeout=STARTUP_SECONDS), cluster
         finally:
             stack.stop()
+
+
+@contextlib.contextmanager
+def sentinels_slow_to_notice(cluster: SentinelCluster) -> Iterator[None]:
+    """Inside the block every sentinel waits 10 minutes before it counts the master down, so
+    a dead master stays dead (no election) for as long as the block lasts, however slow the
+    machine; after it, back to DOWN_AFTER_MS, and a dead master is replaced."""
+
+    def down_after(milliseconds: int) -> None:
+        for sentinel in cluster.sentinels:
+            sentinel.ask("SENTINEL", "SET", MASTER, "down-after-milliseconds", str(milliseconds))
+
+    down_after(600_000)
+    try:
+        yield
+    finally:
+        down_after(DOWN_AFTER_MS)
 
 
 def audit_events(bot: Stack, request_id: str) -> list[str]:
@@ -103,15 +121,18 @@ def test_a_deploy_asked_right_after_a_sentinel_failover_is_on_the_new_master(
 def test_approved_after_the_master_is_killed_deploys_once(
     failing: tuple[Stack, SentinelCluster],
 ) -> None:
-    """A request approved once, the master SIGKILLed: while no master is elected a command is
-    told shipbot can't reach its state store; once one is, the second approval deploys once
-    and nothing of the request is lost."""
+    """A request approved once, the master SIGKILLed: while no master is elected (held so by
+    the sentinels, however long the command takes) a command is told shipbot can't reach its
+    state store; once one is, the second approval deploys once and nothing of the request is
+    lost."""
     bot, cluster = failing
     request_id = bot.deploy("web-h5 v3 to prod")
     bot.click(APPROVE, request_id, "U0ALICE")
     bot.wait_card(request_id, "1 of 2")
-    old = cluster.kill_master()
-    assert STORE_DOWN in reply_text(bot.command("web-h5 v4 to staging"))
+    with sentinels_slow_to_notice(cluster):
+        old = cluster.kill_master()
+        assert STORE_DOWN in reply_text(bot.command("web-h5 v4 to staging"))
+        assert {old.port} == {sentinel.master_port() for sentinel in cluster.sentinels}
     cluster.wait_new_master(old)
     bot.click(APPROVE, request_id, "U0BOB")
     assert_deployed_once_and_intact(bot, request_id, "v3")

@@ -11,9 +11,10 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.app import audit_cli, logs
+from bot.app import alive, audit_cli, logs
 from bot.app.cli_help import command
 from bot.catalog.model import Catalog, CatalogError, check_catalog, load_catalog
 from bot.catalog.settings import REDIS, Settings, SettingsError
@@ -52,14 +53,27 @@ def _parser() -> argparse.ArgumentParser:
     every = "0.0.0.0"  # noqa: S104 (a server in a container listens on its pod's address)
     serve.add_argument("--host", default=every, help="listen address (default 0.0.0.0)")
     serve.add_argument("--workers", type=int, default=1, help="HTTP processes (default 1)")
+    serve.add_argument(
+        "--alive",
+        action="store_true",
+        help="serve nothing: exit 0 if GET /livez on 127.0.0.1 (--port) answers, else 1",
+    )
     serve.set_defaults(run=_serve)
-    command(
+    socket = command(
         sub,
         "socket",
         "answer Slack over Socket Mode",
         "Answer Slack over Socket Mode instead of `serve`, for hosts Slack cannot reach.\n"
-        "Checks the bot token and the app-level token with Slack first.",
-    ).set_defaults(run=_socket)
+        "Checks the bot token and the app-level token with Slack first. Touches a liveness\n"
+        "file every 10 s; `shipbot socket --alive` checks it (for an exec liveness probe).",
+    )
+    socket.add_argument(
+        "--alive",
+        action="store_true",
+        help="run no bot: exit 0 if a socket-mode bot touched the liveness file in the last "
+        "60 s, else 1 with the reason",
+    )
+    socket.set_defaults(run=_socket)
     worker = command(
         sub,
         "worker",
@@ -132,6 +146,8 @@ def _version() -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.alive:
+        return alive.serving(args.port or _settings().shipbot_port)
     import uvicorn
 
     from bot.app.server import MULTIPROC_VARIABLE, quiet_uvicorn
@@ -185,7 +201,9 @@ def _slack_identity(settings: Settings) -> AuthorizeResult:
         raise SystemExit(130) from None
 
 
-def _socket(_: argparse.Namespace) -> int:
+def _socket(args: argparse.Namespace) -> int:
+    if args.alive:
+        return alive.touched("socket", Path(_settings().shipbot_alive_file))
     from bot.app.socket_mode import AppTokenRefused, run_socket_mode
     from bot.app.startup import TokenRefused
 
@@ -204,7 +222,7 @@ def _socket(_: argparse.Namespace) -> int:
 
 def _worker(args: argparse.Namespace) -> int:
     if args.alive:
-        return _worker_alive()
+        return alive.touched("worker", Path(_settings().shipbot_alive_file))
     from bot.app.wiring import settings_needed
     from bot.app.worker import work
 
@@ -216,19 +234,6 @@ def _worker(args: argparse.Namespace) -> int:
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(work(settings, catalog, burst=args.burst))
     return 0
-
-
-def _worker_alive() -> int:
-    """The exec probe: reads only SHIPBOT_ALIVE_FILE, connects to nothing."""
-    import time
-    from pathlib import Path
-
-    from bot.app.liveness import staleness
-
-    stale = staleness(Path(_settings().shipbot_alive_file), time.time())
-    if stale:
-        print(f"shipbot worker: not alive: {stale}", file=sys.stderr)
-    return 1 if stale else 0
 
 
 def _console(args: argparse.Namespace) -> int:

@@ -17,7 +17,8 @@ ENVIRONMENT = {
     ),
     "socket": (
         "needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN, Redis, SHIPBOT_CATALOG\n"
-        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json)"
+        "reads SLACK_API_URL, SHIPBOT_KEY_PREFIX, SHIPBOT_LOG_FORMAT (text|json),\n"
+        "      SHIPBOT_ALIVE_FILE (--alive reads only this)"
     ),
     "worker": (
         "needs SLACK_BOT_TOKEN, Redis, SHIPBOT_CATALOG\n"

@@ -1,8 +1,11 @@
-"""The HTTP probes: ``GET /healthz`` says whether Redis answers (a cheap PING, for liveness);
-``GET /readyz`` also says whether at least one worker is alive (from the workers' heartbeats
-in Redis), so that an orchestrator and a person can tell "no worker" from "healthy".
+"""The HTTP probes. ``GET /livez`` says only that the process answers HTTP (no Redis): the
+orchestrator's startup, liveness and readiness probes, since a bot that cannot reach Redis
+still answers people, telling them it can't reach its state store, and a restart would not
+bring Redis back. ``GET /healthz`` says whether Redis answers (a cheap PING); ``GET /readyz``
+also says whether at least one worker is alive (from the workers' heartbeats in Redis), so
+that monitoring and a person can tell "no worker" from "healthy": alert on those two.
 
-Both answer JSON: 200 with ``"ok": true``, or 503 with ``"ok": false`` and what is wrong.
+All answer JSON: 200 with ``"ok": true``, or 503 with ``"ok": false`` and what is wrong.
 """
 
 from __future__ import annotations
@@ -23,11 +26,17 @@ REDIS_DOWN = {"ok": False, "redis": "unreachable"}
 
 
 def routes(store: Store) -> list[Route]:
-    """``/healthz`` and ``/readyz`` over ``store``."""
+    """``/livez``, and ``/healthz`` and ``/readyz`` over ``store``."""
     return [
+        Route("/livez", livez, methods=["GET"]),
         Route("/healthz", healthz(store), methods=["GET"]),
         Route("/readyz", readyz(store), methods=["GET"]),
     ]
+
+
+async def livez(_: Request) -> Response:
+    """The process answers: nothing else is asked."""
+    return JSONResponse({"ok": True})
 
 
 def healthz(store: Store) -> Endpoint:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import liveness
 from bot.app.startup import bot_identity, report_redis
 from bot.app.wiring import build_services, shared_session, slack_client
 from bot.catalog.model import Catalog
@@ -25,7 +27,16 @@ class AppTokenRefused(Exception):
 
 
 async def run_socket_mode(settings: Settings, catalog: Catalog) -> None:
-    """Check the bot token (raises startup.TokenRefused), then the app token, then serve."""
+    """Touch the liveness file from the start (waiting for Slack or Redis is no reason to be
+    restarted), check the bot token (raises startup.TokenRefused), the app token, then serve."""
+    touching = asyncio.create_task(liveness.keep_touching(Path(settings.shipbot_alive_file)))
+    try:
+        await _serve(settings, catalog)
+    finally:
+        touching.cancel()
+
+
+async def _serve(settings: Settings, catalog: Catalog) -> None:
     identity = await bot_identity(settings.api_url, settings.slack_bot_token.get_secret_value())
     target = RedisTarget.of(settings)
     await report_redis(target)
