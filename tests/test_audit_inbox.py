@@ -226,3 +226,39 @@ async def test_a_workers_chainer_chains_what_is_written_soon(store: RedisStore) 
         chainer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await chainer
+
+
+class BrokenOnce(RedisStore):
+    """A store whose first chain_audit raises what no store should (a bug)."""
+
+    broken = False
+
+    async def chain_audit(self) -> int:
+        if not self.broken:
+            self.broken = True
+            raise RuntimeError("a chaining bug")
+        return await super().chain_audit()
+
+
+async def test_a_chaining_bug_is_logged_and_the_chainer_goes_on(
+    store: RedisStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """keep_chaining logs an unexpected error with its traceback and chains on: an entry
+    written after the failed round is chained."""
+    nudge, broken = asyncio.Event(), BrokenOnce(store.redis)
+    chainer = asyncio.create_task(keep_chaining(broken, nudge))
+    try:
+        async with asyncio.timeout(10):
+            while not broken.broken:
+                await asyncio.sleep(0.01)
+            await store.note(noted(1))
+            nudge.set()
+            while await store.audit_waiting():
+                await asyncio.sleep(0.01)
+        errors = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+        assert [("could not chain the audit trail", True)] == errors
+        assert 1 == len(await chain(store))
+    finally:
+        chainer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await chainer
