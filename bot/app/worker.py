@@ -187,6 +187,7 @@ def build_worker(
         asyncio.get_running_loop().set_default_executor(threads)
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
         ctx["resources"] = resources = contextlib.AsyncExitStack()
+        resources.callback(threads.shutdown, wait=False)  # the last thing closed
         store_redis = target.client()
         resources.push_async_callback(store_redis.aclose)
         client = slack_client(settings)
