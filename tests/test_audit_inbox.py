@@ -126,7 +126,7 @@ async def test_entries_from_concurrent_writers_chain_in_inbox_order(
     counts = await asyncio.gather(*chaining)
     entries = await chain(stores[0])
     assert 120 == sum(counts) == len(entries)
-    assert sorted(written, key=audit_inbox._order) == [e.id for e in entries]
+    assert sorted(written, key=audit_inbox.stream_order) == [e.id for e in entries]
     assert [str(n) for n in range(1, 121)] == [e.seq for e in entries]
     assert (await verify_redis(stores[0])).ok
 
