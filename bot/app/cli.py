@@ -218,7 +218,8 @@ def _worker_alive() -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from bot.app.console import ConsoleExtraMissing, run_console
+    from bot.app.console import run_console
+    from bot.app.console_redis import ConsoleExtraMissing
 
     settings = _settings()
     logs.setup(settings.shipbot_log_format, logging.WARNING)
