@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from contextvars import Token
+from typing import Any, Protocol
 
 import structlog
 
@@ -28,25 +29,35 @@ class _Request(Protocol):
 def bind(request: _Request) -> None:
     """Records logged from here to the end of the scope carry the request's id, service and
     environment."""
-    bind_fields(request_id=request.id, service=request.service, environment=request.environment)
-
-
-def bind_fields(**fields: str) -> None:
-    """Records logged from here to the end of the scope carry these fields."""
-    structlog.contextvars.bind_contextvars(**fields)
+    structlog.contextvars.bind_contextvars(
+        request_id=request.id, service=request.service, environment=request.environment
+    )
 
 
 @contextmanager
 def scope(**fields: str) -> Iterator[None]:
-    """Records logged in the block carry ``fields``; what is bound inside is unbound when the
-    block ends (what was bound before stays)."""
-    before = structlog.contextvars.get_contextvars()
+    """Records logged in the block carry ``fields``; what is bound inside (``fields``, and the
+    request :func:`bind` binds) is unbound when the block ends (what was bound before stays).
+
+    Cheap on the ack path: it sets those few context variables here and resets them by their
+    tokens at the end. A reset restores the value from before the set that made the token,
+    whatever was set in between, so the whole context is neither copied nor cleared."""
+    tokens = structlog.contextvars.bind_contextvars(**{**_UNSET_REQUEST, **fields})
+    kept = {k: _before(tokens[k]) for k in _UNSET_REQUEST if k not in fields}
+    structlog.contextvars.bind_contextvars(**kept)  # the request bound before stays inside
     try:
-        bind_fields(**fields)
         yield
     finally:
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(**before)
+        structlog.contextvars.reset_contextvars(**tokens)
+
+
+_UNSET_REQUEST: dict[str, Any] = dict.fromkeys(("request_id", "service", "environment"), ...)
+
+
+def _before(token: Token[Any]) -> Any:
+    """The value a variable had before the set that made ``token`` (structlog's "unbound",
+    ``...``, if it had none)."""
+    return ... if token.old_value is Token.MISSING else token.old_value
 
 
 @contextmanager

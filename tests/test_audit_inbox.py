@@ -126,7 +126,7 @@ async def test_entries_from_concurrent_writers_chain_in_inbox_order(
     counts = await asyncio.gather(*chaining)
     entries = await chain(stores[0])
     assert 120 == sum(counts) == len(entries)
-    assert sorted(written, key=audit_inbox._order) == [e.id for e in entries]
+    assert sorted(written, key=audit_inbox.stream_order) == [e.id for e in entries]
     assert [str(n) for n in range(1, 121)] == [e.seq for e in entries]
     assert (await verify_redis(stores[0])).ok
 
@@ -221,6 +221,42 @@ async def test_a_workers_chainer_chains_what_is_written_soon(store: RedisStore) 
         async with asyncio.timeout(10):
             while await store.audit_waiting():
                 await asyncio.sleep(0.01)
+        assert 1 == len(await chain(store))
+    finally:
+        chainer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await chainer
+
+
+class BrokenOnce(RedisStore):
+    """A store whose first chain_audit raises what no store should (a bug)."""
+
+    broken = False
+
+    async def chain_audit(self) -> int:
+        if not self.broken:
+            self.broken = True
+            raise RuntimeError("a chaining bug")
+        return await super().chain_audit()
+
+
+async def test_a_chaining_bug_is_logged_and_the_chainer_goes_on(
+    store: RedisStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """keep_chaining logs an unexpected error with its traceback and chains on: an entry
+    written after the failed round is chained."""
+    nudge, broken = asyncio.Event(), BrokenOnce(store.redis)
+    chainer = asyncio.create_task(keep_chaining(broken, nudge))
+    try:
+        async with asyncio.timeout(10):
+            while not broken.broken:
+                await asyncio.sleep(0.01)
+            await store.note(noted(1))
+            nudge.set()
+            while await store.audit_waiting():
+                await asyncio.sleep(0.01)
+        errors = [(r.getMessage(), r.exc_info is not None) for r in caplog.records]
+        assert [("could not chain the audit trail", True)] == errors
         assert 1 == len(await chain(store))
     finally:
         chainer.cancel()

@@ -160,3 +160,24 @@ async def test_a_blip_while_claiming_runs_the_request_once(build: Build, blip: B
         await audited(kit, "d-1", "running"),
     )
     assert ["d-1"] == kit.notifier.releases
+
+
+BEFORE_THE_CLAIM = {
+    "reading the request fails": Blip("get"),
+    "reading the freezes fails": Blip("chat_freezes"),
+}
+
+
+@pytest.mark.parametrize("blip", BEFORE_THE_CLAIM.values(), ids=BEFORE_THE_CLAIM.keys())
+async def test_a_blip_before_the_claim_is_waited_out(build: Build, blip: Blip) -> None:
+    """Redis fails the run job's first read (the request, or the freezes in force) once: the
+    worker reads again and runs the request, once, rather than failing its job and leaving the
+    request queued until the sweep enqueues it again."""
+    kit, blips = build(blip)
+    await kit.queued("d-1")
+    assert State.SUCCEEDED == await run_request(kit.services, "d-1", "worker")
+    assert 1 == blips.failed[blip.method]
+    assert (["deploy dc-a v2", "deploy dc-b v2", "deploy dc-c v2"], ["d-1"]) == (
+        kit.deployer.jobs,
+        [entry.request_id for entry in await kit.history()],
+    )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from arq.connections import RedisSettings, create_pool
 
 from bot.app.worker import MAX_JOBS, build_worker
@@ -61,3 +62,19 @@ async def test_a_worker_has_a_thread_for_each_job_it_may_run(
     finally:
         await worker.on_shutdown(ctx)
         await ctx["redis"].aclose()
+
+
+async def test_a_stopped_worker_shuts_its_job_threads_down(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Once the worker has shut down, its pool of job threads takes no more calls: the
+    threads are not left behind."""
+    settings = Settings(redis_url=redis_server.url, shipbot_alive_file=str(tmp_path / "alive"))
+    worker = build_worker(settings, load_catalog(write_catalog(tmp_path)))
+    ctx: dict[str, Any] = {"redis": await create_pool(RedisSettings.from_dsn(redis_server.url))}
+    assert worker.on_startup is not None and worker.on_shutdown is not None
+    await worker.on_startup(ctx)
+    await worker.on_shutdown(ctx)
+    await ctx["redis"].aclose()
+    with pytest.raises(RuntimeError, match="shutdown"):
+        await asyncio.to_thread(int)

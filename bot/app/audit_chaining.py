@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 
-from bot.ports.store import Store, StoreFailed, StoreUnavailable
+from bot.ports.store import Store, StoreUnavailable
 
 CHAIN_SECONDS = 1.0  # the longest an entry waits in the inbox while a worker runs
 
@@ -16,14 +16,14 @@ log = logging.getLogger(__name__)
 
 
 async def keep_chaining(store: Store, nudged: asyncio.Event) -> None:
-    """Chain until cancelled; Redis being away only delays it."""
+    """Chain until cancelled; Redis being away, or a round that fails, only delays it."""
     while True:
         nudged.clear()
         try:
             await store.chain_audit()
         except StoreUnavailable:
             log.warning("could not chain the audit trail; Redis unavailable")
-        except StoreFailed:
+        except Exception:  # Redis refused it, or a bug: it must not end the chaining for good
             log.exception("could not chain the audit trail")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(nudged.wait(), CHAIN_SECONDS)

@@ -8,14 +8,14 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.app import alive, audit_cli, logs
 from bot.app.cli_help import command
+from bot.app.prometheus_dir import metrics_dir
 from bot.catalog.model import Catalog, CatalogError, check_catalog, load_catalog
 from bot.catalog.settings import REDIS, Settings, SettingsError
 
@@ -146,23 +146,21 @@ def _version() -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if args.alive:
+    if args.alive:  # a probe: no metrics directory, the environment left as it is
         return alive.serving(args.port or _settings().shipbot_port)
-    import uvicorn
+    # First: prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, when it is imported.
+    with metrics_dir(args.workers):
+        import uvicorn
 
-    from bot.app.server import MULTIPROC_VARIABLE, quiet_uvicorn
-    from bot.app.startup import IDENTITY_VARIABLE, identity_to_env, report_redis
-    from bot.store.connection import RedisTarget
+        from bot.app.startup import IDENTITY_VARIABLE, identity_to_env, report_redis
+        from bot.app.uvicorn_log import quiet_uvicorn
+        from bot.store.connection import RedisTarget
 
-    settings, _ = _ready("slack_bot_token", "slack_signing_secret", REDIS, "shipbot_catalog")
-    identity = _slack_identity(settings)
-    asyncio.run(report_redis(RedisTarget.of(settings)))
-    os.environ[IDENTITY_VARIABLE] = identity_to_env(identity)  # for every HTTP process
-    quiet_uvicorn()
-    with _metrics_dir(args.workers) as metrics_dir:
-        os.environ.pop(MULTIPROC_VARIABLE, None)
-        if metrics_dir:  # before uvicorn starts the HTTP processes, which inherit it
-            os.environ[MULTIPROC_VARIABLE] = metrics_dir
+        settings, _ = _ready("slack_bot_token", "slack_signing_secret", REDIS, "shipbot_catalog")
+        identity = _slack_identity(settings)
+        asyncio.run(report_redis(RedisTarget.of(settings)))
+        os.environ[IDENTITY_VARIABLE] = identity_to_env(identity)  # for every HTTP process
+        quiet_uvicorn()
         uvicorn.run(
             "bot.app.server:from_environment",
             factory=True,
@@ -174,18 +172,6 @@ def _serve(args: argparse.Namespace) -> int:
             log_config=None,  # uvicorn logs through shipbot's handler, which scrubs secrets
         )
     return 0
-
-
-@contextlib.contextmanager
-def _metrics_dir(workers: int) -> Iterator[str | None]:
-    """With several HTTP processes, a fresh directory (in $TMPDIR) where each keeps its
-    Prometheus counters for every scrape to sum (prometheus_client's multiprocess mode);
-    removed at exit. One process keeps them in memory: None."""
-    if workers <= 1:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="shipbot-prometheus-") as directory:
-        yield directory
 
 
 def _slack_identity(settings: Settings) -> AuthorizeResult:
@@ -237,7 +223,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _console(args: argparse.Namespace) -> int:
-    from bot.app.console import ConsoleExtraMissing, run_console
+    from bot.app.console import run_console
+    from bot.app.console_redis import ConsoleExtraMissing
 
     settings = _settings()
     logs.setup(settings.shipbot_log_format, logging.WARNING)

@@ -25,6 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import logcontext
 from bot.app import metrics_jobs
+from bot.app.console_redis import IN_MEMORY, console_settings, state_note, state_redis
 from bot.app.console_render import readable
 from bot.app.console_session import Lines, Session
 from bot.app.console_slack import Button, ConsoleSlack
@@ -52,24 +53,12 @@ WELCOME = """shipbot console — the bot as Slack would run it, in your terminal
   Ctrl-C                                 stop the running deploy (like Stop); else quit
   help | quit
 {state}"""
-IN_MEMORY = "State is in memory (an in-process Redis) and is lost when you quit."
-IN_REDIS = (
-    "State is in the Redis of REDIS_URL or REDIS_SENTINELS, under the key prefix {prefix!r}; "
-    "it stays there."
-)
-NEEDS_EXTRA = (
-    "shipbot console needs the console extra: pip install 'shipbot[console]' (or set REDIS_URL)"
-)
 
 Ask = Callable[[], Awaitable[str | None]]  # the next line typed, None at the end of input
 
 
 async def _no_answer() -> str | None:
     return None
-
-
-class ConsoleExtraMissing(Exception):
-    """No REDIS_URL, and no fakeredis for an in-process Redis (the server image has none)."""
 
 
 class Console:
@@ -276,15 +265,6 @@ def banner(user: str, state_note: str) -> str:
     return WELCOME.format(user=user, state=state_note)
 
 
-def state_note(settings: Settings) -> str:
-    """Where the console keeps its state, for the banner."""
-    return (
-        IN_REDIS.format(prefix=settings.shipbot_key_prefix)
-        if settings.redis_configured
-        else IN_MEMORY
-    )
-
-
 def build_console(
     settings: Settings,
     catalog: Catalog,
@@ -296,13 +276,8 @@ def build_console(
     """The console; the /metrics charts are written under ``charts`` (default: a directory
     ``shipbot-console`` in the system's temporary directory); its state in ``redis`` (default:
     the configured Redis, else an in-process one)."""
-    if settings.redis_configured:  # a real Redis: keep the demo's requests out of production
-        prefix = f"{settings.shipbot_key_prefix}-console"
-        settings = settings.model_copy(update={"shipbot_key_prefix": prefix})
-    if redis is None:
-        redis = (
-            RedisTarget.of(settings).client() if settings.redis_configured else in_process_redis()
-        )
+    settings = console_settings(settings)
+    redis = state_redis(settings) if redis is None else redis
     slack, queue, later = ConsoleSlack(out, charts), InlineQueue(), Background()
     services = build_services(settings, catalog, redis, queue, slack)
     app = build_app(services, slack, "", console=True, later=later)
@@ -311,15 +286,6 @@ def build_console(
     queue.jobs[ANNOUNCE] = functools.partial(commits.announce, services)
     queue.jobs[POST_METRICS] = console.post_metrics
     return console
-
-
-def in_process_redis() -> aioredis.Redis:
-    """fakeredis, from the console extra: imported only here, so no server path needs it."""
-    try:
-        from fakeredis import aioredis as fake_aioredis
-    except ImportError:
-        raise ConsoleExtraMissing(NEEDS_EXTRA) from None
-    return fake_aioredis.FakeRedis(decode_responses=True)
 
 
 def _text_of(body: str) -> str:

@@ -9,9 +9,10 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from arq import Retry, cron, func
 from arq.connections import ArqRedis
@@ -175,6 +176,24 @@ def job_timeout(catalog: Catalog) -> int:
     return max(MIN_JOB_TIMEOUT, longest + 3600)
 
 
+class JobKind(NamedTuple):
+    """One of the worker's jobs, as arq is told of it (none keeps its result)."""
+
+    name: str
+    function: Callable[..., Awaitable[Any]]
+    timeout: int  # seconds
+    tries: int
+
+
+def job_kinds(catalog: Catalog) -> list[JobKind]:
+    return [
+        JobKind(RUN_DEPLOY, run_deploy, job_timeout(catalog), 1),  # the sweep enqueues it again
+        JobKind(ANNOUNCE, announce, 60, 3),
+        JobKind(RECORD_EXTERNAL, record_external, 60, 3),
+        JobKind(POST_METRICS, post_metrics, 120, 1),
+    ]
+
+
 def build_worker(
     settings: Settings, catalog: Catalog, burst: bool = False, pool: ArqRedis | None = None
 ) -> Worker:
@@ -187,6 +206,7 @@ def build_worker(
         asyncio.get_running_loop().set_default_executor(threads)
         ctx["worker_name"] = f"worker:{socket.gethostname()}:{os.getpid()}"
         ctx["resources"] = resources = contextlib.AsyncExitStack()
+        resources.callback(threads.shutdown, wait=False)  # the last thing closed
         store_redis = target.client()
         resources.push_async_callback(store_redis.aclose)
         client = slack_client(settings)
@@ -215,33 +235,13 @@ def build_worker(
         queue_name=queue_name(settings.shipbot_key_prefix),
         functions=[
             func(
-                figures.counted(RUN_DEPLOY, run_deploy),
-                name=RUN_DEPLOY,
-                timeout=job_timeout(catalog),
-                max_tries=1,
+                figures.counted(j.name, j.function),
+                name=j.name,
+                timeout=j.timeout,
+                max_tries=j.tries,
                 keep_result=0,
-            ),
-            func(
-                figures.counted(ANNOUNCE, announce),
-                name=ANNOUNCE,
-                timeout=60,
-                max_tries=3,
-                keep_result=0,
-            ),
-            func(
-                figures.counted(RECORD_EXTERNAL, record_external),
-                name=RECORD_EXTERNAL,
-                timeout=60,
-                max_tries=3,
-                keep_result=0,
-            ),
-            func(
-                figures.counted(POST_METRICS, post_metrics),
-                name=POST_METRICS,
-                timeout=120,
-                max_tries=1,
-                keep_result=0,
-            ),
+            )
+            for j in job_kinds(catalog)
         ],
         cron_jobs=[
             cron(sweep_now, name=keys.cron("sweep"), second={0, 30}, run_at_startup=True),

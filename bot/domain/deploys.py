@@ -40,18 +40,20 @@ INTERNAL = "shipbot hit an internal error while deploying; check the targets"
 
 async def run_request(services: Services, request_id: str, worker: str) -> State | None:
     """Run one queued request to the end; returns its final state, or None if not ours to run."""
-    request = await services.store.get(request_id)
+    reading = f"read {request_id}"  # before the claim too, Redis blips are waited out
+    request = await until_answered(lambda: services.store.get(request_id), reading)
     if request is None:
         log.warning("request %s not found; nothing to run", request_id)
         return None
     bind(request)  # the records of this run carry its id, service and environment
-    if await waits_for_freeze(services, request):  # a freeze: it waits at the head of its lane
-        return None
+    freeze = f"check the freezes of {request_id}"
+    if await until_answered(lambda: waits_for_freeze(services, request), freeze):
+        return None  # a freeze: it waits at the head of its lane
     claim = await _claim(services, request, worker)
     if claim.outcome is not ClaimOutcome.RUNNING:
         log.info("request %s not run: %s", request_id, claim)
         return None
-    reread = await until_answered(lambda: services.store.get(request_id), f"read {request_id}")
+    reread = await until_answered(lambda: services.store.get(request_id), reading)
     await best_effort(tell_broken(services, reread or request), "tell a freeze was broken")
     return await _run_claimed(services, reread or request, worker)
 

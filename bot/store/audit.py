@@ -12,7 +12,7 @@ from redis.asyncio.client import Pipeline
 from bot.models import AuditEvent
 from bot.ports.audit import Anchor, Entry, Link, Snapshot
 from bot.store import scripts
-from bot.store.audit_inbox import AuditInbox
+from bot.store.audit_inbox import AuditInbox, stream_order
 from bot.store.base import translated
 
 TRIM_CHUNK = 500  # entries one trim step drops (one short script, so Redis never stalls)
@@ -52,7 +52,7 @@ class AuditStore(AuditInbox):
         await self.chain_audit()
         index, low, high = self.key.audit_index(), f"[{request_id}|", f"[{request_id}|\xff"
         members = await self.redis.zrangebylex(index, low, high)
-        ids = sorted((m.rsplit("|", 1)[1] for m in members), key=_stream_order, reverse=True)
+        ids = sorted((m.rsplit("|", 1)[1] for m in members), key=stream_order, reverse=True)
         async with self.redis.pipeline(transaction=False) as pipe:
             for entry_id in ids[:limit]:
                 pipe.xrange(self.key.audit(), entry_id, entry_id)
@@ -145,11 +145,6 @@ def _fields(got: Any) -> dict[str, str]:
 
 def _event(fields: dict[str, str]) -> AuditEvent:
     return AuditEvent.model_validate({k: v for k, v in fields.items() if k in _EVENT_FIELDS})
-
-
-def _stream_order(entry_id: str) -> tuple[int, int]:
-    ms, _, sequence = entry_id.partition("-")
-    return int(ms), int(sequence or 0)
 
 
 _EVENT_FIELDS = set(AuditEvent.model_fields)

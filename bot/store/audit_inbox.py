@@ -31,8 +31,8 @@ class AuditInbox(StoreBase):
         chained = races = 0
         while True:
             head, waiting, newest = await self._waiting()
-            upto = upto or (_order(newest) if newest else (0, 0))
-            batch = [(entry_id, fields) for entry_id, fields in waiting if _order(entry_id) <= upto]
+            upto = upto or (stream_order(newest) if newest else (0, 0))
+            batch = [(i, fields) for i, fields in waiting if stream_order(i) <= upto]
             if not batch:
                 return chained
             answer = json.loads(await self._chain(head, batch))
@@ -78,6 +78,7 @@ class AuditInbox(StoreBase):
         return int(await self.redis.xlen(self.key.audit_inbox()))
 
 
-def _order(entry_id: str) -> tuple[int, int]:
+def stream_order(entry_id: str) -> tuple[int, int]:
+    """A Redis stream entry id (``ms-sequence``) as a key that sorts the entries in order."""
     ms, _, sequence = entry_id.partition("-")
     return int(ms), int(sequence or 0)
