@@ -16,8 +16,9 @@ PIECES = [
     "user:hunter2@", "a" * 16 + "@", "Authorization: ", "PROXY-AUTHORIZATION:", "Bearer ",
     "bearer%20", "Basic ", "dXNlcjpwYXNzd29yZA==", "token=", "PASSWORD=", "api_key=", "ApiKey=",
     '"secret": "', "'passwd': '", "Cookie: ", "set-cookie:", "x-api-key: ", "Private-Token: ",
-    "\u212a", "\u017f", "to\u212aen=", "pa\u017f\u017fword=", " ", "\n", "=", ":", "@", "/",
-    "'", '"',
+    "\u212a", "\u017f", "to\u212aen=", "pa\u017f\u017fword=", "\u0130", "\u0131",
+    "Author\u0131zation: ", "AUTHOR\u0130ZATION: ", "Pr\u0131vate-Token: ", " ", "\n", "=",
+    ":", "@", "/", "'", '"',
 ]  # fmt: skip
 
 ACK = (
@@ -36,3 +37,15 @@ def test_the_short_cut_masks_what_every_pattern_masks(parts: list[str]) -> None:
 def test_an_answer_without_markers_is_returned_as_it_is() -> None:
     """shipbot's usual ack holds no marker: the same string comes back, unsearched further."""
     assert scrub(ACK) is ACK
+
+
+def test_letters_that_patterns_fold_to_ascii_do_not_slip_past_the_short_cut() -> None:
+    """A dotless or dotted i, a long s and the Kelvin sign match i, s and k in the patterns'
+    case-insensitive names; the short cut lets such text through to them."""
+    for text in (
+        "Author\u0131zation: Bearer abcdefghijk",
+        "AUTHOR\u0130ZATION: abcdefghijkl",
+        "pa\u017f\u017fword=hunter2",
+        "to\u212aen=abcdef",
+    ):
+        assert "[redacted]" in scrub(text)
