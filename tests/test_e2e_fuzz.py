@@ -216,7 +216,12 @@ def settled(bot: Stack, quiet: float = 1.0, timeout: float = 30.0) -> Stack:
     return bot
 
 
-PERIODIC = {Keys().workers(), Keys().jobs(), f"{Keys().jobs()}:health-check"}
+PERIODIC = {  # heartbeats (with each worker's running jobs), health checks, periodic jobs
+    Keys().workers(),
+    Keys().worker_jobs(),
+    Keys().jobs(),
+    f"{Keys().jobs()}:health-check",
+}
 
 
 def written(bot: Stack) -> list[str]:
