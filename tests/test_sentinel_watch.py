@@ -15,7 +15,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError
 
 from bot.store.connection import RedisTarget
-from bot.store.sentinel_watch import SwitchingPool
+from bot.store.sentinel_watch import SwitchingPool, _switch_of
 from tests.sentinel import MASTER, Node, SentinelCluster
 
 pytestmark = pytest.mark.timeout(180)
@@ -146,3 +146,11 @@ async def test_the_watcher_listens_to_another_sentinel_when_its_own_is_down(
     finally:
         await client.aclose()
         first.start()
+
+
+def test_only_a_well_formed_switch_of_our_master_is_followed() -> None:
+    """The announcement's new address for our master; another master's switch, or a message
+    not of the documented shape, is nothing to follow (and never an error)."""
+    assert ("10.0.0.2", 6380) == _switch_of("mymaster 10.0.0.1 6379 10.0.0.2 6380", "mymaster")
+    for data in ("other 10.0.0.1 6379 10.0.0.2 6380", "mymaster 10.0.0.2", "", "mymaster a b c d"):
+        assert _switch_of(data, "mymaster") is None

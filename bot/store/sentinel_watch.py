@@ -78,6 +78,8 @@ async def follow_switches(
                 await _listen(address, master, options, pools)
             except (RedisError, OSError) as error:
                 log.warning("sentinel %s:%s: %s", *address, type(error).__name__)
+            except Exception:  # a bug must not stop the process following its master for good
+                log.exception("following the Redis master through sentinel %s:%s", *address)
         await asyncio.sleep(RETRY_SECONDS)
 
 
@@ -99,9 +101,12 @@ async def _listen(
 
 
 def _switch_of(data: str, master: str) -> Address | None:
-    """``<name> <old-ip> <old-port> <new-ip> <new-port>``: the new address, for ``master``."""
-    name, *_, new_host, new_port = data.split()
-    return (new_host, int(new_port)) if name == master else None
+    """``<name> <old-ip> <old-port> <new-ip> <new-port>``: the new address, for ``master``;
+    None for another master's switch, or a message not of that shape."""
+    parts = data.split()
+    if len(parts) != 5 or parts[0] != master or not parts[4].isdigit():
+        return None
+    return parts[3], int(parts[4])
 
 
 async def _catch_up(sentinel: aioredis.Redis, master: str, pools: list[SwitchingPool]) -> None:
