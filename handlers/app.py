@@ -34,22 +34,6 @@ class SlackApp:
     direct: DirectCommands
 
 
-def build_app(
-    services: Services,
-    client: AsyncWebClient,
-    signing_secret: str,
-    *,
-    console: bool = False,
-    later: Background | None = None,
-    identity: AuthorizeResult | None = None,
-) -> AsyncApp:
-    """Slack's Bolt app (see :func:`build_slack_app`)."""
-    built = build_slack_app(
-        services, client, signing_secret, console=console, later=later, identity=identity
-    )
-    return built.bolt
-
-
 def build_slack_app(
     services: Services,
     client: AsyncWebClient,

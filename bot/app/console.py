@@ -40,7 +40,7 @@ from bot.ports.notify import MetricsJob
 from bot.store.connection import RedisTarget
 from bot.store.queue import ANNOUNCE, POST_METRICS, RUN_DEPLOY, InlineQueue
 from bot.store.requests import StoreUnavailable
-from handlers.app import build_app
+from handlers.app import build_slack_app
 from handlers.background import Background
 
 CHANNEL = "C0CONSOLE"
@@ -280,7 +280,7 @@ def build_console(
     redis = state_redis(settings) if redis is None else redis
     slack, queue, later = ConsoleSlack(out, charts), InlineQueue(), Background()
     services = build_services(settings, catalog, redis, queue, slack)
-    app = build_app(services, slack, "", console=True, later=later)
+    app = build_slack_app(services, slack, "", console=True, later=later).bolt
     console = Console(app, slack, services, queue, later, user, state_note(settings))
     queue.jobs[RUN_DEPLOY] = console.run_deploy
     queue.jobs[ANNOUNCE] = functools.partial(commits.announce, services)

@@ -17,7 +17,7 @@ from bot.catalog.model import Catalog
 from bot.catalog.settings import Settings
 from bot.store.connection import RedisTarget
 from bot.store.queue import ArqQueue
-from handlers.app import build_app
+from handlers.app import build_slack_app
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ async def _serve(settings: Settings, catalog: Catalog) -> None:
     queue = ArqQueue(pool, settings.shipbot_key_prefix)
     services = build_services(settings, catalog, redis, queue, client)
     signing_secret = settings.slack_signing_secret.get_secret_value()
-    app = build_app(services, client, signing_secret, identity=identity)
+    app = build_slack_app(services, client, signing_secret, identity=identity).bolt
     async with shared_session(client), target.watch(redis, pool):
         app_token = settings.slack_app_token.get_secret_value()
         handler = AsyncSocketModeHandler(app, app_token, web_client=client)
