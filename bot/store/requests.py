@@ -38,6 +38,7 @@ from bot.store.history import HistoryStore, rejected_entry
 from bot.store.keys import Keys
 from bot.store.locks import LockStore
 from bot.store.metrics import metrics_arg
+from bot.store.multiplexing import Multiplexer
 from bot.store.scripts import Loaded, Script
 from bot.store.signals import WORKER_GONE_AFTER, stop_topic
 from bot.store.worker_figures import WorkerFiguresStore
@@ -65,7 +66,8 @@ class RedisStore(FreezeStore, HistoryStore, LockStore, WorkerFiguresStore):
         self.prefix = prefix
         self.key = Keys(prefix)
         self.lease_seconds, self.lease_grace = lease_seconds, lease_grace
-        self.scripts = {script.name: Loaded(redis, script) for script in scripts.SCRIPTS}
+        lines = Multiplexer(redis)  # the scripts share a connection (multiplexing.py)
+        self.scripts = {script.name: Loaded(redis, script, lines) for script in scripts.SCRIPTS}
 
     def _keys(self, r: DeployRequest, script: Script, delivery: str = "") -> dict[str, str]:
         """The keys ``script`` names, for request r (see bot/store/scripts.py)."""

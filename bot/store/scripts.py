@@ -26,10 +26,12 @@ from importlib import resources
 from typing import Any
 
 from redis import asyncio as aioredis
+from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
 from bot.machine import TABLE
 from bot.ports.metrics import BUCKETS, PER_DOUBLING
+from bot.store.multiplexing import Multiplexer
 
 SEEN_TTL = 600  # seconds; longer than Slack's 5-minute signature window
 ENDED_TTL = 90 * 24 * 3600  # an ended request is kept 90 days (history and audit stay longer)
@@ -113,10 +115,13 @@ class Script:
 
 
 class Loaded:
-    """A script registered with one Redis client: ``await loaded(keys={...}, args={...})``."""
+    """A script registered with one Redis client: ``await loaded(keys={...}, args={...})``.
+    With ``lines``, it runs on their shared connection (bot/store/multiplexing.py)."""
 
-    def __init__(self, redis: aioredis.Redis, script: Script) -> None:
-        self.script = script
+    def __init__(
+        self, redis: aioredis.Redis, script: Script, lines: Multiplexer | None = None
+    ) -> None:
+        self.script, self.lines = script, lines
         self._run = redis.register_script(script.source())
 
     async def __call__(
@@ -124,7 +129,14 @@ class Loaded:
     ) -> Any:
         """Run it; with ``client`` (a pipeline), queue it there instead."""
         ordered_keys, ordered_args = self.script.call(keys, args)
-        return await self._run(keys=ordered_keys, args=ordered_args, client=client)
+        if client is not None or self.lines is None:
+            return await self._run(keys=ordered_keys, args=ordered_args, client=client)
+        command = ("EVALSHA", self._run.sha, len(ordered_keys), *ordered_keys, *ordered_args)
+        try:
+            return await self.lines.execute(*command)
+        except NoScriptError:  # Redis restarted, or SCRIPT FLUSH: load it, as redis-py does
+            await self.lines.execute("SCRIPT", "LOAD", self._run.script)
+            return await self.lines.execute(*command)
 
 
 def lua_table() -> str:

@@ -6,11 +6,14 @@ It runs with ``--save "" --appendonly yes`` in its own directory, so data writte
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
@@ -61,6 +64,17 @@ class RedisServer:
         """Stop and start again on the same port and directory."""
         self.stop()
         return self.start()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Inside the block redis-server is stopped (SIGSTOP), as a hung host: its connections
+        stay open and nothing is answered. It goes on (SIGCONT) after the block."""
+        assert self._process is not None, "start it first"
+        self._process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._process.send_signal(signal.SIGCONT)
 
     def close(self) -> None:
         """Stop, and delete the data directory if this server created it."""
