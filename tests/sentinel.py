@@ -3,7 +3,9 @@
 
 ``with SentinelCluster(tmp_path) as cluster:`` returns once the sentinels know the master, its
 replica and each other; ``cluster.failover()`` and ``cluster.kill_master()`` return once every
-sentinel names the new master and it answers as one.
+sentinel names the new master and it answers as one. ``SentinelCluster(tmp_path, password=...,
+sentinel_password=...)`` guards the nodes (and their replication) and the sentinels with
+passwords of their own; the helpers here authenticate themselves.
 """
 
 from __future__ import annotations
@@ -45,16 +47,38 @@ def wait_for(condition: Callable[[], T], what: str, timeout: float = 30.0) -> T:
 
 
 class Node(RedisServer):
-    """A redis-server (AOF on, as RedisServer runs it), optionally a replica of ``primary``."""
+    """A redis-server (AOF on, as RedisServer runs it), optionally a replica of ``primary``;
+    with a ``password``, clients need it and replicas give it to their master."""
 
-    def __init__(self, directory: Path, primary: Node | None = None) -> None:
+    def __init__(self, directory: Path, primary: Node | None = None, password: str = "") -> None:
         directory.mkdir(parents=True, exist_ok=True)
         super().__init__(directory=directory)
-        self.primary = primary
+        self.primary, self.password = primary, password
+
+    def client(self) -> redis.Redis:
+        """A client of this node alone (strings in and out)."""
+        password = self.password or None
+        return redis.Redis(
+            port=self.port, password=password, socket_timeout=1, decode_responses=True
+        )
 
     def _command(self) -> list[str]:
         following = ["--replicaof", "127.0.0.1", str(self.primary.port)] if self.primary else []
-        return [*super()._command(), *following]
+        guarded = ["--requirepass", self.password, "--masterauth", self.password]
+        return [*super()._command(), *following, *(guarded if self.password else [])]
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        """RedisServer's wait, with the password (a PING without it is refused)."""
+
+        def answers() -> bool:
+            self._check_alive()
+            with self.client() as client:
+                return bool(client.ping())
+
+        if self.password:
+            wait_for(answers, f"redis-server on port {self.port} answers PING", timeout)
+        else:
+            super()._wait_until_ready(timeout)
 
     def kill(self) -> None:
         """SIGKILL: no AOF flush, no goodbye to replicas or clients."""
@@ -69,21 +93,25 @@ class Node(RedisServer):
 
     def role(self) -> str:
         """``master`` or ``slave``, as the server says (a ConnectionError when it is down)."""
-        with redis.Redis(port=self.port, socket_timeout=1, decode_responses=True) as client:
+        with self.client() as client:
             return str(client.info("replication")["role"])
 
     def linked(self) -> bool:
         """A replica whose link to its master is up."""
-        with redis.Redis(port=self.port, socket_timeout=1, decode_responses=True) as client:
+        with self.client() as client:
             return client.info("replication").get("master_link_status") == "up"
 
 
 class SentinelProcess:
-    """`redis-server sentinel.conf --sentinel`, watching ``MASTER`` at ``master_port``."""
+    """`redis-server sentinel.conf --sentinel`, watching ``MASTER`` at ``master_port``; it gives
+    ``master_password`` to the nodes, and asks clients (and the other sentinels) for
+    ``password``."""
 
-    def __init__(self, directory: Path, master_port: int) -> None:
+    def __init__(
+        self, directory: Path, master_port: int, master_password: str = "", password: str = ""
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.directory, self.port = directory, _free_port()
+        self.directory, self.port, self.password = directory, _free_port(), password
         self.config = directory / "sentinel.conf"
         self.config.write_text(
             f"port {self.port}\n"
@@ -93,6 +121,8 @@ class SentinelProcess:
             f"sentinel monitor {MASTER} 127.0.0.1 {master_port} {QUORUM}\n"
             f"sentinel down-after-milliseconds {MASTER} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {MASTER} {FAILOVER_TIMEOUT_MS}\n"
+            + (f"sentinel auth-pass {MASTER} {master_password}\n" if master_password else "")
+            + (f"requirepass {password}\n" if password else "")
         )
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -118,7 +148,10 @@ class SentinelProcess:
         return self._process is not None and self._process.poll() is None
 
     def ask(self, *command: str) -> Any:
-        with redis.Redis(port=self.port, socket_timeout=1, decode_responses=True) as client:
+        password = self.password or None
+        with redis.Redis(
+            port=self.port, password=password, socket_timeout=1, decode_responses=True
+        ) as client:
             return client.execute_command(*command)
 
     def master(self) -> dict[str, str]:
@@ -133,19 +166,24 @@ class SentinelProcess:
 
 
 class SentinelCluster:
-    """A master, a replica and three sentinels (quorum 2), in ``directory``."""
+    """A master, a replica and three sentinels (quorum 2), in ``directory``; the nodes ask for
+    ``password`` and the sentinels for ``sentinel_password``, when they are given."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, password: str = "", sentinel_password: str = "") -> None:
         self.directory = directory
+        self.password, self.sentinel_password = password, sentinel_password
         self.nodes: list[Node] = []
         self.sentinels: list[SentinelProcess] = []
 
     # life ----------------------------------------------------------------------------
     def start(self) -> SentinelCluster:
-        master = Node(self.directory / "node-0").start()
-        self.nodes = [master, Node(self.directory / "node-1", primary=master).start()]
+        master = Node(self.directory / "node-0", password=self.password).start()
+        replica = Node(self.directory / "node-1", primary=master, password=self.password)
+        self.nodes = [master, replica.start()]
         self.sentinels = [
-            SentinelProcess(self.directory / f"sentinel-{i}", master.port).start()
+            SentinelProcess(
+                self.directory / f"sentinel-{i}", master.port, self.password, self.sentinel_password
+            ).start()
             for i in range(SENTINELS)
         ]
         wait_for(self.nodes[1].linked, "the replica linked to the master")
@@ -171,7 +209,13 @@ class SentinelCluster:
         return ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
 
     def env(self) -> dict[str, str]:
-        return {"REDIS_SENTINELS": self.addresses, "REDIS_SENTINEL_MASTER": MASTER}
+        """The settings that find the master, its passwords among them when it has some."""
+        found = {"REDIS_SENTINELS": self.addresses, "REDIS_SENTINEL_MASTER": MASTER}
+        passwords = {
+            "REDIS_PASSWORD": self.password,
+            "REDIS_SENTINEL_PASSWORD": self.sentinel_password,
+        }
+        return {**found, **{name: value for name, value in passwords.items() if value}}
 
     # the master ----------------------------------------------------------------------
     def master(self) -> Node:
@@ -181,8 +225,13 @@ class SentinelCluster:
 
     def client(self) -> redis.Redis:
         """A client of whichever node is master when it connects (strings in and out)."""
-        watchers = Sentinel([("127.0.0.1", s.port) for s in self.sentinels], socket_timeout=1)
-        return watchers.master_for(MASTER, socket_timeout=2, decode_responses=True)
+        addresses = [("127.0.0.1", s.port) for s in self.sentinels]
+        own = {"password": self.sentinel_password} if self.sentinel_password else {}
+        watchers = Sentinel(addresses, sentinel_kwargs={"socket_timeout": 1, **own})
+        password = self.password or None
+        return watchers.master_for(
+            MASTER, password=password, socket_timeout=2, decode_responses=True
+        )
 
     def failover(self, timeout: float = 30.0) -> Node:
         """SENTINEL FAILOVER; returns the new master once every sentinel names it, it answers
@@ -220,7 +269,7 @@ class SentinelCluster:
         master = self.master()
 
         def caught_up() -> bool:
-            with redis.Redis(port=master.port, decode_responses=True) as client:
+            with master.client() as client:
                 info = client.info("replication")
             offsets = [v["offset"] for k, v in info.items() if k.startswith("slave")]
             return bool(offsets) and all(o == info["master_repl_offset"] for o in offsets)
