@@ -3,6 +3,7 @@ clients RedisTarget builds, against a real master, replica and three sentinels."
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
@@ -10,17 +11,22 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+import redis
 from arq.connections import ArqRedis
+from redis import asyncio as aioredis
 
 from bot.catalog.settings import Settings, SettingsError
 from bot.ports.store import StoreUnavailable
 from bot.store.connection import RedisTarget
 from bot.store.keys import Keys
 from bot.store.requests import RedisStore
-from tests.sentinel import MASTER, SentinelCluster
+from bot.store.sentinel_watch import SwitchingPool
+from tests.sentinel import MASTER, Node, SentinelCluster
 from tests.test_cli import shipbot
+from tests.waiting import until
 
 SECRET = "s3cr3t-pw"
+NODE_PASSWORD, SENTINEL_PASSWORD, WRONG = "n0de-pw-7q", "s3ntinel-pw-4k", "wr0ng-pw-2x"
 
 
 def loaded(**env: str) -> Settings:
@@ -36,8 +42,23 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelCluste
         yield running
 
 
-def through(cluster: SentinelCluster) -> RedisTarget:
-    return RedisTarget.of(loaded(redis_sentinels=cluster.addresses, redis_sentinel_master=MASTER))
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelCluster]:
+    """Nodes that ask for NODE_PASSWORD, sentinels that ask for SENTINEL_PASSWORD."""
+    directory = tmp_path_factory.mktemp("guarded")
+    with SentinelCluster(directory, NODE_PASSWORD, SENTINEL_PASSWORD) as running:
+        yield running
+
+
+def through(cluster: SentinelCluster, **changes: str) -> RedisTarget:
+    """The target the settings of ``cluster.env()`` (passwords too), with ``changes``, name."""
+    return RedisTarget.of(loaded(**{**cluster.env(), **changes}))
+
+
+def announced(client: aioredis.Redis) -> SwitchingPool:
+    """The client's pool, which remembers the last switch its watcher announced."""
+    assert isinstance(client.connection_pool, SwitchingPool)
+    return client.connection_pool
 
 
 def test_url_and_sentinels_together_are_refused_naming_both() -> None:
@@ -141,4 +162,78 @@ async def test_the_client_follows_the_master_after_a_failover(tmp_path: Path) ->
         finally:
             await client.aclose()
         with own.client() as direct:
+            assert {"before", "after"} <= set(direct.zrange(Keys("target").workers(), 0, -1))
+
+
+async def test_the_store_reads_and_writes_through_guarded_sentinels(
+    guarded: SentinelCluster,
+) -> None:
+    """With REDIS_SENTINEL_PASSWORD and REDIS_PASSWORD, the store's client finds the master
+    through sentinels that ask for a password, writes to it and reads back."""
+    client = through(guarded).client()
+    try:
+        await RedisStore(client, prefix="guarded").heartbeat("w1")
+        assert 1 == await client.zcard(Keys("guarded").workers())
+    finally:
+        await client.aclose()
+    with guarded.master().client() as direct:
+        assert 1 == direct.zcard(Keys("guarded").workers())
+
+
+async def test_the_job_queue_pool_authenticates_to_sentinels_and_master(
+    guarded: SentinelCluster,
+) -> None:
+    """arq_pool() with both passwords: a job enqueued is on the master."""
+    pool = await through(guarded).arq_pool()
+    try:
+        await pool.enqueue_job("noop", _job_id="guarded-job", _queue_name="guarded:q")
+    finally:
+        await pool.aclose()
+    with guarded.master().client() as direct:
+        assert 1 == direct.zcard("guarded:q")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"REDIS_SENTINEL_PASSWORD": WRONG},
+        {"REDIS_SENTINEL_PASSWORD": ""},
+        {"REDIS_PASSWORD": WRONG},
+        {"REDIS_PASSWORD": ""},
+    ],
+    ids=["wrong-sentinel-password", "no-sentinel-password", "wrong-password", "no-password"],
+)
+async def test_a_wrong_or_missing_password_fails_saying_so_without_it(
+    guarded: SentinelCluster, changes: dict[str, str]
+) -> None:
+    """A command fails with redis-py's authentication error (for the sentinels, inside
+    MasterNotFoundError); neither its str nor its repr shows any of the passwords."""
+    client = through(guarded, **changes).client()
+    try:
+        with pytest.raises(redis.ConnectionError) as failed:
+            await client.get("guarded:anything")
+    finally:
+        await client.aclose()
+    told = f"{failed.value} {failed.value!r}"
+    assert "Authentication" in told
+    assert all(password not in told for password in (NODE_PASSWORD, SENTINEL_PASSWORD, WRONG)), told
+
+
+async def test_the_watched_client_follows_a_failover_with_passwords(tmp_path: Path) -> None:
+    """Passwords on, one client across SENTINEL FAILOVER: watch() hears the switch from the
+    sentinels (so it authenticated to them), and the next write lands on the new master."""
+    with SentinelCluster(tmp_path, NODE_PASSWORD, SENTINEL_PASSWORD) as own:
+        target = through(own)
+        client = target.client()
+        store = RedisStore(client, prefix="target")
+        try:
+            async with target.watch(client):
+                await store.heartbeat("before")
+                new: Node = await asyncio.to_thread(own.failover)
+                heard = ("127.0.0.1", new.port)
+                await until(lambda: announced(client).announced == heard, "the switch heard", 30)
+                await store.heartbeat("after")
+        finally:
+            await client.aclose()
+        with new.client() as direct:
             assert {"before", "after"} <= set(direct.zrange(Keys("target").workers(), 0, -1))
