@@ -237,3 +237,17 @@ async def test_the_watched_client_follows_a_failover_with_passwords(tmp_path: Pa
             await client.aclose()
         with new.client() as direct:
             assert {"before", "after"} <= set(direct.zrange(Keys("target").workers(), 0, -1))
+
+
+def test_arqs_own_settings_refuse_a_sentinel_password_they_cannot_carry() -> None:
+    """arq's RedisSettings has no field for the sentinels' own password: arq_settings() says so,
+    naming REDIS_SENTINEL_PASSWORD (not its value), instead of settings that lose it."""
+    target = RedisTarget.of(
+        loaded(
+            redis_sentinels="h:26379", redis_sentinel_master=MASTER, redis_sentinel_password=SECRET
+        )
+    )
+    with pytest.raises(SettingsError) as refused:
+        target.arq_settings()
+    message = str(refused.value)
+    assert message.startswith("REDIS_SENTINEL_PASSWORD: ") and SECRET not in message

@@ -26,7 +26,7 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from bot.catalog.settings import Settings
+from bot.catalog.settings import Settings, SettingsError
 from bot.store.packing import PackedConnection
 from bot.store.sentinel_watch import FencedConnection, SwitchingPool, follow_switches
 
@@ -112,11 +112,14 @@ class RedisTarget:
     def arq_settings(self) -> RedisSettings:
         """The same Redis as arq's own settings, for ``arq.create_pool`` and arq's Worker.
         arq's Sentinel support takes no password for the sentinels themselves, nor timeouts:
-        shipbot's worker uses :meth:`arq_pool` instead."""
+        shipbot's worker uses :meth:`arq_pool` instead. A SettingsError when the sentinels
+        have a password (settings without it would be refused by every sentinel)."""
         if not self.through_sentinel:
             settings = RedisSettings.from_dsn(self.url)
             settings.password = settings.password or self._auth().get("password")
             return settings
+        if self.sentinel_password.get_secret_value():
+            raise SettingsError("REDIS_SENTINEL_PASSWORD: arq's own settings can't carry it")
         return RedisSettings(
             host=list(self.sentinels),
             sentinel=True,
