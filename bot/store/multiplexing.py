@@ -38,8 +38,9 @@ from redis.typing import EncodableT
 
 
 class Multiplexer:
-    """``await lines.execute(*command)`` for commands that never block Redis (no BLPOP, no
-    SUBSCRIBE, no MULTI): a script run, a plain read or write."""
+    """``await lines.execute(*command)`` for commands that never block the connection (no
+    BLPOP, no SUBSCRIBE, no MULTI), which would hold up every command behind them: a script
+    run, a plain read or write."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.pool = redis.connection_pool
@@ -50,14 +51,31 @@ class Multiplexer:
         line = self._line
         if line is None or line.closed:
             line = await self._open()
-        return await line.send(args)
+        try:
+            reply = line.send(args)
+        except Exception:  # it could not be packed (a DataError): nothing was sent
+            await line.settle()
+            raise
+        return await reply
 
     async def _open(self) -> _Line:
         async with self._opening:
             if self._line is None or self._line.closed:
-                # As for any redis-py command: connected, checked, following the master.
-                self._line = _Line(self.pool, await self.pool.get_connection())
+                self._line = _Line(self.pool, await _checked_out(self.pool))
             return self._line
+
+
+async def _checked_out(pool: aioredis.ConnectionPool) -> AbstractConnection:
+    """A connection as redis-py gives one to any command (connected, checked, to the master
+    the sentinels name), and PINGed when idle for its health-check interval: here, before
+    anything is in flight on it, so that the PING's reply is the only one awaited."""
+    connection = await pool.get_connection()
+    try:
+        await connection.check_health()
+    except BaseException:
+        await pool.release(connection)
+        raise
+    return connection
 
 
 class _Line:
@@ -73,26 +91,39 @@ class _Line:
         self._reader: asyncio.Task[None] | None = None
 
     def send(self, command: tuple[EncodableT, ...]) -> asyncio.Future[Any]:
+        packed = self.connection.pack_command(*command)
         reply = asyncio.get_running_loop().create_future()
-        self._outbox.append((self.connection.pack_command(*command), reply))
+        self._outbox.append((packed, reply))
         if self._writer is None:  # one write for everything asked until the writer runs
             self._writer = asyncio.create_task(self._write())
         return reply
 
+    async def settle(self) -> None:
+        """Give the connection back once nothing is queued, written or being read."""
+        if self.closed or self._outbox or self._sent or self._writer or self._reader:
+            return
+        self.closed = True
+        with contextlib.suppress(KeyError, ValueError):  # the pool was reset meanwhile
+            await self.pool.release(self.connection)
+
     async def _write(self) -> None:
         try:
-            await self.connection.check_health()  # a PING when idle as long as redis-py's
             while self._outbox and not self.closed:
                 batch, self._outbox = self._outbox, []
                 self._sent.extend(reply for _, reply in batch)
                 if self._reader is None:
                     self._reader = asyncio.create_task(self._read())
                 packed = [chunk for command, _ in batch for chunk in command]
+                # Never reconnect here: a connection closed under a command (a switch of
+                # masters) fails what it carries, as redis-py's own connections do.
+                if not self.connection.is_connected:
+                    raise ConnectionError("the connection to Redis was closed")
                 await self.connection.send_packed_command(packed, check_health=False)
         except BaseException as error:  # noqa: BLE001 - each waiting command is told
             await self._break(error)
-        finally:
-            self._writer = None
+            return
+        self._writer = None
+        await self.settle()
 
     async def _read(self) -> None:
         try:
@@ -112,12 +143,11 @@ class _Line:
             await self._break(error)
             return
         self._reader = None
-        if not self._outbox and self._writer is None:  # all answered: give it back
-            self.closed = True
-            await self.pool.release(self.connection)
+        await self.settle()
 
     async def _break(self, error: BaseException) -> None:
-        """Fail every command not yet answered; give the connection back, closed."""
+        """Fail every command not yet answered; give the connection back, closed, once the
+        other task has stopped using it."""
         if self.closed:
             return
         self.closed = True
@@ -129,9 +159,15 @@ class _Line:
         for reply in waiting:
             if not reply.done():
                 reply.set_exception((kind or ConnectionError)(why))
-        for task in (self._writer, self._reader):
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
+        others = [
+            task
+            for task in (self._writer, self._reader)
+            if task is not None and task is not asyncio.current_task()
+        ]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others)
         with contextlib.suppress(RedisError, OSError):
             await self.connection.disconnect(nowait=True)
         with contextlib.suppress(KeyError, ValueError):  # the pool was reset meanwhile
