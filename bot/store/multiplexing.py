@@ -13,14 +13,16 @@ It keeps redis-py's connection and its guarantees:
 
 - the connection comes from the client's pool, so it is made, authenticated and (with
   Sentinel) pointed at the master exactly as the client's others are, and the sentinel watcher
-  closes it like them (bot/store/sentinel_watch.py);
+  closes it like them (bot/store/sentinel_watch.py); it is held only while commands are in
+  flight on it, and given back once every reply is in;
 - a reply that does not come within the connection's socket timeout fails every command in
   flight with redis-py's TimeoutError, and a broken connection fails them with its
   ConnectionError: the store answers "can't reach its state store", as it does for redis-py's
-  own. Nothing is retried: a command in flight may or may not have run (the scripts that must
-  not run twice check the Slack delivery they were called for);
-- an idle connection is checked with a PING before it is used again, as redis-py checks its own
-  (``health_check_interval``);
+  own. Nothing is retried: a command in flight may or may not have run, and the transitions
+  are safe to see again (a Slack delivery is marked seen, a claim names its attempt, a finish
+  is idempotent);
+- a connection taken from the pool is checked as redis-py checks it for any command, and
+  PINGed when idle for its ``health_check_interval``, before anything is in flight on it;
 - an error reply (a NOSCRIPT, a script's error) goes to the command that caused it alone.
 """
 
