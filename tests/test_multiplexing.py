@@ -111,8 +111,9 @@ async def test_the_connection_goes_back_to_the_pool_once_every_reply_is_in(
     lines = Multiplexer(client)
     payload = "x" * 20_000  # large enough that a write may still be draining as replies come
     for burst in range(100):
-        await asyncio.gather(*(lines.execute("SET", f"k{i}", payload) for i in range(20)))
-        await until(lambda: none_in_use(client), f"the connection given back after burst {burst}")
+        stored = await asyncio.gather(*(lines.execute("SET", f"k{i}", payload) for i in range(20)))
+        assert ["OK"] * 20 == stored
+        assert await until(lambda: none_in_use(client), f"the connection back after burst {burst}")
 
 
 async def test_a_command_that_cannot_be_packed_fails_alone_and_gives_the_connection_back(
