@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from bot.app.cli import SECRETS
+from bot.app.cli_commands import SECRETS
 from bot.app.worker import STOP_GRACE_SECONDS
 
 ROOT = Path(__file__).parent.parent

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot.app.cli import SECRETS
+from bot.app.cli_commands import SECRETS
 from bot.app.worker import STOP_GRACE_SECONDS
 from bot.catalog.model import check_catalog
 

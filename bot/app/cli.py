@@ -9,10 +9,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from bot.app import audit_cli, cli_commands
-from bot.app.cli_commands import DEMO_CATALOG, SECRETS
+from bot.app.cli_commands import DEMO_CATALOG
 from bot.app.cli_help import command
-
-__all__ = ["SECRETS", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -130,11 +130,7 @@ def metrics(_: argparse.Namespace) -> int:
 def audit(args: argparse.Namespace) -> int:
     if args.action == "verify" and args.file:
         return audit_cli.verify_file(args.file)
-    settings = _settings()
-    logs.setup(settings.shipbot_log_format)
-    if missing := settings.missing(REDIS):
-        raise SystemExit(f"shipbot: missing settings: {', '.join(missing)} (see the README)")
-    return audit_cli.run(args, settings)
+    return audit_cli.run(args, _set_up(REDIS))
 
 
 def check(args: argparse.Namespace) -> int:
@@ -166,12 +162,18 @@ def _keep_secrets_from_playbooks() -> None:
 
 
 def _ready(*required: str) -> tuple[Settings, Catalog]:
+    """The settings, with ``required`` set, and the catalog they name; logging set up."""
+    settings = _set_up(*required)
+    return settings, _catalog(settings.shipbot_catalog)
+
+
+def _set_up(*required: str) -> Settings:
+    """The settings, with ``required`` set (else exit, naming what is missing); logging set up."""
     settings = _settings()
     logs.setup(settings.shipbot_log_format)
-    missing = settings.missing(*required)
-    if missing:
+    if missing := settings.missing(*required):
         raise SystemExit(f"shipbot: missing settings: {', '.join(missing)} (see the README)")
-    return settings, _catalog(settings.shipbot_catalog)
+    return settings
 
 
 def _settings() -> Settings:
