@@ -105,6 +105,9 @@ class _Line:
         if self.closed or self._outbox or self._sent or self._writer or self._reader:
             return
         self.closed = True
+        await self._give_back()
+
+    async def _give_back(self) -> None:
         with contextlib.suppress(KeyError, ValueError):  # the pool was reset meanwhile
             await self.pool.release(self.connection)
 
@@ -172,7 +175,6 @@ class _Line:
             await asyncio.wait(others)
         with contextlib.suppress(RedisError, OSError):
             await self.connection.disconnect(nowait=True)
-        with contextlib.suppress(KeyError, ValueError):  # the pool was reset meanwhile
-            await self.pool.release(self.connection)
+        await self._give_back()
         if isinstance(error, asyncio.CancelledError):
             raise error
