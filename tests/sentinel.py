@@ -56,29 +56,14 @@ class Node(RedisServer):
         self.primary, self.password = primary, password
 
     def client(self) -> redis.Redis:
-        """A client of this node alone (strings in and out)."""
-        password = self.password or None
-        return redis.Redis(
-            port=self.port, password=password, socket_timeout=1, decode_responses=True
-        )
+        """A client of this node alone (strings in and out), with its password: RedisServer
+        waits for the node to answer through it."""
+        return _client(self.port, self.password)
 
     def _command(self) -> list[str]:
         following = ["--replicaof", "127.0.0.1", str(self.primary.port)] if self.primary else []
         guarded = ["--requirepass", self.password, "--masterauth", self.password]
         return [*super()._command(), *following, *(guarded if self.password else [])]
-
-    def _wait_until_ready(self, timeout: float) -> None:
-        """RedisServer's wait, with the password (a PING without it is refused)."""
-
-        def answers() -> bool:
-            self._check_alive()
-            with self.client() as client:
-                return bool(client.ping())
-
-        if self.password:
-            wait_for(answers, f"redis-server on port {self.port} answers PING", timeout)
-        else:
-            super()._wait_until_ready(timeout)
 
     def kill(self) -> None:
         """SIGKILL: no AOF flush, no goodbye to replicas or clients."""
@@ -148,10 +133,7 @@ class SentinelProcess:
         return self._process is not None and self._process.poll() is None
 
     def ask(self, *command: str) -> Any:
-        password = self.password or None
-        with redis.Redis(
-            port=self.port, password=password, socket_timeout=1, decode_responses=True
-        ) as client:
+        with _client(self.port, self.password) as client:
             return client.execute_command(*command)
 
     def master(self) -> dict[str, str]:
@@ -284,3 +266,10 @@ class SentinelCluster:
             if int(known["num-slaves"]) != len(self.nodes) - 1:
                 return False
         return True
+
+
+def _client(port: int, password: str) -> redis.Redis:
+    """A client of one node or sentinel on 127.0.0.1 (strings in and out), with its password."""
+    return redis.Redis(
+        port=port, password=password or None, socket_timeout=1, decode_responses=True
+    )

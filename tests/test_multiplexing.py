@@ -15,7 +15,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
-import redis
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError, DataError, ResponseError, TimeoutError
 
@@ -58,7 +57,7 @@ async def patient(own_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
 
 def connections_received(server: RedisServer) -> int:
     """Connections Redis has accepted so far, less the one asking."""
-    with redis.Redis(port=server.port) as direct:
+    with server.client() as direct:
         return int(direct.info("stats")["total_connections_received"]) - 1
 
 

@@ -99,8 +99,12 @@ class RedisServer:
             "--daemonize", "no",
         ]  # fmt: skip
 
+    def client(self) -> redis.Redis:
+        """A client of this server alone, failing within a second."""
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+
     def _wait_until_ready(self, timeout: float) -> None:
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
+        client = self.client()
         deadline = time.monotonic() + timeout
         try:
             while not _pings(client):
